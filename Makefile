@@ -1,0 +1,75 @@
+# User-facing entry points (see README.md). Every target works on a fresh machine.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+include hack/versions.env
+CACHE ?= $(HOME)/.cache/microapp-operator
+BIN := $(CACHE)/$(KUBE_VERSION)/bin
+VENV := .venv
+KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
+# The control plane's own kubectl (same release as the server) and the venv's tools come first.
+export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
+export MICROAPP_CACHE := $(CACHE)
+PYTEST_ARGS ?=
+
+.PHONY: help venv control-plane cluster-up cluster-down crds install run demo down test unit integration
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@echo "[venv] creating $(VENV) and installing the project with its test dependencies ..."
+	python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(VENV)/.installed ## create .venv with the project installed
+
+control-plane: ## build the control plane binaries into $(CACHE) (once)
+	hack/build-control-plane.sh
+
+cluster-up: ## start the local control plane; kubeconfig at .cluster/kubeconfig
+	hack/cluster.sh up
+
+cluster-down: ## stop and delete the local control plane
+	hack/cluster.sh down
+
+crds: venv ## regenerate crds/ from the pydantic API types
+	microapp crds -o crds -o charts/microapp-operator/crds
+
+install: venv ## CRDs and the default PlatformPolicy into the current cluster ($$KUBECONFIG)
+	kubectl apply --server-side --field-manager=microapp-install -f crds/
+	kubectl wait --for=condition=Established --timeout=60s -f crds/
+	kubectl apply --server-side --field-manager=microapp-install -f manifests/policy/
+
+run: venv ## the operator in the foreground against $$KUBECONFIG
+	microapp run
+
+demo: venv cluster-up ## control plane, CRDs, operator in the background, samples applied; leaves it running
+	@export KUBECONFIG=$(KUBECONFIG_LOCAL); \
+	$(MAKE) --no-print-directory install; \
+	hack/operator.sh start; \
+	kubectl create namespace team-finance --dry-run=client -o yaml | kubectl apply -f -; \
+	kubectl apply -f samples/; \
+	echo "[demo] waiting for the operator to report on the samples ..."; \
+	kubectl wait --for=jsonpath='{.status.observedGeneration}'=1 --timeout=60s -f samples/; \
+	kubectl get microapps -A; \
+	echo; echo "[demo] running. export KUBECONFIG=$(KUBECONFIG_LOCAL); 'make down' stops it all."
+
+down: ## stop everything make demo / make cluster-up started
+	hack/operator.sh stop
+	hack/cluster.sh down
+
+test: venv ## everything: venv, control plane (built once), then all tests
+	@hack/operator.sh stop >/dev/null
+	hack/cluster.sh up
+	@echo "[test] running unit and integration tests ..."
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+unit: venv ## unit tests only (no cluster)
+	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: venv cluster-up ## integration tests only
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest tests/integration $(PYTEST_ARGS)

@@ -1,0 +1,75 @@
+"""Helpers shared by the integration tests: real kubectl against the local control plane."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+KUBECONFIG = Path(os.environ.get("MICROAPP_TEST_KUBECONFIG", ROOT / ".cluster" / "kubeconfig"))
+
+
+def _versions() -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in (ROOT / "hack" / "versions.env").read_text().splitlines()
+             if "=" in line and not line.startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+VERSIONS = _versions()
+CACHE = Path(os.environ.get("MICROAPP_CACHE", Path.home() / ".cache" / "microapp-operator"))
+BIN = CACHE / VERSIONS["KUBE_VERSION"] / "bin"
+KUBECTL = str(BIN / "kubectl")
+
+
+def kubectl(*args: str, input: str | dict | list | None = None, check: bool = True,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the control plane's own kubectl; raise with its stderr when ``check`` and it fails."""
+    if isinstance(input, (dict, list)):
+        input = yaml.safe_dump_all(input if isinstance(input, list) else [input])
+    proc = subprocess.run([KUBECTL, "--kubeconfig", str(KUBECONFIG), *args], input=input,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def get_json(*args: str) -> dict[str, Any]:
+    return json.loads(kubectl("get", *args, "-o", "json").stdout)
+
+
+def eventually(predicate: Callable[[], Any], *, timeout: float = 30, interval: float = 0.5,
+               what: str = "condition") -> Any:
+    """Poll until ``predicate`` returns something truthy; fail naming ``what`` otherwise."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except AssertionError as exc:  # a kubectl that failed, e.g. object not there yet
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+def microapp(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
+    """A valid MicroApp manifest; keyword arguments override spec fields."""
+    body: dict[str, Any] = {
+        "apiVersion": "microapp.dev/v1alpha1",
+        "kind": "MicroApp",
+        "metadata": {"name": name, "namespace": namespace, "annotations": {
+            "microapp.dev/owner": "alice@example.com", "microapp.dev/team": "finance",
+            "microapp.dev/cost-center": "CC-1234"}},
+        "spec": {"template": "web-service@^1", "image": "registry.internal/finance/app:1.0.0",
+                 "replicas": 1},
+    }
+    body["spec"].update(spec)
+    return body

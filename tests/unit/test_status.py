@@ -1,0 +1,56 @@
+"""Desired status: conditions as kstatus expects them, stable timestamps, Pending phase."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from microapp_operator import status
+
+T0 = datetime(2026, 11, 20, 10, 0, 0, tzinfo=timezone.utc)
+
+
+def _cond(type_: status.ConditionType, value: str, now: datetime = T0, generation: int = 1):
+    return status.condition(type_, value, status.Reason.PROGRESSING, "m", generation=generation, now=now)
+
+
+def test_pending_status_has_ready_unknown_and_observed_generation() -> None:
+    result = status.pending(name="app", generation=3, old_status={}, now=T0)
+    assert result["observedGeneration"] == 3
+    assert result["phase"] == "Pending"
+    assert result["selector"] == "microapp.dev/name=app"
+    [ready] = result["conditions"]
+    assert ready == {"type": "Ready", "status": "Unknown", "reason": "NotRendered",
+                     "message": "accepted; waiting for the workload to be rendered",
+                     "lastTransitionTime": "2026-11-20T10:00:00Z", "observedGeneration": 3}
+
+
+def test_transition_time_kept_while_status_unchanged() -> None:
+    first = status.merge_conditions([], [_cond(status.ConditionType.READY, "False")])
+    later = T0 + timedelta(minutes=5)
+    second = status.merge_conditions(first, [_cond(status.ConditionType.READY, "False", later, 2)])
+    assert second[0]["lastTransitionTime"] == "2026-11-20T10:00:00Z"
+    assert second[0]["observedGeneration"] == 2
+    third = status.merge_conditions(second, [_cond(status.ConditionType.READY, "True", later)])
+    assert third[0]["lastTransitionTime"] == "2026-11-20T10:05:00Z"
+
+
+@pytest.mark.parametrize("transient", [status.ConditionType.RECONCILING, status.ConditionType.STALLED],
+                         ids=lambda t: t.value)
+def test_transient_conditions_dropped_when_not_asserted(transient: status.ConditionType) -> None:
+    old = status.merge_conditions([], [_cond(status.ConditionType.READY, "False"), _cond(transient, "True")])
+    assert {c["type"] for c in old} == {"Ready", transient.value}
+    new = status.merge_conditions(old, [_cond(status.ConditionType.READY, "True")])
+    assert [c["type"] for c in new] == ["Ready"]
+
+
+def test_other_conditions_kept_and_ordered() -> None:
+    old = status.merge_conditions([], [_cond(status.ConditionType.WITHIN_BUDGET, "True")])
+    new = status.merge_conditions(old, [_cond(status.ConditionType.READY, "True")])
+    assert [c["type"] for c in new] == ["Ready", "WithinBudget"]
+
+
+def test_rfc3339_is_utc_seconds() -> None:
+    local = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=timezone(timedelta(hours=2)))
+    assert status.rfc3339(local) == "2026-01-02T01:04:05Z"
