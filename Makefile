@@ -4,7 +4,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 include hack/versions.env
-CACHE ?= $(HOME)/.cache/microapp-operator
+CACHE ?= $(or $(MICROAPP_CACHE),$(HOME)/.cache/microapp-operator)
 BIN := $(CACHE)/$(KUBE_VERSION)/bin
 VENV := .venv
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
