@@ -39,10 +39,11 @@ cluster-down: ## stop and delete the local control plane
 crds: venv ## regenerate crds/ from the pydantic API types
 	microapp crds -o crds -o charts/microapp-operator/crds
 
-install: venv ## CRDs and the default PlatformPolicy into the current cluster ($$KUBECONFIG)
+install: venv ## CRDs, the default PlatformPolicy and the built-in templates into the cluster of $$KUBECONFIG
 	kubectl apply --server-side --field-manager=microapp-install -f crds/
 	kubectl wait --for=condition=Established --timeout=60s -f crds/
 	kubectl apply --server-side --field-manager=microapp-install -f manifests/policy/
+	kubectl apply --server-side --field-manager=microapp-install -f operator/microapp_operator/templates/
 
 run: venv ## the operator in the foreground against $$KUBECONFIG
 	microapp run
@@ -50,11 +51,12 @@ run: venv ## the operator in the foreground against $$KUBECONFIG
 demo: venv cluster-up ## control plane, CRDs, operator in the background, samples applied; leaves it running
 	@export KUBECONFIG=$(KUBECONFIG_LOCAL); \
 	$(MAKE) --no-print-directory install; \
+	kubectl apply --server-side -f hack/crds/; \
 	hack/operator.sh start; \
 	kubectl create namespace team-finance --dry-run=client -o yaml | kubectl apply -f -; \
 	kubectl apply -f samples/; \
 	echo "[demo] waiting for the operator to report on the samples ..."; \
-	kubectl wait --for=jsonpath='{.status.observedGeneration}'=1 --timeout=60s -f samples/; \
+	kubectl wait --for=condition=Ready --timeout=90s -f samples/; \
 	kubectl get microapps -A; \
 	echo; echo "[demo] running. export KUBECONFIG=$(KUBECONFIG_LOCAL); 'make down' stops it all."
 

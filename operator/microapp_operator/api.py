@@ -250,9 +250,6 @@ class MicroAppStatus(Model):
     lifecycle: LifecycleStatus | None = Field(None, description=LifecycleStatus.__doc__)
     inventory: list[InventoryEntry] | None = Field(None, description="Objects applied for this app.")
     violations: list[str] | None = Field(None, description="Plain-language policy findings.")
-    kopf: dict[str, Any] | None = Field(
-        None, description="Bookkeeping of the operator framework (Kopf); not for humans.",
-        json_schema_extra={"type": "object", "x-kubernetes-preserve-unknown-fields": True})
 
 
 # ---------------------------------------------------------------------------------------
@@ -260,7 +257,7 @@ class MicroAppStatus(Model):
 # ---------------------------------------------------------------------------------------
 
 _IMMUTABLE_TEMPLATE_FIELDS = ("templateName", "version", "runtime", "description", "parameters",
-                              "defaults", "manifests")
+                              "defaults", "security", "manifests")
 
 
 def _immutable(fields: tuple[str, ...]) -> dict[str, Any]:
@@ -279,6 +276,15 @@ class TemplateDefaults(Model):
     resources: Resources | None = Field(None, description="Default resource requests.")
 
 
+class TemplateSecurity(Model):
+    """Opt-outs from the Pod security defaults, for templates that need them."""
+
+    writable_root_filesystem: bool | None = Field(
+        None, description="Allow a writable root filesystem (default: read-only).")
+    service_account_token: bool | None = Field(
+        None, description="Mount the app's ServiceAccount token (default: not mounted).")
+
+
 class AppTemplateSpec(Model):
     """A versioned, immutable catalog entry."""
 
@@ -295,6 +301,7 @@ class AppTemplateSpec(Model):
         None, description="JSON Schema (OpenAPI v3 subset) for MicroApp.spec.parameters.",
         json_schema_extra={"type": "object", "x-kubernetes-preserve-unknown-fields": True})
     defaults: TemplateDefaults | None = Field(None, description=TemplateDefaults.__doc__)
+    security: TemplateSecurity | None = Field(None, description=TemplateSecurity.__doc__)
     manifests: str = Field(description="Jinja2 multi-document YAML, rendered in a sandbox.", max_length=262144)
 
 

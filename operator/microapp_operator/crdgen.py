@@ -59,6 +59,13 @@ KINDS: tuple[Kind, ...] = (
         kind="MicroApp", plural="microapps", scope="Namespaced", short_names=("mapp", "mapps"),
         description="A small app run by a citizen developer, rendered from an AppTemplate.",
         spec=api.MicroAppSpec, status=api.MicroAppStatus, scale=True,
+        root_validations=(
+            api.cel("size(self.metadata.name) <= 53",
+                    "a MicroApp name is at most 53 characters (its objects add suffixes to it)"),
+            api.cel("self.metadata.name.matches(r'^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+                    "a MicroApp name starts with a letter and has only lower-case letters, digits "
+                    "and '-' (it becomes a Service name)"),
+        ),
         printer_columns=(
             _column("Template", ".spec.template"),
             _column("Phase", ".status.phase"),

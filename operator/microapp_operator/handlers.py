@@ -1,46 +1,54 @@
-"""Kopf handlers: the thin shell around the core.
+"""Kopf wiring: the thinnest possible shell.
 
-Each handler reads what Kopf hands it, calls a pure core function, and writes ``status``
-through Kopf's patch. Nothing here writes a MicroApp's spec or metadata: Kopf's own
-bookkeeping is moved into ``status.kopf`` (see :func:`configure`) so GitOps tools never see
-drift, and no finalizer is added (children go away through ownerReferences).
+Kopf watches MicroApps and the catalog and hands every event to the controller's queue.
+Only raw event handlers are used (``@kopf.on.event``): Kopf then keeps no state on the
+objects at all, no annotations, no finalizers, no ``status.kopf``, so the operator never
+writes a MicroApp's spec or metadata and an unchanged app costs no writes. Retries and
+backoff live in the controller's work queue.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 import kopf
 
 from . import api
-from . import status as appstatus
-
-# Injected clock, replaced in tests that need a fixed time.
-clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # noqa: E731
+from .controller import Controller
+from .kube import Kube
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    """Keep Kopf's state in status, post only warnings as Events, identify as the operator."""
-    settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
-    settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(
-        field="status.kopf.last-handled-configuration")
-    settings.persistence.finalizer = f"{api.GROUP}/finalizer"
-    settings.posting.level = logging.WARNING
+async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+    """Connect, start the child cache and the reconcile workers."""
+    settings.posting.enabled = False          # our own Events, only for meaningful steps
     settings.watching.server_timeout = 270
     settings.networking.request_timeout = 60
+    kube = await Kube.connect()
+    memo.controller = Controller(kube, workers=int(memo.get("workers", 4)))
+    memo.controller_task = asyncio.create_task(memo.controller.run(), name="microapp-controller")
+    logger.info("controller started")
 
 
-@kopf.on.resume(api.GROUP, api.VERSION, "microapps")
-@kopf.on.create(api.GROUP, api.VERSION, "microapps")
-@kopf.on.update(api.GROUP, api.VERSION, "microapps")
-def reconcile_microapp(name: str, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
-                       logger: kopf.Logger, **_: Any) -> None:
-    """Record that the current generation was seen; rendering comes with the catalog."""
-    generation = int(meta.get("generation") or 0)
-    desired = appstatus.pending(name=name, generation=generation, old_status=dict(status),
-                                now=clock())
-    patch.status.update(desired)
-    logger.info("reconciled generation=%s phase=%s", generation, desired["phase"])
+@kopf.on.cleanup()
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    task = memo.get("controller_task")
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await memo.controller.kube.close()
+
+
+@kopf.on.event(api.GROUP, api.VERSION, "microapps")
+def microapp_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    memo.controller.app_event(event.get("type"), event["object"])
+
+
+@kopf.on.event(api.GROUP, api.VERSION, "apptemplates")
+def apptemplate_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    memo.controller.template_event(event.get("type"), event["object"])
+
+
+logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any, Iterable, Mapping
 
 from . import api
+from .health import ChildHealth, State
 
 
 class ConditionType(str, Enum):
@@ -27,10 +28,16 @@ class ConditionType(str, Enum):
 class Reason(str, Enum):
     """Condition reasons: CamelCase constants in one place, to prevent typos."""
 
-    NOT_RENDERED = "NotRendered"      # the skeleton: nothing is rendered yet
-    PROGRESSING = "Progressing"
-    AVAILABLE = "Available"
-    INVALID_SPEC = "InvalidSpec"
+    NOT_RENDERED = "NotRendered"            # accepted, nothing rendered yet
+    PROGRESSING = "Progressing"             # children rolling out
+    AVAILABLE = "Available"                 # every child healthy
+    SUSPENDED = "Suspended"                 # spec.suspend: scaled to zero as asked
+    ROLLOUT_FAILED = "RolloutFailed"        # a child reports failure
+    INVALID_SPEC = "InvalidSpec"            # the spec does not parse
+    TEMPLATE_NOT_FOUND = "TemplateNotFound" # no catalog entry matches spec.template
+    INVALID_PARAMETERS = "InvalidParameters"  # spec.parameters breaks the template's schema
+    TEMPLATE_FAILED = "TemplateFailed"      # rendering or the rendered-object rules failed
+    APPLY_FAILED = "ApplyFailed"            # the API server refused an object
 
 
 class Phase(str, Enum):
@@ -93,3 +100,37 @@ def pending(*, name: str, generation: int, old_status: Mapping[str, Any], now: d
         "selector": selector(name),
         "conditions": merge_conditions(old_status.get("conditions") or [], [ready]),
     }
+
+
+def stalled(*, generation: int, old_status: Mapping[str, Any], reason: Reason, message: str,
+            now: datetime) -> dict[str, Any]:
+    """Status of an app that cannot progress until its spec, template or policy changes."""
+    conds = [condition(ConditionType.READY, "False", reason, message, generation=generation, now=now),
+             condition(ConditionType.STALLED, "True", reason, message, generation=generation, now=now)]
+    return {"observedGeneration": generation, "phase": Phase.FAILED.value,
+            "conditions": merge_conditions(old_status.get("conditions") or [], conds)}
+
+
+def observed(*, generation: int, old_status: Mapping[str, Any], health: ChildHealth, suspended: bool,
+             now: datetime) -> dict[str, Any]:
+    """Ready/Reconciling/phase/replicas from the children's health. No side effects."""
+    def cond(type_: ConditionType, value: str, reason: Reason, message: str) -> api.Condition:
+        return condition(type_, value, reason, message, generation=generation, now=now)
+
+    if health.state == State.FAILED:
+        phase, conds = Phase.FAILED, [cond(ConditionType.READY, "False", Reason.ROLLOUT_FAILED, health.message)]
+    elif health.state == State.PROGRESSING:
+        reason = Reason.SUSPENDED if suspended else Reason.PROGRESSING
+        was_running = old_status.get("phase") in (Phase.RUNNING.value, Phase.SUSPENDED.value)
+        phase = Phase.RUNNING if was_running and not suspended else (Phase.SUSPENDED if suspended else Phase.PENDING)
+        conds = [cond(ConditionType.READY, "False", reason, health.message),
+                 cond(ConditionType.RECONCILING, "True", reason, health.message)]
+    elif suspended:
+        phase, conds = Phase.SUSPENDED, [cond(ConditionType.READY, "True", Reason.SUSPENDED,
+                                              "scaled to zero (spec.suspend: true)")]
+    else:
+        phase, conds = Phase.RUNNING, [cond(ConditionType.READY, "True", Reason.AVAILABLE,
+                                            health.message or "all objects ready")]
+    return {"observedGeneration": generation, "phase": phase.value,
+            "replicas": health.replicas or 0,
+            "conditions": merge_conditions(old_status.get("conditions") or [], conds)}

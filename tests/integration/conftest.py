@@ -40,12 +40,15 @@ def cluster() -> Path:
 
 @pytest.fixture(scope="session")
 def crds(cluster: Path) -> None:
-    """CRDs and the default PlatformPolicy installed (as `make install` does)."""
-    kubectl("apply", "--server-side", "--field-manager=microapp-install", "--force-conflicts",
-            "-f", str(ROOT / "crds"))
-    kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(ROOT / "crds"))
-    kubectl("apply", "--server-side", "--field-manager=microapp-install", "--force-conflicts",
-            "-f", str(ROOT / "manifests" / "policy"))
+    """What `make install` installs, plus the Knative Service CRD of hack/crds/."""
+    def apply(path: Path) -> None:
+        kubectl("apply", "--server-side", "--field-manager=microapp-install", "--force-conflicts",
+                "-f", str(path))
+    for crd_dir in (ROOT / "crds", ROOT / "hack" / "crds"):
+        apply(crd_dir)
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crd_dir))
+    apply(ROOT / "manifests" / "policy")
+    apply(ROOT / "operator" / "microapp_operator" / "templates")
 
 
 @pytest.fixture
@@ -64,32 +67,61 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def operator(crds: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[bytes]]:
-    """The operator as a subprocess (`microapp run`) against the local cluster."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("operator") / "operator.log"
-    env = {**os.environ, "KUBECONFIG": str(KUBECONFIG)}
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "microapp_operator.cli", "run", "--verbose",
-                                 "--liveness", f"http://127.0.0.1:{port}/healthz"],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"the operator exited with {proc.returncode}:\n{log.read_text()[-4000:]}", pytrace=False)
+class OperatorProcess:
+    """`microapp run` as a subprocess against the local cluster, restartable by tests."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.port = _free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "KUBECONFIG": str(KUBECONFIG)}
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "microapp_operator.cli", "run", "--verbose",
+                 "--liveness", f"http://127.0.0.1:{self.port}/healthz"],
+                env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                pytest.fail(f"the operator exited with {self.proc.returncode}:\n{self.text()[-4000:]}",
+                            pytrace=False)
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"the operator was not live after 60s:\n{self.text()[-4000:]}", pytrace=False)
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"the operator was not live after 60s:\n{log.read_text()[-4000:]}", pytrace=False)
-            time.sleep(0.5)
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.proc = None
+
+    def restart(self) -> int:
+        """Restart; returns the log offset where the new process's output begins."""
+        self.stop()
+        offset = self.log.stat().st_size
+        self.start()
+        return offset
+
+    def text(self, offset: int = 0) -> str:
+        return self.log.read_bytes()[offset:].decode(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def operator(crds: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    """The operator, started once for the session."""
+    proc = OperatorProcess(tmp_path_factory.mktemp("operator") / "operator.log")
+    proc.start()
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    print(f"operator log: {log}")
+    proc.stop()
+    print(f"operator log: {proc.log}")

@@ -1,0 +1,90 @@
+"""Health of rendered children, read from their status the way kstatus and Argo CD do (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Mapping
+
+
+class State(str, Enum):
+    READY = "Ready"
+    PROGRESSING = "Progressing"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class ChildHealth:
+    state: State
+    message: str = ""
+    replicas: int | None = None   # Pods the child runs (workloads only)
+    url: str | None = None        # an address the child reports (Knative)
+
+
+def _conditions(obj: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+def _generation_lag(obj: Mapping[str, Any]) -> bool:
+    observed = (obj.get("status") or {}).get("observedGeneration")
+    return observed is None or observed < (obj.get("metadata") or {}).get("generation", 0)
+
+
+def deployment(obj: Mapping[str, Any]) -> ChildHealth:
+    want = (obj.get("spec") or {}).get("replicas", 1)
+    st = obj.get("status") or {}
+    have = st.get("replicas", 0)
+    name = f"Deployment {obj['metadata']['name']}"
+    if _generation_lag(obj):
+        return ChildHealth(State.PROGRESSING, f"{name}: waiting for the rollout to start", have)
+    progressing = _conditions(obj).get("Progressing") or {}
+    if progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded":
+        return ChildHealth(State.FAILED, f"{name}: {progressing.get('message', 'rollout stuck')}", have)
+    updated, available = st.get("updatedReplicas", 0), st.get("availableReplicas", 0)
+    if updated < want:
+        return ChildHealth(State.PROGRESSING, f"{name}: {updated} of {want} Pods updated", have)
+    if have > updated:
+        return ChildHealth(State.PROGRESSING, f"{name}: {have - updated} old Pods terminating", have)
+    if available < want:
+        return ChildHealth(State.PROGRESSING, f"{name}: {available} of {want} Pods available", have)
+    return ChildHealth(State.READY, f"{name}: {available} of {want} Pods available", have)
+
+
+def knative_service(obj: Mapping[str, Any]) -> ChildHealth:
+    name = f"Knative Service {obj['metadata']['name']}"
+    st = obj.get("status") or {}
+    if _generation_lag(obj):
+        return ChildHealth(State.PROGRESSING, f"{name}: waiting for Knative to reconcile it")
+    ready = _conditions(obj).get("Ready") or {}
+    if ready.get("status") == "True":
+        return ChildHealth(State.READY, f"{name}: ready", url=st.get("url"))
+    if ready.get("status") == "False":
+        return ChildHealth(State.FAILED, f"{name}: {ready.get('reason', '')} {ready.get('message', '')}".strip())
+    return ChildHealth(State.PROGRESSING, f"{name}: not ready yet")
+
+
+CHECKS = {("apps/v1", "Deployment"): deployment, ("serving.knative.dev/v1", "Service"): knative_service}
+
+
+def child(api_version: str, kind: str, obj: Mapping[str, Any] | None) -> ChildHealth:
+    """Health of one child; a child that exists and has no check is ready by existing."""
+    if obj is None:
+        return ChildHealth(State.PROGRESSING, f"{kind} waiting to be created")
+    check = CHECKS.get((api_version, kind))
+    return check(obj) if check else ChildHealth(State.READY)
+
+
+def combine(healths: list[ChildHealth]) -> ChildHealth:
+    """Worst state wins; messages of the non-ready children are joined."""
+    for state in (State.FAILED, State.PROGRESSING):
+        bad = [h for h in healths if h.state == state]
+        if bad:
+            return ChildHealth(state, "; ".join(h.message for h in bad),
+                               _sum(healths), next((h.url for h in healths if h.url), None))
+    return ChildHealth(State.READY, "; ".join(h.message for h in healths if h.message),
+                       _sum(healths), next((h.url for h in healths if h.url), None))
+
+
+def _sum(healths: list[ChildHealth]) -> int | None:
+    counts = [h.replicas for h in healths if h.replicas is not None]
+    return sum(counts) if counts else None

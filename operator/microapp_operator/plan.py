@@ -1,0 +1,127 @@
+"""From a MicroApp to the exact objects to apply (pure): the one pipeline that the
+reconciler, the admission webhook and the CLI all call.
+
+resolve template -> validate parameters -> render -> check rendered objects -> suspend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from pydantic import ValidationError
+
+from . import api, catalog, render, rendered
+from .status import Reason
+
+
+class PlanError(ValueError):
+    """The app cannot be rendered until someone changes something (kstatus: Stalled)."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Plan:
+    resolution: catalog.Resolution
+    values: render.AppValues
+    objects: tuple[dict[str, Any], ...]
+    url: str | None
+
+    @property
+    def runtime(self) -> str:
+        return self.resolution.template.runtime
+
+    def inventory(self) -> list[dict[str, str]]:
+        return [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]}
+                for o in self.objects]
+
+
+def spec_errors(exc: ValidationError) -> str:
+    """Pydantic errors as 'spec.field.path: message' for people."""
+    def path(loc: tuple[Any, ...]) -> str:
+        return "spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+    return "; ".join(f"{path(e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
+def parse_spec(app: Mapping[str, Any]) -> api.MicroAppSpec:
+    try:
+        return api.MicroAppSpec.model_validate(app.get("spec") or {})
+    except ValidationError as exc:
+        raise PlanError(Reason.INVALID_SPEC, spec_errors(exc)) from None
+
+
+def app_values(meta: Mapping[str, Any], spec: api.MicroAppSpec, template: api.AppTemplateSpec) -> render.AppValues:
+    """The app's effective settings: spec first, then the template's defaults."""
+    defaults = template.defaults or api.TemplateDefaults()
+    default_res = defaults.resources or api.Resources()
+    res = spec.resources or api.Resources()
+    annotations = meta.get("annotations") or {}
+    return render.AppValues(
+        name=meta["name"], namespace=meta["namespace"],
+        team=str(annotations.get(api.TEAM_ANNOTATION, "")),
+        image=spec.image,
+        replicas=spec.replicas if spec.replicas is not None else (defaults.replicas if defaults.replicas is not None else 1),
+        port=spec.port or defaults.port or 8080,
+        resources={"cpu": res.cpu or default_res.cpu or "100m", "memory": res.memory or default_res.memory or "128Mi"},
+        env=[{"name": e.name, "value": e.value} for e in spec.env or []],
+        expose=spec.expose or "internal", host=spec.host, suspend=bool(spec.suspend))
+
+
+def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
+            pinned: str | None = None) -> Plan:
+    """The objects this app should consist of right now. No side effects."""
+    meta = app.get("metadata") or {}
+    spec = parse_spec(app)
+    try:
+        resolution = catalog.resolve(spec.template, templates, pinned=pinned)
+    except catalog.ResolutionError as exc:
+        raise PlanError(Reason.TEMPLATE_NOT_FOUND, str(exc)) from None
+    template = resolution.template
+    problems = render.validate_parameters(template.parameters, spec.parameters)
+    if problems:
+        raise PlanError(Reason.INVALID_PARAMETERS, "; ".join(problems))
+    values = app_values(meta, spec, template)
+    params = render.template_parameters(template.parameters, spec.parameters)
+    ctx = render.context(values, params, rendered.labels(app=values.name, team=values.team),
+                         rendered.selector(values.name))
+    try:
+        docs = render.render(template, ctx)
+        objects = rendered.complete(docs, app=values.name, namespace=values.namespace, team=values.team,
+                                    runtime=template.runtime, security=template.security,
+                                    uid=meta.get("uid"))
+    except render.RenderError as exc:
+        raise PlanError(Reason.TEMPLATE_FAILED, str(exc)) from None
+    if values.suspend:
+        objects = suspended(objects)
+    return Plan(resolution, values, tuple(objects), url(values, template.runtime, objects))
+
+
+def suspended(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Scale to zero: Deployments to 0 replicas without HPA/PDB, CronJobs suspended, and
+    Knative Services removed (Knative has no suspend and max-scale 0 is invalid; the URL is
+    the same when the app resumes)."""
+    out = []
+    for obj in objects:
+        kind = (obj["apiVersion"], obj["kind"])
+        if kind in {("autoscaling/v2", "HorizontalPodAutoscaler"), ("policy/v1", "PodDisruptionBudget"),
+                    rendered.KNATIVE_SERVICE}:
+            continue
+        if kind == ("apps/v1", "Deployment"):
+            obj = {**obj, "spec": {**obj["spec"], "replicas": 0}}
+        if kind == ("batch/v1", "CronJob"):
+            obj = {**obj, "spec": {**obj["spec"], "suspend": True}}
+        out.append(obj)
+    return out
+
+
+def url(values: render.AppValues, runtime: str, objects: Iterable[Mapping[str, Any]]) -> str | None:
+    kinds = {(o["apiVersion"], o["kind"]) for o in objects}
+    if ("networking.k8s.io/v1", "Ingress") in kinds and values.host:
+        return f"https://{values.host}"
+    if ("v1", "Service") in kinds or (runtime == "serverless" and not values.suspend):
+        return f"http://{values.name}.{values.namespace}.svc.cluster.local"
+    return None
