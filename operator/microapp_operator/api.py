@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -187,6 +188,18 @@ class MicroAppSpec(Model):
     suspend: bool | None = Field(
         None, description="true scales the workload to zero and sets phase Suspended; the "
         "MicroApp and its settings are kept.")
+
+    @model_validator(mode="after")
+    def _host_goes_with_public(self) -> "MicroAppSpec":
+        """The CEL rules above, for offline validation (`microapp validate`)."""
+        if self.host is not None and self.expose != "public":
+            raise ValueError("spec.host is only used with spec.expose: public; set expose: public or remove host")
+        if self.expose == "public" and self.host is None:
+            raise ValueError("spec.expose: public needs spec.host (the public DNS name, e.g. expenses.example.com)")
+        if not re.match(TEMPLATE_REF_PATTERN, self.template):
+            raise ValueError("spec.template must be NAME or NAME@RANGE with a lower-case template name, "
+                             "e.g. web-service or web-service@^1")
+        return self
 
 
 Phase = Literal["Pending", "Running", "Idle", "Retiring", "Retired", "Suspended", "Failed"]

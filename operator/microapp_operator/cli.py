@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import crdgen
+from typing import Any, Iterator
+
+import yaml
+
+from . import api, catalog, crdgen, plan
+
+_REQUIRED_ANNOTATIONS = (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
+_EXAMPLES: dict[str, Any] = {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": False}
 
 DEFAULT_LIVENESS = "http://127.0.0.1:8080/healthz"
 
@@ -51,6 +59,143 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+class UsageError(Exception):
+    """A problem with the command line or its files: printed, exit code 2, no traceback."""
+
+
+def _templates(template_dir: str | None) -> list[api.AppTemplateSpec]:
+    """The built-in catalog, plus (overriding) AppTemplate files from --template-dir."""
+    specs = {(t.template_name, t.version): t for t in catalog.builtin()}
+    if template_dir:
+        for path in sorted(Path(template_dir).glob("*.y*ml")):
+            for obj in _load(path):
+                if obj.get("kind") == "AppTemplate":
+                    for spec in catalog.index([obj]):
+                        specs[(spec.template_name, spec.version)] = spec
+    return list(specs.values())
+
+
+def _load(path: Path | str) -> list[dict[str, Any]]:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else Path(path).read_text()
+        return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML: {exc}") from None
+
+
+def _microapps(path: str) -> Iterator[dict[str, Any]]:
+    docs = [d for d in _load(path) if d.get("kind") == "MicroApp"]
+    if not docs:
+        raise UsageError(f"{path}: no MicroApp in the file")
+    for doc in docs:
+        meta = doc.setdefault("metadata", {})
+        meta.setdefault("namespace", "default")
+        meta.setdefault("name", "unnamed")
+        yield doc
+
+
+def problems(app: dict[str, Any], templates: list[api.AppTemplateSpec]) -> list[str]:
+    """Everything wrong with one MicroApp, offline: each problem names its field."""
+    meta = app["metadata"]
+    found = [f"metadata.annotations.{key} is required" for key in _REQUIRED_ANNOTATIONS
+             if not (meta.get("annotations") or {}).get(key)]
+    if len(meta["name"]) > 53:
+        found.append("metadata.name: at most 53 characters")
+    try:
+        plan.desired(app, templates)
+    except plan.PlanError as exc:
+        found += exc.problems
+    return found
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    """Print every problem of every MicroApp in the files; exit 1 if there is any."""
+    templates = _templates(args.template_dir)
+    bad = 0
+    for path in args.files:
+        for app in _microapps(path):
+            meta = app["metadata"]
+            found = problems(app, templates)
+            for problem in found:
+                print(f"{path}: MicroApp {meta['namespace']}/{meta['name']}: {problem}")
+            bad += bool(found)
+            if not found:
+                print(f"{path}: MicroApp {meta['namespace']}/{meta['name']}: valid")
+    return 1 if bad else 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    """Print the objects that would be applied (without ownerReferences: no cluster here)."""
+    templates = _templates(args.template_dir)
+    docs = []
+    for app in _microapps(args.file):
+        try:
+            docs += list(plan.desired(app, templates).objects)
+        except plan.PlanError as exc:
+            raise UsageError(f"{args.file}: MicroApp {app['metadata']['name']}: {exc.message}") from None
+    sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))
+    return 0
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    """A commented MicroApp to start from, with the template's parameters and defaults."""
+    templates = _templates(args.template_dir)
+    try:
+        res = catalog.resolve(args.template, templates)
+    except catalog.ResolutionError as exc:
+        raise UsageError(str(exc)) from None
+    text = skeleton(args, res)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def skeleton(args: argparse.Namespace, res: catalog.Resolution) -> str:
+    t = res.template
+    d = t.defaults or api.TemplateDefaults()
+    r = d.resources or api.Resources()
+    lines = [
+        f"# {t.template_name}@{t.version} ({t.runtime}): {t.description or ''}".rstrip(),
+        "# Check it with `microapp validate FILE`, preview with `microapp render FILE`.",
+        "apiVersion: microapp.dev/v1alpha1",
+        "kind: MicroApp",
+        "metadata:",
+        f"  name: {args.name}",
+        f"  namespace: {args.namespace}",
+        "  annotations:",
+        f"    microapp.dev/owner: {args.owner}        # required: your user name as the cluster knows it",
+        f"    microapp.dev/team: {args.team}          # required: a team of the PlatformPolicy",
+        "    microapp.dev/cost-center: CC-0000       # required when the platform asks for it",
+        "    # microapp.dev/editors: \"user:bob@example.com, group:my-team\"",
+        "spec:",
+        f"  template: {t.template_name}@^{t.version.split('.')[0]}",
+        "  image: registry.internal/TEAM/APP:1.0.0   # required",
+        f"  replicas: {d.replicas if d.replicas is not None else 1}",
+        f"  resources: {{cpu: {r.cpu or '100m'}, memory: {r.memory or '128Mi'}}}",
+        f"  port: {d.port or 8080}",
+        "  expose: internal                          # none | internal | public (public needs host and approval)",
+    ]
+    props = (t.parameters or {}).get("properties") or {}
+    required = set((t.parameters or {}).get("required") or [])
+    if props:
+        lines.append("  parameters:")
+        for name, sub in props.items():
+            sub = sub if isinstance(sub, dict) else {}
+            note = sub.get("description") or sub.get("type", "")
+            flag = "required" if name in required else "optional"
+            value = sub.get("default", _EXAMPLES.get(str(sub.get("type")), ""))
+            prefix = "" if name in required else "# "
+            lines.append(f"    {prefix}{name}: {json.dumps(value)}    # {flag}: {note}".rstrip())
+    lines.append("  # budget: {monthlyLimit: \"40\"}")
+    lines.append("  # lifecycle: {idleAfter: 7d, retireAfter: 30d, onRetire: Archive}")
+    return "\n".join(lines) + "\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="microapp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -70,12 +215,36 @@ def build_parser() -> argparse.ArgumentParser:
     crds.add_argument("--check", action="store_true",
                       help="exit 1 if the files in --output differ from a fresh generation")
     crds.set_defaults(func=_cmd_crds)
+
+    tdir = argparse.ArgumentParser(add_help=False)
+    tdir.add_argument("--template-dir", help="directory of AppTemplate YAML files (added to the built-in ones)")
+
+    validate = sub.add_parser("validate", parents=[tdir], help="check MicroApp files offline (exit 1 on problems)")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="YAML files ('-' for stdin)")
+    validate.set_defaults(func=_cmd_validate)
+
+    rend = sub.add_parser("render", parents=[tdir], help="print the objects a MicroApp file renders to")
+    rend.add_argument("file", metavar="FILE", help="YAML file ('-' for stdin)")
+    rend.set_defaults(func=_cmd_render)
+
+    new = sub.add_parser("new", parents=[tdir], help="write a commented MicroApp to start from")
+    new.add_argument("name", help="app name (lower case, at most 53 characters)")
+    new.add_argument("--template", "-t", required=True, help="template, e.g. web-service")
+    new.add_argument("--namespace", "-n", default="default")
+    new.add_argument("--team", default="TEAM")
+    new.add_argument("--owner", default="you@example.com")
+    new.add_argument("--output", "-o", help="file to write (default: stdout)")
+    new.set_defaults(func=_cmd_new)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"microapp: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

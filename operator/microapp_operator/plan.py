@@ -18,10 +18,11 @@ from .status import Reason
 class PlanError(ValueError):
     """The app cannot be rendered until someone changes something (kstatus: Stalled)."""
 
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, reason: Reason, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.message = "; ".join(self.problems)
+        super().__init__(self.message)
         self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,16 @@ class Plan:
                 for o in self.objects]
 
 
-def spec_errors(exc: ValidationError) -> str:
+def spec_errors(exc: ValidationError) -> list[str]:
     """Pydantic errors as 'spec.field.path: message' for people."""
-    def path(loc: tuple[Any, ...]) -> str:
-        return "spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
-    return "; ".join(f"{path(e['loc'])}: {e['msg']}" for e in exc.errors())
+    def one(err: Mapping[str, Any]) -> str:
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field; check the spelling (kubectl explain microapp.spec)"
+        if not err["loc"] and msg.startswith("spec."):
+            return msg
+        return "spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]) + f": {msg}"
+    return [one(e) for e in exc.errors()]
 
 
 def parse_spec(app: Mapping[str, Any]) -> api.MicroAppSpec:
@@ -83,7 +89,7 @@ def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
     template = resolution.template
     problems = render.validate_parameters(template.parameters, spec.parameters)
     if problems:
-        raise PlanError(Reason.INVALID_PARAMETERS, "; ".join(problems))
+        raise PlanError(Reason.INVALID_PARAMETERS, problems)
     values = app_values(meta, spec, template)
     params = render.template_parameters(template.parameters, spec.parameters)
     ctx = render.context(values, params, rendered.labels(app=values.name, team=values.team),

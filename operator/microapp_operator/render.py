@@ -32,8 +32,8 @@ class RenderError(ValueError):
 
 
 def _finalize(value: Any) -> str:
-    if isinstance(value, jinja2.Undefined):  # pragma: no cover - StrictUndefined raises first
-        raise RenderError("template uses an undefined value")
+    if isinstance(value, jinja2.Undefined):
+        raise RenderError(f"template uses an undefined value: {value._undefined_message}")
     return json.dumps(value, ensure_ascii=False, sort_keys=False)
 
 
@@ -157,8 +157,8 @@ def render(template: api.AppTemplateSpec, ctx: Mapping[str, Any]) -> list[dict[s
     where = f"template {template.template_name}@{template.version}"
     try:
         text = compiled(template).render(**ctx)
-    except RenderError:
-        raise
+    except RenderError as exc:
+        raise RenderError(f"{where}: {exc}") from None
     except jinja2.UndefinedError as exc:
         raise RenderError(f"{where}: {exc.message}") from None
     except jinja2.exceptions.SecurityError as exc:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from microapp_operator import status
+from microapp_operator.health import ChildHealth, State
 
 T0 = datetime(2026, 11, 20, 10, 0, 0, tzinfo=timezone.utc)
 
@@ -54,3 +55,40 @@ def test_other_conditions_kept_and_ordered() -> None:
 def test_rfc3339_is_utc_seconds() -> None:
     local = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=timezone(timedelta(hours=2)))
     assert status.rfc3339(local) == "2026-01-02T01:04:05Z"
+
+
+def test_stalled_sets_ready_false_and_stalled_true() -> None:
+    result = status.stalled(generation=2, old_status={}, reason=status.Reason.TEMPLATE_NOT_FOUND,
+                            message="no template", now=T0)
+    assert result["phase"] == "Failed"
+    assert [(c["type"], c["status"], c["reason"]) for c in result["conditions"]] == [
+        ("Ready", "False", "TemplateNotFound"), ("Stalled", "True", "TemplateNotFound")]
+
+
+OBSERVED = {
+    "ready": (State.READY, False, {}, "Running", [("Ready", "True", "Available")]),
+    "progressing-first": (State.PROGRESSING, False, {}, "Pending",
+                          [("Ready", "False", "Progressing"), ("Reconciling", "True", "Progressing")]),
+    "progressing-rollout": (State.PROGRESSING, False, {"phase": "Running"}, "Running",
+                            [("Ready", "False", "Progressing"), ("Reconciling", "True", "Progressing")]),
+    "suspended-done": (State.READY, True, {"phase": "Running"}, "Suspended", [("Ready", "True", "Suspended")]),
+    "suspending": (State.PROGRESSING, True, {"phase": "Running"}, "Suspended",
+                   [("Ready", "False", "Suspended"), ("Reconciling", "True", "Suspended")]),
+    "failed": (State.FAILED, False, {"phase": "Running"}, "Failed", [("Ready", "False", "RolloutFailed")]),
+}
+
+
+@pytest.mark.parametrize("state,suspended,old,phase,conds", OBSERVED.values(), ids=OBSERVED.keys())
+def test_observed(state: State, suspended: bool, old: dict, phase: str, conds: list) -> None:
+    result = status.observed(generation=1, old_status=old, health=ChildHealth(state, "m", 2),
+                             suspended=suspended, now=T0)
+    assert result["phase"] == phase
+    assert [(c["type"], c["status"], c["reason"]) for c in result["conditions"]] == conds
+    assert result["replicas"] == 2
+
+
+def test_observed_clears_stalled_after_a_fix() -> None:
+    stalled = status.stalled(generation=1, old_status={}, reason=status.Reason.INVALID_PARAMETERS,
+                             message="bad", now=T0)
+    fixed = status.observed(generation=2, old_status=stalled, health=ChildHealth(State.READY), suspended=False, now=T0)
+    assert [c["type"] for c in fixed["conditions"]] == ["Ready"]
