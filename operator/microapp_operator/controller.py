@@ -157,7 +157,7 @@ class Controller:
     async def reconcile(self, key: Key) -> None:
         # 1. Load: the latest MicroApp as Kopf delivered it, and synced children.
         app = self.apps.get(key)
-        if app is None:
+        if app is None or app["metadata"].get("deletionTimestamp"):
             return
         self.reconciles += 1
         await self.cache.wait_synced()
@@ -179,6 +179,8 @@ class Controller:
         try:
             applied = await self._apply(desired)
         except KubeError as exc:
+            if exc.namespace_terminating:
+                return
             if exc.transient:
                 raise Retry(str(exc)) from None
             new = status.stalled(generation=generation, old_status=old, reason=Reason.APPLY_FAILED,

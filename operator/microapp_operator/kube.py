@@ -78,6 +78,11 @@ class KubeError(Exception):
     def transient(self) -> bool:
         return self.status in (0, 409, 429) or self.status >= 500
 
+    @property
+    def namespace_terminating(self) -> bool:
+        """The namespace is being deleted: the app goes with it, nothing to report."""
+        return self.status == 403 and "being terminated" in self.message
+
 
 def resource_of(obj: Mapping[str, Any]) -> Resource:
     key = (obj.get("apiVersion"), obj.get("kind"))
@@ -176,7 +181,8 @@ class Kube:
         try:
             await self.request("POST", EVENT.path(meta["namespace"]), body=body)
         except KubeError as exc:
-            log.warning("event not posted reason=%s error=%s", reason, exc)
+            if not exc.namespace_terminating:
+                log.warning("event not posted reason=%s error=%s", reason, exc)
 
     async def list(self, res: Resource, *, label_selector: str = "") -> dict[str, Any]:
         query = {"labelSelector": label_selector} if label_selector else {}
