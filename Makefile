@@ -13,7 +13,7 @@ export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export MICROAPP_CACHE := $(CACHE)
 PYTEST_ARGS ?=
 
-.PHONY: help venv control-plane cluster-up cluster-down crds install run demo down test unit integration
+.PHONY: help venv control-plane cluster-up cluster-down crds install run demo down test unit integration bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -75,3 +75,6 @@ unit: venv ## unit tests only (no cluster)
 
 integration: venv cluster-up ## integration tests only
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest tests/integration $(PYTEST_ARGS)
+
+bench: venv ## the benchmark (see BENCHMARKS.md)
+	$(VENV)/bin/python bench/render_throughput.py
