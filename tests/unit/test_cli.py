@@ -1,0 +1,109 @@
+"""The offline CLI: new -> validate -> render, with the same core as the operator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from microapp_operator import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("template", ["web-service", "worker", "scheduled-job", "serverless-function", "webhook-handler"])
+def test_new_writes_a_skeleton_that_validates_once_filled(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          template: str) -> None:
+    path = tmp_path / "app.yaml"
+    code, out, _ = run(capsys, "new", "shop", "-t", template, "-n", "team-a", "--team", "finance", "-o", str(path))
+    assert code == 0 and f"wrote {path}" in out
+    text = path.read_text()
+    for key in ("microapp.dev/owner", "microapp.dev/team", "microapp.dev/cost-center"):
+        assert key in text
+    doc = yaml.safe_load(text)
+    assert doc["spec"]["template"] == f"{template}@^1"
+    if template == "scheduled-job":
+        assert "required: Cron schedule" in text
+        doc["spec"]["parameters"]["schedule"] = "@daily"
+        path.write_text(yaml.safe_dump(doc))
+    code, out, _ = run(capsys, "validate", str(path))
+    assert (code, out.strip()) == (0, f"{path}: MicroApp team-a/shop: valid")
+
+
+def test_validate_lists_every_problem_with_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump_all([
+        {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp", "metadata": {"name": "a", "namespace": "n"},
+         "spec": {"template": "scheduled-job", "image": "r/x:1", "parameters": {"schedule": "99 * * *", "x": 1}}},
+        {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp",
+         "metadata": {"name": "b", "namespace": "n", "annotations": {"microapp.dev/owner": "o", "microapp.dev/team": "t"}},
+         "spec": {"template": "web-service", "image": "r/x:1", "replicas": 2000}},
+        {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp",
+         "metadata": {"name": "c", "namespace": "n", "annotations": {"microapp.dev/owner": "o", "microapp.dev/team": "t"}},
+         "spec": {"template": "web-service", "image": "r/x:1", "expose": "public"}},
+    ]))
+    code, out, _ = run(capsys, "validate", str(bad))
+    assert code == 1
+    lines = out.strip().splitlines()
+    assert lines == [
+        f"{bad}: MicroApp n/a: metadata.annotations.microapp.dev/owner is required",
+        f"{bad}: MicroApp n/a: metadata.annotations.microapp.dev/team is required",
+        f"{bad}: MicroApp n/a: spec.parameters: Additional properties are not allowed ('x' was unexpected); "
+        "remove it or check the template's parameters (kubectl get apptemplate -o yaml)",
+        f"{bad}: MicroApp n/a: spec.parameters.schedule: '99 * * *' is not a cron schedule "
+        "(five fields, e.g. '0 6 * * 1-5', or @daily)",
+        f"{bad}: MicroApp n/b: spec.replicas: Input should be less than or equal to 1000",
+        f"{bad}: MicroApp n/c: spec.expose: public needs spec.host (the public DNS name, e.g. expenses.example.com)",
+    ]
+
+
+def test_validate_samples(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "validate", *map(str, sorted((ROOT / "samples").glob("*.yaml"))))
+    assert code == 0 and out.count(": valid") == 2
+
+
+def test_render_prints_the_objects(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "render", str(ROOT / "samples" / "expense-approvals.yaml"))
+    docs = list(yaml.safe_load_all(out))
+    assert code == 0
+    assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
+        ("Deployment", "expense-approvals"), ("Service", "expense-approvals"),
+        ("PodDisruptionBudget", "expense-approvals")]
+    assert docs[0]["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.internal/finance/expenses:1.4.0"
+
+
+def test_template_dir_adds_templates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tpl = yaml.safe_load((ROOT / "operator/microapp_operator/templates/worker-1.0.0.yaml").read_text())
+    tpl["spec"].update(templateName="batch", version="2.0.0")
+    (tmp_path / "batch.yaml").write_text(yaml.safe_dump(tpl))
+    app = tmp_path / "app.yaml"
+    app.write_text(yaml.safe_dump({"kind": "MicroApp", "metadata": {"name": "x"},
+                                   "spec": {"template": "batch@^2", "image": "r/x:1"}}))
+    code, out, _ = run(capsys, "render", str(app), "--template-dir", str(tmp_path))
+    assert code == 0 and "kind: Deployment" in out
+    code, _, err = run(capsys, "render", str(app))
+    assert code == 2 and "no template named 'batch'" in err
+
+
+
+
+def test_usage_errors_are_messages_not_tracebacks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "validate", "/nonexistent.yaml")
+    assert code == 2 and err.strip() == "microapp: /nonexistent.yaml: cannot read: No such file or directory"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("a: [1\n")
+    code, _, err = run(capsys, "render", str(broken))
+    assert code == 2 and err.startswith(f"microapp: {broken}: not valid YAML")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("kind: ConfigMap\n")
+    code, _, err = run(capsys, "validate", str(empty))
+    assert code == 2 and "no MicroApp in the file" in err
+    code, _, err = run(capsys, "new", "x", "-t", "nope")
+    assert code == 2 and "no template named 'nope'" in err
