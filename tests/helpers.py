@@ -66,7 +66,7 @@ def microapp(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
         "apiVersion": "microapp.dev/v1alpha1",
         "kind": "MicroApp",
         "metadata": {"name": name, "namespace": namespace, "annotations": {
-            "microapp.dev/owner": "alice@example.com", "microapp.dev/team": "finance",
+            "microapp.dev/owner": "alice@example.com", "microapp.dev/team": "qa",
             "microapp.dev/cost-center": "CC-1234"}},
         "spec": {"template": "web-service@^1", "image": "registry.internal/finance/app:1.0.0",
                  "replicas": 1},

@@ -47,12 +47,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.debug:  # one line per handled event is noise; our controller logs what matters
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     namespaces = args.namespace or []
+    config = {"workers": args.workers, "metrics_port": args.metrics_port, "metrics_addr": args.metrics_addr,
+              "webhook_port": None if args.no_webhook else args.webhook_port,
+              "webhook_addr": args.webhook_addr, "webhook_host": args.webhook_host or args.webhook_addr,
+              "webhook_cert_dir": args.webhook_cert_dir}
     try:
         asyncio.run(kopf.operator(
             standalone=True,
             clusterwide=not namespaces,
             namespaces=namespaces,
             liveness_endpoint=args.liveness or None,
+            memo=kopf.Memo(config=config),
         ))
     except KeyboardInterrupt:
         return 130
@@ -205,6 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="watch only this namespace (repeatable); default: all namespaces")
     run.add_argument("--liveness", default=DEFAULT_LIVENESS,
                      help=f"liveness endpoint URL, '' to disable (default {DEFAULT_LIVENESS})")
+    run.add_argument("--workers", type=int, default=4, help="concurrent reconciles (default 4)")
+    run.add_argument("--metrics-port", type=int, default=8081, help="/metrics port, 0 to disable (default 8081)")
+    run.add_argument("--metrics-addr", default="127.0.0.1", help="/metrics address (default 127.0.0.1)")
+    run.add_argument("--webhook-port", type=int, default=9443, help="admission webhook port (default 9443)")
+    run.add_argument("--webhook-addr", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--webhook-host", help="host name or IP the API server uses to reach the webhook "
+                     "(default: --webhook-addr; in a cluster: the Service's DNS name)")
+    run.add_argument("--webhook-cert-dir", help="where to write the generated CA and serving certificate "
+                     "(default: a private temporary directory)")
+    run.add_argument("--no-webhook", action="store_true",
+                     help="do not serve admission (budgets and policy are then only checked after the fact)")
     run.add_argument("--verbose", action="store_true", help="more logging")
     run.add_argument("--debug", action="store_true", help="debug logging")
     run.set_defaults(func=_cmd_run)

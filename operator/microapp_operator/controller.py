@@ -15,9 +15,13 @@ import random
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Mapping
 
-from . import api, drift, health, plan, status
+import time
+from decimal import Decimal
+
+from . import api, budget, cost, drift, health, metrics, plan, status
 from .children import ChildCache
-from .kube import APPTEMPLATE, MICROAPP, RESOURCES, Kube, KubeError, Resource
+from .kube import APPTEMPLATE, MICROAPP, RESOURCES, TEAMBUDGET, Kube, KubeError, Resource
+from .ledger import Ledger
 from .status import ConditionType, Reason
 
 log = logging.getLogger(__name__)
@@ -93,9 +97,20 @@ class Controller:
         self.clock = clock
         self.apps: dict[Key, dict[str, Any]] = {}
         self.templates: dict[tuple[str, str], api.AppTemplateSpec] = {}
+        self.policy = api.PlatformPolicySpec()
+        self.budgets: dict[str, tuple[str, budget.TeamBudget]] = {}   # team -> (object name, budget)
+        self.budget_status: dict[str, dict[str, Any]] = {}            # TeamBudget name -> last status
+        self.budget_generation: dict[str, int] = {}
+        self.ledger = Ledger(time.monotonic)
+        self.dirty_teams: set[str] = set()
         self.queue = WorkQueue(self.reconcile, workers=workers)
         self.cache = ChildCache(kube, CHILD_RESOURCES, lambda ns, name: self.queue.add((ns, name)))
+        self.synced = asyncio.Event()
         self.reconciles = 0
+
+    @property
+    def prices(self) -> cost.Prices:
+        return cost.Prices.from_policy(self.policy.pricing)
 
     # --- events in ----------------------------------------------------------------------
 
@@ -103,9 +118,46 @@ class Controller:
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
         if kind == "DELETED":
             self.apps.pop(key, None)  # children go with the ownerReferences
+            gone = self.ledger.remove_app(key)
+            if gone is not None:
+                metrics.app_cost.remove(key[0], key[1], gone.team)
+                self.dirty_teams.add(gone.team)
             return
         self.apps[key] = dict(body)
         self.queue.add(key)
+
+    def policy_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
+        if body.get("metadata", {}).get("name") != "default":
+            return
+        try:
+            self.policy = api.PlatformPolicySpec() if kind == "DELETED" else \
+                api.PlatformPolicySpec.model_validate(body.get("spec") or {})
+        except ValueError:
+            log.warning("ignoring invalid PlatformPolicy default")
+            return
+        for key in self.apps:  # prices and rules apply to every app
+            self.queue.add(key)
+
+    def budget_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
+        name = body["metadata"]["name"]
+        for team, (owner, _) in list(self.budgets.items()):
+            if owner == name:
+                del self.budgets[team]
+                metrics.team_limit.remove(team)
+        if kind != "DELETED":
+            try:
+                tb = budget.TeamBudget.from_spec(body.get("spec") or {})
+            except ValueError:
+                log.warning("ignoring invalid TeamBudget name=%s", name)
+                return
+            self.budgets[tb.team] = (name, tb)
+            self.budget_generation[name] = int(body["metadata"].get("generation") or 1)
+            metrics.team_limit.labels(tb.team).set(float(tb.limit))
+            self.dirty_teams.add(tb.team)
+            self.budget_status[name] = dict(body.get("status") or {})
+        for key, app in self.apps.items():
+            if _team(app):
+                self.queue.add(key)
 
     def template_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
         try:
@@ -129,7 +181,7 @@ class Controller:
         await self._load_catalog()
         await self.cache.wait_synced(timeout=300)
         log.info("caches synced templates=%d apps=%d", len(self.templates), len(self.apps))
-        await asyncio.gather(cache, self.queue.run(), self._report_initial_sync())
+        await asyncio.gather(cache, self.queue.run(), self._report_initial_sync(), self._budget_status_loop())
 
     async def _report_initial_sync(self) -> None:
         """Log once when the first pass over all apps is done: the resync's cost in writes."""
@@ -137,6 +189,7 @@ class Controller:
         while quiet < 5:  # idle for a second: Kopf's initial listing has been handed over
             await asyncio.sleep(0.2)
             quiet = quiet + 1 if self.queue.idle() else 0
+        self.synced.set()
         log.info("initial sync done reconciles=%d writes=%d", self.reconciles, self.kube.writes)
 
     async def _load_catalog(self) -> None:
@@ -170,8 +223,24 @@ class Controller:
         try:
             desired = plan.desired(app, self.templates.values(), pinned=pinned)
         except plan.PlanError as exc:
+            self._account(key, _team(app), None)
             new = status.stalled(generation=generation, old_status=old, reason=exc.reason,
                                  message=exc.message, now=now)
+            await self._write_status(app, old, new, now)
+            return
+
+        # 2b. Cost and budget: flag, and hold back a first rollout that does not fit.
+        estimate = cost.estimate(desired.objects, self.prices)
+        self._account(key, _team(app), estimate.monthly)
+        fits, budget_note = self._within_budget(app, estimate.monthly)
+        cost_status = {"estimatedMonthly": cost.money(estimate.monthly), "currency": estimate.currency}
+        budget_cond = status.condition(ConditionType.WITHIN_BUDGET, "True" if fits else "False",
+                                       Reason.WITHIN_BUDGET if fits else Reason.OVER_BUDGET, budget_note,
+                                       generation=generation, now=now)
+        if not fits and not old.get("inventory") and self._enforced(app):
+            new = status.held(generation=generation, old_status=old, reason=Reason.OVER_BUDGET,
+                              message=f"not rolled out: {budget_note}", extra=[budget_cond], now=now)
+            new["cost"] = cost_status
             await self._write_status(app, old, new, now)
             return
 
@@ -195,9 +264,10 @@ class Controller:
         childs = [health.child(o["apiVersion"], o["kind"], self._live(o)) for o in desired.objects]
         combined = health.combine(childs)
         new = status.observed(generation=generation, old_status=old, health=combined,
-                              suspended=desired.values.suspend, now=now)
+                              suspended=desired.values.suspend, now=now, extra=[budget_cond])
         res = desired.resolution
         new.update({
+            "cost": cost_status,
             "selector": status.selector(meta["name"]),
             "url": combined.url or desired.url,
             "template": {"name": res.name, "version": res.version, "latest": res.latest},
@@ -211,6 +281,105 @@ class Controller:
             await self._event(app, "Normal", "TemplateResolved",
                               f"rendered from {res.name}@{res.version} (newest: {res.latest})", now)
         await self._write_status(app, old, new, now)
+
+    # --- budgets ------------------------------------------------------------------------
+
+    def _account(self, key: Key, team: str, amount: Decimal | None) -> None:
+        amount = amount if amount is not None else Decimal(0)
+        before = self.ledger.apps.get(key)
+        if self.ledger.set_app(key, team, amount):
+            if before is not None and before.team != team:
+                metrics.app_cost.remove(key[0], key[1], before.team)
+                self.dirty_teams.add(before.team)
+            metrics.app_cost.labels(key[0], key[1], team).set(float(amount))
+            self.dirty_teams.add(team)
+
+    def _app_limit(self, app: Mapping[str, Any]) -> Decimal | None:
+        limit = ((app.get("spec") or {}).get("budget") or {}).get("monthlyLimit")
+        return Decimal(str(limit)) if limit is not None else None
+
+    def _within_budget(self, app: Mapping[str, Any], estimate: Decimal) -> tuple[bool, str]:
+        team = _team(app)
+        committed, _ = self.ledger.committed(team)
+        tb = self.budgets.get(team, (None, None))[1]
+        return budget.within(estimate=estimate, currency=self.prices.currency, team=team, committed=committed,
+                             budget=tb, app_limit=self._app_limit(app))
+
+    def _enforced(self, app: Mapping[str, Any]) -> bool:
+        tb = self.budgets.get(_team(app), (None, None))[1]
+        return tb is None or tb.enforcement == "Deny"
+
+    def admit(self, new: Mapping[str, Any], old: Mapping[str, Any] | None, *, dryrun: bool) -> budget.Decision:
+        """The budget half of admission for a MicroApp create/update.
+
+        Deliberately synchronous: from reading the ledger to reserving there is no ``await``,
+        so concurrent admissions on this event loop are serialized (no double-spend)."""
+        meta = new.get("metadata") or {}
+        key = (meta.get("namespace", ""), meta.get("name", ""))
+        try:
+            objects = plan.desired(new, self.templates.values()).objects
+        except plan.PlanError:
+            return budget.Decision(True)  # unrenderable: it will stall, costs nothing; other checks speak
+        prices = self.prices
+        est = cost.estimate(objects, prices).monthly
+        team = _team(new)
+        previous = self._previous_cost(key, old, prices) if old else Decimal(0)
+        others, _ = self.ledger.committed(team, excluding=key)
+        decision = budget.decide(estimate=est, previous=previous, currency=prices.currency, team=team,
+                                 committed_others=others, budget=self.budgets.get(team, (None, None))[1],
+                                 app_limit=self._app_limit(new))
+        if decision.allowed and not dryrun:
+            self.ledger.reserve(key, team, est)
+            self.dirty_teams.add(team)
+        return decision
+
+    def _previous_cost(self, key: Key, old: Mapping[str, Any], prices: cost.Prices) -> Decimal:
+        entry = self.ledger.current(key)
+        if entry is not None:
+            return entry.amount
+        try:
+            return cost.estimate(plan.desired(old, self.templates.values()).objects, prices).monthly
+        except plan.PlanError:
+            return Decimal(0)
+
+    async def _budget_status_loop(self, interval: float = 1.0) -> None:
+        """Keep TeamBudget status and the team gauges current (only writes what changed)."""
+        while True:
+            await asyncio.sleep(interval)
+            teams, self.dirty_teams = self.dirty_teams, set()
+            for team in teams:
+                committed, count = self.ledger.committed(team)
+                metrics.team_committed.labels(team).set(float(committed))
+                if team in self.budgets:
+                    try:
+                        await self._write_budget_status(team, committed, count)
+                    except KubeError as exc:
+                        log.warning("TeamBudget status not written team=%s error=%s", team, exc)
+                        self.dirty_teams.add(team)
+
+    async def _write_budget_status(self, team: str, committed: Decimal, count: int) -> None:
+        name, tb = self.budgets[team]
+        now = self.clock()
+        old = self.budget_status.get(name, {})
+        gen = self.budget_generation.get(name, 1)
+        used = committed * 100 / tb.limit if tb.limit else Decimal(0)
+        over = committed > tb.limit
+        conds = [status.condition(ConditionType.WITHIN_BUDGET, "False" if over else "True",
+                                  Reason.OVER_BUDGET if over else Reason.WITHIN_BUDGET,
+                                  f"{cost.money(committed)} of {cost.money(tb.limit)} committed ({used:.0f}%)",
+                                  generation=gen, now=now)]
+        if used >= tb.warn_at_percent:
+            conds.append(status.condition(ConditionType.WARN_THRESHOLD, "True", Reason.OVER_WARN_THRESHOLD,
+                                          f"{used:.0f}% committed; warning at {tb.warn_at_percent}%",
+                                          generation=gen, now=now))
+        new = {"observedGeneration": gen, "committedMonthly": cost.money(committed),
+               "remaining": cost.money(tb.limit - committed), "apps": count,
+               "conditions": status.merge_conditions(old.get("conditions") or [], conds,
+                                                     drop=[ConditionType.WARN_THRESHOLD.value])}
+        if all(old.get(k) == v for k, v in new.items()):
+            return
+        await self.kube.patch_status(TEAMBUDGET, "", name, new)
+        self.budget_status[name] = {**old, **new}
 
     def _live(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         res = RESOURCES[(obj["apiVersion"], obj["kind"])]
@@ -270,6 +439,10 @@ class Controller:
 
     async def _event(self, app: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime) -> None:
         await self.kube.event(app, type_=type_, reason=reason, message=message, now=now)
+
+
+def _team(app: Mapping[str, Any]) -> str:
+    return str(((app.get("metadata") or {}).get("annotations") or {}).get(api.TEAM_ANNOTATION, ""))
 
 
 def _owned_by(obj: Mapping[str, Any], uid: str | None) -> bool:

@@ -1,33 +1,50 @@
 """Kopf wiring: the thinnest possible shell.
 
-Kopf watches MicroApps and the catalog and hands every event to the controller's queue.
-Only raw event handlers are used (``@kopf.on.event``): Kopf then keeps no state on the
-objects at all, no annotations, no finalizers, no ``status.kopf``, so the operator never
-writes a MicroApp's spec or metadata and an unchanged app costs no writes. Retries and
-backoff live in the controller's work queue.
+Kopf watches MicroApps, the catalog, budgets and the policy and hands every event to the
+controller. Only raw event handlers are used (``@kopf.on.event``): Kopf then keeps no state
+on the objects at all, no annotations, no finalizers, no ``status.kopf``, so the operator
+never writes a MicroApp's spec or metadata and an unchanged app costs no writes. Retries and
+backoff live in the controller's work queue. Admission (``@kopf.on.validate``) asks the same
+controller, which calls the same pure core as the reconciler.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import kopf
 
-from . import api
+from . import api, certs, metrics
 from .controller import Controller
 from .kube import Kube
+
+WEBHOOK_CONFIGURATION = "microapp.dev"
+log = logging.getLogger(__name__)
 
 
 @kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-    """Connect, start the child cache and the reconcile workers."""
+    """Connect, start the child cache and the reconcile workers, and serve the webhook."""
     settings.posting.enabled = False          # our own Events, only for meaningful steps
     settings.watching.server_timeout = 270
     settings.networking.request_timeout = 60
+    cfg = memo.get("config") or {}
+    if cfg.get("webhook_port") is not None:
+        host = cfg.get("webhook_host", "127.0.0.1")
+        cert_dir = Path(cfg.get("webhook_cert_dir") or tempfile.mkdtemp(prefix="microapp-webhook-"))
+        cert = certs.generate(cert_dir, [host])
+        settings.admission.server = kopf.WebhookServer(
+            addr=cfg.get("webhook_addr", "127.0.0.1"), port=cfg["webhook_port"], host=host,
+            certfile=str(cert.certfile), pkeyfile=str(cert.keyfile), cadata=cert.ca_pem)
+        settings.admission.managed = WEBHOOK_CONFIGURATION
+    if cfg.get("metrics_port"):
+        metrics.serve(cfg["metrics_port"], cfg.get("metrics_addr", "127.0.0.1"))
     kube = await Kube.connect()
-    memo.controller = Controller(kube, workers=int(memo.get("workers", 4)))
+    memo.controller = Controller(kube, workers=int(cfg.get("workers", 4)))
     memo.controller_task = asyncio.create_task(memo.controller.run(), name="microapp-controller")
     logger.info("controller started")
 
@@ -51,4 +68,59 @@ def apptemplate_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     memo.controller.template_event(event.get("type"), event["object"])
 
 
-logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+@kopf.on.event(api.GROUP, api.VERSION, "platformpolicies")
+def policy_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    memo.controller.policy_event(event.get("type"), event["object"])
+
+
+@kopf.on.event(api.GROUP, api.VERSION, "teambudgets")
+def teambudget_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    memo.controller.budget_event(event.get("type"), event["object"])
+
+
+async def _ready(memo: kopf.Memo) -> Controller:
+    """Admission waits for the first full sync: before it the ledger is incomplete."""
+    controller: Controller | None = memo.get("controller")
+    try:
+        if controller is None:
+            raise asyncio.TimeoutError
+        await asyncio.wait_for(controller.synced.wait(), timeout=10)
+    except asyncio.TimeoutError:
+        metrics.admission_denials.labels("OperatorStarting").inc()
+        raise kopf.AdmissionError("the microapp operator is still starting and cannot check budgets "
+                                  "and policy yet; retry in a few seconds", code=503) from None
+    return controller
+
+
+@kopf.on.validate(api.GROUP, api.VERSION, "microapps", id="admission", operations=["CREATE", "UPDATE"],
+                  side_effects=True, persistent=True)
+async def admit_microapp(body: kopf.Body, old: kopf.Body | None, operation: str, dryrun: bool,
+                         warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
+    """Estimate, warn and enforce budgets at `kubectl apply` time."""
+    controller = await _ready(memo)
+    decision = controller.admit(dict(body), dict(old) if old else None, dryrun=dryrun)
+    warnings.extend(decision.warnings)
+    metrics.admission_requests.labels(operation, str(decision.allowed).lower()).inc()
+    if not decision.allowed:
+        metrics.admission_denials.labels(decision.reason.value if decision.reason else "Denied").inc()
+        raise kopf.AdmissionError(decision.message, code=403)
+
+
+@kopf.on.validate(api.GROUP, api.VERSION, "microapps", id="admission-scale", subresource="scale",
+                  operations=["UPDATE"], side_effects=True, persistent=True)
+async def admit_microapp_scale(body: kopf.Body, dryrun: bool, warnings: list[str], memo: kopf.Memo,
+                               **_: Any) -> None:
+    """`kubectl scale` goes through the same checks: it must not bypass the budget."""
+    controller = await _ready(memo)
+    meta = body.get("metadata") or {}
+    current = controller.apps.get((meta.get("namespace", ""), meta.get("name", "")))
+    if current is None:
+        return  # not seen yet: the reconciler will flag it
+    replicas = (body.get("spec") or {}).get("replicas")
+    scaled = {**current, "spec": {**(current.get("spec") or {}), "replicas": replicas}}
+    decision = controller.admit(scaled, current, dryrun=dryrun)
+    warnings.extend(decision.warnings)
+    metrics.admission_requests.labels("SCALE", str(decision.allowed).lower()).inc()
+    if not decision.allowed:
+        metrics.admission_denials.labels(decision.reason.value if decision.reason else "Denied").inc()
+        raise kopf.AdmissionError(decision.message, code=403)

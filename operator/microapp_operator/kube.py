@@ -59,10 +59,12 @@ RESOURCES: dict[tuple[str, str], Resource] = {(r.api_version, r.kind): r for r i
     Resource("serving.knative.dev/v1", "Service", "services"),
     Resource(api.API_VERSION, "MicroApp", "microapps"),
     Resource(api.API_VERSION, "AppTemplate", "apptemplates", namespaced=False),
+    Resource(api.API_VERSION, "TeamBudget", "teambudgets", namespaced=False),
     Resource("v1", "Event", "events"),
 )}
 MICROAPP = RESOURCES[(api.API_VERSION, "MicroApp")]
 APPTEMPLATE = RESOURCES[(api.API_VERSION, "AppTemplate")]
+TEAMBUDGET = RESOURCES[(api.API_VERSION, "TeamBudget")]
 EVENT = RESOURCES[("v1", "Event")]
 
 

@@ -23,6 +23,7 @@ class ConditionType(str, Enum):
     POLICY_COMPLIANT = "PolicyCompliant"
     WITHIN_BUDGET = "WithinBudget"
     IDLE = "Idle"
+    WARN_THRESHOLD = "BudgetWarning"   # TeamBudget: committed past warnAtPercent
 
 
 class Reason(str, Enum):
@@ -38,6 +39,9 @@ class Reason(str, Enum):
     INVALID_PARAMETERS = "InvalidParameters"  # spec.parameters breaks the template's schema
     TEMPLATE_FAILED = "TemplateFailed"      # rendering or the rendered-object rules failed
     APPLY_FAILED = "ApplyFailed"            # the API server refused an object
+    WITHIN_BUDGET = "WithinBudget"          # estimate inside the app's and the team's limits
+    OVER_BUDGET = "OverBudget"              # app or team limit exceeded (flagged; first rollout held)
+    OVER_WARN_THRESHOLD = "OverWarnThreshold"
 
 
 class Phase(str, Enum):
@@ -65,15 +69,17 @@ def condition(type_: ConditionType, status: str, reason: Reason, message: str, *
                          last_transition_time=rfc3339(now), observed_generation=generation)
 
 
-def merge_conditions(old: Iterable[Mapping[str, Any]], new: Iterable[api.Condition]) -> list[dict[str, Any]]:
+def merge_conditions(old: Iterable[Mapping[str, Any]], new: Iterable[api.Condition], *,
+                     drop: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Replace conditions by type, keeping lastTransitionTime when the status is unchanged.
 
     No side effects. Types absent from ``new`` are kept, except the transient ones
-    (Reconciling, Stalled), which are dropped unless ``new`` asserts them.
+    (Reconciling, Stalled) and those in ``drop``, which go unless ``new`` asserts them.
     """
     previous = {c.get("type"): c for c in old}
+    gone = TRANSIENT | set(drop)
     merged: dict[str, dict[str, Any]] = {
-        t: dict(c) for t, c in previous.items() if t and t not in TRANSIENT}
+        t: dict(c) for t, c in previous.items() if t and t not in gone}
     for cond in new:
         wire = cond.model_dump(by_alias=True, exclude_none=True)
         before = previous.get(cond.type)
@@ -111,8 +117,16 @@ def stalled(*, generation: int, old_status: Mapping[str, Any], reason: Reason, m
             "conditions": merge_conditions(old_status.get("conditions") or [], conds)}
 
 
+def held(*, generation: int, old_status: Mapping[str, Any], reason: Reason, message: str,
+         extra: Iterable[api.Condition] = (), now: datetime) -> dict[str, Any]:
+    """Status of an app deliberately not rolled out (e.g. over budget) until something changes."""
+    conds = [condition(ConditionType.READY, "False", reason, message, generation=generation, now=now), *extra]
+    return {"observedGeneration": generation, "phase": Phase.PENDING.value,
+            "conditions": merge_conditions(old_status.get("conditions") or [], conds)}
+
+
 def observed(*, generation: int, old_status: Mapping[str, Any], health: ChildHealth, suspended: bool,
-             now: datetime) -> dict[str, Any]:
+             now: datetime, extra: Iterable[api.Condition] = ()) -> dict[str, Any]:
     """Ready/Reconciling/phase/replicas from the children's health. No side effects."""
     def cond(type_: ConditionType, value: str, reason: Reason, message: str) -> api.Condition:
         return condition(type_, value, reason, message, generation=generation, now=now)
@@ -133,4 +147,4 @@ def observed(*, generation: int, old_status: Mapping[str, Any], health: ChildHea
                                             health.message or "all objects ready")]
     return {"observedGeneration": generation, "phase": phase.value,
             "replicas": health.replicas or 0,
-            "conditions": merge_conditions(old_status.get("conditions") or [], conds)}
+            "conditions": merge_conditions(old_status.get("conditions") or [], [*conds, *extra])}

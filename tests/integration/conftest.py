@@ -73,14 +73,18 @@ class OperatorProcess:
     def __init__(self, log: Path) -> None:
         self.log = log
         self.port = _free_port()
+        self.webhook_port = _free_port()
+        self.metrics_port = _free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = {**os.environ, "KUBECONFIG": str(KUBECONFIG)}
+        self.started_at = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "microapp_operator.cli", "run", "--verbose",
-                 "--liveness", f"http://127.0.0.1:{self.port}/healthz"],
+                 "--liveness", f"http://127.0.0.1:{self.port}/healthz",
+                 "--webhook-port", str(self.webhook_port), "--metrics-port", str(self.metrics_port)],
                 env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
@@ -89,7 +93,9 @@ class OperatorProcess:
                             pytrace=False)
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
-                return
+                if "initial sync done" in self.text(self.started_at):
+                    return
+                time.sleep(0.3)
             except OSError:
                 if time.monotonic() > deadline:
                     self.stop()

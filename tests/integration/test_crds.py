@@ -14,7 +14,7 @@ def _sample(namespace: str) -> dict:
     return doc
 
 
-def test_sample_applies_and_shows_printer_columns(crds: None, namespace: str) -> None:
+def test_sample_applies_and_shows_printer_columns(operator: object, namespace: str) -> None:
     kubectl("apply", "-f", "-", input=_sample(namespace))
     out = kubectl("get", "mapp", "-n", namespace).stdout
     header = out.splitlines()[0].split()
@@ -24,7 +24,7 @@ def test_sample_applies_and_shows_printer_columns(crds: None, namespace: str) ->
     assert "alice@example.com" in row
 
 
-def test_category_lists_all_kinds(crds: None, namespace: str) -> None:
+def test_category_lists_all_kinds(operator: object, namespace: str) -> None:
     kubectl("apply", "-f", "-", input=_sample(namespace))
     out = kubectl("get", "microapp", "-A", "-o", "name").stdout.split()
     assert "microapp.microapp.dev/expense-approvals" in out
@@ -41,7 +41,7 @@ def test_explain_documents_fields(crds: None) -> None:
     assert "CPU request, e.g. 250m" in resources
 
 
-def test_kubectl_scale_changes_spec_replicas(crds: None, namespace: str) -> None:
+def test_kubectl_scale_changes_spec_replicas(operator: object, namespace: str) -> None:
     kubectl("apply", "-f", "-", input=microapp("scaled", namespace, replicas=1))
     kubectl("scale", "microapp/scaled", "-n", namespace, "--replicas=3")
     assert get_json("mapp", "scaled", "-n", namespace)["spec"]["replicas"] == 3
