@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from . import api, catalog, crdgen, plan
+from . import api, catalog, cost, crdgen, plan
 
 _REQUIRED_ANNOTATIONS = (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
 _EXAMPLES: dict[str, Any] = {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": False}
@@ -46,6 +46,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     kopf.configure(verbose=args.verbose, debug=args.debug)
     if not args.debug:  # one line per handled event is noise; our controller logs what matters
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        logging.getLogger("aiohttp.access").disabled = True  # one line per admission review
     namespaces = args.namespace or []
     config = {"workers": args.workers, "metrics_port": args.metrics_port, "metrics_addr": args.metrics_addr,
               "webhook_port": None if args.no_webhook else args.webhook_port,
@@ -141,6 +142,41 @@ def _cmd_render(args: argparse.Namespace) -> int:
         except plan.PlanError as exc:
             raise UsageError(f"{args.file}: MicroApp {app['metadata']['name']}: {exc.message}") from None
     sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))
+    return 0
+
+
+def _prices(policy_file: str | None) -> cost.Prices:
+    if not policy_file:
+        return cost.Prices()
+    docs = [d for d in _load(policy_file) if d.get("kind") == "PlatformPolicy"]
+    if not docs:
+        raise UsageError(f"{policy_file}: no PlatformPolicy in the file")
+    try:
+        return cost.Prices.from_policy(api.PlatformPolicySpec.model_validate(docs[0].get("spec") or {}).pricing)
+    except ValueError as exc:
+        raise UsageError(f"{policy_file}: invalid PlatformPolicy: {exc}") from None
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    """The monthly cost and its breakdown, with the numbers the admission webhook uses."""
+    templates, prices = _templates(args.template_dir), _prices(args.policy)
+    for app in _microapps(args.file):
+        meta = app["metadata"]
+        try:
+            est = cost.estimate(plan.desired(app, templates).objects, prices)
+        except plan.PlanError as exc:
+            raise UsageError(f"{args.file}: MicroApp {meta['name']}: {exc.message}") from None
+        print(f"MicroApp {meta['namespace']}/{meta['name']}: estimated {est.monthly} {est.currency}/month")
+        print(f"  {'object':28} {'container':10} {'replicas':>8} {'cpu':>6} {'GiB':>6} {'cpu $':>8} {'mem $':>8} "
+              f"{'gpu $':>8} {'disk $':>8} {'total':>9}")
+        for ln in est.lines:
+            print(f"  {ln.object:28} {ln.container:10} {ln.replicas:>8.2f} {ln.cpu_cores:>6.3f} "
+                  f"{ln.memory_gib:>6.3f} {cost.money(ln.cpu):>8} {cost.money(ln.memory):>8} "
+                  f"{cost.money(ln.gpu):>8} {cost.money(ln.storage):>8} {cost.money(ln.total):>9}")
+        for note in est.assumptions:
+            print(f"  assumption: {note}")
+    print(f"prices: {prices.currency}, {prices.hours_per_month} h/month, CPU {prices.cpu_core_hour}/core-h, "
+          f"memory {prices.memory_gib_hour}/GiB-h, GPU {prices.gpu_hour}/h, storage {prices.storage_gib_month}/GiB-month")
     return 0
 
 
@@ -242,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     rend = sub.add_parser("render", parents=[tdir], help="print the objects a MicroApp file renders to")
     rend.add_argument("file", metavar="FILE", help="YAML file ('-' for stdin)")
     rend.set_defaults(func=_cmd_render)
+
+    est = sub.add_parser("estimate", parents=[tdir], help="monthly cost and breakdown of a MicroApp file")
+    est.add_argument("file", metavar="FILE", help="YAML file ('-' for stdin)")
+    est.add_argument("--policy", help="PlatformPolicy file for prices (default: OpenCost's price sheet)")
+    est.set_defaults(func=_cmd_estimate)
 
     new = sub.add_parser("new", parents=[tdir], help="write a commented MicroApp to start from")
     new.add_argument("name", help="app name (lower case, at most 53 characters)")

@@ -10,8 +10,10 @@ An unchanged app therefore costs zero write requests.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
+from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Mapping
 
@@ -107,6 +109,8 @@ class Controller:
         self.cache = ChildCache(kube, CHILD_RESOURCES, lambda ns, name: self.queue.add((ns, name)))
         self.synced = asyncio.Event()
         self.reconciles = 0
+        self.catalog_version = 0
+        self.estimates: OrderedDict[str, Decimal | None] = OrderedDict()
 
     @property
     def prices(self) -> cost.Prices:
@@ -169,6 +173,7 @@ class Controller:
             self.templates.pop((spec.template_name, spec.version), None)
         else:
             self.templates[(spec.template_name, spec.version)] = spec
+        self.catalog_version += 1
         for key, app in self.apps.items():
             ref = str((app.get("spec") or {}).get("template", ""))
             if ref.partition("@")[0] == spec.template_name:
@@ -316,12 +321,10 @@ class Controller:
         so concurrent admissions on this event loop are serialized (no double-spend)."""
         meta = new.get("metadata") or {}
         key = (meta.get("namespace", ""), meta.get("name", ""))
-        try:
-            objects = plan.desired(new, self.templates.values()).objects
-        except plan.PlanError:
-            return budget.Decision(True)  # unrenderable: it will stall, costs nothing; other checks speak
         prices = self.prices
-        est = cost.estimate(objects, prices).monthly
+        est = self._estimate(new, prices)
+        if est is None:
+            return budget.Decision(True)  # unrenderable: it will stall, costs nothing; other checks speak
         team = _team(new)
         previous = self._previous_cost(key, old, prices) if old else Decimal(0)
         others, _ = self.ledger.committed(team, excluding=key)
@@ -333,14 +336,29 @@ class Controller:
             self.dirty_teams.add(team)
         return decision
 
+    def _estimate(self, app: Mapping[str, Any], prices: cost.Prices) -> Decimal | None:
+        """Monthly estimate for admission, memoized by what cost depends on: the spec, the
+        team, the catalog and the prices, not the app's name (templates must not price by
+        name; the reconciler re-checks every app after the fact anyway)."""
+        memo_key = json.dumps([app.get("spec"), _team(app), self.catalog_version, repr(prices)],
+                              sort_keys=True, default=str)
+        if memo_key in self.estimates:
+            self.estimates.move_to_end(memo_key)
+            return self.estimates[memo_key]
+        try:
+            value: Decimal | None = cost.estimate(plan.desired(app, self.templates.values()).objects, prices).monthly
+        except plan.PlanError:
+            value = None
+        self.estimates[memo_key] = value
+        if len(self.estimates) > 4096:
+            self.estimates.popitem(last=False)
+        return value
+
     def _previous_cost(self, key: Key, old: Mapping[str, Any], prices: cost.Prices) -> Decimal:
         entry = self.ledger.current(key)
         if entry is not None:
             return entry.amount
-        try:
-            return cost.estimate(plan.desired(old, self.templates.values()).objects, prices).monthly
-        except plan.PlanError:
-            return Decimal(0)
+        return self._estimate(old, prices) or Decimal(0)
 
     async def _budget_status_loop(self, interval: float = 1.0) -> None:
         """Keep TeamBudget status and the team gauges current (only writes what changed)."""

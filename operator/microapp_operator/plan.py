@@ -98,7 +98,7 @@ def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
         docs = render.render(template, ctx)
         objects = rendered.complete(docs, app=values.name, namespace=values.namespace, team=values.team,
                                     runtime=template.runtime, security=template.security,
-                                    uid=meta.get("uid"))
+                                    uid=meta.get("uid"), copy_docs=False)
     except render.RenderError as exc:
         raise PlanError(Reason.TEMPLATE_FAILED, str(exc)) from None
     if values.suspend:

@@ -107,3 +107,14 @@ def test_usage_errors_are_messages_not_tracebacks(tmp_path: Path, capsys: pytest
     assert code == 2 and "no MicroApp in the file" in err
     code, _, err = run(capsys, "new", "x", "-t", "nope")
     assert code == 2 and "no template named 'nope'" in err
+
+
+def test_estimate_prints_the_webhooks_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "estimate", str(ROOT / "samples" / "expense-approvals.yaml"),
+                       "--policy", str(ROOT / "manifests" / "policy" / "platformpolicy-default.yaml"))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "MicroApp team-finance/expense-approvals: estimated 13.08 USD/month"
+    assert lines[2].split() == ["Deployment/expense-approvals", "app", "2.00", "0.250", "0.250", "11.54", "1.55",
+                                "0.00", "0.00", "13.08"]
+    assert lines[-1].startswith("prices: USD, 730 h/month, CPU 0.031611/core-h")
