@@ -51,7 +51,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = {"workers": args.workers, "metrics_port": args.metrics_port, "metrics_addr": args.metrics_addr,
               "webhook_port": None if args.no_webhook else args.webhook_port,
               "webhook_addr": args.webhook_addr, "webhook_host": args.webhook_host or args.webhook_addr,
-              "webhook_cert_dir": args.webhook_cert_dir}
+              "webhook_cert_dir": args.webhook_cert_dir, "webhook_service": args.webhook_service}
     try:
         asyncio.run(kopf.operator(
             standalone=True,
@@ -255,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: --webhook-addr; in a cluster: the Service's DNS name)")
     run.add_argument("--webhook-cert-dir", help="where to write the generated CA and serving certificate "
                      "(default: a private temporary directory)")
+    run.add_argument("--webhook-service", metavar="NAMESPACE/NAME",
+                     help="register the webhook as this Service (in-cluster) instead of a URL")
     run.add_argument("--no-webhook", action="store_true",
                      help="do not serve admission (budgets and policy are then only checked after the fact)")
     run.add_argument("--verbose", action="store_true", help="more logging")

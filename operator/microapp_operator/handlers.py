@@ -21,6 +21,7 @@ import kopf
 from . import api, certs, metrics
 from .controller import Controller
 from .kube import Kube
+from .webhook import ServiceWebhookServer
 
 WEBHOOK_CONFIGURATION = "microapp.dev"
 log = logging.getLogger(__name__)
@@ -36,10 +37,14 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     if cfg.get("webhook_port") is not None:
         host = cfg.get("webhook_host", "127.0.0.1")
         cert_dir = Path(cfg.get("webhook_cert_dir") or tempfile.mkdtemp(prefix="microapp-webhook-"))
-        cert = certs.generate(cert_dir, [host])
-        settings.admission.server = kopf.WebhookServer(
-            addr=cfg.get("webhook_addr", "127.0.0.1"), port=cfg["webhook_port"], host=host,
-            certfile=str(cert.certfile), pkeyfile=str(cert.keyfile), cadata=cert.ca_pem)
+        service = cfg.get("webhook_service")  # "namespace/name": register a Service, not a URL
+        names = [host] if not service else [f"{service.split('/')[1]}.{service.split('/')[0]}.svc", host]
+        cert = certs.generate(cert_dir, names)
+        server_args = dict(addr=cfg.get("webhook_addr", "127.0.0.1"), port=cfg["webhook_port"], host=names[0],
+                           certfile=str(cert.certfile), pkeyfile=str(cert.keyfile), cadata=cert.ca_pem)
+        settings.admission.server = (
+            ServiceWebhookServer(service_namespace=service.split("/")[0], service_name=service.split("/")[1],
+                                 **server_args) if service else kopf.WebhookServer(**server_args))
         settings.admission.managed = WEBHOOK_CONFIGURATION
     if cfg.get("metrics_port"):
         metrics.serve(cfg["metrics_port"], cfg.get("metrics_addr", "127.0.0.1"))

@@ -36,3 +36,7 @@ def test_microapps_are_read_only_except_status() -> None:
     assert allowed("microapp.dev", "microapps") == {"get", "list", "watch"}
     assert {"patch"} <= allowed("microapp.dev", "microapps/status")
     assert "create" in allowed("", "events")
+
+
+def test_webhook_configuration_can_be_managed() -> None:
+    assert {"create", "patch"} <= allowed("admissionregistration.k8s.io", "validatingwebhookconfigurations")
