@@ -363,8 +363,10 @@ class Team(Model):
     """A team: who belongs to it and where its apps live."""
 
     name: str = Field(description="Team name, used in microapp.dev/team.", pattern=DNS_LABEL_PATTERN, max_length=63)
-    groups: list[str] | None = Field(None, description="Groups whose members act for the team.")
-    namespaces: list[str] | None = Field(None, description="Namespaces where the team's apps may live.")
+    groups: list[str] | None = Field(None, description="Groups whose members act for the team (create and "
+                                     "change its apps); include a GitOps controller's group if it applies them.")
+    namespaces: list[str] | None = Field(None, description="Namespaces where the team's apps may live; shell-style "
+                                         "patterns allowed, e.g. team-finance-*.")
     sandbox: bool | None = Field(None, description="Restrict egress of the team's apps to DNS and telemetry.")
 
 
@@ -378,6 +380,8 @@ class Guardrails(Model):
     max_memory: Quantity | None = Field(None, description="Highest memory request per container.")
     require_cost_center: bool | None = Field(None, description="Require the microapp.dev/cost-center annotation.")
     public_exposure_approvers: list[str] | None = Field(None, description="Groups allowed to approve expose: public.")
+    allow_cross_team_groups: bool | None = Field(None, description="Allow microapp.dev/editors and viewers to name "
+                                                 "groups of other teams. Default false.")
     ingress_namespace: str | None = Field(None, description="Namespace of the ingress controller (for NetworkPolicies).")
 
 
@@ -409,6 +413,8 @@ class PlatformPolicySpec(Model):
     """The platform's rules. Only the object named default is used."""
 
     pricing: Pricing | None = Field(None, description=Pricing.__doc__)
+    platform_admin_groups: list[str] | None = Field(
+        None, description="Groups that may act for any team and approve public exposure. Default [system:masters].")
     teams: list[Team] | None = Field(
         None, description="Teams allowed to run apps.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]})

@@ -19,6 +19,7 @@ from .cost import money
 class DenyReason(str, Enum):
     APP_LIMIT = "AppBudgetExceeded"
     TEAM_LIMIT = "TeamBudgetExceeded"
+    POLICY = "PolicyViolation"
 
 
 @dataclass(frozen=True)
@@ -88,5 +89,7 @@ def within(*, estimate: Decimal, currency: str, team: str, committed: Decimal, b
     if budget is not None and committed > budget.limit:
         return False, (f"team {team} is over its budget: {money(committed)} of {money(budget.limit)} "
                        f"{currency}/month committed")
+    # No running totals here: they change with every app of the team, and this message must
+    # stay the same while nothing about this app changes (no status writes on a resync).
     return True, f"estimated {money(estimate)} {currency}/month" + (
-        f"; team {team}: {money(committed)} of {money(budget.limit)} committed" if budget else "")
+        f", within team {team}'s budget of {money(budget.limit)}" if budget else "")

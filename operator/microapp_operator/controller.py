@@ -20,9 +20,9 @@ from typing import Any, Awaitable, Callable, Mapping
 import time
 from decimal import Decimal
 
-from . import api, budget, cost, drift, health, metrics, plan, status
+from . import api, budget, cost, drift, guardrails, health, identity, metrics, plan, status
 from .children import ChildCache
-from .kube import APPTEMPLATE, MICROAPP, RESOURCES, TEAMBUDGET, Kube, KubeError, Resource
+from .kube import APPTEMPLATE, MICROAPP, PLATFORMPOLICY, RESOURCES, TEAMBUDGET, Kube, KubeError, Resource
 from .ledger import Ledger
 from .status import ConditionType, Reason
 
@@ -110,7 +110,9 @@ class Controller:
         self.synced = asyncio.Event()
         self.reconciles = 0
         self.catalog_version = 0
-        self.estimates: OrderedDict[str, Decimal | None] = OrderedDict()
+        self.estimates: OrderedDict[str, tuple[Decimal | None, list[str]]] = OrderedDict()
+        self.policy_version = 0
+        self.background: set[asyncio.Task[None]] = set()
 
     @property
     def prices(self) -> cost.Prices:
@@ -139,6 +141,7 @@ class Controller:
         except ValueError:
             log.warning("ignoring invalid PlatformPolicy default")
             return
+        self.policy_version += 1
         for key in self.apps:  # prices and rules apply to every app
             self.queue.add(key)
 
@@ -185,6 +188,7 @@ class Controller:
         cache = asyncio.create_task(self.cache.run(), name="child-cache")
         await self._load_catalog()
         await self.cache.wait_synced(timeout=300)
+        await self._prime_ledger()
         log.info("caches synced templates=%d apps=%d", len(self.templates), len(self.apps))
         await asyncio.gather(cache, self.queue.run(), self._report_initial_sync(), self._budget_status_loop())
 
@@ -197,17 +201,37 @@ class Controller:
         self.synced.set()
         log.info("initial sync done reconciles=%d writes=%d", self.reconciles, self.kube.writes)
 
-    async def _load_catalog(self) -> None:
+    async def _prime_ledger(self) -> None:
+        """Every app's estimate before the first reconcile: budget verdicts made during the
+        initial sync must not depend on which apps happened to be reconciled first."""
+        listing = await self._list_retrying(MICROAPP)
+        prices = self.prices
+        for item in listing.get("items") or []:
+            key = (item["metadata"]["namespace"], item["metadata"]["name"])
+            try:
+                amount = cost.estimate(plan.desired(item, self.templates.values(), policy=self.policy).objects,
+                                       prices).monthly
+            except plan.PlanError:
+                amount = None
+            self._account(key, _team(item), amount)
+
+    async def _list_retrying(self, res: Resource) -> dict[str, Any]:
         delay = 1.0
         while True:
             try:
-                listing = await self.kube.list(APPTEMPLATE)
-                break
+                return await self.kube.list(res)
             except KubeError as exc:
-                log.warning("cannot list AppTemplates error=%s retry_in=%.0fs", exc, delay)
+                log.warning("cannot list %s error=%s retry_in=%.0fs", res.plural, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
-        for item in listing.get("items") or []:
+
+    async def _load_catalog(self) -> None:
+        """Templates, the policy and the budgets, before anything is decided."""
+        for item in (await self._list_retrying(PLATFORMPOLICY)).get("items") or []:
+            self.policy_event("ADDED", item)
+        for item in (await self._list_retrying(TEAMBUDGET)).get("items") or []:
+            self.budget_event("ADDED", item)
+        for item in (await self._list_retrying(APPTEMPLATE)).get("items") or []:
             self.template_event("ADDED", item)
 
     # --- reconcile ----------------------------------------------------------------------
@@ -226,11 +250,13 @@ class Controller:
 
         # 2. Desired state (pure). Permanent problems stall the app; nothing is applied.
         try:
-            desired = plan.desired(app, self.templates.values(), pinned=pinned)
+            desired = plan.desired(app, self.templates.values(), pinned=pinned, policy=self.policy)
         except plan.PlanError as exc:
             self._account(key, _team(app), None)
+            violations, compliant = self._compliance(app, None, generation, now)
             new = status.stalled(generation=generation, old_status=old, reason=exc.reason,
-                                 message=exc.message, now=now)
+                                 message=exc.message, now=now, extra=[compliant])
+            new["violations"] = violations
             await self._write_status(app, old, new, now)
             return
 
@@ -242,10 +268,16 @@ class Controller:
         budget_cond = status.condition(ConditionType.WITHIN_BUDGET, "True" if fits else "False",
                                        Reason.WITHIN_BUDGET if fits else Reason.OVER_BUDGET, budget_note,
                                        generation=generation, now=now)
-        if not fits and not old.get("inventory") and self._enforced(app):
-            new = status.held(generation=generation, old_status=old, reason=Reason.OVER_BUDGET,
-                              message=f"not rolled out: {budget_note}", extra=[budget_cond], now=now)
-            new["cost"] = cost_status
+        violations, compliant = self._compliance(app, desired.objects, generation, now)
+        # A first rollout waits until it fits and complies (the webhook was bypassed or raced);
+        # an app that already runs is only flagged.
+        hold = [(Reason.OVER_BUDGET, budget_note)] if not fits and self._enforced(app) else []
+        hold += [(Reason.POLICY_VIOLATIONS, "; ".join(violations))] if violations else []
+        if hold and not old.get("inventory"):
+            new = status.held(generation=generation, old_status=old, reason=hold[0][0],
+                              message="not rolled out: " + "; ".join(m for _, m in hold),
+                              extra=[budget_cond, compliant], now=now)
+            new.update({"cost": cost_status, "violations": violations})
             await self._write_status(app, old, new, now)
             return
 
@@ -269,9 +301,10 @@ class Controller:
         childs = [health.child(o["apiVersion"], o["kind"], self._live(o)) for o in desired.objects]
         combined = health.combine(childs)
         new = status.observed(generation=generation, old_status=old, health=combined,
-                              suspended=desired.values.suspend, now=now, extra=[budget_cond])
+                              suspended=desired.values.suspend, now=now, extra=[budget_cond, compliant])
         res = desired.resolution
         new.update({
+            "violations": violations,
             "cost": cost_status,
             "selector": status.selector(meta["name"]),
             "url": combined.url or desired.url,
@@ -286,6 +319,18 @@ class Controller:
             await self._event(app, "Normal", "TemplateResolved",
                               f"rendered from {res.name}@{res.version} (newest: {res.latest})", now)
         await self._write_status(app, old, new, now)
+
+    # --- policy -------------------------------------------------------------------------
+
+    def _compliance(self, app: Mapping[str, Any], objects: Any, generation: int,
+                    now: datetime) -> tuple[list[str] | None, api.Condition]:
+        """violations and PolicyCompliant: a policy change flags apps, it never stops them."""
+        found = guardrails.evaluate(app, objects, self.policy)
+        cond = status.condition(ConditionType.POLICY_COMPLIANT, "False" if found else "True",
+                                Reason.POLICY_VIOLATIONS if found else Reason.COMPLIANT,
+                                "; ".join(found) if found else "complies with PlatformPolicy default",
+                                generation=generation, now=now)
+        return found or None, cond
 
     # --- budgets ------------------------------------------------------------------------
 
@@ -314,41 +359,53 @@ class Controller:
         tb = self.budgets.get(_team(app), (None, None))[1]
         return tb is None or tb.enforcement == "Deny"
 
-    def admit(self, new: Mapping[str, Any], old: Mapping[str, Any] | None, *, dryrun: bool) -> budget.Decision:
-        """The budget half of admission for a MicroApp create/update.
+    def admit(self, new: Mapping[str, Any], old: Mapping[str, Any] | None, *, user: Mapping[str, Any],
+              dryrun: bool) -> budget.Decision:
+        """Admission for a MicroApp create/update: who asks, the policy, the spec, the budget.
 
-        Deliberately synchronous: from reading the ledger to reserving there is no ``await``,
-        so concurrent admissions on this event loop are serialized (no double-spend)."""
+        Every problem is listed at once. Deliberately synchronous: from reading the ledger to
+        reserving there is no ``await``, so concurrent admissions on this event loop are
+        serialized (no double-spend)."""
         meta = new.get("metadata") or {}
         key = (meta.get("namespace", ""), meta.get("name", ""))
         prices = self.prices
-        est = self._estimate(new, prices)
+        problems = identity.check(app=new, old=old, username=str(user.get("username", "")),
+                                  groups=list(user.get("groups") or []), policy=self.policy)
+        problems += guardrails.evaluate_app(new, self.policy)
+        est, workload_problems = self._evaluate_spec(new, prices)
+        problems += workload_problems
         if est is None:
-            return budget.Decision(True)  # unrenderable: it will stall, costs nothing; other checks speak
+            return _refusal(problems) if problems else budget.Decision(True)  # e.g. template missing: stalls
         team = _team(new)
         previous = self._previous_cost(key, old, prices) if old else Decimal(0)
         others, _ = self.ledger.committed(team, excluding=key)
         decision = budget.decide(estimate=est, previous=previous, currency=prices.currency, team=team,
                                  committed_others=others, budget=self.budgets.get(team, (None, None))[1],
                                  app_limit=self._app_limit(new))
+        if problems:
+            return _refusal(problems + ([decision.message] if not decision.allowed else []), decision.warnings)
         if decision.allowed and not dryrun:
             self.ledger.reserve(key, team, est)
             self.dirty_teams.add(team)
         return decision
 
-    def _estimate(self, app: Mapping[str, Any], prices: cost.Prices) -> Decimal | None:
-        """Monthly estimate for admission, memoized by what cost depends on: the spec, the
-        team, the catalog and the prices, not the app's name (templates must not price by
-        name; the reconciler re-checks every app after the fact anyway)."""
-        memo_key = json.dumps([app.get("spec"), _team(app), self.catalog_version, repr(prices)],
-                              sort_keys=True, default=str)
+    def _evaluate_spec(self, app: Mapping[str, Any], prices: cost.Prices) -> tuple[Decimal | None, list[str]]:
+        """(estimate, spec problems) for admission, memoized by what they depend on: the spec,
+        the team, the catalog, the policy and the prices, not the app's name (templates must
+        not price or size by name; the reconciler re-checks every app after the fact anyway).
+        A missing template is no problem here (the app stalls until it is published)."""
+        memo_key = json.dumps([app.get("spec"), _team(app), self.catalog_version, self.policy_version,
+                               repr(prices)], sort_keys=True, default=str)
         if memo_key in self.estimates:
             self.estimates.move_to_end(memo_key)
             return self.estimates[memo_key]
+        value: tuple[Decimal | None, list[str]]
         try:
-            value: Decimal | None = cost.estimate(plan.desired(app, self.templates.values()).objects, prices).monthly
-        except plan.PlanError:
-            value = None
+            objects = plan.desired(app, self.templates.values(), policy=self.policy).objects
+            value = (cost.estimate(objects, prices).monthly,
+                     guardrails.evaluate_workload(app.get("spec") or {}, objects, self.policy))
+        except plan.PlanError as exc:
+            value = (None, [] if exc.reason == Reason.TEMPLATE_NOT_FOUND else exc.problems)
         self.estimates[memo_key] = value
         if len(self.estimates) > 4096:
             self.estimates.popitem(last=False)
@@ -358,7 +415,7 @@ class Controller:
         entry = self.ledger.current(key)
         if entry is not None:
             return entry.amount
-        return self._estimate(old, prices) or Decimal(0)
+        return self._evaluate_spec(old, prices)[0] or Decimal(0)
 
     async def _budget_status_loop(self, interval: float = 1.0) -> None:
         """Keep TeamBudget status and the team gauges current (only writes what changed)."""
@@ -455,8 +512,19 @@ class Controller:
         elif after.get("status") == "True":
             await self._event(app, "Normal", "Ready", after.get("message", ""), now)
 
+    def record(self, app: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+        """Post an Event in the background (from admission, which must not wait for it)."""
+        task = asyncio.create_task(self._event(app, type_, reason, message, self.clock()))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
     async def _event(self, app: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime) -> None:
         await self.kube.event(app, type_=type_, reason=reason, message=message, now=now)
+
+
+def _refusal(problems: list[str], warnings: tuple[str, ...] = ()) -> budget.Decision:
+    text = "the MicroApp was refused:\n" + "\n".join(f"- {p}" for p in problems)
+    return budget.Decision(False, budget.DenyReason.POLICY, text, warnings)
 
 
 def _team(app: Mapping[str, Any]) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import kopf
 
-from . import api, certs, metrics
+from . import api, certs, identity, metrics
 from .controller import Controller
 from .kube import Kube
 from .webhook import ServiceWebhookServer
@@ -100,21 +100,26 @@ async def _ready(memo: kopf.Memo) -> Controller:
 @kopf.on.validate(api.GROUP, api.VERSION, "microapps", id="admission", operations=["CREATE", "UPDATE"],
                   side_effects=True, persistent=True)
 async def admit_microapp(body: kopf.Body, old: kopf.Body | None, operation: str, dryrun: bool,
-                         warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
-    """Estimate, warn and enforce budgets at `kubectl apply` time."""
+                         userinfo: kopf.UserInfo, warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
+    """Who asks, the policy, the spec and the budget, at `kubectl apply` time."""
     controller = await _ready(memo)
-    decision = controller.admit(dict(body), dict(old) if old else None, dryrun=dryrun)
+    previous = dict(old) if old else None
+    decision = controller.admit(dict(body), previous, user=dict(userinfo), dryrun=dryrun)
     warnings.extend(decision.warnings)
     metrics.admission_requests.labels(operation, str(decision.allowed).lower()).inc()
     if not decision.allowed:
         metrics.admission_denials.labels(decision.reason.value if decision.reason else "Denied").inc()
         raise kopf.AdmissionError(decision.message, code=403)
+    moved = identity.transfer(body, previous)
+    if moved and not dryrun:
+        controller.record(previous or {}, "Normal", "OwnershipTransferred",
+                          f"{moved} (by {userinfo.get('username')})")
 
 
 @kopf.on.validate(api.GROUP, api.VERSION, "microapps", id="admission-scale", subresource="scale",
                   operations=["UPDATE"], side_effects=True, persistent=True)
-async def admit_microapp_scale(body: kopf.Body, dryrun: bool, warnings: list[str], memo: kopf.Memo,
-                               **_: Any) -> None:
+async def admit_microapp_scale(body: kopf.Body, dryrun: bool, userinfo: kopf.UserInfo, warnings: list[str],
+                               memo: kopf.Memo, **_: Any) -> None:
     """`kubectl scale` goes through the same checks: it must not bypass the budget."""
     controller = await _ready(memo)
     meta = body.get("metadata") or {}
@@ -123,7 +128,7 @@ async def admit_microapp_scale(body: kopf.Body, dryrun: bool, warnings: list[str
         return  # not seen yet: the reconciler will flag it
     replicas = (body.get("spec") or {}).get("replicas")
     scaled = {**current, "spec": {**(current.get("spec") or {}), "replicas": replicas}}
-    decision = controller.admit(scaled, current, dryrun=dryrun)
+    decision = controller.admit(scaled, current, user=dict(userinfo), dryrun=dryrun)
     warnings.extend(decision.warnings)
     metrics.admission_requests.labels("SCALE", str(decision.allowed).lower()).inc()
     if not decision.allowed:

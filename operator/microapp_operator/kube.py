@@ -56,15 +56,19 @@ RESOURCES: dict[tuple[str, str], Resource] = {(r.api_version, r.kind): r for r i
     Resource("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
     Resource("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
     Resource("batch/v1", "CronJob", "cronjobs"),
+    Resource("rbac.authorization.k8s.io/v1", "Role", "roles"),
+    Resource("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
     Resource("serving.knative.dev/v1", "Service", "services"),
     Resource(api.API_VERSION, "MicroApp", "microapps"),
     Resource(api.API_VERSION, "AppTemplate", "apptemplates", namespaced=False),
     Resource(api.API_VERSION, "TeamBudget", "teambudgets", namespaced=False),
+    Resource(api.API_VERSION, "PlatformPolicy", "platformpolicies", namespaced=False),
     Resource("v1", "Event", "events"),
 )}
 MICROAPP = RESOURCES[(api.API_VERSION, "MicroApp")]
 APPTEMPLATE = RESOURCES[(api.API_VERSION, "AppTemplate")]
 TEAMBUDGET = RESOURCES[(api.API_VERSION, "TeamBudget")]
+PLATFORMPOLICY = RESOURCES[(api.API_VERSION, "PlatformPolicy")]
 EVENT = RESOURCES[("v1", "Event")]
 
 

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import ValidationError
 
-from . import api, catalog, render, rendered
+from . import api, catalog, guardrails, network, rbac, render, rendered
 from .status import Reason
 
 
@@ -78,8 +78,9 @@ def app_values(meta: Mapping[str, Any], spec: api.MicroAppSpec, template: api.Ap
 
 
 def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
-            pinned: str | None = None) -> Plan:
+            pinned: str | None = None, policy: api.PlatformPolicySpec | None = None) -> Plan:
     """The objects this app should consist of right now. No side effects."""
+    policy = policy or api.PlatformPolicySpec()
     meta = app.get("metadata") or {}
     spec = parse_spec(app)
     try:
@@ -103,7 +104,28 @@ def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
         raise PlanError(Reason.TEMPLATE_FAILED, str(exc)) from None
     if values.suspend:
         objects = suspended(objects)
+    objects = access(app, values, objects, template, policy) + objects
     return Plan(resolution, values, tuple(objects), url(values, template.runtime, objects))
+
+
+def access(app: Mapping[str, Any], values: render.AppValues, children: list[dict[str, Any]],
+           template: api.AppTemplateSpec, policy: api.PlatformPolicySpec) -> list[dict[str, Any]]:
+    """What the operator adds to every app: its ServiceAccount, least-privilege RBAC for the
+    editors and viewers, and its NetworkPolicy. Invalid subjects are left out (the guardrails
+    report them)."""
+    ann = (app.get("metadata") or {}).get("annotations") or {}
+    team = guardrails.team_of(policy, values.team)
+    editors = rbac.parse(ann.get(api.EDITORS_ANNOTATION), key=api.EDITORS_ANNOTATION, team=team, policy=policy)[0]
+    viewers = rbac.parse(ann.get(api.VIEWERS_ANNOTATION), key=api.VIEWERS_ANNOTATION, team=team, policy=policy)[0]
+    rails = policy.guardrails or api.Guardrails()
+    netpol = network.policy(app=values.name, namespace=values.namespace, public=values.expose == "public",
+                            sandbox=bool(team and team.sandbox), ingress_namespace=rails.ingress_namespace,
+                            telemetry_endpoint=policy.telemetry.endpoint if policy.telemetry else None)
+    token = bool(template.security and template.security.service_account_token)
+    extra = rbac.objects(app=values.name, namespace=values.namespace, children=[*children, netpol],
+                         editors=editors, viewers=viewers, token=token) + [netpol]
+    uid = (app.get("metadata") or {}).get("uid")
+    return [rendered.stamp(o, app=values.name, namespace=values.namespace, team=values.team, uid=uid) for o in extra]
 
 
 def suspended(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:

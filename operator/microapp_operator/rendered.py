@@ -84,11 +84,7 @@ def complete(docs: list[dict[str, Any]], *, app: str, namespace: str, team: str,
         if key in seen:
             problems.append(f"{where}: a second {key[0]} named {key[1]!r}")
         seen.add(key)
-        meta = obj.setdefault("metadata", {})
-        meta["namespace"] = namespace
-        meta["labels"] = {**(meta.get("labels") or {}), **labels(app=app, team=team)}
-        if uid:
-            meta["ownerReferences"] = [owner_reference(app=app, uid=uid)]
+        stamp(obj, app=app, namespace=namespace, team=team, uid=uid)
         for path, pod in pod_specs(obj):
             problems += [f"{where} {path}: {p}" for p in secure_pod(pod, app=app, security=security)]
             tmpl_meta = _pod_template_metadata(obj)
@@ -99,6 +95,16 @@ def complete(docs: list[dict[str, Any]], *, app: str, namespace: str, team: str,
         raise RenderError("the template rendered objects that break the platform's rules: "
                           + "; ".join(problems))
     return out
+
+
+def stamp(obj: dict[str, Any], *, app: str, namespace: str, team: str, uid: str | None) -> dict[str, Any]:
+    """Namespace, standard labels and the MicroApp as controller owner, in place."""
+    meta = obj.setdefault("metadata", {})
+    meta["namespace"] = namespace
+    meta["labels"] = {**(meta.get("labels") or {}), **labels(app=app, team=team)}
+    if uid:
+        meta["ownerReferences"] = [owner_reference(app=app, uid=uid)]
+    return obj
 
 
 def _pod_template_metadata(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -148,6 +154,7 @@ def secure_pod(pod: dict[str, Any], *, app: str, security: api.TemplateSecurity 
     sa = pod.get("serviceAccountName", pod.get("serviceAccount"))
     if sa not in (None, app):
         problems.append(f"serviceAccountName {sa!r} is not allowed; apps run as their own ServiceAccount {app!r}")
+    pod.setdefault("serviceAccountName", app)  # the app's own ServiceAccount, rendered with it
     if pod.get("automountServiceAccountToken") and not token:
         problems.append("automountServiceAccountToken: true needs the template's security.serviceAccountToken")
     pod.setdefault("automountServiceAccountToken", token)

@@ -42,6 +42,8 @@ class Reason(str, Enum):
     WITHIN_BUDGET = "WithinBudget"          # estimate inside the app's and the team's limits
     OVER_BUDGET = "OverBudget"              # app or team limit exceeded (flagged; first rollout held)
     OVER_WARN_THRESHOLD = "OverWarnThreshold"
+    COMPLIANT = "Compliant"                 # no PlatformPolicy violations
+    POLICY_VIOLATIONS = "PolicyViolations"  # flagged after a policy change; the app keeps running
 
 
 class Phase(str, Enum):
@@ -109,10 +111,10 @@ def pending(*, name: str, generation: int, old_status: Mapping[str, Any], now: d
 
 
 def stalled(*, generation: int, old_status: Mapping[str, Any], reason: Reason, message: str,
-            now: datetime) -> dict[str, Any]:
+            now: datetime, extra: Iterable[api.Condition] = ()) -> dict[str, Any]:
     """Status of an app that cannot progress until its spec, template or policy changes."""
     conds = [condition(ConditionType.READY, "False", reason, message, generation=generation, now=now),
-             condition(ConditionType.STALLED, "True", reason, message, generation=generation, now=now)]
+             condition(ConditionType.STALLED, "True", reason, message, generation=generation, now=now), *extra]
     return {"observedGeneration": generation, "phase": Phase.FAILED.value,
             "conditions": merge_conditions(old_status.get("conditions") or [], conds)}
 

@@ -14,7 +14,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -40,14 +40,14 @@ def cluster() -> Path:
 
 @pytest.fixture(scope="session")
 def crds(cluster: Path) -> None:
-    """What `make install` installs, plus the Knative Service CRD of hack/crds/."""
+    """What `make install` installs (with the tests' PlatformPolicy), plus the Knative CRD."""
     def apply(path: Path) -> None:
         kubectl("apply", "--server-side", "--field-manager=microapp-install", "--force-conflicts",
                 "-f", str(path))
     for crd_dir in (ROOT / "crds", ROOT / "hack" / "crds"):
         apply(crd_dir)
         kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crd_dir))
-    apply(ROOT / "manifests" / "policy")
+    apply(ROOT / "tests" / "fixtures" / "platformpolicy.yaml")
     apply(ROOT / "operator" / "microapp_operator" / "templates")
 
 
@@ -131,3 +131,23 @@ def operator(crds: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[O
     yield proc
     proc.stop()
     print(f"operator log: {proc.log}")
+
+
+@pytest.fixture
+def policy_team(crds: None) -> Iterator[Callable[..., None]]:
+    """Add teams to the PlatformPolicy for one test (server-side apply, one field manager per
+    team, so the rest of the policy is untouched); removed afterwards."""
+    added: list[str] = []
+
+    def add(team: str, *, namespaces: list[str], groups: list[str] | None = None, **extra: object) -> None:
+        entry = {"name": team, "groups": groups or [f"{team}-devs"], "namespaces": namespaces, **extra}
+        kubectl("apply", "--server-side", f"--field-manager=test-{team}", "-f", "-",
+                input={"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy",
+                       "metadata": {"name": "default"}, "spec": {"teams": [entry]}})
+        added.append(team)
+
+    yield add
+    for team in added:
+        kubectl("apply", "--server-side", f"--field-manager=test-{team}", "-f", "-",
+                input={"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy",
+                       "metadata": {"name": "default"}, "spec": {}}, check=False)

@@ -19,8 +19,9 @@ PER_REPLICA = Decimal("6.54")
 
 
 @pytest.fixture
-def team() -> str:
+def team(namespace: str, policy_team: object) -> str:
     name = f"t{uuid.uuid4().hex[:8]}"
+    policy_team(name, namespaces=[namespace])  # type: ignore[operator]
     yield name
     kubectl("delete", "teambudget", name, "--ignore-not-found", "--wait=false")
 

@@ -11,6 +11,7 @@ from tests.helpers import ROOT, get_json, kubectl, microapp
 def _sample(namespace: str) -> dict:
     doc = yaml.safe_load((ROOT / "samples" / "expense-approvals.yaml").read_text())
     doc["metadata"]["namespace"] = namespace
+    doc["metadata"]["annotations"]["microapp.dev/team"] = "qa"  # the tests' team for t-* namespaces
     return doc
 
 

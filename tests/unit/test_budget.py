@@ -66,4 +66,4 @@ def test_within_after_the_fact() -> None:
     ok, msg = budget.within(estimate=D("10"), currency="USD", team="finance", committed=D("510"), budget=TB, app_limit=None)
     assert (ok, msg) == (False, "team finance is over its budget: 510.00 of 500.00 USD/month committed")
     ok, msg = budget.within(estimate=D("10"), currency="USD", team="finance", committed=D("100"), budget=TB, app_limit=None)
-    assert ok and msg == "estimated 10.00 USD/month; team finance: 100.00 of 500.00 committed"
+    assert ok and msg == "estimated 10.00 USD/month, within team finance's budget of 500.00"

@@ -74,9 +74,10 @@ def test_render_prints_the_objects(capsys: pytest.CaptureFixture[str]) -> None:
     docs = list(yaml.safe_load_all(out))
     assert code == 0
     assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
+        ("ServiceAccount", "expense-approvals"), ("NetworkPolicy", "expense-approvals"),
         ("Deployment", "expense-approvals"), ("Service", "expense-approvals"),
         ("PodDisruptionBudget", "expense-approvals")]
-    assert docs[0]["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.internal/finance/expenses:1.4.0"
+    assert docs[2]["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.internal/finance/expenses:1.4.0"
 
 
 def test_template_dir_adds_templates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

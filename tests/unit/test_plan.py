@@ -20,8 +20,24 @@ def app(**spec: object) -> dict:
     return body
 
 
+ACCESS = {"ServiceAccount", "Role", "RoleBinding", "NetworkPolicy"}  # added by the operator to every app
+
+
+def workload(p: plan.Plan) -> list[dict]:
+    return [o for o in p.objects if o["kind"] not in ACCESS]
+
+
 def kinds(p: plan.Plan) -> list[str]:
-    return [o["kind"] for o in p.objects]
+    return [o["kind"] for o in workload(p)]
+
+
+def test_every_app_gets_its_service_account_and_network_policy() -> None:
+    p = plan.desired(app(), CATALOG)
+    assert [o["kind"] for o in p.objects[:2]] == ["ServiceAccount", "NetworkPolicy"]
+    sa = p.objects[0]
+    assert sa["automountServiceAccountToken"] is False
+    assert sa["metadata"]["ownerReferences"][0]["uid"] == "u-1"
+    assert workload(p)[0]["spec"]["template"]["spec"]["serviceAccountName"] == "shop"
 
 
 CASES = {
@@ -56,7 +72,7 @@ def test_builtin_templates_render_safe_objects(spec: dict, expected: list[str], 
 
 
 def test_defaults_come_from_the_template() -> None:
-    [dep, _] = plan.desired(app(), CATALOG).objects
+    [dep, _] = workload(plan.desired(app(), CATALOG))
     assert dep["spec"]["replicas"] == 1
     container = dep["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "128Mi"}}
@@ -65,14 +81,14 @@ def test_defaults_come_from_the_template() -> None:
 
 def test_hpa_replaces_deployment_replicas() -> None:
     p = plan.desired(app(replicas=2, parameters={"autoscale": {"max": 4}}), CATALOG)
-    assert "replicas" not in p.objects[0]["spec"]
+    assert "replicas" not in workload(p)[0]["spec"]
     hpa = next(o for o in p.objects if o["kind"] == "HorizontalPodAutoscaler")
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 4)
 
 
 def test_knative_scale_annotations() -> None:
     p = plan.desired(app(template="serverless-function", parameters={"maxScale": 7}), CATALOG)
-    annotations = p.objects[0]["spec"]["template"]["metadata"]["annotations"]
+    annotations = workload(p)[0]["spec"]["template"]["metadata"]["annotations"]
     assert annotations == {"autoscaling.knative.dev/min-scale": "0", "autoscaling.knative.dev/max-scale": "7"}
 
 
@@ -87,7 +103,7 @@ SUSPENDED = {
 def test_suspend_scales_to_zero(spec: dict, expected: list[str]) -> None:
     p = plan.desired(app(suspend=True, **spec), CATALOG)
     assert kinds(p) == expected
-    for obj in p.objects:
+    for obj in workload(p):
         if obj["kind"] == "Deployment":
             assert obj["spec"]["replicas"] == 0
         if obj["kind"] == "CronJob":
@@ -98,7 +114,7 @@ def test_env_injection_stays_one_value() -> None:
     hostile = "x\nkind: ClusterRole\n---\napiVersion: v1"
     p = plan.desired(app(env=[{"name": "A", "value": hostile}, {"name": "B", "value": "{{ 7*7 }}"}]), CATALOG)
     assert kinds(p) == ["Deployment", "Service"]
-    env = p.objects[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+    env = workload(p)[0]["spec"]["template"]["spec"]["containers"][0]["env"]
     assert env == [{"name": "A", "value": hostile}, {"name": "B", "value": "{{ 7*7 }}"}]
 
 
@@ -126,6 +142,8 @@ def test_errors_stall_with_reason(spec: dict, reason: Reason, message: str) -> N
 
 def test_inventory_lists_objects() -> None:
     assert plan.desired(app(), CATALOG).inventory() == [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "name": "shop"},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "name": "shop"},
         {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"},
         {"apiVersion": "v1", "kind": "Service", "name": "shop"}]
 
