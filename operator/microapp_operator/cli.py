@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from . import api, catalog, cost, crdgen, plan
+from . import api, catalog, cost, crdgen, guardrails, plan
 
 _REQUIRED_ANNOTATIONS = (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
 _EXAMPLES: dict[str, Any] = {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": False}
@@ -102,28 +102,34 @@ def _microapps(path: str) -> Iterator[dict[str, Any]]:
         yield doc
 
 
-def problems(app: dict[str, Any], templates: list[api.AppTemplateSpec]) -> list[str]:
-    """Everything wrong with one MicroApp, offline: each problem names its field."""
+def problems(app: dict[str, Any], templates: list[api.AppTemplateSpec],
+             policy: api.PlatformPolicySpec | None = None) -> list[str]:
+    """Everything wrong with one MicroApp, offline: each problem names its field. With a
+    policy, its guardrails too (the same function the webhook and the reconciler call)."""
     meta = app["metadata"]
-    found = [f"metadata.annotations.{key} is required" for key in _REQUIRED_ANNOTATIONS
-             if not (meta.get("annotations") or {}).get(key)]
+    found = [] if policy else [f"metadata.annotations.{key} is required" for key in _REQUIRED_ANNOTATIONS
+                               if not (meta.get("annotations") or {}).get(key)]
     if len(meta["name"]) > 53:
         found.append("metadata.name: at most 53 characters")
+    objects = None
     try:
-        plan.desired(app, templates)
+        objects = plan.desired(app, templates, policy=policy).objects
     except plan.PlanError as exc:
         found += exc.problems
+    if policy is not None:
+        found = guardrails.evaluate(app, objects, policy) + found
     return found
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Print every problem of every MicroApp in the files; exit 1 if there is any."""
     templates = _templates(args.template_dir)
+    policy = _policy(args.policy) if args.policy else None
     bad = 0
     for path in args.files:
         for app in _microapps(path):
             meta = app["metadata"]
-            found = problems(app, templates)
+            found = problems(app, templates, policy)
             for problem in found:
                 print(f"{path}: MicroApp {meta['namespace']}/{meta['name']}: {problem}")
             bad += bool(found)
@@ -145,16 +151,18 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prices(policy_file: str | None) -> cost.Prices:
-    if not policy_file:
-        return cost.Prices()
+def _policy(policy_file: str) -> api.PlatformPolicySpec:
     docs = [d for d in _load(policy_file) if d.get("kind") == "PlatformPolicy"]
     if not docs:
         raise UsageError(f"{policy_file}: no PlatformPolicy in the file")
     try:
-        return cost.Prices.from_policy(api.PlatformPolicySpec.model_validate(docs[0].get("spec") or {}).pricing)
+        return api.PlatformPolicySpec.model_validate(docs[0].get("spec") or {})
     except ValueError as exc:
         raise UsageError(f"{policy_file}: invalid PlatformPolicy: {exc}") from None
+
+
+def _prices(policy_file: str | None) -> cost.Prices:
+    return cost.Prices.from_policy(_policy(policy_file).pricing) if policy_file else cost.Prices()
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
@@ -275,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", parents=[tdir], help="check MicroApp files offline (exit 1 on problems)")
     validate.add_argument("files", nargs="+", metavar="FILE", help="YAML files ('-' for stdin)")
+    validate.add_argument("--policy", help="PlatformPolicy file: also check its guardrails, teams and namespaces")
     validate.set_defaults(func=_cmd_validate)
 
     rend = sub.add_parser("render", parents=[tdir], help="print the objects a MicroApp file renders to")

@@ -30,9 +30,19 @@ def check(*, app: Mapping[str, Any], old: Mapping[str, Any] | None, username: st
     team = team_of(policy, new_ann.get(api.TEAM_ANNOTATION))
     found: list[str] = []
     owner_of_existing = old is not None and old_ann.get(api.OWNER_ANNOTATION) == username
-    if not admin and team is not None and not _member(mine, team) and not owner_of_existing:
+    member = admin or (team is not None and _member(mine, team)) or owner_of_existing
+    approvers = set((policy.guardrails or api.Guardrails()).public_exposure_approvers or [])
+    # Editors, and approvers (to approve public exposure), may change an existing app.
+    editor = old is not None and (_editor(old_ann.get(api.EDITORS_ANNOTATION), username, mine)
+                                  or bool(mine & approvers))
+    if team is not None and not member and not editor:
         found.append(f"user {username!r} is not a member of team {team.name} (groups: "
                      f"{', '.join(team.groups or []) or 'none'}); ask a member to apply it, or to add you")
+    # Editors edit the app; who may edit or view it stays the team's decision.
+    delegated = [k for k in (api.EDITORS_ANNOTATION, api.VIEWERS_ANNOTATION) if new_ann.get(k) != old_ann.get(k)]
+    if old is not None and delegated and not member:
+        found.append(f"only members of team {old_ann.get(api.TEAM_ANNOTATION)!r} may change who can edit or view this "
+                     f"app ({', '.join('metadata.annotations.' + k for k in delegated)})")
     # Ownership transfer: only a member of the current team hands an app over.
     if old is not None:
         moved = [k for k in (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION) if new_ann.get(k) != old_ann.get(k)]
@@ -43,7 +53,6 @@ def check(*, app: Mapping[str, Any], old: Mapping[str, Any] | None, username: st
     # Public exposure approval: whoever sets or changes it must be an approver, naming themselves.
     approval = new_ann.get(api.PUBLIC_APPROVED_BY_ANNOTATION)
     if approval and approval != old_ann.get(api.PUBLIC_APPROVED_BY_ANNOTATION):
-        approvers = set((policy.guardrails or api.Guardrails()).public_exposure_approvers or [])
         if not admin and not mine & approvers:
             found.append(f"metadata.annotations.{api.PUBLIC_APPROVED_BY_ANNOTATION} can only be set by a member of "
                          f"{', '.join(sorted(approvers)) or 'the platform team'}; ask one of them to approve "
@@ -52,6 +61,15 @@ def check(*, app: Mapping[str, Any], old: Mapping[str, Any] | None, username: st
             found.append(f"metadata.annotations.{api.PUBLIC_APPROVED_BY_ANNOTATION} must name the approver who sets it "
                          f"({username!r}), not {approval!r}")
     return found
+
+
+def _editor(value: str | None, username: str, groups: set[str]) -> bool:
+    """Is the requester named in an (already admitted) editors annotation?"""
+    for item in (value or "").split(","):
+        kind, _, name = item.strip().partition(":")
+        if (kind == "user" and name == username) or (kind == "group" and name in groups):
+            return True
+    return False
 
 
 def transfer(app: Mapping[str, Any], old: Mapping[str, Any] | None) -> str | None:

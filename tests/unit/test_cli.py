@@ -119,3 +119,21 @@ def test_estimate_prints_the_webhooks_numbers(capsys: pytest.CaptureFixture[str]
     assert lines[2].split() == ["Deployment/expense-approvals", "app", "2.00", "0.250", "0.250", "11.54", "1.55",
                                 "0.00", "0.00", "13.08"]
     assert lines[-1].startswith("prices: USD, 730 h/month, CPU 0.031611/core-h")
+
+
+def test_validate_with_policy_checks_guardrails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = str(ROOT / "manifests" / "policy" / "platformpolicy-default.yaml")
+    code, out, _ = run(capsys, "validate", "--policy", policy, *map(str, sorted((ROOT / "samples").glob("*.yaml"))))
+    assert code == 0 and out.count(": valid") == 2
+    doc = yaml.safe_load((ROOT / "samples" / "expense-approvals.yaml").read_text())
+    doc["spec"].update(image="docker.io/library/nginx:latest", replicas=20)
+    doc["metadata"]["annotations"]["microapp.dev/editors"] = "group:system:masters"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(doc))
+    code, out, _ = run(capsys, "validate", "--policy", policy, str(bad))
+    assert code == 1
+    for message in ("'group:system:masters': system: users and groups cannot be granted access",
+                    "image 'docker.io/library/nginx:latest' is not from an allowed registry (registry.internal/)",
+                    "image 'docker.io/library/nginx:latest' has no fixed tag",
+                    "spec.replicas is 20; the platform allows at most 10 replicas"):
+        assert message in out, out
