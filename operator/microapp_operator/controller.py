@@ -20,16 +20,18 @@ from typing import Any, Awaitable, Callable, Mapping
 import time
 from decimal import Decimal
 
-from . import api, budget, cost, drift, guardrails, health, identity, metrics, plan, status
+from . import api, budget, cost, drift, guardrails, health, identity, metrics, plan, policyreport, status
 from .children import ChildCache
-from .kube import APPTEMPLATE, MICROAPP, PLATFORMPOLICY, RESOURCES, TEAMBUDGET, Kube, KubeError, Resource
+from .kube import (APPTEMPLATE, MICROAPP, PLATFORMPOLICY, POLICYREPORT, RESOURCES, TEAMBUDGET, Kube, KubeError,
+                   Resource)
 from .ledger import Ledger
 from .status import ConditionType, Reason
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
 Clock = Callable[[], datetime]
-CHILD_RESOURCES = [r for r in RESOURCES.values() if r.api_version != api.API_VERSION and r.kind != "Event"]
+CHILD_RESOURCES = [r for r in RESOURCES.values()
+                   if r.api_version != api.API_VERSION and r.kind not in ("Event", "PolicyReport")]
 
 
 class Retry(Exception):
@@ -113,6 +115,8 @@ class Controller:
         self.estimates: OrderedDict[str, tuple[Decimal | None, list[str]]] = OrderedDict()
         self.policy_version = 0
         self.background: set[asyncio.Task[None]] = set()
+        self.findings: dict[Key, tuple[str, list[str]]] = {}   # app -> (uid, violations), for PolicyReports
+        self.dirty_namespaces: set[str] = set()
 
     @property
     def prices(self) -> cost.Prices:
@@ -124,6 +128,8 @@ class Controller:
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
         if kind == "DELETED":
             self.apps.pop(key, None)  # children go with the ownerReferences
+            if self.findings.pop(key, None) is not None:
+                self.dirty_namespaces.add(key[0])
             gone = self.ledger.remove_app(key)
             if gone is not None:
                 metrics.app_cost.remove(key[0], key[1], gone.team)
@@ -190,7 +196,8 @@ class Controller:
         await self.cache.wait_synced(timeout=300)
         await self._prime_ledger()
         log.info("caches synced templates=%d apps=%d", len(self.templates), len(self.apps))
-        await asyncio.gather(cache, self.queue.run(), self._report_initial_sync(), self._budget_status_loop())
+        await asyncio.gather(cache, self.queue.run(), self._report_initial_sync(), self._budget_status_loop(),
+                             self._policy_report_loop())
 
     async def _report_initial_sync(self) -> None:
         """Log once when the first pass over all apps is done: the resync's cost in writes."""
@@ -326,6 +333,11 @@ class Controller:
                     now: datetime) -> tuple[list[str] | None, api.Condition]:
         """violations and PolicyCompliant: a policy change flags apps, it never stops them."""
         found = guardrails.evaluate(app, objects, self.policy)
+        meta = app["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if self.findings.get(key) != (meta.get("uid", ""), found):
+            self.findings[key] = (meta.get("uid", ""), found)
+            self.dirty_namespaces.add(key[0])
         cond = status.condition(ConditionType.POLICY_COMPLIANT, "False" if found else "True",
                                 Reason.POLICY_VIOLATIONS if found else Reason.COMPLIANT,
                                 "; ".join(found) if found else "complies with PlatformPolicy default",
@@ -431,6 +443,42 @@ class Controller:
                     except KubeError as exc:
                         log.warning("TeamBudget status not written team=%s error=%s", team, exc)
                         self.dirty_teams.add(team)
+
+    async def _policy_report_loop(self, interval: float = 2.0, recheck: float = 10.0) -> None:
+        """One PolicyReport per namespace while the wgpolicyk8s.io CRD exists (re-detected)."""
+        present, checked = False, 0.0
+        while True:
+            await asyncio.sleep(interval)
+            if time.monotonic() - checked > recheck:
+                checked = time.monotonic()
+                try:
+                    await self.kube.list(POLICYREPORT, label_selector="app.kubernetes.io/managed-by=microapp-operator")
+                    if not present:
+                        log.info("PolicyReport CRD found: writing reports")
+                        self.dirty_namespaces |= {ns for ns, _ in self.findings}
+                    present = True
+                except KubeError as exc:
+                    present = False if exc.status == 404 else present
+            if not present or not self.dirty_namespaces:
+                continue
+            namespaces, self.dirty_namespaces = self.dirty_namespaces, set()
+            for ns in namespaces:
+                try:
+                    await self._write_policy_report(ns)
+                except KubeError as exc:
+                    if not exc.namespace_terminating:
+                        log.warning("PolicyReport not written namespace=%s error=%s", ns, exc)
+                        self.dirty_namespaces.add(ns)
+
+    async def _write_policy_report(self, namespace: str) -> None:
+        apps = {name: found for (ns, name), found in self.findings.items() if ns == namespace}
+        if not apps:
+            await self.kube.delete(POLICYREPORT, namespace, policyreport.NAME)
+            return
+        desired = policyreport.report(namespace, apps, self.clock())
+        live = await self.kube.get(POLICYREPORT, namespace, policyreport.NAME)
+        if not policyreport.same(live, desired):
+            await self.kube.apply(desired)
 
     async def _write_budget_status(self, team: str, committed: Decimal, count: int) -> None:
         name, tb = self.budgets[team]

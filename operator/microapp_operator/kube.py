@@ -64,12 +64,14 @@ RESOURCES: dict[tuple[str, str], Resource] = {(r.api_version, r.kind): r for r i
     Resource(api.API_VERSION, "TeamBudget", "teambudgets", namespaced=False),
     Resource(api.API_VERSION, "PlatformPolicy", "platformpolicies", namespaced=False),
     Resource("v1", "Event", "events"),
+    Resource("wgpolicyk8s.io/v1alpha2", "PolicyReport", "policyreports"),
 )}
 MICROAPP = RESOURCES[(api.API_VERSION, "MicroApp")]
 APPTEMPLATE = RESOURCES[(api.API_VERSION, "AppTemplate")]
 TEAMBUDGET = RESOURCES[(api.API_VERSION, "TeamBudget")]
 PLATFORMPOLICY = RESOURCES[(api.API_VERSION, "PlatformPolicy")]
 EVENT = RESOURCES[("v1", "Event")]
+POLICYREPORT = RESOURCES[("wgpolicyk8s.io/v1alpha2", "PolicyReport")]
 
 
 class KubeError(Exception):

@@ -229,3 +229,20 @@ def test_network_policy_limits_ingress(operator: object, sec: dict) -> None:
     assert spec["policyTypes"] == ["Ingress"]
     assert spec["ingress"] == [{"from": [{"podSelector": {}}, {"namespaceSelector": {
         "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]}]
+
+
+def test_policy_reports_when_the_crd_exists(operator: object, sec: dict, policy_team: Callable[..., None]) -> None:
+    from tests.helpers import ROOT
+    crd = ROOT / "tests" / "fixtures" / "crds" / "wgpolicyk8s.io_policyreports.yaml"
+    kubectl("apply", "--server-side", "-f", str(crd))
+    kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crd))
+    kubectl("apply", *ALICE, "-f", "-", input=app("reported", sec))
+    kubectl("wait", "--for=condition=Ready", "--timeout=60s", "-n", sec["ns"], "mapp/reported")
+    report = eventually(lambda: get_json("policyreport", "microapp-operator", "-n", sec["ns"]),
+                        timeout=60, what="the namespace's PolicyReport")
+    assert report["summary"]["pass"] == 1 and report["summary"]["fail"] == 0
+    policy_team(sec["team"], namespaces=["team-sec-new"], groups=["sec-devs"])
+    failed = eventually(lambda: [r for r in get_json("policyreport", "microapp-operator", "-n", sec["ns"])["results"]
+                                 if r["result"] == "fail"], timeout=60, what="a fail result")
+    assert failed[0]["resources"][0]["name"] == "reported"
+    assert failed[0]["message"] == f"namespace '{sec['ns']}' is not one of team {sec['team']}'s namespaces (team-sec-new)"
