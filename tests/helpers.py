@@ -69,7 +69,7 @@ def microapp(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
             "microapp.dev/owner": "alice@example.com", "microapp.dev/team": "qa",
             "microapp.dev/cost-center": "CC-1234"}},
         "spec": {"template": "web-service@^1", "image": "registry.internal/finance/app:1.0.0",
-                 "replicas": 1},
+                 "replicas": 1, "telemetry": {"enabled": False}},  # tests/integration/test_telemetry.py covers it
     }
     body["spec"].update(spec)
     if spec.get("expose") == "public":  # approved by the test harness's admin (a platform admin)

@@ -26,10 +26,11 @@ Key = tuple[str, str]
 
 class ChildCache:
     def __init__(self, kube: Kube, resources: Iterable[Resource], on_change: Callable[[str, str], None],
-                 *, retry_absent: float = 30.0) -> None:
+                 *, retry_absent: float = 10.0, on_kind: Callable[[Resource, bool], None] | None = None) -> None:
         self.kube = kube
         self.resources = list(resources)
         self.on_change = on_change
+        self.on_kind = on_kind or (lambda res, present: None)
         self.retry_absent = retry_absent
         self.objects: dict[Resource, dict[Key, dict[str, Any]]] = {r: {} for r in self.resources}
         self.synced: dict[Resource, asyncio.Event] = {r: asyncio.Event() for r in self.resources}
@@ -68,7 +69,8 @@ class ChildCache:
                 if exc.status == 404:  # the CRD is not installed (yet)
                     if self.present[res]:
                         log.info("kind disappeared kind=%s apiVersion=%s", res.kind, res.api_version)
-                    self.present[res] = False
+                        self.present[res] = False
+                        self.on_kind(res, False)
                     for obj in self.objects[res].values():
                         self._notify(obj)
                     self.objects[res].clear()
@@ -92,6 +94,7 @@ class ChildCache:
             meta = item["metadata"]
             fresh[(meta.get("namespace", ""), meta["name"])] = item
         old = self.objects[res]
+        appeared = not self.present[res] and self.synced[res].is_set()  # installed while we run
         if not self.present[res]:
             log.info("watching kind=%s apiVersion=%s objects=%d", res.kind, res.api_version, len(fresh))
         self.present[res] = True
@@ -104,6 +107,8 @@ class ChildCache:
         self.synced[res].set()
         for obj in changed + removed:
             self._notify(obj)
+        if appeared:
+            self.on_kind(res, True)
         return str((listing.get("metadata") or {}).get("resourceVersion", ""))
 
     async def _watch(self, res: Resource, rv: str) -> None:

@@ -22,8 +22,8 @@ from decimal import Decimal
 
 from . import api, budget, cost, drift, guardrails, health, identity, metrics, plan, policyreport, status
 from .children import ChildCache
-from .kube import (APPTEMPLATE, MICROAPP, PLATFORMPOLICY, POLICYREPORT, RESOURCES, TEAMBUDGET, Kube, KubeError,
-                   Resource)
+from .kube import (APPTEMPLATE, MICROAPP, PLATFORMPOLICY, PODMONITOR, POLICYREPORT, RESOURCES, TEAMBUDGET, Kube,
+                   KubeError, Resource)
 from .ledger import Ledger
 from .status import ConditionType, Reason
 
@@ -108,7 +108,8 @@ class Controller:
         self.ledger = Ledger(time.monotonic)
         self.dirty_teams: set[str] = set()
         self.queue = WorkQueue(self.reconcile, workers=workers)
-        self.cache = ChildCache(kube, CHILD_RESOURCES, lambda ns, name: self.queue.add((ns, name)))
+        self.cache = ChildCache(kube, CHILD_RESOURCES, lambda ns, name: self.queue.add((ns, name)),
+                                on_kind=self._kind_changed)
         self.synced = asyncio.Event()
         self.reconciles = 0
         self.catalog_version = 0
@@ -137,6 +138,17 @@ class Controller:
             return
         self.apps[key] = dict(body)
         self.queue.add(key)
+
+    def _kind_changed(self, res: Resource, present: bool) -> None:
+        """A CRD we render for appeared or went (PodMonitor: switch scraping for every app)."""
+        if res is PODMONITOR:
+            log.info("PodMonitor CRD %s: re-rendering every app", "found" if present else "gone")
+            for key in self.apps:
+                self.queue.add(key)
+
+    @property
+    def podmonitor(self) -> bool:
+        return self.cache.present.get(PODMONITOR, False)
 
     def policy_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
         if body.get("metadata", {}).get("name") != "default":
@@ -216,8 +228,8 @@ class Controller:
         for item in listing.get("items") or []:
             key = (item["metadata"]["namespace"], item["metadata"]["name"])
             try:
-                amount = cost.estimate(plan.desired(item, self.templates.values(), policy=self.policy).objects,
-                                       prices).monthly
+                amount = cost.estimate(plan.desired(item, self.templates.values(), policy=self.policy,
+                                                    podmonitor=self.podmonitor).objects, prices).monthly
             except plan.PlanError:
                 amount = None
             self._account(key, _team(item), amount)
@@ -257,7 +269,8 @@ class Controller:
 
         # 2. Desired state (pure). Permanent problems stall the app; nothing is applied.
         try:
-            desired = plan.desired(app, self.templates.values(), pinned=pinned, policy=self.policy)
+            desired = plan.desired(app, self.templates.values(), pinned=pinned, policy=self.policy,
+                                   podmonitor=self.podmonitor)
         except plan.PlanError as exc:
             self._account(key, _team(app), None)
             violations, compliant = self._compliance(app, None, generation, now)
@@ -407,13 +420,14 @@ class Controller:
         not price or size by name; the reconciler re-checks every app after the fact anyway).
         A missing template is no problem here (the app stalls until it is published)."""
         memo_key = json.dumps([app.get("spec"), _team(app), self.catalog_version, self.policy_version,
-                               repr(prices)], sort_keys=True, default=str)
+                               repr(prices), self.podmonitor], sort_keys=True, default=str)
         if memo_key in self.estimates:
             self.estimates.move_to_end(memo_key)
             return self.estimates[memo_key]
         value: tuple[Decimal | None, list[str]]
         try:
-            objects = plan.desired(app, self.templates.values(), policy=self.policy).objects
+            objects = plan.desired(app, self.templates.values(), policy=self.policy,
+                                   podmonitor=self.podmonitor).objects
             value = (cost.estimate(objects, prices).monthly,
                      guardrails.evaluate_workload(app.get("spec") or {}, objects, self.policy))
         except plan.PlanError as exc:
@@ -510,7 +524,7 @@ class Controller:
 
     async def _apply(self, desired: plan.Plan) -> list[str]:
         applied = []
-        for obj in desired.objects:
+        for obj in map(drift.with_hash, desired.objects):
             if drift.in_sync(self._live(obj), obj):
                 continue
             await self.kube.apply(obj)

@@ -7,7 +7,11 @@ differs from the live object. Fields the server or other controllers add are ign
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
+
+HASH_ANNOTATION = "microapp.dev/applied-hash"
 
 # Paths whose live value legitimately differs from what was applied.
 _IGNORED_TOP = {"status"}
@@ -32,6 +36,15 @@ def contains(live: Any, desired: Any) -> bool:
 def _omitted(value: Any) -> bool:
     """The API server drops empty values of omitempty fields (``env: []``, ``value: ""``)."""
     return value is None or value is False or value in ("", 0) or value == [] or value == {}
+
+
+def with_hash(obj: dict[str, Any]) -> dict[str, Any]:
+    """A copy carrying the hash of what is applied. "Live contains desired" cannot see a field
+    that was dropped from the desired object (an annotation, a map key); the hash can."""
+    digest = hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    meta = dict(obj.get("metadata") or {})
+    meta["annotations"] = {**(meta.get("annotations") or {}), HASH_ANNOTATION: digest}
+    return {**obj, "metadata": meta}
 
 
 def in_sync(live: dict[str, Any] | None, desired: dict[str, Any]) -> bool:

@@ -67,6 +67,10 @@ def evaluate_app(app: Mapping[str, Any], policy: api.PlatformPolicySpec) -> list
     # RBAC annotations.
     for key in (api.EDITORS_ANNOTATION, api.VIEWERS_ANNOTATION):
         found += rbac.parse(ann.get(key), key=key, team=team, policy=policy)[1]
+    if (policy.telemetry and policy.telemetry.required
+            and (spec.get("telemetry") or {}).get("enabled") is False):
+        found.append("spec.telemetry.enabled: false is not allowed: the platform requires telemetry for every app; "
+                     "remove spec.telemetry or set enabled: true")
     # Public exposure needs an approval (who set it is checked at admission).
     if spec.get("expose") == "public" and not ann.get(api.PUBLIC_APPROVED_BY_ANNOTATION):
         approvers = ", ".join(rails.public_exposure_approvers or []) or "the platform team"

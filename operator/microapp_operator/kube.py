@@ -59,6 +59,7 @@ RESOURCES: dict[tuple[str, str], Resource] = {(r.api_version, r.kind): r for r i
     Resource("rbac.authorization.k8s.io/v1", "Role", "roles"),
     Resource("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
     Resource("serving.knative.dev/v1", "Service", "services"),
+    Resource("monitoring.coreos.com/v1", "PodMonitor", "podmonitors"),
     Resource(api.API_VERSION, "MicroApp", "microapps"),
     Resource(api.API_VERSION, "AppTemplate", "apptemplates", namespaced=False),
     Resource(api.API_VERSION, "TeamBudget", "teambudgets", namespaced=False),
@@ -72,6 +73,7 @@ TEAMBUDGET = RESOURCES[(api.API_VERSION, "TeamBudget")]
 PLATFORMPOLICY = RESOURCES[(api.API_VERSION, "PlatformPolicy")]
 EVENT = RESOURCES[("v1", "Event")]
 POLICYREPORT = RESOURCES[("wgpolicyk8s.io/v1alpha2", "PolicyReport")]
+PODMONITOR = RESOURCES[("monitoring.coreos.com/v1", "PodMonitor")]
 
 
 class KubeError(Exception):

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import ValidationError
 
-from . import api, catalog, guardrails, network, rbac, render, rendered
+from . import api, catalog, guardrails, network, rbac, render, rendered, telemetry
 from .status import Reason
 
 
@@ -78,8 +78,12 @@ def app_values(meta: Mapping[str, Any], spec: api.MicroAppSpec, template: api.Ap
 
 
 def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
-            pinned: str | None = None, policy: api.PlatformPolicySpec | None = None) -> Plan:
-    """The objects this app should consist of right now. No side effects."""
+            pinned: str | None = None, policy: api.PlatformPolicySpec | None = None,
+            podmonitor: bool = False) -> Plan:
+    """The objects this app should consist of right now. No side effects.
+
+    ``podmonitor``: the Prometheus Operator's PodMonitor CRD exists (scrape through it instead
+    of annotations)."""
     policy = policy or api.PlatformPolicySpec()
     meta = app.get("metadata") or {}
     spec = parse_spec(app)
@@ -95,8 +99,14 @@ def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
     params = render.template_parameters(template.parameters, spec.parameters)
     ctx = render.context(values, params, rendered.labels(app=values.name, team=values.team),
                          rendered.selector(values.name))
+    with_telemetry = telemetry.enabled(spec)
     try:
         docs = render.render(template, ctx)
+        if with_telemetry:
+            docs = telemetry.inject(docs, app=values.name, namespace=values.namespace, team=values.team,
+                                    port=values.port, settings=telemetry.Settings.from_policy(policy),
+                                    podmonitor=podmonitor)
+            docs.append(telemetry.dashboard(app=values.name, namespace=values.namespace, team=values.team))
         objects = rendered.complete(docs, app=values.name, namespace=values.namespace, team=values.team,
                                     runtime=template.runtime, security=template.security,
                                     uid=meta.get("uid"), copy_docs=False)
@@ -105,6 +115,11 @@ def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
     if values.suspend:
         objects = suspended(objects)
     objects = access(app, values, objects, template, policy) + objects
+    if with_telemetry and podmonitor and template.runtime != "serverless":
+        objects.append(rendered.stamp(telemetry.pod_monitor(app=values.name, namespace=values.namespace,
+                                                            port=values.port),
+                                      app=values.name, namespace=values.namespace, team=values.team,
+                                      uid=meta.get("uid")))
     return Plan(resolution, values, tuple(objects), url(values, template.runtime, objects))
 
 

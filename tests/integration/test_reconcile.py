@@ -279,7 +279,8 @@ OURS = {"microapps", "deployments", "services", "ingresses", "poddisruptionbudge
 
 
 def test_noop_resync_makes_zero_writes(operator: object, namespace: str) -> None:
-    steady = microapp("steady", namespace, replicas=2, expose="public", host="s.example.com")
+    """Every kind the operator renders (workload, RBAC, NetworkPolicy, telemetry) stays unwritten."""
+    steady = microapp("steady", namespace, replicas=2, expose="public", host="s.example.com", telemetry={"enabled": True})
     steady["metadata"]["annotations"]["microapp.dev/editors"] = "user:bob@example.com"
     kubectl("apply", "-f", "-", input=steady)
     kubectl("apply", "-f", "-", input=microapp("steady-job", namespace, template="scheduled-job",

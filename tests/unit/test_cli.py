@@ -76,7 +76,8 @@ def test_render_prints_the_objects(capsys: pytest.CaptureFixture[str]) -> None:
     assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
         ("ServiceAccount", "expense-approvals"), ("NetworkPolicy", "expense-approvals"),
         ("Deployment", "expense-approvals"), ("Service", "expense-approvals"),
-        ("PodDisruptionBudget", "expense-approvals")]
+        ("PodDisruptionBudget", "expense-approvals"), ("ConfigMap", "expense-approvals-otel"),
+        ("ConfigMap", "expense-approvals-dashboard")]
     assert docs[2]["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.internal/finance/expenses:1.4.0"
 
 
@@ -115,9 +116,10 @@ def test_estimate_prints_the_webhooks_numbers(capsys: pytest.CaptureFixture[str]
                        "--policy", str(ROOT / "manifests" / "policy" / "platformpolicy-default.yaml"))
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "MicroApp team-finance/expense-approvals: estimated 13.08 USD/month"
+    assert lines[0] == "MicroApp team-finance/expense-approvals: estimated 15.78 USD/month"
     assert lines[2].split() == ["Deployment/expense-approvals", "app", "2.00", "0.250", "0.250", "11.54", "1.55",
                                 "0.00", "0.00", "13.08"]
+    assert lines[3].split()[:3] == ["Deployment/expense-approvals", "otel-collector", "2.00"]
     assert lines[-1].startswith("prices: USD, 730 h/month, CPU 0.031611/core-h")
 
 

@@ -14,7 +14,7 @@ CATALOG = catalog.builtin()
 
 def estimate(**spec: object) -> cost.Estimate:
     app = {"metadata": {"name": "a", "namespace": "n", "uid": "u"},
-           "spec": {"template": "web-service", "image": "r/x:1", **spec}}
+           "spec": {"template": "web-service", "image": "r/x:1", "telemetry": {"enabled": False}, **spec}}
     return cost.estimate(plan.desired(app, CATALOG).objects, PRICES)
 
 
@@ -84,3 +84,11 @@ def test_prices_from_policy_with_defaults() -> None:
 def test_assumptions_are_explained() -> None:
     assert estimate(template="serverless-function").assumptions == (
         "Service/a: scales to zero: charged as one instance busy 25% of the month",)
+
+
+def test_the_telemetry_sidecar_is_counted() -> None:
+    est = estimate(replicas=2, resources={"cpu": "250m", "memory": "256Mi"}, telemetry={"enabled": True})
+    assert [(line.container, line.cpu_cores) for line in est.lines] == [("app", Decimal("0.25")),
+                                                                       ("otel-collector", Decimal("0.05"))]
+    # 13.08 for the app + 2 x (0.05 core x 0.031611 + 64 MiB x 0.004237) x 730 h
+    assert str(est.monthly) == "15.78"

@@ -51,3 +51,12 @@ def test_list_length_matters() -> None:
 def test_bool_is_not_int() -> None:
     assert not drift.contains(1, True)
     assert not drift.contains(0, False)
+
+
+def test_hash_sees_a_removed_field() -> None:
+    with_ann = {"metadata": {"name": "a", "annotations": {"prometheus.io/scrape": "true"}}, "spec": {}}
+    without = {"metadata": {"name": "a"}, "spec": {}}
+    live = drift.with_hash(with_ann)
+    assert drift.in_sync(live, drift.with_hash(with_ann))
+    assert drift.contains(live, without)                      # containment alone misses the removal
+    assert not drift.in_sync(live, drift.with_hash(without))  # the hash does not

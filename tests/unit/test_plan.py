@@ -15,7 +15,8 @@ CATALOG = catalog.builtin()
 def app(**spec: object) -> dict:
     body = {"metadata": {"name": "shop", "namespace": "team-a", "uid": "u-1", "generation": 1,
                          "annotations": {"microapp.dev/team": "finance", "microapp.dev/owner": "alice"}},
-            "spec": {"template": "web-service@^1", "image": "registry.internal/shop:1"}}
+            "spec": {"template": "web-service@^1", "image": "registry.internal/shop:1",
+                     "telemetry": {"enabled": False}}}  # telemetry has tests of its own
     body["spec"].update(spec)
     return body
 
