@@ -15,7 +15,7 @@ import asyncio
 import logging
 from typing import Any, Callable, Iterable
 
-from . import api
+from . import api, metrics
 from .kube import Kube, KubeError, Resource
 from .rendered import MANAGED_BY
 
@@ -60,6 +60,8 @@ class ChildCache:
         delay = 1.0
         while True:
             try:
+                if self.synced[res].is_set():
+                    metrics.watch_reconnects.labels(res.kind).inc()
                 rv = await self._relist(res)
                 delay = 1.0
                 await self._watch(res, rv)

@@ -41,9 +41,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     """Run the operator in the foreground against $KUBECONFIG (or in-cluster config)."""
     import kopf
 
-    from . import handlers  # noqa: F401  (registers the handlers)
+    from . import handlers  # registers the watch handlers
+
+    if not args.no_webhook:
+        handlers.register_admission()
 
     kopf.configure(verbose=args.verbose, debug=args.debug)
+    if args.log_format == "json":
+        from . import logs
+        logs.use_json()
     if not args.debug:  # one line per handled event is noise; our controller logs what matters
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
         logging.getLogger("aiohttp.access").disabled = True  # one line per admission review
@@ -267,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="register the webhook as this Service (in-cluster) instead of a URL")
     run.add_argument("--no-webhook", action="store_true",
                      help="do not serve admission (budgets and policy are then only checked after the fact)")
+    run.add_argument("--log-format", choices=["text", "json"], default="text",
+                     help="text for people (default), json for log pipelines: one object per line")
     run.add_argument("--verbose", action="store_true", help="more logging")
     run.add_argument("--debug", action="store_true", help="debug logging")
     run.set_defaults(func=_cmd_run)

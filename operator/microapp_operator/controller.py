@@ -117,6 +117,11 @@ class Controller:
         self.policy_version = 0
         self.background: set[asyncio.Task[None]] = set()
         self.findings: dict[Key, tuple[str, list[str]]] = {}   # app -> (uid, violations), for PolicyReports
+        self.phases: dict[Key, tuple[str, str]] = {}          # app -> (phase, team), for microapp_apps
+        try:
+            metrics.REGISTRY.register(metrics.AppsCollector(lambda: list(self.phases.values())))
+        except ValueError:  # a second controller in one process (tests): the first one reports
+            pass
         self.dirty_namespaces: set[str] = set()
 
     @property
@@ -129,6 +134,7 @@ class Controller:
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
         if kind == "DELETED":
             self.apps.pop(key, None)  # children go with the ownerReferences
+            self.phases.pop(key, None)
             if self.findings.pop(key, None) is not None:
                 self.dirty_namespaces.add(key[0])
             gone = self.ledger.remove_app(key)
@@ -256,6 +262,20 @@ class Controller:
     # --- reconcile ----------------------------------------------------------------------
 
     async def reconcile(self, key: Key) -> None:
+        """One reconcile, timed and counted (errors by kind) for /metrics."""
+        with _Timer() as timer:
+            try:
+                await self._reconcile(key)
+            except Retry:
+                metrics.reconcile_errors.labels("api").inc()
+                timer.result = "error"
+                raise
+            except Exception:
+                metrics.reconcile_errors.labels("crash").inc()
+                timer.result = "error"
+                raise
+
+    async def _reconcile(self, key: Key) -> None:
         # 1. Load: the latest MicroApp as Kopf delivered it, and synced children.
         app = self.apps.get(key)
         if app is None or app["metadata"].get("deletionTimestamp"):
@@ -331,6 +351,12 @@ class Controller:
             "template": {"name": res.name, "version": res.version, "latest": res.latest},
             "inventory": desired.inventory(),
         })
+        if applied or pruned:
+            log.info("reconciled namespace=%s name=%s applied=%d pruned=%d", meta["namespace"], meta["name"],
+                     len(applied), len(pruned),
+                     extra={"namespace": meta["namespace"], "app": meta["name"],
+                                          "generation": generation, "reconcile_id": self.reconciles,
+                                          "applied": len(applied), "pruned": len(pruned)})
         if applied:
             await self._event(app, "Normal", "Applied", "applied " + ", ".join(applied), now)
         if pruned:
@@ -550,9 +576,11 @@ class Controller:
 
     async def _write_status(self, app: dict[str, Any], old: Mapping[str, Any], new: dict[str, Any],
                             now: datetime) -> None:
+        meta = app["metadata"]
+        if new.get("phase"):
+            self.phases[(meta["namespace"], meta["name"])] = (new["phase"], _team(app))
         if all(old.get(k) == v for k, v in new.items()):
             return
-        meta = app["metadata"]
         try:
             await self.kube.patch_status(MICROAPP, meta["namespace"], meta["name"], new)
         except KubeError as exc:
@@ -560,6 +588,14 @@ class Controller:
                 return  # deleted meanwhile
             raise Retry(str(exc)) from None
         app["status"] = {**old, **{k: v for k, v in new.items() if v is not None}}
+        key = (meta["namespace"], meta["name"])
+        if new.get("phase") and new["phase"] != old.get("phase"):
+            metrics.phase_transitions.labels(old.get("phase") or "None", new["phase"]).inc()
+        if new.get("phase"):
+            self.phases[key] = (new["phase"], _team(app))
+        cond = next((c for c in new.get("conditions") or [] if c["type"] == ConditionType.STALLED.value), None)
+        if cond:
+            metrics.reconcile_errors.labels(cond["reason"]).inc()
         await self._condition_events(app, old, new, now)
 
     async def _condition_events(self, app: Mapping[str, Any], old: Mapping[str, Any],
@@ -582,6 +618,20 @@ class Controller:
 
     async def _event(self, app: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime) -> None:
         await self.kube.event(app, type_=type_, reason=reason, message=message, now=now)
+
+
+class _Timer:
+    """Observe a reconcile's duration under its result label when the block ends."""
+
+    def __init__(self) -> None:
+        self.result = "ok"
+
+    def __enter__(self) -> "_Timer":
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        metrics.reconcile_duration.labels(self.result).observe(time.perf_counter() - self.start)
 
 
 def _refusal(problems: list[str], warnings: tuple[str, ...] = ()) -> budget.Decision:

@@ -46,16 +46,20 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
             ServiceWebhookServer(service_namespace=service.split("/")[0], service_name=service.split("/")[1],
                                  **server_args) if service else kopf.WebhookServer(**server_args))
         settings.admission.managed = WEBHOOK_CONFIGURATION
-    if cfg.get("metrics_port"):
-        metrics.serve(cfg["metrics_port"], cfg.get("metrics_addr", "127.0.0.1"))
     kube = await Kube.connect()
     memo.controller = Controller(kube, workers=int(cfg.get("workers", 4)))
+    if cfg.get("metrics_port"):
+        memo.metrics_runner = await metrics.serve(cfg["metrics_port"], cfg.get("metrics_addr", "127.0.0.1"),
+                                                  memo.controller.synced.is_set)
     memo.controller_task = asyncio.create_task(memo.controller.run(), name="microapp-controller")
     logger.info("controller started")
 
 
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
+    runner = memo.get("metrics_runner")
+    if runner is not None:
+        await runner.cleanup()
     task = memo.get("controller_task")
     if task is not None:
         task.cancel()
@@ -97,11 +101,15 @@ async def _ready(memo: kopf.Memo) -> Controller:
     return controller
 
 
-@kopf.on.validate(api.GROUP, api.VERSION, "microapps", id="admission", operations=["CREATE", "UPDATE"],
-                  side_effects=True, persistent=True)
 async def admit_microapp(body: kopf.Body, old: kopf.Body | None, operation: str, dryrun: bool,
                          userinfo: kopf.UserInfo, warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
     """Who asks, the policy, the spec and the budget, at `kubectl apply` time."""
+    with metrics.admission_duration.time():
+        await _admit(body, old, operation, dryrun, userinfo, warnings, memo)
+
+
+async def _admit(body: kopf.Body, old: kopf.Body | None, operation: str, dryrun: bool,
+                 userinfo: kopf.UserInfo, warnings: list[str], memo: kopf.Memo) -> None:
     controller = await _ready(memo)
     previous = dict(old) if old else None
     decision = controller.admit(dict(body), previous, user=dict(userinfo), dryrun=dryrun)
@@ -116,8 +124,6 @@ async def admit_microapp(body: kopf.Body, old: kopf.Body | None, operation: str,
                           f"{moved} (by {userinfo.get('username')})")
 
 
-@kopf.on.validate(api.GROUP, api.VERSION, "microapps", id="admission-scale", subresource="scale",
-                  operations=["UPDATE"], side_effects=True, persistent=True)
 async def admit_microapp_scale(body: kopf.Body, dryrun: bool, userinfo: kopf.UserInfo, warnings: list[str],
                                memo: kopf.Memo, **_: Any) -> None:
     """`kubectl scale` goes through the same checks: it must not bypass the budget."""
@@ -134,3 +140,13 @@ async def admit_microapp_scale(body: kopf.Body, dryrun: bool, userinfo: kopf.Use
     if not decision.allowed:
         metrics.admission_denials.labels(decision.reason.value if decision.reason else "Denied").inc()
         raise kopf.AdmissionError(decision.message, code=403)
+
+
+def register_admission() -> None:
+    """The validating webhooks (skipped with --no-webhook: Kopf refuses handlers without a server).
+
+    Persistent: the configuration stays when the operator stops, so admission fails closed."""
+    kopf.on.validate(api.GROUP, api.VERSION, "microapps", id="admission", operations=["CREATE", "UPDATE"],
+                     side_effects=True, persistent=True)(admit_microapp)
+    kopf.on.validate(api.GROUP, api.VERSION, "microapps", id="admission-scale", subresource="scale",
+                     operations=["UPDATE"], side_effects=True, persistent=True)(admit_microapp_scale)

@@ -1,8 +1,18 @@
-"""The operator's Prometheus metrics (prometheus-client), names per Prometheus conventions."""
+"""The operator's Prometheus metrics (prometheus-client), names per Prometheus conventions.
+
+Served with ``/readyz`` on the metrics port by a small aiohttp app on the operator's own
+event loop: ready once the catalog is loaded, the child watches are synced and the first
+pass over all apps is done.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from typing import Callable, Iterable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -15,8 +25,47 @@ admission_denials = Counter("microapp_admission_denials_total", "MicroApp applie
                             ["reason"], registry=REGISTRY)
 admission_requests = Counter("microapp_admission_requests_total", "MicroApp admission reviews answered.",
                              ["operation", "allowed"], registry=REGISTRY)
+admission_duration = Histogram("microapp_admission_duration_seconds", "Time to answer a MicroApp admission review.",
+                               buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=REGISTRY)
+reconcile_duration = Histogram("microapp_reconcile_duration_seconds", "Time to reconcile one MicroApp.",
+                               ["result"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+                               registry=REGISTRY)
+reconcile_errors = Counter("microapp_reconcile_errors_total", "Reconciles that failed, by kind of error.",
+                           ["kind"], registry=REGISTRY)
+phase_transitions = Counter("microapp_phase_transitions_total", "MicroApp phase changes (lifecycle transitions).",
+                            ["from_phase", "to_phase"], registry=REGISTRY)
+watch_reconnects = Counter("microapp_watch_reconnects_total", "Child watch streams re-established.",
+                           ["kind"], registry=REGISTRY)
 
 
-def serve(port: int, addr: str = "127.0.0.1") -> None:
-    """Expose /metrics (a daemon thread; the event loop is never blocked by scrapes)."""
-    start_http_server(port, addr=addr, registry=REGISTRY)
+class AppsCollector(Collector):
+    """``microapp_apps{phase,team}``, computed at scrape time from the operator's state."""
+
+    def __init__(self, source: Callable[[], Iterable[tuple[str, str]]]) -> None:
+        self.source = source
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = GaugeMetricFamily("microapp_apps", "MicroApps by phase and team.", labels=["phase", "team"])
+        counts: dict[tuple[str, str], int] = {}
+        for key in self.source():
+            counts[key] = counts.get(key, 0) + 1
+        for (phase, team), n in sorted(counts.items()):
+            family.add_metric([phase, team], n)
+        yield family
+
+
+async def serve(port: int, addr: str, ready: Callable[[], bool]) -> web.AppRunner:
+    """/metrics and /readyz on the operator's event loop."""
+    async def metrics_handler(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": "text/plain; version=0.0.4"})
+
+    async def ready_handler(_: web.Request) -> web.Response:
+        return web.Response(text="ok\n") if ready() else web.Response(status=503, text="syncing\n")
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/readyz", ready_handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, addr, port).start()
+    return runner

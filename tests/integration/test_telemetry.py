@@ -68,3 +68,67 @@ def test_opting_out_is_refused_when_the_policy_requires_telemetry(operator: obje
     err = eventually(refused, what="the policy change to reach the operator")
     assert ("- spec.telemetry.enabled: false is not allowed: the platform requires telemetry for every app; "
             "remove spec.telemetry or set enabled: true") in err
+
+
+def _metrics(operator: object) -> dict[tuple[str, tuple], float]:
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+    text = urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/metrics", timeout=5).read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def _value(samples: dict, metric_name: str, **labels: str) -> float:
+    return sum(v for (n, lab), v in samples.items() if n == metric_name and all(dict(lab).get(k) == x for k, x in labels.items()))
+
+
+def test_operator_metrics_follow_apps(operator: object, namespace: str) -> None:
+    import urllib.request
+    assert urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/readyz", timeout=5).status == 200
+    before = _metrics(operator)
+    kubectl("apply", "-f", "-", input=microapp("counted", namespace, replicas=2))
+    observed(namespace, "counted")
+    def settled() -> dict:
+        m = _metrics(operator)
+        return m if _value(m, "microapp_estimated_monthly_cost", namespace=namespace, name="counted") else {}
+    after = eventually(settled, what="the app's cost series")
+    assert _value(after, "microapp_estimated_monthly_cost", namespace=namespace, name="counted", team="qa") == 5.39
+    assert (_value(after, "microapp_reconcile_duration_seconds_count")
+            > _value(before, "microapp_reconcile_duration_seconds_count"))
+    assert (_value(after, "microapp_apps", phase="Running", team="qa")
+            == _value(before, "microapp_apps", phase="Running", team="qa") + 1)
+    assert _value(after, "microapp_phase_transitions_total", to_phase="Running") >= 1
+    assert _value(after, "microapp_admission_requests_total", operation="CREATE", allowed="true") >= 1
+    assert _value(after, "microapp_admission_duration_seconds_count") >= 1
+    kubectl("delete", "mapp", "counted", "-n", namespace)
+    def removed() -> dict:
+        m = _metrics(operator)
+        return {} if _value(m, "microapp_estimated_monthly_cost", namespace=namespace, name="counted") else m
+    gone = eventually(removed, what="series removed")
+    assert _value(gone, "microapp_apps", phase="Running", team="qa") == _value(after, "microapp_apps", phase="Running", team="qa") - 1
+
+
+def test_json_logs(crds: None, namespace: str, tmp_path: object) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import KUBECONFIG
+    log = tmp_path / "json.log"  # type: ignore[operator]
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "microapp_operator.cli", "run", "--log-format", "json",
+                                 "--no-webhook", "--metrics-port", "0", "--liveness", "", "--namespace", namespace],
+                                env={**os.environ, "KUBECONFIG": str(KUBECONFIG)}, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "initial sync done" not in log.read_text() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.3)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert any(line["message"].startswith("initial sync done") for line in lines)
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
