@@ -36,8 +36,9 @@ cluster-up: ## start the local control plane; kubeconfig at .cluster/kubeconfig
 cluster-down: ## stop and delete the local control plane
 	hack/cluster.sh down
 
-crds: venv ## regenerate crds/ from the pydantic API types
-	microapp crds -o crds -o charts/microapp-operator/crds
+crds: venv ## regenerate crds/ from the pydantic API types (and the platform dashboards)
+	microapp crds -o crds -o charts/microapp-operator/crds \
+	  --dashboards charts/microapp-operator/dashboards --dashboards manifests/dashboards
 
 install: venv ## CRDs, the default PlatformPolicy and the built-in templates into the cluster of $$KUBECONFIG
 	kubectl apply --server-side --field-manager=microapp-install -f crds/

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from . import api, catalog, cost, crdgen, guardrails, plan
+from . import api, catalog, cost, crdgen, dashboards, guardrails, plan
 
 _REQUIRED_ANNOTATIONS = (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
 _EXAMPLES: dict[str, Any] = {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": False}
@@ -28,11 +28,17 @@ def _cmd_crds(args: argparse.Namespace) -> int:
     if args.check:
         stale = [out / name for out in outputs for name, text in crdgen.render_all().items()
                  if not (out / name).exists() or (out / name).read_text() != text]
+        for out in args.dashboards or []:
+            stale += [Path(out) / name for name, text in dashboards.render_all().items()
+                      if not (Path(out) / name).exists() or (Path(out) / name).read_text() != text]
         for path in stale:
             print(f"{path}: differs from the API types; run 'make crds' and commit", file=sys.stderr)
         return 1 if stale else 0
     for out in outputs:
         for path in crdgen.write_all(out):
+            print(f"wrote {path}")
+    for out in args.dashboards or []:
+        for path in dashboards.write_all(Path(out)):
             print(f"wrote {path}")
     return 0
 
@@ -282,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     crds = sub.add_parser("crds", help="generate the CRDs from the API types")
     crds.add_argument("--output", "-o", action="append",
                       help="directory, repeatable (default crds/)")
+    crds.add_argument("--dashboards", action="append", metavar="DIR",
+                      help="also write the platform Grafana dashboards here (repeatable)")
     crds.add_argument("--check", action="store_true",
                       help="exit 1 if the files in --output differ from a fresh generation")
     crds.set_defaults(func=_cmd_crds)
