@@ -129,13 +129,13 @@ def test_status_and_metrics_follow_creates_updates_deletes(operator: object, nam
     def settled(expected: str, count: int) -> bool:
         return (tb_status(team).get("committedMonthly") == expected and tb_status(team).get("apps") == count
                 and metric(operator, "microapp_team_budget_committed", team=team) == float(expected))
-    eventually(lambda: settled("19.62", 2), what="19.62 committed by 2 apps")
+    eventually(lambda: settled("19.62", 2), timeout=60, what="19.62 committed by 2 apps")
     assert metric(operator, "microapp_estimated_monthly_cost", namespace=namespace, name="b", team=team) == 13.08
     assert metric(operator, "microapp_team_budget_limit", team=team) == 100.0
     kubectl("apply", "-f", "-", input=app("b", namespace, team, replicas=4))
-    eventually(lambda: settled("32.71", 2), what="32.71 after scaling b to 4")
+    eventually(lambda: settled("32.71", 2), timeout=60, what="32.71 after scaling b to 4")
     kubectl("delete", "mapp", "a", "-n", namespace)
-    eventually(lambda: settled("26.17", 1), what="26.17 after deleting a")
+    eventually(lambda: settled("26.17", 1), timeout=60, what="26.17 after deleting a")
     assert metric(operator, "microapp_estimated_monthly_cost", namespace=namespace, name="a", team=team) is None
     status = tb_status(team)
     assert status["remaining"] == "73.83"
