@@ -238,7 +238,7 @@ class Controller:
                                                     podmonitor=self.podmonitor).objects, prices).monthly
             except plan.PlanError:
                 amount = None
-            self._account(key, _team(item), amount)
+            self._account(key, _team(item), amount, priming=True)
 
     async def _list_retrying(self, res: Resource) -> dict[str, Any]:
         delay = 1.0
@@ -374,7 +374,7 @@ class Controller:
         found = guardrails.evaluate(app, objects, self.policy)
         meta = app["metadata"]
         key = (meta["namespace"], meta["name"])
-        if self.findings.get(key) != (meta.get("uid", ""), found):
+        if key in self.apps and self.findings.get(key) != (meta.get("uid", ""), found):
             self.findings[key] = (meta.get("uid", ""), found)
             self.dirty_namespaces.add(key[0])
         cond = status.condition(ConditionType.POLICY_COMPLIANT, "False" if found else "True",
@@ -385,7 +385,9 @@ class Controller:
 
     # --- budgets ------------------------------------------------------------------------
 
-    def _account(self, key: Key, team: str, amount: Decimal | None) -> None:
+    def _account(self, key: Key, team: str, amount: Decimal | None, *, priming: bool = False) -> None:
+        if key not in self.apps and not priming:
+            return  # deleted while this reconcile ran: do not bring its series back
         amount = amount if amount is not None else Decimal(0)
         before = self.ledger.apps.get(key)
         if self.ledger.set_app(key, team, amount):
@@ -577,7 +579,7 @@ class Controller:
     async def _write_status(self, app: dict[str, Any], old: Mapping[str, Any], new: dict[str, Any],
                             now: datetime) -> None:
         meta = app["metadata"]
-        if new.get("phase"):
+        if new.get("phase") and (meta["namespace"], meta["name"]) in self.apps:
             self.phases[(meta["namespace"], meta["name"])] = (new["phase"], _team(app))
         if all(old.get(k) == v for k, v in new.items()):
             return
@@ -591,7 +593,7 @@ class Controller:
         key = (meta["namespace"], meta["name"])
         if new.get("phase") and new["phase"] != old.get("phase"):
             metrics.phase_transitions.labels(old.get("phase") or "None", new["phase"]).inc()
-        if new.get("phase"):
+        if new.get("phase") and key in self.apps:
             self.phases[key] = (new["phase"], _team(app))
         cond = next((c for c in new.get("conditions") or [] if c["type"] == ConditionType.STALLED.value), None)
         if cond:
