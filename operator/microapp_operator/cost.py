@@ -11,6 +11,8 @@ times the hours per month. What "can reach" means per kind:
 * CronJob: one Pod for ``activeDeadlineSeconds`` (default 1 h) per run, runs counted from the
   schedule over one reference month, capped at the whole month; suspended: nothing.
 * GPUs (``nvidia.com/gpu``, ``amd.com/gpu``) per hour, PersistentVolumeClaims per GiB-month.
+* Native sidecars (init containers with ``restartPolicy: Always``) count like containers;
+  other init containers run briefly and are not charged.
 
 Decimal arithmetic throughout; the total is rounded to cents (half up).
 """
@@ -131,7 +133,8 @@ def estimate(objects: Iterable[Mapping[str, Any]], prices: Prices) -> Estimate:
             replicas, note = _replicas(obj, hpa_max, prices)
             if note:
                 notes.append(f"{label}: {note}")
-            for c in pod.get("containers") or []:
+            sidecars = [c for c in pod.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+            for c in [*(pod.get("containers") or []), *sidecars]:  # native sidecars run all along
                 lines.append(_line(label, c, replicas, prices))
     return Estimate(prices.currency, tuple(lines), tuple(notes))
 

@@ -92,3 +92,9 @@ def test_the_telemetry_sidecar_is_counted() -> None:
                                                                        ("otel-collector", Decimal("0.05"))]
     # 13.08 for the app + 2 x (0.05 core x 0.031611 + 64 MiB x 0.004237) x 730 h
     assert str(est.monthly) == "15.78"
+
+
+def test_native_sidecars_are_counted_plain_init_containers_not() -> None:
+    est = estimate(template="scheduled-job", parameters={"schedule": "* * * * *"}, telemetry={"enabled": True})
+    assert [line.container for line in est.lines] == ["app", "otel-collector"]
+    assert str(est.monthly) == "4.04"  # a full month of app (2.69) + sidecar (1.35)
