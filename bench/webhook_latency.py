@@ -37,15 +37,17 @@ def review(i: int, distinct: bool = True) -> dict:
     """Distinct: every request a different spec (no memo hits, the worst case). Otherwise
     20 specs repeat, as when Argo CD or a CI job re-applies a directory of apps."""
     app = {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp",
-           "metadata": {"name": f"bench-{i}", "namespace": "bench",
-                        "annotations": {"microapp.dev/owner": "alice@example.com", "microapp.dev/team": "bench"}},
+           "metadata": {"name": f"bench-{i}", "namespace": "team-finance",  # team finance of the default policy
+                        "annotations": {"microapp.dev/owner": "alice@example.com", "microapp.dev/team": "finance",
+                                        "microapp.dev/cost-center": "CC-1234"}},
            "spec": {"template": "web-service@^1", "image": "registry.internal/bench/app:1.0.0",
                     "replicas": 1 + (i if distinct else i % 20) % 10,
-                    "resources": {"cpu": f"{100 + (i if distinct else i % 20)}m", "memory": "256Mi"}}}
+                    "resources": {"cpu": f"{100 + (i if distinct else i % 20) % 1000}m",
+                                  "memory": f"{256 + (i // 1000 if distinct else 0)}Mi"}}}
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
             "request": {"uid": str(uuid.uuid4()), "kind": {"group": "microapp.dev", "version": "v1alpha1", "kind": "MicroApp"},
                         "resource": {"group": "microapp.dev", "version": "v1alpha1", "resource": "microapps"},
-                        "name": app["metadata"]["name"], "namespace": "bench", "operation": "CREATE",
+                        "name": app["metadata"]["name"], "namespace": "team-finance", "operation": "CREATE",
                         "userInfo": {"username": "alice@example.com", "groups": ["finance-devs"]},
                         "object": app, "oldObject": None, "dryRun": True}}
 
@@ -89,6 +91,8 @@ def main() -> None:
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "microapp_operator.cli", "run", "--liveness",
                                  f"http://127.0.0.1:{live}/healthz", "--webhook-port", str(hook),
+                                 "--webhook-no-register",  # leave a running operator's registration alone
+                                 "--namespace", "microapp-bench-none",  # and its apps: reconcile nothing
                                  "--metrics-port", str(prom)], env={**os.environ, "KUBECONFIG": kubeconfig},
                                 stdout=out, stderr=subprocess.STDOUT)
     try:

@@ -63,7 +63,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = {"workers": args.workers, "metrics_port": args.metrics_port, "metrics_addr": args.metrics_addr,
               "webhook_port": None if args.no_webhook else args.webhook_port,
               "webhook_addr": args.webhook_addr, "webhook_host": args.webhook_host or args.webhook_addr,
-              "webhook_cert_dir": args.webhook_cert_dir, "webhook_service": args.webhook_service}
+              "webhook_cert_dir": args.webhook_cert_dir, "webhook_service": args.webhook_service,
+              "webhook_register": not args.webhook_no_register}
     try:
         asyncio.run(kopf.operator(
             standalone=True,
@@ -277,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: a private temporary directory)")
     run.add_argument("--webhook-service", metavar="NAMESPACE/NAME",
                      help="register the webhook as this Service (in-cluster) instead of a URL")
+    run.add_argument("--webhook-no-register", action="store_true",
+                     help="serve the webhook but leave the ValidatingWebhookConfiguration alone (benchmarks)")
     run.add_argument("--no-webhook", action="store_true",
                      help="do not serve admission (budgets and policy are then only checked after the fact)")
     run.add_argument("--log-format", choices=["text", "json"], default="text",

@@ -45,7 +45,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
         settings.admission.server = (
             ServiceWebhookServer(service_namespace=service.split("/")[0], service_name=service.split("/")[1],
                                  **server_args) if service else kopf.WebhookServer(**server_args))
-        settings.admission.managed = WEBHOOK_CONFIGURATION
+        if cfg.get("webhook_register", True):
+            settings.admission.managed = WEBHOOK_CONFIGURATION
     kube = await Kube.connect()
     memo.controller = Controller(kube, workers=int(cfg.get("workers", 4)))
     if cfg.get("metrics_port"):
