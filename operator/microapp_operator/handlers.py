@@ -18,7 +18,7 @@ from typing import Any
 
 import kopf
 
-from . import api, certs, identity, metrics
+from . import api, budget, certs, identity, metrics
 from .controller import Controller
 from .kube import Kube
 from .webhook import ServiceWebhookServer
@@ -114,11 +114,7 @@ async def _admit(body: kopf.Body, old: kopf.Body | None, operation: str, dryrun:
     controller = await _ready(memo)
     previous = dict(old) if old else None
     decision = controller.admit(dict(body), previous, user=dict(userinfo), dryrun=dryrun)
-    warnings.extend(decision.warnings)
-    metrics.admission_requests.labels(operation, str(decision.allowed).lower()).inc()
-    if not decision.allowed:
-        metrics.admission_denials.labels(decision.reason.value if decision.reason else "Denied").inc()
-        raise kopf.AdmissionError(decision.message, code=403)
+    _answer(decision, operation, warnings)
     moved = identity.transfer(body, previous)
     if moved and not dryrun:
         controller.record(previous or {}, "Normal", "OwnershipTransferred",
@@ -135,9 +131,14 @@ async def admit_microapp_scale(body: kopf.Body, dryrun: bool, userinfo: kopf.Use
         return  # not seen yet: the reconciler will flag it
     replicas = (body.get("spec") or {}).get("replicas")
     scaled = {**current, "spec": {**(current.get("spec") or {}), "replicas": replicas}}
-    decision = controller.admit(scaled, current, user=dict(userinfo), dryrun=dryrun)
+    with metrics.admission_duration.time():
+        _answer(controller.admit(scaled, current, user=dict(userinfo), dryrun=dryrun), "SCALE", warnings)
+
+
+def _answer(decision: budget.Decision, operation: str, warnings: list[str]) -> None:
+    """Warnings always; a denial as Kopf's AdmissionError; counted either way."""
     warnings.extend(decision.warnings)
-    metrics.admission_requests.labels("SCALE", str(decision.allowed).lower()).inc()
+    metrics.admission_requests.labels(operation, str(decision.allowed).lower()).inc()
     if not decision.allowed:
         metrics.admission_denials.labels(decision.reason.value if decision.reason else "Denied").inc()
         raise kopf.AdmissionError(decision.message, code=403)
