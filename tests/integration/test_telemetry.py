@@ -83,21 +83,28 @@ def _value(samples: dict, metric_name: str, **labels: str) -> float:
     return sum(v for (n, lab), v in samples.items() if n == metric_name and all(dict(lab).get(k) == x for k, x in labels.items()))
 
 
-def test_operator_metrics_follow_apps(operator: object, namespace: str) -> None:
+def test_operator_metrics_follow_apps(operator: object, namespace: str, policy_team: object) -> None:
     import urllib.request
+    import uuid
     assert urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/readyz", timeout=5).status == 200
+    team = f"m{uuid.uuid4().hex[:8]}"  # its own team: other tests' apps come and go meanwhile
+    policy_team(team, namespaces=[namespace])  # type: ignore[operator]
     before = _metrics(operator)
-    kubectl("apply", "-f", "-", input=microapp("counted", namespace, replicas=2))
+    body = microapp("counted", namespace, replicas=2)
+    body["metadata"]["annotations"]["microapp.dev/team"] = team
+    kubectl("apply", "-f", "-", input=body)
     observed(namespace, "counted")
     def settled() -> dict:
         m = _metrics(operator)
-        return m if _value(m, "microapp_estimated_monthly_cost", namespace=namespace, name="counted") else {}
+        return m if (_value(m, "microapp_estimated_monthly_cost", namespace=namespace, name="counted")
+                     and _value(m, "microapp_team_budget_committed", team=team)) else {}
     after = eventually(settled, what="the app's cost series")
-    assert _value(after, "microapp_estimated_monthly_cost", namespace=namespace, name="counted", team="qa") == 5.39
+    assert _value(after, "microapp_estimated_monthly_cost", namespace=namespace, name="counted", team=team) == 5.39
+    assert _value(after, "microapp_team_budget_committed", team=team) == 5.39
     assert (_value(after, "microapp_reconcile_duration_seconds_count")
             > _value(before, "microapp_reconcile_duration_seconds_count"))
-    assert (_value(after, "microapp_apps", phase="Running", team="qa")
-            == _value(before, "microapp_apps", phase="Running", team="qa") + 1)
+    assert _value(before, "microapp_apps", team=team) == 0
+    assert _value(after, "microapp_apps", phase="Running", team=team) == 1
     assert _value(after, "microapp_phase_transitions_total", to_phase="Running") >= 1
     assert _value(after, "microapp_admission_requests_total", operation="CREATE", allowed="true") >= 1
     assert _value(after, "microapp_admission_duration_seconds_count") >= 1
@@ -106,7 +113,7 @@ def test_operator_metrics_follow_apps(operator: object, namespace: str) -> None:
         m = _metrics(operator)
         return {} if _value(m, "microapp_estimated_monthly_cost", namespace=namespace, name="counted") else m
     gone = eventually(removed, what="series removed")
-    assert _value(gone, "microapp_apps", phase="Running", team="qa") == _value(after, "microapp_apps", phase="Running", team="qa") - 1
+    assert _value(gone, "microapp_apps", team=team) == 0
 
 
 def test_json_logs(crds: None, namespace: str, tmp_path: object) -> None:
