@@ -29,7 +29,6 @@ class ConditionType(str, Enum):
 class Reason(str, Enum):
     """Condition reasons: CamelCase constants in one place, to prevent typos."""
 
-    NOT_RENDERED = "NotRendered"            # accepted, nothing rendered yet
     PROGRESSING = "Progressing"             # children rolling out
     AVAILABLE = "Available"                 # every child healthy
     SUSPENDED = "Suspended"                 # spec.suspend: scaled to zero as asked
@@ -95,19 +94,6 @@ def merge_conditions(old: Iterable[Mapping[str, Any]], new: Iterable[api.Conditi
 def selector(app_name: str) -> str:
     """Label selector of an app's Pods (scale subresource, HPA)."""
     return f"{api.NAME_LABEL}={app_name}"
-
-
-def pending(*, name: str, generation: int, old_status: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """Status of an accepted MicroApp that nothing has been rendered for yet. No side effects."""
-    ready = condition(ConditionType.READY, "Unknown", Reason.NOT_RENDERED,
-                      "accepted; waiting for the workload to be rendered",
-                      generation=generation, now=now)
-    return {
-        "observedGeneration": generation,
-        "phase": Phase.PENDING.value,
-        "selector": selector(name),
-        "conditions": merge_conditions(old_status.get("conditions") or [], [ready]),
-    }
 
 
 def stalled(*, generation: int, old_status: Mapping[str, Any], reason: Reason, message: str,

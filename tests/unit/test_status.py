@@ -16,17 +16,6 @@ def _cond(type_: status.ConditionType, value: str, now: datetime = T0, generatio
     return status.condition(type_, value, status.Reason.PROGRESSING, "m", generation=generation, now=now)
 
 
-def test_pending_status_has_ready_unknown_and_observed_generation() -> None:
-    result = status.pending(name="app", generation=3, old_status={}, now=T0)
-    assert result["observedGeneration"] == 3
-    assert result["phase"] == "Pending"
-    assert result["selector"] == "microapp.dev/name=app"
-    [ready] = result["conditions"]
-    assert ready == {"type": "Ready", "status": "Unknown", "reason": "NotRendered",
-                     "message": "accepted; waiting for the workload to be rendered",
-                     "lastTransitionTime": "2026-11-20T10:00:00Z", "observedGeneration": 3}
-
-
 def test_transition_time_kept_while_status_unchanged() -> None:
     first = status.merge_conditions([], [_cond(status.ConditionType.READY, "False")])
     later = T0 + timedelta(minutes=5)
