@@ -1,9 +1,11 @@
 """Render throughput of the pure pipeline (one core, no cluster).
 
 Measures `plan.desired` (resolve -> validate parameters -> sandboxed render -> rendered-object
-rules) over a mix of the built-in templates, and, in the same run, the bare part no safe
-pipeline can avoid (Jinja render + YAML parse of the same template), so the report is a
-ratio that survives a noisy machine.
+rules -> access objects) and `plan.workload` (what admission prices) over a mix of the
+built-in templates, and, in the same run, rendering alone two ways: `render.render_text`
+(Jinja render + YAML parse of the whole text, the cost before the skeleton cache) and
+`render.render` (skeleton parsed once per control flow, values filled in). Reported as ratios,
+which survive a noisy machine.
 """
 
 from __future__ import annotations
@@ -51,19 +53,28 @@ def main() -> None:
     batch = apps(args.apps)
     plan.desired(batch[0], templates)  # compile caches warm, as in a running operator
 
-    def bare(app: dict) -> None:
-        res = catalog.resolve(app["spec"]["template"], templates)
-        values = plan.app_values(app["metadata"], plan.parse_spec(app), res.template)
-        params = render.template_parameters(res.template.parameters, app["spec"].get("parameters"))
-        render.render(res.template, render.context(values, params, rendered.labels(app=values.name, team="t"),
-                                                   rendered.selector(values.name)))
+    def rendering(fn):  # noqa: ANN001, ANN202 - render.render or render.render_text
+        def one(app: dict) -> None:
+            res = catalog.resolve(app["spec"]["template"], templates)
+            values = plan.app_values(app["metadata"], plan.parse_spec(app), res.template)
+            params = render.template_parameters(res.template.parameters, app["spec"].get("parameters"))
+            fn(res.template, render.context(values, params, rendered.labels(app=values.name, team="t"),
+                                            rendered.selector(values.name)))
+        return one
 
-    full_s = [timed(lambda a: plan.desired(a, templates), batch) for _ in range(args.rounds)]
-    bare_s = [timed(bare, batch) for _ in range(args.rounds)]
-    full, base = statistics.median(full_s), statistics.median(bare_s)
+    def median(fn) -> float:  # noqa: ANN001
+        return statistics.median(timed(fn, batch) for _ in range(args.rounds))
+
+    full = median(lambda a: plan.desired(a, templates))
+    work = median(lambda a: plan.workload(a, templates))
+    text = median(rendering(render.render_text))
+    cached = median(rendering(render.render))
     result = {"apps": args.apps, "rounds": args.rounds,
-              "pipeline_apps_per_s": round(args.apps / full), "bare_render_apps_per_s": round(args.apps / base),
-              "pipeline_over_bare_render": round(full / base, 2),
+              "pipeline_apps_per_s": round(args.apps / full), "workload_apps_per_s": round(args.apps / work),
+              "full_text_render_apps_per_s": round(args.apps / text),
+              "skeleton_render_apps_per_s": round(args.apps / cached),
+              "pipeline_over_full_text_render": round(full / text, 2),
+              "full_text_over_skeleton_render": round(text / cached, 2),
               "pipeline_ms_per_app": round(1000 * full / args.apps, 3)}
     print("render throughput (one core, median of rounds):")
     for k, v in result.items():

@@ -7,6 +7,7 @@ keeps it (no surprise upgrades, no surprise breakage).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Iterable, Mapping
@@ -29,8 +30,10 @@ class Resolution:
     template: api.AppTemplateSpec
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_ref(ref: str) -> tuple[str, semantic_version.NpmSpec | None]:
-    """Split ``web-service@^1`` into the name and the range (None: newest)."""
+    """Split ``web-service@^1`` into the name and the range (None: newest). Cached: parsing
+    a range costs more than resolving it."""
     name, _, rng = ref.partition("@")
     if not rng:
         return name, None
@@ -43,7 +46,12 @@ def parse_ref(ref: str) -> tuple[str, semantic_version.NpmSpec | None]:
 
 
 def _version(spec: api.AppTemplateSpec) -> semantic_version.Version:
-    return semantic_version.Version(spec.version)
+    return _semver(spec.version)
+
+
+@functools.lru_cache(maxsize=1024)
+def _semver(version: str) -> semantic_version.Version:
+    return semantic_version.Version(version)
 
 
 def resolve(ref: str, templates: Iterable[api.AppTemplateSpec], *, pinned: str | None = None) -> Resolution:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import json
 import logging
@@ -47,6 +46,7 @@ def _cmd_crds(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     """Run the operator in the foreground against $KUBECONFIG (or in-cluster config)."""
     import kopf
+    import uvloop
 
     from . import handlers  # registers the watch handlers
 
@@ -71,7 +71,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
               "webhook_cert_dir": args.webhook_cert_dir, "webhook_service": args.webhook_service,
               "webhook_register": not args.webhook_no_register}
     try:
-        asyncio.run(kopf.operator(
+        uvloop.run(kopf.operator(
             standalone=True,
             clusterwide=not namespaces,
             namespaces=namespaces,
@@ -179,17 +179,15 @@ def _policy(policy_file: str) -> api.PlatformPolicySpec:
         raise UsageError(f"{policy_file}: invalid PlatformPolicy: {exc}") from None
 
 
-def _prices(policy_file: str | None) -> cost.Prices:
-    return cost.Prices.from_policy(_policy(policy_file).pricing) if policy_file else cost.Prices()
-
-
 def _cmd_estimate(args: argparse.Namespace) -> int:
     """The monthly cost and its breakdown, with the numbers the admission webhook uses."""
-    templates, prices = _templates(args.template_dir), _prices(args.policy)
+    templates = _templates(args.template_dir)
+    policy = _policy(args.policy) if args.policy else None
+    prices = cost.Prices.from_policy(policy.pricing if policy else None)
     for app in _microapps(args.file):
         meta = app["metadata"]
         try:
-            est = cost.estimate(plan.desired(app, templates).objects, prices)
+            est = cost.estimate(plan.workload(app, templates, policy=policy).objects, prices)
         except plan.PlanError as exc:
             raise UsageError(f"{args.file}: MicroApp {meta['name']}: {exc.message}") from None
         print(f"MicroApp {meta['namespace']}/{meta['name']}: estimated {est.monthly} {est.currency}/month")

@@ -10,15 +10,15 @@ An unchanged app therefore costs zero write requests.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
+import time
 from collections import OrderedDict
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any, Awaitable, Callable, Mapping
 
-import time
-from decimal import Decimal
+import orjson
 
 from . import api, budget, cost, drift, guardrails, health, identity, metrics, plan, policyreport, status
 from .children import ChildCache
@@ -102,6 +102,7 @@ class Controller:
         self.apps: dict[Key, dict[str, Any]] = {}
         self.templates: dict[tuple[str, str], api.AppTemplateSpec] = {}
         self.policy = api.PlatformPolicySpec()
+        self._prices: tuple[api.PlatformPolicySpec | None, cost.Prices] = (None, cost.Prices())
         self.budgets: dict[str, tuple[str, budget.TeamBudget]] = {}   # team -> (object name, budget)
         self.budget_status: dict[str, dict[str, Any]] = {}            # TeamBudget name -> last status
         self.budget_generation: dict[str, int] = {}
@@ -113,7 +114,7 @@ class Controller:
         self.synced = asyncio.Event()
         self.reconciles = 0
         self.catalog_version = 0
-        self.estimates: OrderedDict[str, tuple[Decimal | None, list[str]]] = OrderedDict()
+        self.estimates: OrderedDict[bytes, tuple[Decimal | None, list[str]]] = OrderedDict()
         self.policy_version = 0
         self.background: set[asyncio.Task[None]] = set()
         self.findings: dict[Key, tuple[str, list[str]]] = {}   # app -> (uid, violations), for PolicyReports
@@ -126,7 +127,10 @@ class Controller:
 
     @property
     def prices(self) -> cost.Prices:
-        return cost.Prices.from_policy(self.policy.pricing)
+        """The price sheet of the current policy (built once per policy: admission reads it)."""
+        if self._prices[0] is not self.policy:
+            self._prices = (self.policy, cost.Prices.from_policy(self.policy.pricing))
+        return self._prices[1]
 
     # --- events in ----------------------------------------------------------------------
 
@@ -234,8 +238,8 @@ class Controller:
         for item in listing.get("items") or []:
             key = (item["metadata"]["namespace"], item["metadata"]["name"])
             try:
-                amount = cost.estimate(plan.desired(item, self.templates.values(), policy=self.policy,
-                                                    podmonitor=self.podmonitor).objects, prices).monthly
+                amount = cost.estimate(plan.workload(item, self.templates.values(), policy=self.policy,
+                                                     podmonitor=self.podmonitor).objects, prices).monthly
             except plan.PlanError:
                 amount = None
             self._account(key, _team(item), amount, priming=True)
@@ -425,12 +429,12 @@ class Controller:
         problems = identity.check(app=new, old=old, username=str(user.get("username", "")),
                                   groups=list(user.get("groups") or []), policy=self.policy)
         problems += guardrails.evaluate_app(new, self.policy)
-        est, workload_problems = self._evaluate_spec(new, prices)
+        est, workload_problems = self._evaluate_spec(new)
         problems += workload_problems
         if est is None:
             return _refusal(problems) if problems else budget.Decision(True)  # e.g. template missing: stalls
         team = _team(new)
-        previous = self._previous_cost(key, old, prices) if old else Decimal(0)
+        previous = self._previous_cost(key, old) if old else Decimal(0)
         others, _ = self.ledger.committed(team, excluding=key)
         decision = budget.decide(estimate=est, previous=previous, currency=prices.currency, team=team,
                                  committed_others=others, budget=self.budgets.get(team, (None, None))[1],
@@ -442,21 +446,21 @@ class Controller:
             self.dirty_teams.add(team)
         return decision
 
-    def _evaluate_spec(self, app: Mapping[str, Any], prices: cost.Prices) -> tuple[Decimal | None, list[str]]:
+    def _evaluate_spec(self, app: Mapping[str, Any]) -> tuple[Decimal | None, list[str]]:
         """(estimate, spec problems) for admission, memoized by what they depend on: the spec,
-        the team, the catalog, the policy and the prices, not the app's name (templates must
+        the team, the catalog, the policy (and so the prices), not the app's name (templates must
         not price or size by name; the reconciler re-checks every app after the fact anyway).
         A missing template is no problem here (the app stalls until it is published)."""
-        memo_key = json.dumps([app.get("spec"), _team(app), self.catalog_version, self.policy_version,
-                               repr(prices), self.podmonitor], sort_keys=True, default=str)
+        memo_key = orjson.dumps([app.get("spec"), _team(app), self.catalog_version, self.policy_version,
+                                 self.podmonitor], default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
         if memo_key in self.estimates:
             self.estimates.move_to_end(memo_key)
             return self.estimates[memo_key]
         value: tuple[Decimal | None, list[str]]
         try:
-            objects = plan.desired(app, self.templates.values(), policy=self.policy,
-                                   podmonitor=self.podmonitor).objects
-            value = (cost.estimate(objects, prices).monthly,
+            objects = plan.workload(app, self.templates.values(), policy=self.policy,
+                                    podmonitor=self.podmonitor).objects
+            value = (cost.estimate(objects, self.prices).monthly,
                      guardrails.evaluate_workload(app.get("spec") or {}, objects, self.policy))
         except plan.PlanError as exc:
             value = (None, [] if exc.reason == Reason.TEMPLATE_NOT_FOUND else exc.problems)
@@ -465,11 +469,11 @@ class Controller:
             self.estimates.popitem(last=False)
         return value
 
-    def _previous_cost(self, key: Key, old: Mapping[str, Any], prices: cost.Prices) -> Decimal:
+    def _previous_cost(self, key: Key, old: Mapping[str, Any]) -> Decimal:
         entry = self.ledger.current(key)
         if entry is not None:
             return entry.amount
-        return self._evaluate_spec(old, prices)[0] or Decimal(0)
+        return self._evaluate_spec(old)[0] or Decimal(0)
 
     async def _budget_status_loop(self, interval: float = 1.0) -> None:
         """Keep TeamBudget status and the team gauges current (only writes what changed)."""

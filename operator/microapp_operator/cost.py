@@ -19,6 +19,7 @@ Decimal arithmetic throughout; the total is rounded to cents (half up).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -49,9 +50,15 @@ def quantity(value: Any) -> Decimal:
     """A Kubernetes quantity as a Decimal (cores for CPU, bytes for memory)."""
     if value is None:
         return Decimal(0)
-    m = _QUANTITY.match(str(value).strip())
+    return _quantity(str(value).strip())
+
+
+@functools.lru_cache(maxsize=4096)
+def _quantity(text: str) -> Decimal:
+    """Cached: every estimate parses the same few dozen quantities (Decimals are immutable)."""
+    m = _QUANTITY.match(text)
     if not m:
-        raise ValueError(f"{value!r} is not a Kubernetes quantity")
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
     return Decimal(m.group(1)) * _SUFFIX[m.group(2) or ""]
 
 

@@ -21,7 +21,7 @@ import kopf
 from . import api, budget, certs, identity, metrics
 from .controller import Controller
 from .kube import Kube
-from .webhook import ServiceWebhookServer
+from .webhook import WebhookServer
 
 WEBHOOK_CONFIGURATION = "microapp.dev"
 log = logging.getLogger(__name__)
@@ -40,11 +40,10 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
         service = cfg.get("webhook_service")  # "namespace/name": register a Service, not a URL
         names = [host] if not service else [f"{service.split('/')[1]}.{service.split('/')[0]}.svc", host]
         cert = certs.generate(cert_dir, names)
-        server_args = dict(addr=cfg.get("webhook_addr", "127.0.0.1"), port=cfg["webhook_port"], host=names[0],
-                           certfile=str(cert.certfile), pkeyfile=str(cert.keyfile), cadata=cert.ca_pem)
-        settings.admission.server = (
-            ServiceWebhookServer(service_namespace=service.split("/")[0], service_name=service.split("/")[1],
-                                 **server_args) if service else kopf.WebhookServer(**server_args))
+        settings.admission.server = WebhookServer(
+            addr=cfg.get("webhook_addr", "127.0.0.1"), port=cfg["webhook_port"], host=names[0],
+            certfile=str(cert.certfile), pkeyfile=str(cert.keyfile), cadata=cert.ca_pem,
+            service=tuple(service.split("/", 1)) if service else None, direct=ADMISSION, memo=memo)
         if cfg.get("webhook_register", True):
             settings.admission.managed = WEBHOOK_CONFIGURATION
     kube = await Kube.connect()
@@ -91,6 +90,8 @@ def teambudget_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
 async def _ready(memo: kopf.Memo) -> Controller:
     """Admission waits for the first full sync: before it the ledger is incomplete."""
     controller: Controller | None = memo.get("controller")
+    if controller is not None and controller.synced.is_set():
+        return controller  # the usual case, without a timer task per review
     try:
         if controller is None:
             raise asyncio.TimeoutError
@@ -142,6 +143,11 @@ def _answer(decision: budget.Decision, operation: str, warnings: list[str]) -> N
     if not decision.allowed:
         metrics.admission_denials.labels(decision.reason.value if decision.reason else "Denied").inc()
         raise kopf.AdmissionError(decision.message, code=403)
+
+
+# webhook id -> (handler, operations). The server answers these directly (see webhook.py).
+ADMISSION = {"admission": (admit_microapp, frozenset({"CREATE", "UPDATE"})),
+             "admission-scale": (admit_microapp_scale, frozenset({"UPDATE"}))}
 
 
 def register_admission() -> None:

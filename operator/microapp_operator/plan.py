@@ -85,6 +85,27 @@ def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
     ``podmonitor``: the Prometheus Operator's PodMonitor CRD exists (scrape through it instead
     of annotations)."""
     policy = policy or api.PlatformPolicySpec()
+    work = workload(app, templates, pinned=pinned, policy=policy, podmonitor=podmonitor)
+    values, uid = work.values, (app.get("metadata") or {}).get("uid")
+    objects = list(work.objects)
+    with_telemetry = telemetry.enabled(parse_spec(app))
+    if with_telemetry:
+        objects.append(telemetry.dashboard(app=values.name, namespace=values.namespace, team=values.team))
+    if with_telemetry and podmonitor and work.runtime != "serverless":
+        objects.append(telemetry.pod_monitor(app=values.name, namespace=values.namespace, port=values.port))
+    objects = [rendered.stamp(o, app=values.name, namespace=values.namespace, team=values.team, uid=uid)
+               for o in objects[len(work.objects):]]
+    objects = access(app, values, list(work.objects), work.resolution.template, policy) + list(work.objects) + objects
+    return Plan(work.resolution, values, tuple(objects), work.url)
+
+
+def workload(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
+             pinned: str | None = None, policy: api.PlatformPolicySpec | None = None,
+             podmonitor: bool = False) -> Plan:
+    """What runs, and so what costs and what the guardrails judge: the template's objects
+    with telemetry wired in, checked and completed. ``desired`` adds what the operator
+    generates around them (access objects, dashboard, PodMonitor); admission needs only this."""
+    policy = policy or api.PlatformPolicySpec()
     meta = app.get("metadata") or {}
     spec = parse_spec(app)
     try:
@@ -99,27 +120,21 @@ def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
     params = render.template_parameters(template.parameters, spec.parameters)
     ctx = render.context(values, params, rendered.labels(app=values.name, team=values.team),
                          rendered.selector(values.name))
-    with_telemetry = telemetry.enabled(spec)
     try:
         docs = render.render(template, ctx)
-        if with_telemetry:
+        if telemetry.enabled(spec):
             docs = telemetry.inject(docs, app=values.name, namespace=values.namespace, team=values.team,
                                     port=values.port, settings=telemetry.Settings.from_policy(policy),
                                     podmonitor=podmonitor)
-            docs.append(telemetry.dashboard(app=values.name, namespace=values.namespace, team=values.team))
         objects = rendered.complete(docs, app=values.name, namespace=values.namespace, team=values.team,
                                     runtime=template.runtime, security=template.security,
-                                    uid=meta.get("uid"), copy_docs=False)
+                                    uid=meta.get("uid"), copy_docs=False,
+                                    reserved=[("ConfigMap", telemetry.dashboard_name(values.name))]
+                                    if telemetry.enabled(spec) else [])
     except render.RenderError as exc:
         raise PlanError(Reason.TEMPLATE_FAILED, str(exc)) from None
     if values.suspend:
         objects = suspended(objects)
-    objects = access(app, values, objects, template, policy) + objects
-    if with_telemetry and podmonitor and template.runtime != "serverless":
-        objects.append(rendered.stamp(telemetry.pod_monitor(app=values.name, namespace=values.namespace,
-                                                            port=values.port),
-                                      app=values.name, namespace=values.namespace, team=values.team,
-                                      uid=meta.get("uid")))
     return Plan(resolution, values, tuple(objects), url(values, template.runtime, objects))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from . import api
 from .render import RenderError
@@ -68,14 +68,16 @@ def pod_specs(obj: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def complete(docs: list[dict[str, Any]], *, app: str, namespace: str, team: str, runtime: str,
-             security: api.TemplateSecurity | None, uid: str | None, copy_docs: bool = True) -> list[dict[str, Any]]:
+             security: api.TemplateSecurity | None, uid: str | None, copy_docs: bool = True,
+             reserved: Iterable[tuple[str, str]] = ()) -> list[dict[str, Any]]:
     """Checked and completed objects; RenderError listing every problem otherwise.
 
     ``copy_docs=False`` completes ``docs`` in place: the pipeline passes freshly rendered
-    documents nobody else holds, and a deep copy is an eighth of the render cost."""
+    documents nobody else holds, and a deep copy is an eighth of the render cost.
+    ``reserved``: (kind, name) of objects the operator adds later; a template may not use them."""
     problems: list[str] = []
     out: list[dict[str, Any]] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str]] = set(reserved)
     for i, doc in enumerate(docs):
         obj = copy.deepcopy(doc) if copy_docs else doc
         where = f"{obj.get('kind', 'object')} #{i + 1}"

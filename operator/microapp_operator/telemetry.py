@@ -35,9 +35,23 @@ class Settings:
 
     @classmethod
     def from_policy(cls, policy: api.PlatformPolicySpec) -> "Settings":
+        """Built once per policy object (every render asks)."""
+        cached = _SETTINGS.get(id(policy))
+        if cached is not None and cached[0] is policy:
+            return cached[1]
+        _SETTINGS.clear()  # one policy at a time; the entry holds it, so its id stays unique
+        settings = cls._from_policy(policy)
+        _SETTINGS[id(policy)] = (policy, settings)
+        return settings
+
+    @classmethod
+    def _from_policy(cls, policy: api.PlatformPolicySpec) -> "Settings":
         t = policy.telemetry or api.PolicyTelemetry()
         res = t.resources.model_dump(exclude_none=True) if t.resources else DEFAULT_RESOURCES
         return cls(t.sidecar_image or DEFAULT_IMAGE, t.endpoint or DEFAULT_ENDPOINT, res)
+
+
+_SETTINGS: dict[int, tuple[api.PlatformPolicySpec, Settings]] = {}
 
 
 def enabled(spec: api.MicroAppSpec) -> bool:
@@ -118,6 +132,10 @@ def pod_monitor(*, app: str, namespace: str, port: int) -> dict[str, Any]:
                      "podMetricsEndpoints": [{"targetPort": port, "path": "/metrics", "interval": "30s"}]}}
 
 
+def dashboard_name(app: str) -> str:
+    return f"{app}-dashboard"
+
+
 def dashboard(*, app: str, namespace: str, team: str) -> dict[str, Any]:
     """A Grafana dashboard ConfigMap (sidecar-discovered through the grafana_dashboard label)."""
     sel = f'namespace="{namespace}", microapp="{app}"'
@@ -140,5 +158,5 @@ def dashboard(*, app: str, namespace: str, team: str) -> dict[str, Any]:
                          "fieldConfig": {"defaults": {"unit": unit}},
                          "targets": [{"refId": "A", "expr": expr}]} for i, (title, expr, unit) in enumerate(panels)]}
     return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": f"{app}-dashboard", "labels": {"grafana_dashboard": "1"}},
+            "metadata": {"name": dashboard_name(app), "labels": {"grafana_dashboard": "1"}},
             "data": {f"{app}.json": json.dumps(board, sort_keys=True)}}

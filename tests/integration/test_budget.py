@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import urllib.request
 import uuid
 from decimal import Decimal

@@ -154,3 +154,28 @@ def test_plan_does_not_modify_the_app() -> None:
     before = copy.deepcopy(body)
     plan.desired(body, CATALOG)
     assert body == before
+
+
+@pytest.mark.parametrize("spec", [c[0] for c in CASES.values()] + [{"suspend": True}], ids=[*CASES.keys(), "suspended"])
+@pytest.mark.parametrize("telemetry", [True, False], ids=["telemetry", "no-telemetry"])
+def test_workload_is_what_desired_adds_to(spec: dict, telemetry: bool) -> None:
+    """Admission prices and judges plan.workload; it must be exactly desired's workload."""
+    body = app(**spec, telemetry={"enabled": telemetry})
+    work, full = plan.workload(body, CATALOG), plan.desired(body, CATALOG)
+    added = {("ConfigMap", "shop-dashboard")} if telemetry else set()
+    assert [o for o in full.objects if (o["kind"], o["metadata"]["name"]) not in added
+            and o["kind"] not in ACCESS] == list(work.objects)
+    assert {(o["kind"], o["metadata"]["name"]) for o in full.objects} - {
+        (o["kind"], o["metadata"]["name"]) for o in work.objects} == added | {
+        (k, "shop") for k in ACCESS if any(o["kind"] == k for o in full.objects)}
+    assert work.url == full.url
+
+
+def test_a_template_cannot_take_the_dashboard_name() -> None:
+    from microapp_operator import api
+    squatter = api.AppTemplateSpec(template_name="squat", version="1.0.0", runtime="container", manifests=(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ app.name ~ '-dashboard' }}}\n"))
+    with pytest.raises(plan.PlanError, match="a second ConfigMap named 'shop-dashboard'") as err:
+        plan.desired(app(template="squat", telemetry={"enabled": True}), [squatter])
+    assert err.value.reason == Reason.TEMPLATE_FAILED
+    assert plan.desired(app(template="squat"), [squatter]).objects  # without telemetry the name is free

@@ -116,3 +116,131 @@ def test_broken_or_remote_schema_does_not_crash() -> None:
 def test_template_parameters_fill_defaults_and_declare_unset() -> None:
     params = render.template_parameters(SCHEMA, {"autoscale": {"max": 3}})
     assert params == {"schedule": None, "autoscale": {"max": 3, "min": 1}}
+
+
+# --- the skeleton cache: exactly what the full text render gives, or not used -------------
+
+def typed(node: object) -> object:
+    """A comparable form that also tells 1, 1.0, True and '1' apart, and keeps key order."""
+    if isinstance(node, dict):
+        return ["dict", [(typed(k), typed(v)) for k, v in node.items()]]
+    if isinstance(node, list):
+        return ["list", [typed(v) for v in node]]
+    return [type(node).__name__, node]
+
+
+def outcome(fn, tmpl: api.AppTemplateSpec, context: dict) -> object:
+    try:
+        return typed(fn(tmpl, context))
+    except render.RenderError as exc:
+        return ["error", str(exc)]
+
+
+def same_as_full_render(tmpl: api.AppTemplateSpec, context: dict) -> object:
+    fast, full = outcome(render.render, tmpl, context), outcome(render.render_text, tmpl, context)
+    assert fast == full
+    return fast
+
+
+ODD_STRINGS = ["", " lead and trail ", "line\nbreak", "tab\there", "quote\" and \\ backslash", "ünïcödé ✓ 🚀",
+               "next\x85line", "line\u2028separator", "para\u2029graph", "bom\ufeffinside", "del\x7fchar",
+               "c1\x9bcontrol", "nul\x00byte", "lone\ud800surrogate", "yes", "on", "null", "~", "0o17", "1e5",
+               "12:30", "- item", "key: value", "#comment", "&anchor", "*alias", "!tag", "%directive", "@at",
+               "`tick", "{flow}", "[seq]", "x" * 2000, *HOSTILE.values()]
+ODD_VALUES = [*ODD_STRINGS, 0, -1, 2**70, True, False, None, 1.5, 1e20, float("nan"), [], {}, [1, "a", None],
+              {"k": "v", "n": 1}, {"nested": {"deeper": ["x", {"y": True}]}}, {"x" * 300: 1}, (1, 2)]
+
+
+@pytest.mark.parametrize("value", ODD_VALUES, ids=range(len(ODD_VALUES)))
+def test_skeleton_render_equals_full_render_for_odd_values(value: object) -> None:
+    same_as_full_render(template(CONFIGMAP), ctx(value))
+    same_as_full_render(template("kind: ConfigMap\ndata: [{{ params.value }}, {a: {{ params.value }}}]\n"),
+                        ctx(value))
+
+
+ODD_TEMPLATES = {
+    "quoted": 'kind: ConfigMap\nname: "{{ params.value }}"\n',
+    "single-quoted": "kind: ConfigMap\nname: '{{ params.value }}'\n",
+    "glued": "kind: ConfigMap\nname: {{ params.value }}{{ params.value }}\n",
+    "digits-after": "kind: ConfigMap\nname: {{ params.value }}5\n",
+    "suffix": "kind: ConfigMap\nname: {{ params.value }}-suffix\n",
+    "comment": "kind: ConfigMap # {{ params.value }}\nname: x\n",
+    "explicit-tag": "kind: ConfigMap\nname: !!str {{ params.value }}\n",
+    "local-tag": "kind: ConfigMap\nname: !thing {{ params.value }}\n",
+    "anchor-alias": "kind: ConfigMap\na: &x {{ params.value }}\nb: *x\n",
+    "anchored-map": "kind: ConfigMap\na: &x {v: {{ params.value }}}\nb: *x\n",
+    "merge": "kind: ConfigMap\nbase: &b {v: {{ params.value }}}\nm:\n  <<: *b\n  w: 1\n",
+    "merge-placeholder": "kind: ConfigMap\nm:\n  <<: {{ params.value }}\n",
+    "block-scalar": "kind: ConfigMap\ndata: |\n  {{ params.value }}\n",
+    "key": "kind: ConfigMap\n{{ params.value }}: value\n",
+    "flow-key": "kind: ConfigMap\nm: {{ '{' }}{{ params.value }}: 1}\n",
+    "two-docs": "kind: ConfigMap\nv: {{ params.value }}\n---\nkind: Secret\nv: {{ params.value }}\n",
+    "empty-doc": "---\n---\nkind: ConfigMap\nv: {{ params.value }}\n",
+    "not-an-object": "- {{ params.value }}\n",
+    "set": "kind: ConfigMap\ns: !!set {a: null}\nv: {{ params.value }}\n",
+    "timestamp": "kind: ConfigMap\nt: 2026-11-29\nv: {{ params.value }}\n",
+    "constant": "kind: ConfigMap\nc: {{ 'constant' }}\nv: {{ params.value }}\n",
+    "loop": "kind: ConfigMap\nitems:\n{%- for i in range(3) %}\n- {{ params.value }}\n{%- endfor %}\n",
+    "huge": "kind: ConfigMap\nitems: [{% for i in range(1000) %}{{ params.value }},{% endfor %}]\n",
+    "undefined": "kind: ConfigMap\nv: {{ params.nope.deeper }}\n",
+    "deep": "kind: ConfigMap\nv: " + "[" * 300 + "{{ params.value }}" + "]" * 300 + "\n",
+}
+ODD_PROBES = ["plain", 7, {"k": "v"}, [1, 2], "line\u2028separator", None, "a: b", "x" * 1100]
+
+
+@pytest.mark.parametrize("source", ODD_TEMPLATES.values(), ids=ODD_TEMPLATES.keys())
+def test_skeleton_render_equals_full_render_for_odd_templates(source: str) -> None:
+    for value in ODD_PROBES:
+        same_as_full_render(template(source), ctx(value))
+
+
+def _valid_env(text: str) -> bool:
+    """The MicroApp schema refuses some strings (broken Unicode, NUL)."""
+    try:
+        api.EnvVar.model_validate({"name": "TEXT", "value": text})
+    except ValueError:
+        return False
+    return True
+
+
+def test_builtin_templates_render_the_same_both_ways() -> None:
+    """Every built-in template over varied apps: identical objects, and the cache is used."""
+    from microapp_operator import catalog, plan, rendered
+    render._SKELETONS.clear()
+    count = 0
+    valid = [t for t in ODD_STRINGS if _valid_env(t)]
+    for tmpl in catalog.builtin():
+        for i, (text, number) in enumerate(zip(valid, range(1, 100))):
+            spec = {"template": tmpl.template_name, "image": f"registry.internal/{i}:1", "replicas": number % 5 + 1,
+                    "expose": ["internal", "none", "public"][i % 3],
+                    **({"host": f"h{i}.example.com"} if i % 3 == 2 else {}),
+                    "resources": {"cpu": f"{number}m", "memory": f"{number}Mi"},
+                    "env": [{"name": "TEXT", "value": text}]}
+            params = {"web-service": {"autoscale": {"max": number % 7 + 1}} if i % 2 else {},
+                      "scheduled-job": {"schedule": "0 6 * * 1-5"}}.get(tmpl.template_name, {})
+            values = plan.app_values({"name": f"app-{i}", "namespace": "team-a"},
+                                     plan.parse_spec({"spec": {**spec, "parameters": params}}), tmpl)
+            context = render.context(values, render.template_parameters(tmpl.parameters, params),
+                                     rendered.labels(app=values.name, team="t"), rendered.selector(values.name))
+            same_as_full_render(tmpl, context)
+            count += 1
+    assert count > 100
+    assert 0 < len(render._SKELETONS) < 40  # one per template and control flow, not one per app
+
+
+def test_skeleton_is_parsed_once_and_results_are_not_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    render._SKELETONS.clear()
+    tmpl = template("kind: ConfigMap\ndata: {{ params.value }}\nfixed: {a: [1, 2]}\n")
+    first = render.render(tmpl, ctx({"k": "one"}))
+    parses = []
+    real = render.yaml.load_all
+    monkeypatch.setattr(render.yaml, "load_all", lambda *a, **k: parses.append(1) or real(*a, **k))
+    first[0]["fixed"]["a"].append(3)
+    first[0]["data"]["k"] = "changed"
+    second = render.render(tmpl, ctx({"k": "two"}))
+    assert parses == []
+    assert second == [{"kind": "ConfigMap", "data": {"k": "two"}, "fixed": {"a": [1, 2]}}]
+    value = {"k": ["shared?"]}
+    third = render.render(template("kind: ConfigMap\na: {{ params.value }}\nb: {{ params.value }}\n"), ctx(value))
+    third[0]["a"]["k"].append("no")
+    assert third[0]["b"] == {"k": ["shared?"]} and value == {"k": ["shared?"]}

@@ -1,18 +1,22 @@
-"""The in-cluster webhook server registers a Service reference, not a URL."""
+"""The webhook server: a Service reference in-cluster, and our reviews answered directly as Kopf would."""
 
 from __future__ import annotations
 
+import functools
+import unittest.mock
 from pathlib import Path
 
-from microapp_operator import certs
-from microapp_operator.webhook import ServiceWebhookServer
+import kopf
+
+from microapp_operator import certs, handlers
+from microapp_operator.webhook import WebhookServer, answer
 
 
 async def test_service_client_config(tmp_path: Path) -> None:
     cert = certs.generate(tmp_path, ["microapp-operator.microapp-system.svc"])
-    server = ServiceWebhookServer(service_namespace="microapp-system", service_name="microapp-operator",
-                                  addr="127.0.0.1", port=0, certfile=str(cert.certfile),
-                                  pkeyfile=str(cert.keyfile), cadata=cert.ca_pem)
+    server = WebhookServer(service=("microapp-system", "microapp-operator"),
+                           addr="127.0.0.1", port=0, certfile=str(cert.certfile),
+                           pkeyfile=str(cert.keyfile), cadata=cert.ca_pem)
     async def fn(*_: object, **__: object) -> dict:
         return {}
     gen = server(fn)
@@ -21,3 +25,62 @@ async def test_service_client_config(tmp_path: Path) -> None:
     assert "url" not in config
     assert config["service"] == {"namespace": "microapp-system", "name": "microapp-operator", "port": 443, "path": "/"}
     assert config["caBundle"]
+
+
+def _review(operation: str = "CREATE", **request: object) -> dict:
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u-1", "operation": operation, "object": {"metadata": {"name": "a"}},
+                        "oldObject": None, "dryRun": True, "userInfo": {"username": "alice"}, **request}}
+
+
+async def test_direct_answer_passes_kopf_kwargs_and_returns_warnings() -> None:
+    seen: dict = {}
+
+    async def handler(body: dict, old: object, operation: str, dryrun: bool, userinfo: dict,
+                      warnings: list[str], memo: object, **_: object) -> None:
+        seen.update(body=body, operation=operation, dryrun=dryrun, user=userinfo["username"], memo=memo)
+        warnings.append("estimated cost 1.00 USD/month")
+
+    response = await answer(_review(), handler, frozenset({"CREATE"}), memo="the-memo")
+    assert response == {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                        "response": {"uid": "u-1", "allowed": True,
+                                     "warnings": ["estimated cost 1.00 USD/month"]}}
+    assert seen == {"body": {"metadata": {"name": "a"}}, "operation": "CREATE", "dryrun": True,
+                    "user": "alice", "memo": "the-memo"}
+
+
+async def test_direct_answer_denies_like_kopf() -> None:
+    async def deny(warnings: list[str], **_: object) -> None:
+        warnings.append("estimated cost 9.00 USD/month")
+        raise kopf.AdmissionError("over budget", code=403)
+
+    response = (await answer(_review(), deny, frozenset({"CREATE"}), memo=None))["response"]
+    assert response["allowed"] is False
+    assert response["status"] == {"message": "over budget", "code": 403}
+    assert response["warnings"] == ["estimated cost 9.00 USD/month"]
+
+
+async def test_direct_answer_fails_closed_on_a_bug() -> None:
+    async def broken(**_: object) -> None:
+        raise KeyError("spec")
+
+    response = (await answer(_review(), broken, frozenset({"CREATE"}), memo=None))["response"]
+    assert response["allowed"] is False
+    assert response["status"]["code"] == 500
+    assert "failed to check this request" in response["status"]["message"]
+
+
+async def test_direct_answer_allows_operations_the_handler_does_not_take() -> None:
+    async def deny(**_: object) -> None:
+        raise kopf.AdmissionError("no")
+
+    response = (await answer(_review("DELETE"), deny, frozenset({"CREATE", "UPDATE"}), memo=None))["response"]
+    assert response == {"uid": "u-1", "allowed": True}
+
+
+def test_direct_ids_are_the_registered_validating_webhooks() -> None:
+    registry = kopf.OperatorRegistry()
+    with unittest.mock.patch.object(kopf.on, "validate", functools.partial(kopf.on.validate, registry=registry)):
+        handlers.register_admission()
+    registered = {h.id: set(h.operations or []) for h in registry._webhooks.get_all_handlers()}
+    assert registered == {hid: set(ops) for hid, (_, ops) in handlers.ADMISSION.items()}

@@ -1,0 +1,3 @@
+module microapp.dev/bench/loadgen
+
+go 1.22
