@@ -6,7 +6,8 @@
 //
 // Bodies are read from a JSON-lines file (one request body per line, sent in order and
 // cycled; the warm-up sends the first ones, the measurement those after them); without
-// -bodies it sends GET requests. Every response must be 200 and, for
+// -bodies it sends GET requests. With -cert/-key and -status 201 -review=false it creates
+// objects through kube-apiserver instead (e.g. with ?dryRun=All). Every response must be 200 and, for
 // AdmissionReviews, allowed. Output: one JSON object with the latencies in milliseconds.
 package main
 
@@ -21,12 +22,13 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-type review struct {
+type reviewResponse struct {
 	Response struct {
 		Allowed bool `json:"allowed"`
 		Status  struct {
@@ -41,6 +43,11 @@ func main() {
 	requests := flag.Int("n", 2000, "number of requests")
 	concurrency := flag.Int("c", 20, "concurrent clients")
 	warmup := flag.Int("warmup", 200, "requests sent first and not measured (connections, caches)")
+	certFile := flag.String("cert", "", "client certificate (PEM), e.g. to call kube-apiserver")
+	keyFile := flag.String("key", "", "client key (PEM)")
+	status := flag.Int("status", http.StatusOK, "the HTTP status every response must have")
+	review := flag.Bool("review", true, "with -bodies: responses are AdmissionReviews that must allow")
+	warning := flag.String("warning", "", "every response must carry a Warning header containing this")
 	flag.Parse()
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "loadgen: -url is required")
@@ -54,18 +61,28 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	tlsConfig := &tls.Config{InsecureSkipVerify: true} // loopback, a throwaway CA
+	if *certFile != "" {
+		pair, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: client certificate: %v\n", err)
+			os.Exit(2)
+		}
+		tlsConfig.Certificates = []tls.Certificate{pair}
+	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, // loopback, a throwaway CA
+		TLSClientConfig:     tlsConfig,
 		MaxIdleConnsPerHost: *concurrency,
 		MaxConnsPerHost:     *concurrency,
 	}}
-	if _, err := run(client, *url, payloads, *warmup, *concurrency); err != nil {
+	check := expectation{status: *status, review: *review && payloads != nil, warning: *warning}
+	if _, err := run(client, *url, payloads, check, *warmup, *concurrency); err != nil {
 		fmt.Fprintf(os.Stderr, "loadgen: warm-up failed: %v\n", err)
 		os.Exit(1)
 	}
 	// The measured requests start after the warm-up's bodies: with distinct bodies, none of
 	// them has been seen before (no cache of the server's is warm for them).
-	latencies, elapsed, failures, firstError := measure(client, *url, rotate(payloads, *warmup), *requests, *concurrency)
+	latencies, elapsed, failures, firstError := measure(client, *url, rotate(payloads, *warmup), check, *requests, *concurrency)
 	out := map[string]any{
 		"requests": *requests, "concurrency": *concurrency, "failures": failures,
 		"p50_ms": percentile(latencies, 50), "p90_ms": percentile(latencies, 90),
@@ -82,8 +99,8 @@ func main() {
 }
 
 // run sends n requests from c clients and fails on the first error.
-func run(client *http.Client, url string, payloads [][]byte, n, c int) (float64, error) {
-	_, elapsed, failures, firstError := measure(client, url, payloads, n, c)
+func run(client *http.Client, url string, payloads [][]byte, check expectation, n, c int) (float64, error) {
+	_, elapsed, failures, firstError := measure(client, url, payloads, check, n, c)
 	if failures > 0 {
 		return elapsed, fmt.Errorf("%d failures, first: %s", failures, firstError)
 	}
@@ -91,7 +108,7 @@ func run(client *http.Client, url string, payloads [][]byte, n, c int) (float64,
 }
 
 // measure sends n requests from c clients: sorted latencies (ms), seconds, failures, first error.
-func measure(client *http.Client, url string, payloads [][]byte, n, c int) ([]float64, float64, int64, string) {
+func measure(client *http.Client, url string, payloads [][]byte, check expectation, n, c int) ([]float64, float64, int64, string) {
 	if n == 0 {
 		return []float64{0}, 0, 0, ""
 	}
@@ -111,7 +128,7 @@ func measure(client *http.Client, url string, payloads [][]byte, n, c int) ([]fl
 					return
 				}
 				began := time.Now()
-				err := call(client, url, payloads, i)
+				err := call(client, url, payloads, check, i)
 				latencies[i] = float64(time.Since(began).Microseconds()) / 1000
 				if err != nil {
 					failures.Add(1)
@@ -127,7 +144,14 @@ func measure(client *http.Client, url string, payloads [][]byte, n, c int) ([]fl
 	return latencies, elapsed, failures.Load(), first
 }
 
-func call(client *http.Client, url string, payloads [][]byte, i int) error {
+// expectation is what every response must be.
+type expectation struct {
+	status  int
+	review  bool
+	warning string
+}
+
+func call(client *http.Client, url string, payloads [][]byte, check expectation, i int) error {
 	var resp *http.Response
 	var err error
 	if payloads == nil {
@@ -143,13 +167,16 @@ func call(client *http.Client, url string, payloads [][]byte, i int) error {
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, data)
+	if resp.StatusCode != check.status {
+		return fmt.Errorf("HTTP %d (want %d): %.300s", resp.StatusCode, check.status, data)
 	}
-	if payloads == nil {
+	if check.warning != "" && !strings.Contains(strings.Join(resp.Header.Values("Warning"), "\n"), check.warning) {
+		return fmt.Errorf("no Warning header containing %q", check.warning)
+	}
+	if !check.review {
 		return nil
 	}
-	var r review
+	var r reviewResponse
 	if err := json.Unmarshal(data, &r); err != nil {
 		return fmt.Errorf("not an AdmissionReview: %v", err)
 	}
