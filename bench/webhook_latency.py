@@ -139,12 +139,24 @@ def wait_registered(kubeconfig: str, port: int, timeout: float = 60) -> None:
     raise SystemExit(f"the webhook configuration {CONFIGURATION} never pointed at port {port}")
 
 
+def ensure_namespace(kubeconfig: str) -> bool:
+    """The team namespace the creates go to; True when this run created it (and deletes it)."""
+    phase = kubectl(kubeconfig, "get", "namespace", NAMESPACE, "-o", "jsonpath={.status.phase}", check=False)
+    if phase.returncode == 0 and phase.stdout.strip() == "Terminating":  # a previous run's, going away
+        print(f"waiting for namespace {NAMESPACE} to finish terminating ...", file=sys.stderr)
+        kubectl(kubeconfig, "wait", "--for=delete", f"namespace/{NAMESPACE}", "--timeout=120s", check=False)
+    elif phase.returncode == 0:
+        return False
+    kubectl(kubeconfig, "create", "namespace", NAMESPACE)
+    return True
+
+
 def api_server_pass(binary: Path, kubeconfig: str, n: int, concurrency: int) -> dict:
     """Dry-run MicroApp creates through kube-apiserver, the webhook's real client; the latency
     of the webhook calls as the API server measured them (its histogram's buckets)."""
     config = yaml.safe_load(Path(kubeconfig).read_text())
     user, cluster = config["users"][0]["user"], config["clusters"][0]["cluster"]
-    created_ns = kubectl(kubeconfig, "create", "namespace", NAMESPACE, check=False).returncode == 0
+    created_ns = ensure_namespace(kubeconfig)
     with tempfile.TemporaryDirectory() as tmp:
         cert, key = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
         cert.write_bytes(base64.b64decode(user["client-certificate-data"]))
