@@ -203,10 +203,13 @@ def render(template: api.AppTemplateSpec, ctx: Mapping[str, Any]) -> list[dict[s
     ``{{ }}`` write. So the template is first rendered with a placeholder for every value
     (the skeleton), the skeleton is parsed once per distinct control flow and cached, and each
     render fills the values into a copy. That gives exactly what parsing the JSON-filled text
-    gives, or it is not used: whenever a value or the skeleton is unusual (a float, a string
-    YAML would fold, a placeholder in a quoted string, a tag, an alias), the text is rendered
-    and parsed in full (``render_text``), which also produces any error message."""
+    gives, or it is not used: whenever the template, a value or the skeleton is unusual (output
+    through filter or set blocks, macros or autoescape; a float, a string YAML would fold; a
+    placeholder in a quoted string, a tag, an alias), the text is rendered and parsed in full
+    (``render_text``), which also produces any error message."""
     jinja_template = compiled(template)
+    if not _writes_straight(_digest(template.manifests), template.manifests):
+        return render_text(template, ctx)
     recorded: list[Any] = []
     token = _RECORDED.set(recorded)
     try:
@@ -275,6 +278,23 @@ _PLAIN_TEXT = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-
                          "\U00010000-\U0010ffff]*")
 _IMMUTABLE = (str, int, float, bool, type(None), bytes, datetime.date)
 _MAX_KEY = 160  # libyaml limits implicit keys to 1024 characters, and JSON may escape 1 to 6
+
+
+# Statements under which every {{ }} goes straight into the output text. Anything else (filter
+# and autoescape blocks, {% set %} blocks, macros, call blocks) could transform or capture the
+# written text, and would see placeholders instead of JSON.
+_STRAIGHT = (jinja2.nodes.Template, jinja2.nodes.Output, jinja2.nodes.For, jinja2.nodes.If,
+             jinja2.nodes.With, jinja2.nodes.Assign, jinja2.nodes.Expr, jinja2.nodes.Helper)
+
+
+@functools.lru_cache(maxsize=512)
+def _writes_straight(digest: str, source: str) -> bool:
+    """Whether the skeleton may be used for this template (by its digest; parsed once)."""
+    try:
+        tree = _environment().parse(source)
+    except jinja2.TemplateSyntaxError:
+        return False
+    return all(isinstance(node, _STRAIGHT) for node in tree.find_all(jinja2.nodes.Node))
 
 
 def _filled(template: api.AppTemplateSpec, skeleton: str, recorded: list[Any]) -> list[dict[str, Any]]:

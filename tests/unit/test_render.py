@@ -184,6 +184,13 @@ ODD_TEMPLATES = {
     "huge": "kind: ConfigMap\nitems: [{% for i in range(1000) %}{{ params.value }},{% endfor %}]\n",
     "undefined": "kind: ConfigMap\nv: {{ params.nope.deeper }}\n",
     "deep": "kind: ConfigMap\nv: " + "[" * 300 + "{{ params.value }}" + "]" * 300 + "\n",
+    # Output that does not go straight into the text: the skeleton would see placeholders.
+    "filter-block": "{% filter replace('\"', \"'\") %}kind: ConfigMap\nv: {{ params.value }}\n{% endfilter %}",
+    "autoescape": "{% autoescape true %}kind: ConfigMap\nv: {{ params.value }}\n{% endautoescape %}",
+    "set-block": "{% set v %}{{ params.value }}{% endset %}kind: ConfigMap\nv: {{ v }}\nw: {{ params.value }}\n",
+    "macro": "{% macro m(x) %}{{ x }}{% endmacro %}kind: ConfigMap\nv: {{ m(params.value) }}\n",
+    "call-block": "{% macro m() %}[{{ caller() }}]{% endmacro %}kind: ConfigMap\n"
+                  "v: {% call m() %}{{ params.value }}{% endcall %}\n",
 }
 ODD_PROBES = ["plain", 7, {"k": "v"}, [1, 2], "line\u2028separator", None, "a: b", "x" * 1100]
 
@@ -244,3 +251,12 @@ def test_skeleton_is_parsed_once_and_results_are_not_shared(monkeypatch: pytest.
     third = render.render(template("kind: ConfigMap\na: {{ params.value }}\nb: {{ params.value }}\n"), ctx(value))
     third[0]["a"]["k"].append("no")
     assert third[0]["b"] == {"k": ["shared?"]} and value == {"k": ["shared?"]}
+
+
+def test_skeleton_is_used_only_where_output_goes_straight_to_the_text() -> None:
+    from microapp_operator import catalog
+    straight = [render._writes_straight(render._digest(t.manifests), t.manifests) for t in catalog.builtin()]
+    assert straight == [True] * len(straight)  # every built-in template gets the fast path
+    for name in ("filter-block", "autoescape", "set-block", "macro", "call-block"):
+        source = ODD_TEMPLATES[name]
+        assert not render._writes_straight(render._digest(source), source), name
