@@ -6,6 +6,9 @@ on the objects at all, no annotations, no finalizers, no ``status.kopf``, so the
 never writes a MicroApp's spec or metadata and an unchanged app costs no writes. Retries and
 backoff live in the controller's work queue. Admission (``@kopf.on.validate``) asks the same
 controller, which calls the same pure core as the reconciler.
+
+Every handler is ``async`` although none awaits: Kopf runs plain functions in a thread pool,
+and the controller's state (apps, catalog, ledger, work queue) belongs to the event loop.
 """
 
 from __future__ import annotations
@@ -68,22 +71,22 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.event(api.GROUP, api.VERSION, "microapps")
-def microapp_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def microapp_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     memo.controller.app_event(event.get("type"), event["object"])
 
 
 @kopf.on.event(api.GROUP, api.VERSION, "apptemplates")
-def apptemplate_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def apptemplate_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     memo.controller.template_event(event.get("type"), event["object"])
 
 
 @kopf.on.event(api.GROUP, api.VERSION, "platformpolicies")
-def policy_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def policy_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     memo.controller.policy_event(event.get("type"), event["object"])
 
 
 @kopf.on.event(api.GROUP, api.VERSION, "teambudgets")
-def teambudget_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def teambudget_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     memo.controller.budget_event(event.get("type"), event["object"])
 
 

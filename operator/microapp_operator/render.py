@@ -299,7 +299,7 @@ def _writes_straight(digest: str, source: str) -> bool:
 
 def _filled(template: api.AppTemplateSpec, skeleton: str, recorded: list[Any]) -> list[dict[str, Any]]:
     """The documents of the skeleton with the recorded values filled in."""
-    values, size = [], len(skeleton) - len(recorded) * (len(_TOKEN) + 1) - sum(map(len, map(str, range(len(recorded)))))
+    values, size = [], len(skeleton)  # (placeholders included: an upper bound is enough)
     for value in recorded:
         converted, bound = _as_yaml(value)
         values.append(converted)
