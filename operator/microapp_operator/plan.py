@@ -87,15 +87,15 @@ def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
     policy = policy or api.PlatformPolicySpec()
     work = workload(app, templates, pinned=pinned, policy=policy, podmonitor=podmonitor)
     values, uid = work.values, (app.get("metadata") or {}).get("uid")
-    objects = list(work.objects)
     with_telemetry = telemetry.enabled(parse_spec(app))
-    if with_telemetry:
-        objects.append(telemetry.dashboard(app=values.name, namespace=values.namespace, team=values.team))
-    if with_telemetry and podmonitor and work.runtime != "serverless":
-        objects.append(telemetry.pod_monitor(app=values.name, namespace=values.namespace, port=values.port))
-    objects = [rendered.stamp(o, app=values.name, namespace=values.namespace, team=values.team, uid=uid)
-               for o in objects[len(work.objects):]]
-    objects = access(app, values, list(work.objects), work.resolution.template, policy) + list(work.objects) + objects
+    dashboard = [telemetry.dashboard(app=values.name, namespace=values.namespace, team=values.team)
+                 ] if with_telemetry else []
+    monitor = [telemetry.pod_monitor(app=values.name, namespace=values.namespace, port=values.port)
+               ] if with_telemetry and podmonitor and work.runtime != "serverless" else []
+    children = [*work.objects, *(rendered.stamp(o, app=values.name, namespace=values.namespace, team=values.team,
+                                                uid=uid) for o in dashboard + monitor)]
+    granted = children[:len(children) - len(monitor)]  # editors and viewers may read these (not the PodMonitor)
+    objects = access(app, values, granted, work.resolution.template, policy) + children
     return Plan(work.resolution, values, tuple(objects), work.url)
 
 

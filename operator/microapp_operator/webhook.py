@@ -5,9 +5,9 @@ Kopf's generic admission dispatch (causes, per-object memories, handler progress
 cost about a third of the time of a whole review, and one event loop serves every review, so
 at 20 concurrent requests each one waits for the others. Reviews for the webhook ids in
 ``direct`` therefore go straight to their handler, called with the same keyword arguments
-Kopf would pass (and parsed with orjson); any other id still goes through Kopf. Kopf keeps serving TLS, reloading the
-certificate and managing the ValidatingWebhookConfiguration from the ``@kopf.on.validate``
-registrations.
+Kopf would pass (and parsed with orjson); any other id still goes through Kopf. Kopf keeps
+serving TLS, reloading the certificate and managing the ValidatingWebhookConfiguration from
+the ``@kopf.on.validate`` registrations.
 
 In a cluster, the API server cannot always resolve cluster DNS names, so the managed
 configuration should point at a Service (``clientConfig.service``) rather than a URL;

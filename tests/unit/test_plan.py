@@ -179,3 +179,11 @@ def test_a_template_cannot_take_the_dashboard_name() -> None:
         plan.desired(app(template="squat", telemetry={"enabled": True}), [squatter])
     assert err.value.reason == Reason.TEMPLATE_FAILED
     assert plan.desired(app(template="squat"), [squatter]).objects  # without telemetry the name is free
+
+
+def test_editors_may_read_the_dashboard_and_collector_config() -> None:
+    body = app(telemetry={"enabled": True})
+    body["metadata"]["annotations"]["microapp.dev/editors"] = "user:bob@example.com"
+    role = next(o for o in plan.desired(body, CATALOG).objects if o["kind"] == "Role")
+    configmaps = next(r for r in role["rules"] if r["resources"] == ["configmaps"])
+    assert configmaps["resourceNames"] == ["shop-dashboard", "shop-otel"]
