@@ -208,7 +208,8 @@ def render(template: api.AppTemplateSpec, ctx: Mapping[str, Any]) -> list[dict[s
     placeholder in a quoted string, a tag, an alias), the text is rendered and parsed in full
     (``render_text``), which also produces any error message."""
     jinja_template = compiled(template)
-    if not _writes_straight(_digest(template.manifests), template.manifests):
+    digest = _digest(template.manifests)
+    if not _writes_straight(digest, template.manifests) or not _skeletons_pay(digest):
         return render_text(template, ctx)
     recorded: list[Any] = []
     token = _RECORDED.set(recorded)
@@ -271,6 +272,8 @@ class _Unusual(Exception):
 Builder = Callable[[list[Any]], list[dict[str, Any]]]
 _SKELETONS: OrderedDict[tuple[str, str], Builder | None] = OrderedDict()
 _SKELETON_CACHE_SIZE = 256
+_HIT_MISS: dict[str, tuple[int, int]] = {}  # template digest -> skeleton cache (hits, misses)
+_MISSES_BEFORE_JUDGING = 64
 _PLACEHOLDER = re.compile(re.escape(_TOKEN) + r"\d+y")
 # Characters a JSON string may carry raw (json.dumps escapes the C0 controls) that YAML reads
 # back unchanged inside double quotes: no C1 controls, line or paragraph separators, BOM.
@@ -338,14 +341,27 @@ def _as_yaml(value: Any) -> tuple[Any, int]:
     raise _Unusual  # floats (YAML 1.1 reads 1e+20 as a string), tuples, anything exotic
 
 
+def _skeletons_pay(digest: str) -> bool:
+    """False for a template whose control flow differs for nearly every app (a miss costs
+    about twice a full-text render): it is rendered as text from then on."""
+    hits, misses = _HIT_MISS.get(digest, (0, 0))
+    return misses < _MISSES_BEFORE_JUDGING or hits >= misses
+
+
 def _parsed(template: api.AppTemplateSpec, skeleton: str, count: int) -> Builder | None:
     """What builds the skeleton's documents from the values, made once per (template,
     skeleton); None when a placeholder is anywhere but a whole plain scalar, once each, in a
     tree without shared nodes."""
-    key = (_digest(template.manifests), skeleton)
+    digest = _digest(template.manifests)
+    key = (digest, skeleton)
+    hits, misses = _HIT_MISS.get(digest, (0, 0))
+    if len(_HIT_MISS) > 4096:
+        _HIT_MISS.clear()
     if key in _SKELETONS:
+        _HIT_MISS[digest] = (hits + 1, misses)
         _SKELETONS.move_to_end(key)
         return _SKELETONS[key]
+    _HIT_MISS[digest] = (hits, misses + 1)
     docs = _check_skeleton(skeleton, count)
     build = _SKELETONS[key] = None if docs is None else _builder(docs)
     if len(_SKELETONS) > _SKELETON_CACHE_SIZE:

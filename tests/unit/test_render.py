@@ -260,3 +260,18 @@ def test_skeleton_is_used_only_where_output_goes_straight_to_the_text() -> None:
     for name in ("filter-block", "autoescape", "set-block", "macro", "call-block"):
         source = ODD_TEMPLATES[name]
         assert not render._writes_straight(render._digest(source), source), name
+
+
+def test_a_template_that_keeps_missing_the_cache_is_rendered_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A control flow that differs per app would make every render pay for a skeleton parse."""
+    checks = []
+    real = render._check_skeleton
+    monkeypatch.setattr(render, "_check_skeleton", lambda *a: checks.append(1) or real(*a))
+    varying = template("kind: ConfigMap\nitems:\n{%- for i in range(params.value) %}\n- {{ i }}\n{%- endfor %}\n")
+    for n in range(200):
+        same_as_full_render(varying, ctx(n))
+    assert len(checks) == render._MISSES_BEFORE_JUDGING  # then it stopped trying
+    steady = template(CONFIGMAP)
+    for n in range(200):
+        same_as_full_render(steady, ctx(f"value {n}"))
+    assert len(checks) == render._MISSES_BEFORE_JUDGING + 1  # one skeleton, reused
