@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import json
+import ssl
 import unittest.mock
 from pathlib import Path
 
+import aiohttp
 import kopf
 
 from microapp_operator import certs, handlers
@@ -84,3 +87,38 @@ def test_direct_ids_are_the_registered_validating_webhooks() -> None:
         handlers.register_admission()
     registered = {h.id: set(h.operations or []) for h in registry._webhooks.get_all_handlers()}
     assert registered == {hid: set(ops) for hid, (_, ops) in handlers.ADMISSION.items()}
+
+
+async def test_server_answers_direct_ids_refuses_garbage_and_passes_the_rest_to_kopf(tmp_path: Path) -> None:
+    """A real TLS server on localhost: what the API server would see."""
+    cert = certs.generate(tmp_path, ["127.0.0.1"])
+
+    async def handler(warnings: list[str], **_: object) -> None:
+        warnings.append("estimated cost 1.00 USD/month")
+
+    kopf_calls: list[str | None] = []
+
+    async def kopf_fn(request: dict, *, webhook: str | None = None, **_: object) -> dict:
+        kopf_calls.append(webhook)
+        return {"response": {"uid": request["request"]["uid"], "allowed": True}}
+
+    server = WebhookServer(addr="127.0.0.1", port=0, host="127.0.0.1", certfile=str(cert.certfile),
+                           pkeyfile=str(cert.keyfile), cadata=cert.ca_pem,
+                           direct={"admission": (handler, frozenset({"CREATE"}))})
+    gen = server(kopf_fn)
+    url = (await gen.__anext__())["url"].rstrip("/")
+    ssl_context = ssl.create_default_context(cadata=cert.ca_pem.decode())
+    try:
+        async with aiohttp.ClientSession() as session:
+            async def post(path: str, data: bytes) -> tuple[int, object]:
+                async with session.post(f"{url}/{path}", data=data, ssl=ssl_context) as resp:
+                    return resp.status, (await resp.json() if resp.status == 200 else await resp.text())
+
+            status, body = await post("admission", json.dumps(_review()).encode())
+            assert status == 200 and body["response"]["warnings"] == ["estimated cost 1.00 USD/month"]
+            assert (await post("admission", b"{not json"))[0] == 400
+            assert (await post("admission", b"[1, 2]"))[0] == 400
+            status, body = await post("other", json.dumps(_review()).encode())
+            assert status == 200 and kopf_calls == ["other"]
+    finally:
+        await gen.aclose()
