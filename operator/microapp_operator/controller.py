@@ -25,6 +25,7 @@ from .children import ChildCache
 from .kube import (APPTEMPLATE, MICROAPP, PLATFORMPOLICY, PODMONITOR, POLICYREPORT, RESOURCES, TEAMBUDGET, Kube,
                    KubeError, Resource)
 from .ledger import Ledger
+from .memo import ByIdentity
 from .status import ConditionType, Reason
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,8 @@ class Controller:
         self.apps: dict[Key, dict[str, Any]] = {}
         self.templates: dict[tuple[str, str], api.AppTemplateSpec] = {}
         self.policy = api.PlatformPolicySpec()
-        self._prices: tuple[api.PlatformPolicySpec | None, cost.Prices] = (None, cost.Prices())
+        self._prices: ByIdentity[api.PlatformPolicySpec, cost.Prices] = ByIdentity(
+            lambda policy: cost.Prices.from_policy(policy.pricing), size=4)
         self.budgets: dict[str, tuple[str, budget.TeamBudget]] = {}   # team -> (object name, budget)
         self.budget_status: dict[str, dict[str, Any]] = {}            # TeamBudget name -> last status
         self.budget_generation: dict[str, int] = {}
@@ -128,9 +130,7 @@ class Controller:
     @property
     def prices(self) -> cost.Prices:
         """The price sheet of the current policy (built once per policy: admission reads it)."""
-        if self._prices[0] is not self.policy:
-            self._prices = (self.policy, cost.Prices.from_policy(self.policy.pricing))
-        return self._prices[1]
+        return self._prices(self.policy)
 
     # --- events in ----------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ class Plan:
     values: render.AppValues
     objects: tuple[dict[str, Any], ...]
     url: str | None
+    telemetry: bool = False
 
     @property
     def runtime(self) -> str:
@@ -87,16 +88,15 @@ def desired(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
     policy = policy or api.PlatformPolicySpec()
     work = workload(app, templates, pinned=pinned, policy=policy, podmonitor=podmonitor)
     values, uid = work.values, (app.get("metadata") or {}).get("uid")
-    with_telemetry = telemetry.enabled(parse_spec(app))
     dashboard = [telemetry.dashboard(app=values.name, namespace=values.namespace, team=values.team)
-                 ] if with_telemetry else []
+                 ] if work.telemetry else []
     monitor = [telemetry.pod_monitor(app=values.name, namespace=values.namespace, port=values.port)
-               ] if with_telemetry and podmonitor and work.runtime != "serverless" else []
+               ] if work.telemetry and podmonitor and work.runtime != "serverless" else []
     children = [*work.objects, *(rendered.stamp(o, app=values.name, namespace=values.namespace, team=values.team,
                                                 uid=uid) for o in dashboard + monitor)]
     granted = children[:len(children) - len(monitor)]  # editors and viewers may read these (not the PodMonitor)
     objects = access(app, values, granted, work.resolution.template, policy) + children
-    return Plan(work.resolution, values, tuple(objects), work.url)
+    return Plan(work.resolution, values, tuple(objects), work.url, work.telemetry)
 
 
 def workload(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *,
@@ -120,9 +120,10 @@ def workload(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *
     params = render.template_parameters(template.parameters, spec.parameters)
     ctx = render.context(values, params, rendered.labels(app=values.name, team=values.team),
                          rendered.selector(values.name))
+    with_telemetry = telemetry.enabled(spec)
     try:
         docs = render.render(template, ctx)
-        if telemetry.enabled(spec):
+        if with_telemetry:
             docs = telemetry.inject(docs, app=values.name, namespace=values.namespace, team=values.team,
                                     port=values.port, settings=telemetry.Settings.from_policy(policy),
                                     podmonitor=podmonitor)
@@ -130,12 +131,12 @@ def workload(app: Mapping[str, Any], templates: Iterable[api.AppTemplateSpec], *
                                     runtime=template.runtime, security=template.security,
                                     uid=meta.get("uid"), copy_docs=False,
                                     reserved=[("ConfigMap", telemetry.dashboard_name(values.name))]
-                                    if telemetry.enabled(spec) else [])
+                                    if with_telemetry else [])
     except render.RenderError as exc:
         raise PlanError(Reason.TEMPLATE_FAILED, str(exc)) from None
     if values.suspend:
         objects = suspended(objects)
-    return Plan(resolution, values, tuple(objects), url(values, template.runtime, objects))
+    return Plan(resolution, values, tuple(objects), url(values, template.runtime, objects), with_telemetry)
 
 
 def access(app: Mapping[str, Any], values: render.AppValues, children: list[dict[str, Any]],

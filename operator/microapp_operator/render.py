@@ -28,6 +28,7 @@ from croniter import croniter
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import api
+from .memo import ByIdentity
 
 MAX_OUTPUT = 512 * 1024
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
@@ -131,22 +132,6 @@ def template_parameters(schema: Mapping[str, Any] | None, parameters: Mapping[st
     return {**{k: None for k in schema.get("properties") or {}}, **filled}
 
 
-_VALIDATORS_BY_ID: dict[int, tuple[Mapping[str, Any], jsonschema.Draft202012Validator]] = {}
-
-
-def _validator_for(schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
-    """By identity first: a template's schema object lives as long as the catalog holds it,
-    and serializing it for the key cost more than validating small parameters."""
-    hit = _VALIDATORS_BY_ID.get(id(schema))
-    if hit is not None and hit[0] is schema:
-        return hit[1]
-    validator = _validator(json.dumps(schema, sort_keys=True))
-    if len(_VALIDATORS_BY_ID) >= 512:
-        _VALIDATORS_BY_ID.clear()
-    _VALIDATORS_BY_ID[id(schema)] = (schema, validator)  # holding the schema keeps its id unique
-    return validator
-
-
 @functools.lru_cache(maxsize=512)
 def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
     """Checked and built once per distinct schema (templates are immutable)."""
@@ -155,12 +140,17 @@ def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema, format_checker=_FORMATS)
 
 
+# By the schema object first: serializing it for the key cost more than validating.
+_VALIDATOR_FOR: ByIdentity[Mapping[str, Any], jsonschema.Draft202012Validator] = ByIdentity(
+    lambda schema: _validator(json.dumps(schema, sort_keys=True)), size=512)
+
+
 def validate_parameters(schema: Mapping[str, Any] | None, parameters: Mapping[str, Any] | None) -> list[str]:
     """Every problem with ``spec.parameters``, each naming its field path. No side effects."""
     if not schema:
         return [] if not parameters else ["spec.parameters: this template takes no parameters; remove them"]
     try:
-        validator = _validator_for(schema)
+        validator = _VALIDATOR_FOR(schema)
     except jsonschema.SchemaError as exc:
         return [f"the template's parameters schema is invalid: {exc.message}"]
     try:
@@ -404,7 +394,7 @@ def _plain_tree(node: Any, containers: set[int], found: list[int]) -> bool:
     return isinstance(node, _IMMUTABLE)
 
 
-def _builder(docs: list[Any]) -> Builder:
+def _builder(docs: list[Any]) -> Builder | None:
     """One compiled expression that builds fresh documents, ten times faster than walking
     the tree. The code holds only brackets and indices: constants come from a table and
     values from the argument, so no template or app text is ever compiled."""
@@ -421,32 +411,16 @@ def _builder(docs: list[Any]) -> Builder:
         return f"c[{len(constants) - 1}]"
 
     try:
-        build: Builder = eval("lambda v: [" + ", ".join(map(expr, docs)) + "]",  # noqa: S307 - see above
-                              {"__builtins__": {}, "c": constants, "key": _key})
+        return eval("lambda v: [" + ", ".join(map(expr, docs)) + "]",  # noqa: S307 - see above
+                    {"__builtins__": {}, "c": constants, "key": _key})
     except (SyntaxError, RecursionError, MemoryError, ValueError):  # nested deeper than Python parses
-        return lambda values: [_fill(doc, values) for doc in docs]
-    return build
+        return None  # rendered as text
 
 
 def _key(value: Any) -> Any:
     if not isinstance(value, (str, int, type(None))) or (type(value) is str and len(value) > _MAX_KEY):
         raise _Unusual  # YAML refuses a mapping as a key, or a long one
     return value
-
-
-def _fill(node: Any, values: list[Any]) -> Any:
-    if type(node) is dict:
-        out = {}
-        for k, v in node.items():
-            if type(k) is str and k.startswith(_TOKEN):
-                k = _key(values[_index(k)])
-            out[k] = _fill(v, values)
-        return out
-    if type(node) is list:
-        return [_fill(v, values) for v in node]
-    if type(node) is str and node.startswith(_TOKEN):
-        return values[_index(node)]  # converted afresh for this render, and used once
-    return node
 
 
 def _index(placeholder: str) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import api
+from .memo import ByIdentity
 from .rendered import KNATIVE_SERVICE, pod_specs
 
 DEFAULT_IMAGE = "otel/opentelemetry-collector:0.115.0"
@@ -36,13 +37,7 @@ class Settings:
     @classmethod
     def from_policy(cls, policy: api.PlatformPolicySpec) -> "Settings":
         """Built once per policy object (every render asks)."""
-        cached = _SETTINGS.get(id(policy))
-        if cached is not None and cached[0] is policy:
-            return cached[1]
-        _SETTINGS.clear()  # one policy at a time; the entry holds it, so its id stays unique
-        settings = cls._from_policy(policy)
-        _SETTINGS[id(policy)] = (policy, settings)
-        return settings
+        return _SETTINGS(policy)
 
     @classmethod
     def _from_policy(cls, policy: api.PlatformPolicySpec) -> "Settings":
@@ -51,7 +46,7 @@ class Settings:
         return cls(t.sidecar_image or DEFAULT_IMAGE, t.endpoint or DEFAULT_ENDPOINT, res)
 
 
-_SETTINGS: dict[int, tuple[api.PlatformPolicySpec, Settings]] = {}
+_SETTINGS: ByIdentity[api.PlatformPolicySpec, Settings] = ByIdentity(Settings._from_policy, size=4)
 
 
 def enabled(spec: api.MicroAppSpec) -> bool:
