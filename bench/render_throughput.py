@@ -16,7 +16,7 @@ import os
 import statistics
 import time
 
-from microapp_operator import catalog, plan, render, rendered
+from microapp_operator.core import catalog, plan, render, rendered, parameters
 
 MIX = [
     {"template": "web-service@^1", "replicas": 2},
@@ -51,13 +51,13 @@ def main() -> None:
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
     templates = catalog.builtin()
     batch = apps(args.apps)
-    plan.desired(batch[0], templates)  # compile caches warm, as in a running operator
+    plan.desired(plan.parse(batch[0]), templates)  # compile caches warm, as in a running operator
 
     def rendering(fn):  # noqa: ANN001, ANN202 - render.render or render.render_text
         def one(app: dict) -> None:
             res = catalog.resolve(app["spec"]["template"], templates)
-            values = plan.app_values(app["metadata"], plan.parse_spec(app), res.template)
-            params = render.template_parameters(res.template.parameters, app["spec"].get("parameters"))
+            values = plan.app_values(plan.parse(app), res.template)
+            params = parameters.for_template(res.template.parameters, app["spec"].get("parameters"))
             fn(res.template, render.context(values, params, rendered.labels(app=values.name, team="t"),
                                             rendered.selector(values.name)))
         return one
@@ -65,8 +65,8 @@ def main() -> None:
     def median(fn) -> float:  # noqa: ANN001
         return statistics.median(timed(fn, batch) for _ in range(args.rounds))
 
-    full = median(lambda a: plan.desired(a, templates))
-    work = median(lambda a: plan.workload(a, templates))
+    full = median(lambda a: plan.desired(plan.parse(a), templates))
+    work = median(lambda a: plan.workload(plan.parse(a), templates))
     text = median(rendering(render.render_text))
     cached = median(rendering(render.render))
     result = {"apps": args.apps, "rounds": args.rounds,

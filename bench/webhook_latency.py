@@ -196,7 +196,7 @@ def main() -> None:
     live, hook, prom = free_port(), free_port(), free_port()
     log = Path(tempfile.mkdtemp(prefix="microapp-bench-")) / "operator.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "microapp_operator.cli", "run", "--liveness",
+        proc = subprocess.Popen([sys.executable, "-m", "microapp_operator", "run", "--liveness",
                                  f"http://127.0.0.1:{live}/healthz", "--webhook-port", str(hook),
                                  *([] if register else ["--webhook-no-register"]),
                                  "--namespace", "microapp-bench-none",  # reconcile nothing

@@ -1,16 +1,13 @@
 """The operator's Prometheus metrics (prometheus-client), names per Prometheus conventions.
 
-Served with ``/readyz`` on the metrics port by a small aiohttp app on the operator's own
-event loop: ready once the catalog is loaded, the child watches are synced and the first
-pass over all apps is done.
+Defined here, below the runtime that updates them; ``entry/endpoints.py`` serves them.
 """
 
 from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -52,20 +49,3 @@ class AppsCollector(Collector):
         for (phase, team), n in sorted(counts.items()):
             family.add_metric([phase, team], n)
         yield family
-
-
-async def serve(port: int, addr: str, ready: Callable[[], bool]) -> web.AppRunner:
-    """/metrics and /readyz on the operator's event loop."""
-    async def metrics_handler(_: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": "text/plain; version=0.0.4"})
-
-    async def ready_handler(_: web.Request) -> web.Response:
-        return web.Response(text="ok\n") if ready() else web.Response(status=503, text="syncing\n")
-
-    app = web.Application()
-    app.router.add_get("/metrics", metrics_handler)
-    app.router.add_get("/readyz", ready_handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, addr, port).start()
-    return runner

@@ -313,10 +313,10 @@ POD_CASES = {
 @pytest.mark.parametrize("spec", POD_CASES.values(), ids=POD_CASES.keys())
 def test_builtin_template_pods_pass_pod_security_restricted(cluster: object, namespace: str, spec: dict) -> None:
     """A Pod built from each template's Pod spec passes a server-side dry run under `restricted`."""
-    from microapp_operator import catalog, plan, rendered
+    from microapp_operator.core import catalog, plan, rendered
 
     kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
-    objects = plan.desired(microapp("podcheck", namespace, **spec), catalog.builtin()).objects
+    objects = plan.desired(plan.parse(microapp("podcheck", namespace, **spec)), catalog.builtin()).objects
     [(_, revision)] = [p for o in objects for p in rendered.pod_specs(o)]
     kubectl("create", "serviceaccount", "podcheck", "-n", namespace)  # the app's own, as the operator renders it
     knative_only = {"timeoutSeconds", "containerConcurrency", "responseStartTimeoutSeconds", "idleTimeoutSeconds"}

@@ -126,7 +126,7 @@ def test_json_logs(crds: None, namespace: str, tmp_path: object) -> None:
     from tests.helpers import KUBECONFIG
     log = tmp_path / "json.log"  # type: ignore[operator]
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "microapp_operator.cli", "run", "--log-format", "json",
+        proc = subprocess.Popen([sys.executable, "-m", "microapp_operator", "run", "--log-format", "json",
                                  "--no-webhook", "--metrics-port", "0", "--liveness", "", "--namespace", namespace],
                                 env={**os.environ, "KUBECONFIG": str(KUBECONFIG)}, stdout=out, stderr=subprocess.STDOUT)
     try:

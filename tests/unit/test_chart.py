@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from microapp_operator import kube
+from microapp_operator.runtime import kube
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_VERBS = {"get", "list", "watch", "create", "patch", "update", "delete"}
@@ -46,13 +46,13 @@ def test_webhook_configuration_can_be_managed() -> None:
 
 def test_operator_holds_every_permission_it_grants() -> None:
     """RBAC refuses to let anyone create a Role granting more than they hold (no escalate verb)."""
-    from microapp_operator import catalog, plan
+    from microapp_operator.core import catalog, plan
 
     app = {"metadata": {"name": "a", "namespace": "n", "uid": "u",
                         "annotations": {"microapp.dev/editors": "user:bob", "microapp.dev/viewers": "user:eve"}},
            "spec": {"template": "web-service", "image": "r/x:1", "expose": "public", "host": "a.example.com",
                     "parameters": {"autoscale": {"max": 3, "min": 2}}}}
-    roles = [o for o in plan.desired(app, catalog.builtin()).objects if o["kind"] == "Role"]
+    roles = [o for o in plan.desired(plan.parse(app), catalog.builtin()).objects if o["kind"] == "Role"]
     assert {r["metadata"]["name"] for r in roles} == {"a-editor", "a-viewer"}
     for role in roles:
         for rule in role["rules"]:

@@ -1,0 +1,114 @@
+"""API types of the platform team's kinds: TeamBudget and PlatformPolicy."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .base import DNS_LABEL_PATTERN, Condition, Duration, Model, Money, Quantity, Resources
+
+# ---------------------------------------------------------------------------------------
+# TeamBudget
+# ---------------------------------------------------------------------------------------
+
+class TeamBudgetSpec(Model):
+    """Monthly budget of one team."""
+
+    team: str = Field(description="Team name, as in PlatformPolicy.spec.teams.", pattern=DNS_LABEL_PATTERN, max_length=63)
+    monthly_limit: Money = Field(description="Monthly limit in the PlatformPolicy currency, e.g. \"500\".")
+    enforcement: Literal["Deny", "Warn"] | None = Field(
+        None, description="Deny refuses applies that exceed the limit; Warn allows them with a warning. Default Deny.")
+    warn_at_percent: int | None = Field(None, ge=1, le=100, description="Warn when this percentage is committed. Default 80.")
+
+
+class TeamBudgetStatus(Model):
+    """Committed spend of the team."""
+
+    observed_generation: int | None = Field(None, description="metadata.generation last processed.")
+    committed_monthly: str | None = Field(None, description="Sum of the team's apps' estimates.")
+    remaining: str | None = Field(None, description="monthlyLimit minus committedMonthly.")
+    apps: int | None = Field(None, description="Number of the team's apps.")
+    conditions: list[Condition] | None = Field(
+        None, description="Conditions (metav1.Condition).",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]})
+
+
+# ---------------------------------------------------------------------------------------
+# PlatformPolicy
+# ---------------------------------------------------------------------------------------
+
+class Pricing(Model):
+    """Price sheet for cost estimates (defaults: OpenCost's)."""
+
+    currency: str | None = Field(None, description="ISO currency code. Default USD.", pattern=r"^[A-Z]{3}$")
+    hours_per_month: int | None = Field(None, ge=1, le=744, description="Hours in a month. Default 730.")
+    cpu_core_hour: str | None = Field(None, description="Price of one vCPU for one hour. Default 0.031611.", pattern=r"^[0-9]+(\.[0-9]+)?$")
+    memory_gi_b_hour: str | None = Field(None, alias="memoryGiBHour", description="Price of one GiB of memory for one hour. Default 0.004237.", pattern=r"^[0-9]+(\.[0-9]+)?$")
+    gpu_hour: str | None = Field(None, description="Price of one GPU for one hour. Default 0.95.", pattern=r"^[0-9]+(\.[0-9]+)?$")
+    storage_gi_b_month: str | None = Field(None, alias="storageGiBMonth", description="Price of one GiB of storage for a month. Default 0.04.", pattern=r"^[0-9]+(\.[0-9]+)?$")
+
+
+class Team(Model):
+    """A team: who belongs to it and where its apps live."""
+
+    name: str = Field(description="Team name, used in microapp.dev/team.", pattern=DNS_LABEL_PATTERN, max_length=63)
+    groups: list[str] | None = Field(None, description="Groups whose members act for the team (create and "
+                                     "change its apps); include a GitOps controller's group if it applies them.")
+    namespaces: list[str] | None = Field(None, description="Namespaces where the team's apps may live; shell-style "
+                                         "patterns allowed, e.g. team-finance-*.")
+    sandbox: bool | None = Field(None, description="Restrict egress of the team's apps to DNS and telemetry.")
+
+
+class Guardrails(Model):
+    """Platform limits every MicroApp must respect."""
+
+    allowed_registries: list[str] | None = Field(None, description="Image prefixes allowed, e.g. registry.internal/.")
+    allow_latest_tag: bool | None = Field(None, description="Allow images tagged latest or untagged. Default false.")
+    max_replicas: int | None = Field(None, ge=0, description="Highest replicas an app may ask for.")
+    max_cpu: Quantity | None = Field(None, description="Highest CPU request per container.")
+    max_memory: Quantity | None = Field(None, description="Highest memory request per container.")
+    require_cost_center: bool | None = Field(None, description="Require the microapp.dev/cost-center annotation.")
+    public_exposure_approvers: list[str] | None = Field(None, description="Groups allowed to approve expose: public.")
+    allow_cross_team_groups: bool | None = Field(None, description="Allow microapp.dev/editors and viewers to name "
+                                                 "groups of other teams. Default false.")
+    ingress_namespace: str | None = Field(None, description="Namespace of the ingress controller (for NetworkPolicies).")
+
+
+class PolicyTelemetry(Model):
+    """Telemetry defaults for all apps."""
+
+    required: bool | None = Field(None, description="Refuse MicroApps that turn telemetry off.")
+    sidecar_image: str | None = Field(None, description="OpenTelemetry Collector image of the sidecar.")
+    endpoint: str | None = Field(None, description="OTLP endpoint the collectors export to.")
+    resources: Resources | None = Field(None, description="Requests of the sidecar.")
+
+
+class PolicyLifecycle(Model):
+    """Lifecycle defaults for all apps."""
+
+    idle_after: Duration | None = Field(None, description="Default idle period, e.g. 14d.")
+    retire_after: Duration | None = Field(None, description="Default retirement period after idling, e.g. 30d.")
+    sweep_interval: Duration | None = Field(None, description="How often the lifecycle sweeper runs, e.g. 60s.")
+
+
+class Activity(Model):
+    """Where app activity comes from."""
+
+    prometheus_url: str | None = Field(None, description="Prometheus base URL; empty disables metric-based activity.")
+    query: str | None = Field(None, description="PromQL returning activity by namespace and microapp.")
+
+
+class PlatformPolicySpec(Model):
+    """The platform's rules. Only the object named default is used."""
+
+    pricing: Pricing | None = Field(None, description=Pricing.__doc__)
+    platform_admin_groups: list[str] | None = Field(
+        None, description="Groups that may act for any team and approve public exposure. Default [system:masters].")
+    teams: list[Team] | None = Field(
+        None, description="Teams allowed to run apps.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]})
+    guardrails: Guardrails | None = Field(None, description=Guardrails.__doc__)
+    telemetry: PolicyTelemetry | None = Field(None, description=PolicyTelemetry.__doc__)
+    lifecycle: PolicyLifecycle | None = Field(None, description=PolicyLifecycle.__doc__)
+    activity: Activity | None = Field(None, description=Activity.__doc__)

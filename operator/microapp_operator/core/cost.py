@@ -1,0 +1,196 @@
+"""Monthly cost of a rendered app, from the PlatformPolicy price sheet (pure).
+
+OpenCost's model, applied ahead of time: every container (the app and any injected sidecar)
+is charged for max(request, limit) of CPU and memory, times the replicas the app can reach,
+times the hours per month. What "can reach" means per kind:
+
+* Deployment: ``spec.replicas``; with an HPA targeting it, the HPA's ``maxReplicas``.
+* Knative Service: ``max-scale`` when ``min-scale`` > 0; a scale-to-zero service is charged
+  for its ``min-scale`` plus the traffic assumption :data:`SERVERLESS_ACTIVE_FRACTION`
+  (one instance busy that share of the month).
+* CronJob: one Pod for ``activeDeadlineSeconds`` (default 1 h) per run, runs counted from the
+  schedule over one reference month, capped at the whole month; suspended: nothing.
+* GPUs (``nvidia.com/gpu``, ``amd.com/gpu``) per hour, PersistentVolumeClaims per GiB-month.
+* Native sidecars (init containers with ``restartPolicy: Always``) count like containers;
+  other init containers run briefly and are not charged.
+
+Decimal arithmetic throughout; the total is rounded to cents (half up).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Iterable, Mapping
+
+from croniter import croniter
+
+from ..api import types as api
+from ..api.kinds import KNATIVE_SERVICE
+from .rendered import pod_specs
+
+SERVERLESS_ACTIVE_FRACTION = Decimal("0.25")
+DEFAULT_JOB_SECONDS = 3600
+_REFERENCE_MONTH = datetime(2026, 1, 1, tzinfo=timezone.utc)  # fixed: estimates are deterministic
+_GPU_KEYS = ("nvidia.com/gpu", "amd.com/gpu")
+_CENT = Decimal("0.01")
+
+_SUFFIX = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
+           "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12,
+           "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
+           "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
+           "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60}
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
+GIB = Decimal(2) ** 30
+
+
+def quantity(value: Any) -> Decimal:
+    """A Kubernetes quantity as a Decimal (cores for CPU, bytes for memory)."""
+    if value is None:
+        return Decimal(0)
+    return _quantity(str(value).strip())
+
+
+@functools.lru_cache(maxsize=4096)
+def _quantity(text: str) -> Decimal:
+    """Cached: every estimate parses the same few dozen quantities (Decimals are immutable)."""
+    m = _QUANTITY.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
+    return Decimal(m.group(1)) * _SUFFIX[m.group(2) or ""]
+
+
+@dataclass(frozen=True)
+class Prices:
+    currency: str = "USD"
+    hours_per_month: Decimal = Decimal(730)
+    cpu_core_hour: Decimal = Decimal("0.031611")
+    memory_gib_hour: Decimal = Decimal("0.004237")
+    gpu_hour: Decimal = Decimal("0.95")
+    storage_gib_month: Decimal = Decimal("0.04")
+
+    @classmethod
+    def from_policy(cls, pricing: api.Pricing | None) -> "Prices":
+        """The policy's price sheet; unset prices are OpenCost's defaults."""
+        d, p = cls(), pricing or api.Pricing()
+        return cls(currency=p.currency or d.currency,
+                   hours_per_month=Decimal(p.hours_per_month or d.hours_per_month),
+                   cpu_core_hour=Decimal(p.cpu_core_hour or d.cpu_core_hour),
+                   memory_gib_hour=Decimal(p.memory_gi_b_hour or d.memory_gib_hour),
+                   gpu_hour=Decimal(p.gpu_hour or d.gpu_hour),
+                   storage_gib_month=Decimal(p.storage_gi_b_month or d.storage_gib_month))
+
+
+@dataclass(frozen=True)
+class Line:
+    """One container (or volume claim) of the estimate."""
+
+    object: str          # e.g. Deployment/shop
+    container: str
+    replicas: Decimal    # instances charged (may be fractional: serverless, jobs)
+    cpu_cores: Decimal
+    memory_gib: Decimal
+    gpus: Decimal
+    storage_gib: Decimal
+    cpu: Decimal         # monthly cost of each resource
+    memory: Decimal
+    gpu: Decimal
+    storage: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.cpu + self.memory + self.gpu + self.storage
+
+
+@dataclass(frozen=True)
+class Estimate:
+    currency: str
+    lines: tuple[Line, ...] = field(default_factory=tuple)
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def monthly(self) -> Decimal:
+        return sum((line.total for line in self.lines), Decimal(0)).quantize(_CENT, ROUND_HALF_UP)
+
+
+def money(value: Decimal) -> str:
+    return str(value.quantize(_CENT, ROUND_HALF_UP))
+
+
+def estimate(objects: Iterable[Mapping[str, Any]], prices: Prices) -> Estimate:
+    """The monthly cost of these rendered objects. No side effects."""
+    objects = list(objects)
+    hpa_max = {(o["spec"]["scaleTargetRef"]["kind"], o["spec"]["scaleTargetRef"]["name"]): o["spec"].get("maxReplicas", 1)
+               for o in objects if o.get("kind") == "HorizontalPodAutoscaler"}
+    lines: list[Line] = []
+    notes: list[str] = []
+    for obj in objects:
+        label = f"{obj['kind']}/{obj['metadata']['name']}"
+        if obj.get("kind") == "PersistentVolumeClaim":
+            gib = quantity(((obj.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage")) / GIB
+            lines.append(Line(label, "-", Decimal(1), Decimal(0), Decimal(0), Decimal(0), gib, Decimal(0),
+                              Decimal(0), Decimal(0), gib * prices.storage_gib_month))
+            continue
+        for _, pod in pod_specs(obj):
+            replicas, note = _replicas(obj, hpa_max, prices)
+            if note:
+                notes.append(f"{label}: {note}")
+            sidecars = [c for c in pod.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+            for c in [*(pod.get("containers") or []), *sidecars]:  # native sidecars run all along
+                lines.append(_line(label, c, replicas, prices))
+    return Estimate(prices.currency, tuple(lines), tuple(notes))
+
+
+def _line(label: str, container: Mapping[str, Any], replicas: Decimal, prices: Prices) -> Line:
+    res = container.get("resources") or {}
+    req, lim = res.get("requests") or {}, res.get("limits") or {}
+    cores = max(quantity(req.get("cpu")), quantity(lim.get("cpu")))
+    gib = max(quantity(req.get("memory")), quantity(lim.get("memory"))) / GIB
+    gpus = sum((max(quantity(req.get(k)), quantity(lim.get(k))) for k in _GPU_KEYS), Decimal(0))
+    hours = prices.hours_per_month * replicas
+    return Line(label, str(container.get("name", "app")), replicas, cores, gib, gpus, Decimal(0),
+                cores * prices.cpu_core_hour * hours, gib * prices.memory_gib_hour * hours,
+                gpus * prices.gpu_hour * hours, Decimal(0))
+
+
+def _replicas(obj: Mapping[str, Any], hpa_max: Mapping[tuple[str, str], int], prices: Prices) -> tuple[Decimal, str]:
+    kind, spec = (obj.get("apiVersion"), obj.get("kind")), obj.get("spec") or {}
+    name = obj["metadata"]["name"]
+    if kind[1] in ("Deployment", "StatefulSet") and (kind[1], name) in hpa_max:
+        return Decimal(hpa_max[(kind[1], name)]), "charged at the autoscaler's maxReplicas"
+    if kind[1] in ("Deployment", "StatefulSet"):
+        return Decimal(spec.get("replicas", 1)), ""
+    if kind == KNATIVE_SERVICE.key:
+        ann = ((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}
+        low = Decimal(str(ann.get("autoscaling.knative.dev/min-scale", "0")))
+        high = Decimal(str(ann.get("autoscaling.knative.dev/max-scale", "1")))
+        if low > 0:
+            return high, "charged at max-scale"
+        return low + SERVERLESS_ACTIVE_FRACTION, (
+            f"scales to zero: charged as one instance busy {SERVERLESS_ACTIVE_FRACTION:%} of the month")
+    if kind[1] == "CronJob":
+        if spec.get("suspend"):
+            return Decimal(0), "suspended"
+        job = (spec.get("jobTemplate") or {}).get("spec") or {}
+        seconds = Decimal(job.get("activeDeadlineSeconds") or DEFAULT_JOB_SECONDS)
+        month = prices.hours_per_month * 3600
+        runs = _runs_per_month(str(spec.get("schedule", "@daily")), prices.hours_per_month,
+                               cap=int(month / seconds) + 1)  # past that the job runs all month
+        share = min(Decimal(runs) * seconds / month, Decimal(1))
+        return share, f"{runs} runs a month of at most {seconds}s each"
+    return Decimal(1), ""
+
+
+def _runs_per_month(schedule: str, hours: Decimal, *, cap: int) -> int:
+    try:
+        it = croniter(schedule, _REFERENCE_MONTH - timedelta(seconds=1))
+    except (ValueError, KeyError):
+        return 30
+    end = _REFERENCE_MONTH + timedelta(hours=float(hours))
+    runs = 0
+    while runs < cap and it.get_next(datetime) < end:
+        runs += 1
+    return runs

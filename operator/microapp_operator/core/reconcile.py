@@ -1,0 +1,152 @@
+"""The reconcile decision (pure): from a MicroApp, the world it lives in and its live children,
+what to do now. No side effects; the clock comes in as ``now``.
+
+``decide`` returns one of three outcomes, and the runtime's reconciler carries it out:
+
+* :class:`Stall`: the app cannot progress until someone changes something (bad spec or
+  parameters, missing template, a template breaking the rules); write the status, apply nothing.
+* :class:`Hold`: a first rollout deliberately not made (over a Deny budget, or violating the
+  policy); write the status, apply nothing, until it fits.
+* :class:`Apply`: apply these objects, prune what the inventory no longer lists, then write
+  this status; look again after ``requeue_after`` seconds if set (time-based decisions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Mapping, Union
+
+from ..api import types as api
+from ..api.conditions import ConditionType, Reason
+from . import budget, cost, guardrails, health, plan, status
+from .app import App, AppMeta, PlanError, parse
+from .ledger import Entry
+
+Live = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]   # desired object -> live object, if any
+
+
+@dataclass(frozen=True)
+class World:
+    """What the decision reads besides the app: catalog, policy, prices, and the team's budget."""
+
+    templates: Iterable[api.AppTemplateSpec]
+    policy: api.PlatformPolicySpec
+    prices: cost.Prices
+    podmonitor: bool = False
+    budget: budget.TeamBudget | None = None
+    committed_others: Decimal = Decimal(0)   # the team's total without this app
+    reserved: Entry | None = None           # what admission reserved for this app, if still held
+
+
+@dataclass(frozen=True)
+class Stall:
+    status: dict[str, Any]
+    violations: list[str] = field(default_factory=list)
+    estimate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Hold:
+    status: dict[str, Any]
+    violations: list[str]
+    estimate: Decimal
+
+
+@dataclass(frozen=True)
+class Apply:
+    objects: tuple[dict[str, Any], ...]
+    inventory: list[dict[str, str]]
+    status: dict[str, Any]
+    violations: list[str]
+    estimate: Decimal
+    resolved: str | None = None         # the message of a TemplateResolved Event, when the version changed
+    requeue_after: float | None = None  # look again after this many seconds
+
+
+Decision = Union[Stall, Hold, Apply]
+
+
+def pinned_version(old_status: Mapping[str, Any], generation: int) -> str | None:
+    """An unchanged app keeps the template version it was rendered from."""
+    if old_status.get("observedGeneration") != generation:
+        return None
+    return (old_status.get("template") or {}).get("version")
+
+
+def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: World, live: Live,
+           now: datetime) -> Decision:
+    """What to do with this app now. No side effects."""
+    meta = AppMeta.of(body)
+    app: App | None = None
+    try:
+        app = parse(body)
+        desired = plan.desired(app, world.templates, pinned=pinned_version(old_status, meta.generation),
+                               policy=world.policy, podmonitor=world.podmonitor)
+    except PlanError as exc:
+        # 1. Permanent problems stall the app; nothing is applied.
+        violations, compliant = compliance(meta, app, None, world.policy, now)
+        new = status.stalled(generation=meta.generation, old_status=old_status, reason=exc.reason,
+                             message=exc.message, now=now, extra=[compliant])
+        new["violations"] = violations or None
+        return Stall(new, violations)
+
+    # 2. Cost and budget: flag, and hold back a first rollout that does not fit.
+    estimate = cost.estimate(desired.objects, world.prices)
+    fits, note = budget.within(estimate=estimate.monthly, currency=world.prices.currency, team=app.team,
+                               committed=committed(world, app.team, estimate.monthly), budget=world.budget,
+                               app_limit=budget.app_limit(app.spec))
+    budget_cond = status.condition(ConditionType.WITHIN_BUDGET, "True" if fits else "False",
+                                   Reason.WITHIN_BUDGET if fits else Reason.OVER_BUDGET, note,
+                                   generation=meta.generation, now=now)
+    cost_status = {"estimatedMonthly": cost.money(estimate.monthly), "currency": estimate.currency}
+    violations, compliant = compliance(meta, app, desired.objects, world.policy, now)
+    enforced = world.budget is None or world.budget.enforcement == "Deny"
+    hold = [(Reason.OVER_BUDGET, note)] if not fits and enforced else []
+    hold += [(Reason.POLICY_VIOLATIONS, "; ".join(violations))] if violations else []
+    # 3. A first rollout waits until it fits and complies (the webhook was bypassed or raced);
+    #    an app that already runs is only flagged.
+    if hold and not old_status.get("inventory"):
+        new = status.held(generation=meta.generation, old_status=old_status, reason=hold[0][0],
+                          message="not rolled out: " + "; ".join(m for _, m in hold),
+                          extra=[budget_cond, compliant], now=now)
+        new.update({"cost": cost_status, "violations": violations or None})
+        return Hold(new, violations, estimate.monthly)
+
+    # 4. Status from the state of the world (the live children).
+    combined = health.combine([health.child(o["apiVersion"], o["kind"], live(o)) for o in desired.objects])
+    new = status.observed(generation=meta.generation, old_status=old_status, health=combined,
+                          suspended=desired.values.suspend, now=now, extra=[budget_cond, compliant])
+    res = desired.resolution
+    new.update({
+        "violations": violations or None,
+        "cost": cost_status,
+        "selector": status.selector(meta.name),
+        "url": combined.url or desired.url,
+        "template": {"name": res.name, "version": res.version, "latest": res.latest},
+        "inventory": desired.inventory(),
+    })
+    resolved = None
+    if (old_status.get("template") or {}).get("version") != res.version:
+        resolved = f"rendered from {res.name}@{res.version} (newest: {res.latest})"
+    return Apply(desired.objects, desired.inventory(), new, violations, estimate.monthly, resolved)
+
+
+def committed(world: World, team: str, estimate: Decimal) -> Decimal:
+    """The team's committed total with this app at ``estimate``; a reservation admission still
+    holds for the app counts instead (the newest intent wins)."""
+    if world.reserved is None:
+        return world.committed_others + estimate
+    return world.committed_others + (world.reserved.amount if world.reserved.team == team else Decimal(0))
+
+
+def compliance(meta: AppMeta, app: App | None, objects: Iterable[Mapping[str, Any]] | None,
+               policy: api.PlatformPolicySpec, now: datetime) -> tuple[list[str], api.Condition]:
+    """Violations and PolicyCompliant: a policy change flags apps, it never stops them."""
+    found = guardrails.evaluate(meta, app.spec if app else None, objects, policy)
+    cond = status.condition(ConditionType.POLICY_COMPLIANT, "False" if found else "True",
+                            Reason.POLICY_VIOLATIONS if found else Reason.COMPLIANT,
+                            "; ".join(found) if found else "complies with PlatformPolicy default",
+                            generation=meta.generation, now=now)
+    return found, cond

@@ -1,0 +1,276 @@
+"""The ``microapp`` command: run the operator, and offline tools that call the same core."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import yaml
+
+from ..api import crdgen
+from ..api import types as api
+from ..core import catalog, cost, dashboards, guardrails, plan
+from . import run
+
+_REQUIRED_ANNOTATIONS = (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
+_EXAMPLES: dict[str, Any] = {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": False}
+
+
+
+def _cmd_crds(args: argparse.Namespace) -> int:
+    """Write (or, with --check, compare) the generated CRDs in every output directory."""
+    outputs = [Path(o) for o in args.output or ["crds"]]
+    if args.check:
+        stale = [out / name for out in outputs for name, text in crdgen.render_all().items()
+                 if not (out / name).exists() or (out / name).read_text() != text]
+        for out in args.dashboards or []:
+            stale += [Path(out) / name for name, text in dashboards.render_all().items()
+                      if not (Path(out) / name).exists() or (Path(out) / name).read_text() != text]
+        for path in stale:
+            print(f"{path}: differs from the API types; run 'make crds' and commit", file=sys.stderr)
+        return 1 if stale else 0
+    for out in outputs:
+        for path in crdgen.write_all(out):
+            print(f"wrote {path}")
+    for out in args.dashboards or []:
+        for path in dashboards.write_all(Path(out)):
+            print(f"wrote {path}")
+    return 0
+
+
+class UsageError(Exception):
+    """A problem with the command line or its files: printed, exit code 2, no traceback."""
+
+
+def _templates(template_dir: str | None) -> list[api.AppTemplateSpec]:
+    """The built-in catalog, plus (overriding) AppTemplate files from --template-dir."""
+    specs = {(t.template_name, t.version): t for t in catalog.builtin()}
+    if template_dir:
+        for path in sorted(Path(template_dir).glob("*.y*ml")):
+            for obj in _load(path):
+                if obj.get("kind") == "AppTemplate":
+                    for spec in catalog.index([obj]):
+                        specs[(spec.template_name, spec.version)] = spec
+    return list(specs.values())
+
+
+def _load(path: Path | str) -> list[dict[str, Any]]:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else Path(path).read_text()
+        return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML: {exc}") from None
+
+
+def _microapps(path: str) -> Iterator[dict[str, Any]]:
+    docs = [d for d in _load(path) if d.get("kind") == "MicroApp"]
+    if not docs:
+        raise UsageError(f"{path}: no MicroApp in the file")
+    for doc in docs:
+        meta = doc.setdefault("metadata", {})
+        meta.setdefault("namespace", "default")
+        meta.setdefault("name", "unnamed")
+        yield doc
+
+
+def problems(app: dict[str, Any], templates: list[api.AppTemplateSpec],
+             policy: api.PlatformPolicySpec | None = None) -> list[str]:
+    """Everything wrong with one MicroApp, offline: each problem names its field. With a
+    policy, its guardrails too (the same function the webhook and the reconciler call)."""
+    meta = app["metadata"]
+    found = [] if policy else [f"metadata.annotations.{key} is required" for key in _REQUIRED_ANNOTATIONS
+                               if not (meta.get("annotations") or {}).get(key)]
+    if len(meta["name"]) > 53:
+        found.append("metadata.name: at most 53 characters")
+    objects, parsed = None, None
+    try:
+        parsed = plan.parse(app)
+        objects = plan.desired(parsed, templates, policy=policy).objects
+    except plan.PlanError as exc:
+        found += exc.problems
+    if policy is not None:
+        found = guardrails.evaluate(plan.AppMeta.of(app), parsed.spec if parsed else None, objects, policy) + found
+    return found
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    """Print every problem of every MicroApp in the files; exit 1 if there is any."""
+    templates = _templates(args.template_dir)
+    policy = _policy(args.policy) if args.policy else None
+    bad = 0
+    for path in args.files:
+        for app in _microapps(path):
+            meta = app["metadata"]
+            found = problems(app, templates, policy)
+            for problem in found:
+                print(f"{path}: MicroApp {meta['namespace']}/{meta['name']}: {problem}")
+            bad += bool(found)
+            if not found:
+                print(f"{path}: MicroApp {meta['namespace']}/{meta['name']}: valid")
+    return 1 if bad else 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    """Print the objects that would be applied (without ownerReferences: no cluster here)."""
+    templates = _templates(args.template_dir)
+    docs = []
+    for app in _microapps(args.file):
+        try:
+            docs += list(plan.desired(plan.parse(app), templates).objects)
+        except plan.PlanError as exc:
+            raise UsageError(f"{args.file}: MicroApp {app['metadata']['name']}: {exc.message}") from None
+    sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))
+    return 0
+
+
+def _policy(policy_file: str) -> api.PlatformPolicySpec:
+    docs = [d for d in _load(policy_file) if d.get("kind") == "PlatformPolicy"]
+    if not docs:
+        raise UsageError(f"{policy_file}: no PlatformPolicy in the file")
+    try:
+        return api.PlatformPolicySpec.model_validate(docs[0].get("spec") or {})
+    except ValueError as exc:
+        raise UsageError(f"{policy_file}: invalid PlatformPolicy: {exc}") from None
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    """The monthly cost and its breakdown, with the numbers the admission webhook uses."""
+    templates = _templates(args.template_dir)
+    policy = _policy(args.policy) if args.policy else None
+    prices = cost.Prices.from_policy(policy.pricing if policy else None)
+    for app in _microapps(args.file):
+        meta = app["metadata"]
+        try:
+            est = cost.estimate(plan.workload(plan.parse(app), templates, policy=policy).objects, prices)
+        except plan.PlanError as exc:
+            raise UsageError(f"{args.file}: MicroApp {meta['name']}: {exc.message}") from None
+        print(f"MicroApp {meta['namespace']}/{meta['name']}: estimated {est.monthly} {est.currency}/month")
+        print(f"  {'object':28} {'container':10} {'replicas':>8} {'cpu':>6} {'GiB':>6} {'cpu $':>8} {'mem $':>8} "
+              f"{'gpu $':>8} {'disk $':>8} {'total':>9}")
+        for ln in est.lines:
+            print(f"  {ln.object:28} {ln.container:10} {ln.replicas:>8.2f} {ln.cpu_cores:>6.3f} "
+                  f"{ln.memory_gib:>6.3f} {cost.money(ln.cpu):>8} {cost.money(ln.memory):>8} "
+                  f"{cost.money(ln.gpu):>8} {cost.money(ln.storage):>8} {cost.money(ln.total):>9}")
+        for note in est.assumptions:
+            print(f"  assumption: {note}")
+    print(f"prices: {prices.currency}, {prices.hours_per_month} h/month, CPU {prices.cpu_core_hour}/core-h, "
+          f"memory {prices.memory_gib_hour}/GiB-h, GPU {prices.gpu_hour}/h, storage {prices.storage_gib_month}/GiB-month")
+    return 0
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    """A commented MicroApp to start from, with the template's parameters and defaults."""
+    templates = _templates(args.template_dir)
+    try:
+        res = catalog.resolve(args.template, templates)
+    except catalog.ResolutionError as exc:
+        raise UsageError(str(exc)) from None
+    text = skeleton(args, res)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def skeleton(args: argparse.Namespace, res: catalog.Resolution) -> str:
+    t = res.template
+    d = t.defaults or api.TemplateDefaults()
+    r = d.resources or api.Resources()
+    lines = [
+        f"# {t.template_name}@{t.version} ({t.runtime}): {t.description or ''}".rstrip(),
+        "# Check it with `microapp validate FILE`, preview with `microapp render FILE`.",
+        "apiVersion: microapp.dev/v1alpha1",
+        "kind: MicroApp",
+        "metadata:",
+        f"  name: {args.name}",
+        f"  namespace: {args.namespace}",
+        "  annotations:",
+        f"    microapp.dev/owner: {args.owner}        # required: your user name as the cluster knows it",
+        f"    microapp.dev/team: {args.team}          # required: a team of the PlatformPolicy",
+        "    microapp.dev/cost-center: CC-0000       # required when the platform asks for it",
+        "    # microapp.dev/editors: \"user:bob@example.com, group:my-team\"",
+        "spec:",
+        f"  template: {t.template_name}@^{t.version.split('.')[0]}",
+        "  image: registry.internal/TEAM/APP:1.0.0   # required",
+        f"  replicas: {d.replicas if d.replicas is not None else 1}",
+        f"  resources: {{cpu: {r.cpu or '100m'}, memory: {r.memory or '128Mi'}}}",
+        f"  port: {d.port or 8080}",
+        "  expose: internal                          # none | internal | public (public needs host and approval)",
+    ]
+    props = (t.parameters or {}).get("properties") or {}
+    required = set((t.parameters or {}).get("required") or [])
+    if props:
+        lines.append("  parameters:")
+        for name, sub in props.items():
+            sub = sub if isinstance(sub, dict) else {}
+            note = sub.get("description") or sub.get("type", "")
+            flag = "required" if name in required else "optional"
+            value = sub.get("default", _EXAMPLES.get(str(sub.get("type")), ""))
+            prefix = "" if name in required else "# "
+            lines.append(f"    {prefix}{name}: {json.dumps(value)}    # {flag}: {note}".rstrip())
+    lines.append("  # budget: {monthlyLimit: \"40\"}")
+    lines.append("  # lifecycle: {idleAfter: 7d, retireAfter: 30d, onRetire: Archive}")
+    return "\n".join(lines) + "\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="microapp", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run.add_parser(sub)
+
+    crds = sub.add_parser("crds", help="generate the CRDs from the API types")
+    crds.add_argument("--output", "-o", action="append",
+                      help="directory, repeatable (default crds/)")
+    crds.add_argument("--dashboards", action="append", metavar="DIR",
+                      help="also write the platform Grafana dashboards here (repeatable)")
+    crds.add_argument("--check", action="store_true",
+                      help="exit 1 if the files in --output differ from a fresh generation")
+    crds.set_defaults(func=_cmd_crds)
+
+    tdir = argparse.ArgumentParser(add_help=False)
+    tdir.add_argument("--template-dir", help="directory of AppTemplate YAML files (added to the built-in ones)")
+
+    validate = sub.add_parser("validate", parents=[tdir], help="check MicroApp files offline (exit 1 on problems)")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="YAML files ('-' for stdin)")
+    validate.add_argument("--policy", help="PlatformPolicy file: also check its guardrails, teams and namespaces")
+    validate.set_defaults(func=_cmd_validate)
+
+    rend = sub.add_parser("render", parents=[tdir], help="print the objects a MicroApp file renders to")
+    rend.add_argument("file", metavar="FILE", help="YAML file ('-' for stdin)")
+    rend.set_defaults(func=_cmd_render)
+
+    est = sub.add_parser("estimate", parents=[tdir], help="monthly cost and breakdown of a MicroApp file")
+    est.add_argument("file", metavar="FILE", help="YAML file ('-' for stdin)")
+    est.add_argument("--policy", help="PlatformPolicy file for prices (default: OpenCost's price sheet)")
+    est.set_defaults(func=_cmd_estimate)
+
+    new = sub.add_parser("new", parents=[tdir], help="write a commented MicroApp to start from")
+    new.add_argument("name", help="app name (lower case, at most 53 characters)")
+    new.add_argument("--template", "-t", required=True, help="template, e.g. web-service")
+    new.add_argument("--namespace", "-n", default="default")
+    new.add_argument("--team", default="TEAM")
+    new.add_argument("--owner", default="you@example.com")
+    new.add_argument("--output", "-o", help="file to write (default: stdout)")
+    new.set_defaults(func=_cmd_new)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"microapp: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,29 @@
+"""``/metrics`` and ``/readyz`` on the metrics port: a small aiohttp app on the operator's own
+event loop. Ready once the catalog is loaded, the child watches are synced and the first
+pass over all apps is done, and for as long as every background task lives."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from aiohttp import web
+from prometheus_client import generate_latest
+
+from ..metrics import REGISTRY
+
+
+async def serve_metrics(port: int, addr: str, ready: Callable[[], bool]) -> web.AppRunner:
+    """/metrics and /readyz on the operator's event loop."""
+    async def metrics_handler(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": "text/plain; version=0.0.4"})
+
+    async def ready_handler(_: web.Request) -> web.Response:
+        return web.Response(text="ok\n") if ready() else web.Response(status=503, text="not ready (syncing, or a background task died: see the log)\n")
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/readyz", ready_handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, addr, port).start()
+    return runner

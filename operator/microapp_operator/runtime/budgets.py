@@ -1,0 +1,124 @@
+"""Budgets: the in-memory ledger of what each team has committed, and TeamBudget status.
+
+The reconciler records every app's estimate here; admission reads it and reserves what it
+admits. A background loop writes each changed team's TeamBudget status and the team gauges
+(only what changed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from .. import metrics
+from ..api.kinds import MICROAPP, TEAMBUDGET
+from ..core import budget, cost, plan
+from ..core.ledger import Ledger
+from ..core.reconcile import World as DecisionWorld
+from .kube import Kube, KubeError, list_retrying
+from .world import Key, World
+
+log = logging.getLogger(__name__)
+
+
+class Budgets:
+    def __init__(self, world: World, kube: Kube, clock: Callable[[], datetime]) -> None:
+        self.world = world
+        self.kube = kube
+        self.clock = clock
+        self.ledger = Ledger(time.monotonic)
+        self.dirty: set[str] = set()                   # teams whose status or gauges may be stale
+        self.written: dict[str, dict[str, Any]] = {}   # TeamBudget name -> the status we last wrote
+        self._limits: set[str] = set()                 # teams with a microapp_team_budget_limit series
+
+    def budget_seen(self, name: str) -> None:
+        """A TeamBudget event arrived: its status as the API server has it is the base again."""
+        self.written.pop(name, None)
+
+    def touch(self, team: str | None) -> None:
+        if team:
+            self.dirty.add(team)
+
+    def account(self, key: Key, team: str, amount: Decimal | None, *, priming: bool = False) -> None:
+        """Record an app's estimate (None: it does not render, so it costs nothing)."""
+        if key not in self.world.apps and not priming:
+            return  # deleted while this reconcile ran: do not bring its series back
+        amount = amount if amount is not None else Decimal(0)
+        before = self.ledger.apps.get(key)
+        if self.ledger.set_app(key, team, amount):
+            if before is not None and before.team != team:
+                metrics.app_cost.remove(key[0], key[1], before.team)
+                self.dirty.add(before.team)
+            metrics.app_cost.labels(key[0], key[1], team).set(float(amount))
+            self.dirty.add(team)
+
+    def forget(self, key: Key) -> None:
+        """The app is gone: its estimate and any reservation go with it."""
+        gone = self.ledger.remove_app(key)
+        if gone is not None:
+            metrics.app_cost.remove(key[0], key[1], gone.team)
+            self.dirty.add(gone.team)
+
+    def reserve(self, key: Key, team: str, amount: Decimal) -> None:
+        self.ledger.reserve(key, team, amount)
+        self.dirty.add(team)
+
+    def decision_world(self, key: Key, team: str) -> DecisionWorld:
+        """What the pure reconcile decision needs to know about the world and this team."""
+        others, _ = self.ledger.committed(team, excluding=key)
+        w = self.world
+        return DecisionWorld(templates=tuple(w.templates.values()), policy=w.policy, prices=w.prices,
+                             podmonitor=w.podmonitor, budget=w.budget_of(team), committed_others=others,
+                             reserved=self.ledger.reservation(key))
+
+    async def prime(self) -> None:
+        """Every app's estimate before the first reconcile: budget verdicts made during the
+        initial sync must not depend on which apps happened to be reconciled first."""
+        listing = await list_retrying(self.kube, MICROAPP)
+        w = self.world
+        for item in listing.get("items") or []:
+            key = (item["metadata"]["namespace"], item["metadata"]["name"])
+            try:
+                objects = plan.workload(plan.parse(item), w.templates.values(), policy=w.policy,
+                                        podmonitor=w.podmonitor).objects
+                amount: Decimal | None = cost.estimate(objects, w.prices).monthly
+            except plan.PlanError:
+                amount = None
+            self.account(key, plan.AppMeta.of(item).team, amount, priming=True)
+
+    async def run(self, interval: float = 1.0) -> None:
+        """Keep TeamBudget status and the team gauges current (only writes what changed)."""
+        while True:
+            await asyncio.sleep(interval)
+            self._sync_limits()
+            teams, self.dirty = self.dirty, set()
+            for team in teams:
+                committed, count = self.ledger.committed(team)
+                metrics.team_committed.labels(team).set(float(committed))
+                if team in self.world.budgets:
+                    try:
+                        await self._write_status(team, committed, count)
+                    except KubeError as exc:
+                        log.warning("TeamBudget status not written team=%s error=%s", team, exc)
+                        self.dirty.add(team)
+
+    def _sync_limits(self) -> None:
+        for team in self._limits - self.world.budgets.keys():
+            metrics.team_limit.remove(team)
+        for team, entry in self.world.budgets.items():
+            metrics.team_limit.labels(team).set(float(entry.budget.limit))
+        self._limits = set(self.world.budgets)
+
+    async def _write_status(self, team: str, committed: Decimal, count: int) -> None:
+        entry = self.world.budgets[team]
+        old: Mapping[str, Any] = self.written.get(entry.name, entry.status)
+        new = budget.team_status(entry.budget, committed=committed, count=count, generation=entry.generation,
+                                 old=old, now=self.clock())
+        if all(old.get(k) == v for k, v in new.items()):
+            return
+        await self.kube.patch_status(TEAMBUDGET, "", entry.name, new)
+        self.written[entry.name] = {**old, **new}

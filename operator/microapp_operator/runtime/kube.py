@@ -1,0 +1,196 @@
+"""The operator's one small Kubernetes layer (async, kubernetes_asyncio underneath).
+
+Server-side apply with field manager ``microapp-operator``, status merge patches, deletes,
+Events, and raw list/watch streams for the label-filtered child cache. Paths come from the
+static table in ``api.kinds``, so no discovery round-trips are needed. Every API error
+becomes one :class:`KubeError` with the server's own message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import asyncio
+import contextlib
+from datetime import datetime
+from typing import Any, AsyncIterator, Iterator, Mapping
+
+import aiohttp
+from kubernetes_asyncio import client, config
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from ..api import types as api
+from ..api.kinds import EVENT, RESOURCES, Resource
+
+FIELD_MANAGER = "microapp-operator"
+log = logging.getLogger(__name__)
+
+
+class KubeError(Exception):
+    """An API error with the server's own message (e.g. a webhook or schema refusal)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+    @property
+    def transient(self) -> bool:
+        return self.status in (0, 409, 429) or self.status >= 500
+
+    @property
+    def namespace_terminating(self) -> bool:
+        """The namespace is being deleted: the app goes with it, nothing to report."""
+        return self.status == 403 and "being terminated" in self.message
+
+
+def resource_of(obj: Mapping[str, Any]) -> Resource:
+    key = (obj.get("apiVersion"), obj.get("kind"))
+    if key not in RESOURCES:
+        raise KubeError(400, f"the operator does not manage {key[1]} ({key[0]})")
+    return RESOURCES[key]  # type: ignore[index]
+
+
+class Kube:
+    """A connection to the API server. Create with :meth:`connect`."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self.api = api_client
+        self.writes = 0   # write requests sent (for tests and metrics)
+
+    @classmethod
+    async def connect(cls) -> "Kube":
+        try:
+            config.load_incluster_config()
+        except config.ConfigException:
+            await config.load_kube_config()
+        return cls(client.ApiClient())
+
+    async def close(self) -> None:
+        await self.api.close()
+
+    async def request(self, method: str, path: str, *, body: Any = None, query: Mapping[str, Any] | None = None,
+                      content_type: str = "application/json", timeout: float = 30) -> Any:
+        if method != "GET":
+            self.writes += 1
+        with _translated():
+            resp = await self.api.call_api(
+                path, method, query_params=list((query or {}).items()),
+                header_params={"Content-Type": content_type, "Accept": "application/json"},
+                body=body, auth_settings=["BearerToken"], _preload_content=False,
+                _return_http_data_only=True, _request_timeout=timeout)
+            text = await resp.text()
+        if not 200 <= resp.status <= 299:
+            raise KubeError(resp.status, _server_message(text) or resp.reason or "")
+        return json.loads(text) if text else None
+
+    async def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
+        try:
+            return await self.request("GET", res.path(namespace, name))
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """Server-side apply, forcing ownership of the fields we set."""
+        res = resource_of(obj)
+        meta = obj["metadata"]
+        return await self.request(
+            "PATCH", res.path(meta.get("namespace"), meta["name"]), body=dict(obj),
+            query={"fieldManager": FIELD_MANAGER, "force": "true"},
+            content_type="application/apply-patch+yaml")
+
+    async def delete(self, res: Resource, namespace: str, name: str, *, uid: str | None = None) -> bool:
+        """Delete (background propagation); with ``uid`` only that exact object. False if gone."""
+        body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        if uid:
+            body["preconditions"] = {"uid": uid}
+        try:
+            await self.request("DELETE", res.path(namespace, name), body=body)
+            return True
+        except KubeError as exc:
+            if exc.status in (404, 409):
+                return False
+            raise
+
+    async def patch_status(self, res: Resource, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        await self.request("PATCH", res.path(namespace, name, "status"), body={"status": dict(status)},
+                           content_type="application/merge-patch+json")
+
+    async def event(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str,
+                    now: datetime) -> None:
+        """A core/v1 Event on ``involved`` (best effort: a failed Event never fails a reconcile)."""
+        meta = involved["metadata"]
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {"apiVersion": involved.get("apiVersion", api.API_VERSION),
+                               "kind": involved.get("kind", "MicroApp"), "name": meta["name"],
+                               "namespace": meta["namespace"], "uid": meta.get("uid"),
+                               "resourceVersion": meta.get("resourceVersion")},
+            "type": type_, "reason": reason, "message": message[:1024],
+            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
+            "source": {"component": FIELD_MANAGER}, "reportingComponent": FIELD_MANAGER,
+        }
+        try:
+            await self.request("POST", EVENT.path(meta["namespace"]), body=body)
+        except KubeError as exc:
+            if not exc.namespace_terminating:
+                log.warning("event not posted reason=%s error=%s", reason, exc)
+
+    async def list(self, res: Resource, *, label_selector: str = "") -> dict[str, Any]:
+        query = {"labelSelector": label_selector} if label_selector else {}
+        return await self.request("GET", res.path(), query=query, timeout=120)
+
+    async def watch(self, res: Resource, *, label_selector: str, resource_version: str,
+                    timeout_seconds: int = 290) -> AsyncIterator[dict[str, Any]]:
+        """Raw watch events (dicts with type and object) until the server closes the stream."""
+        query = [("watch", "1"), ("labelSelector", label_selector), ("resourceVersion", resource_version),
+                 ("allowWatchBookmarks", "true"), ("timeoutSeconds", str(timeout_seconds))]
+        with _translated():
+            resp = await self.api.call_api(
+                res.path(), "GET", query_params=query, header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
+                _request_timeout=timeout_seconds + 30)
+        if not 200 <= resp.status <= 299:
+            text = await resp.text()
+            resp.release()
+            raise KubeError(resp.status, _server_message(text) or resp.reason or "")
+        try:
+            async for line in resp.content:
+                if line.strip():
+                    yield json.loads(line)
+        finally:
+            resp.release()
+
+
+async def list_retrying(kube: "Kube", res: Resource, *, label_selector: str = "") -> dict[str, Any]:
+    """A list that waits out API trouble (start-up must not fail on a restarting API server)."""
+    delay = 1.0
+    while True:
+        try:
+            return await kube.list(res, label_selector=label_selector)
+        except KubeError as exc:
+            log.warning("cannot list %s error=%s retry_in=%.0fs", res.plural, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30)
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Client exceptions as KubeError: status 0 when the server was not reached."""
+    try:
+        yield
+    except ApiException as exc:
+        raise KubeError(exc.status or 0, _server_message(exc.body) or str(exc.reason)) from None
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise KubeError(0, f"API server unreachable: {exc}") from None
+
+
+def _server_message(body: Any) -> str:
+    try:
+        return str(json.loads(body).get("message", ""))
+    except (TypeError, ValueError, AttributeError):
+        return str(body or "")

@@ -1,0 +1,153 @@
+"""The manager: composes the runtime and supervises every background task.
+
+Like controller-runtime's Manager (and Go's errgroup): it loads the catalog, syncs the child
+cache and primes the budget ledger before the first reconcile, then runs the cache, the work
+queue, the budget status writer and the PolicyReport writer. A task that dies ends the whole
+manager with one clear log line and ``on_fatal`` (the entry point stops the process, so
+Kubernetes restarts it) instead of leaving reconciliation stopped while liveness stays green;
+``ready()`` (served on ``/readyz``) is false from then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from typing import Any, Callable, Coroutine, Mapping
+
+from .. import metrics
+from ..api.kinds import APPTEMPLATE, CHILDREN, PLATFORMPOLICY, PODMONITOR, TEAMBUDGET, Resource
+from .admission import Admission
+from .budgets import Budgets
+from .cache import ChildCache
+from .kube import Kube, list_retrying
+from .queue import WorkQueue
+from .reconciler import Reconciler
+from .reports import Reports
+from .world import Key, World
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+class Manager:
+    def __init__(self, kube: Kube, *, clock: Clock = lambda: datetime.now(timezone.utc), workers: int = 4,
+                 on_fatal: Callable[[str], None] | None = None) -> None:
+        self.kube = kube
+        self.clock = clock
+        self.on_fatal = on_fatal or (lambda reason: None)
+        self.world = World()
+        self.budgets = Budgets(self.world, kube, clock)
+        self.reports = Reports(self.world, kube, clock)
+        self.admission = Admission(self.world, self.budgets)
+        self.queue = WorkQueue(self._reconcile, workers=workers)
+        self.cache = ChildCache(kube, CHILDREN, lambda ns, name: self.queue.add((ns, name)),
+                                on_kind=self._kind_changed)
+        self.reconciler = Reconciler(self.world, self.budgets, self.reports, kube, self.cache, clock,
+                                     requeue=self.queue.add_after)
+        self.synced = asyncio.Event()
+        self.failed: str | None = None
+        self.background: set[asyncio.Task[None]] = set()
+        try:
+            metrics.REGISTRY.register(metrics.AppsCollector(lambda: list(self.reconciler.phases.values())))
+        except ValueError:  # a second manager in one process (tests): the first one reports
+            pass
+
+    def ready(self) -> bool:
+        return self.synced.is_set() and self.failed is None
+
+    # --- events in (from Kopf) --------------------------------------------------------
+
+    def app_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
+        keys = self.world.app_event(kind, body)
+        if kind == "DELETED":
+            key = (body["metadata"]["namespace"], body["metadata"]["name"])
+            self.reconciler.forget(key)
+            self.reports.forget(key)
+            self.budgets.forget(key)
+        self.queue.add_all(keys)
+
+    def policy_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
+        self.queue.add_all(self.world.policy_event(kind, body))
+
+    def budget_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
+        keys = self.world.budget_event(kind, body)
+        self.budgets.budget_seen(body["metadata"]["name"])
+        self.budgets.touch(str((body.get("spec") or {}).get("team") or "") if kind != "DELETED" else None)
+        self.queue.add_all(keys)
+
+    def template_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
+        self.queue.add_all(self.world.template_event(kind, body))
+
+    def _kind_changed(self, res: Resource, present: bool) -> None:
+        self.queue.add_all(self.world.kind_changed(res, present))
+
+    async def _reconcile(self, key: Key) -> None:
+        await self.reconciler.reconcile(key)
+
+    # --- running ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Start everything; return only when a task died (after ``on_fatal``) or on cancel."""
+        cache = self._spawn(self.cache.run(), "child-cache")
+        await self._load_catalog()
+        await self.cache.wait_synced(timeout=300)
+        self.world.podmonitor = self.cache.present.get(PODMONITOR, False)
+        await self.budgets.prime()
+        log.info("caches synced templates=%d apps=%d", len(self.world.templates), len(self.world.apps))
+        tasks = [cache, self._spawn(self.queue.run(), "work-queue"),
+                 self._spawn(self._report_initial_sync(), "initial-sync"),
+                 self._spawn(self.budgets.run(), "budget-status"),
+                 self._spawn(self.reports.run(), "policy-reports")]
+        await self._supervise(tasks)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        return asyncio.create_task(coro, name=name)
+
+    async def _supervise(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait until a long-running task ends; any end but the initial-sync reporter's is fatal."""
+        pending = set(tasks)
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task.get_name() == "initial-sync" and not task.cancelled() and task.exception() is None:
+                        continue
+                    self._die(task)
+                    return
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def _die(self, task: asyncio.Task[None]) -> None:
+        exc = None if task.cancelled() else task.exception()
+        self.failed = (f"background task {task.get_name()} "
+                       + (f"died: {type(exc).__name__}: {exc}" if exc else "stopped unexpectedly"))
+        log.critical("%s; stopping the operator so that it is restarted", self.failed, exc_info=exc)
+        self.on_fatal(self.failed)
+
+    async def _report_initial_sync(self) -> None:
+        """Log once when the first pass over all apps is done: the resync's cost in writes."""
+        quiet = 0
+        while quiet < 5:  # idle for a second: Kopf's initial listing has been handed over
+            await asyncio.sleep(0.2)
+            quiet = quiet + 1 if self.queue.idle() else 0
+        self.synced.set()
+        log.info("initial sync done reconciles=%d writes=%d", self.reconciler.reconciles, self.kube.writes)
+
+    async def _load_catalog(self) -> None:
+        """Templates, the policy and the budgets, before anything is decided."""
+        for item in (await list_retrying(self.kube, PLATFORMPOLICY)).get("items") or []:
+            self.policy_event("ADDED", item)
+        for item in (await list_retrying(self.kube, TEAMBUDGET)).get("items") or []:
+            self.budget_event("ADDED", item)
+        for item in (await list_retrying(self.kube, APPTEMPLATE)).get("items") or []:
+            self.template_event("ADDED", item)
+
+    def record(self, app: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+        """Post an Event in the background (from admission, which must not wait for it)."""
+        task = asyncio.create_task(self.kube.event(app, type_=type_, reason=reason, message=message,
+                                                   now=self.clock()))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)

@@ -1,0 +1,189 @@
+"""The reconciler: carries out the pure decision (``core.reconcile``) for one app.
+
+Numbered steps, kubebuilder style: load -> decide (pure) -> apply what differs from the
+live objects -> prune what is no longer rendered -> write status only if it changed. An
+unchanged app therefore costs zero write requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from .. import metrics
+from ..api.conditions import ConditionType, Reason
+from ..api.kinds import MICROAPP, RESOURCES, Resource
+from ..core import drift, reconcile, status
+from ..core.app import AppMeta
+from .budgets import Budgets
+from .cache import ChildCache
+from .kube import Kube, KubeError
+from .queue import Retry
+from .reports import Reports
+from .world import Key, World
+
+log = logging.getLogger(__name__)
+
+
+class Reconciler:
+    def __init__(self, world: World, budgets: Budgets, reports: Reports, kube: Kube, cache: ChildCache,
+                 clock: Callable[[], datetime], requeue: Callable[[Key, float], None]) -> None:
+        self.world = world
+        self.budgets = budgets
+        self.reports = reports
+        self.kube = kube
+        self.cache = cache
+        self.clock = clock
+        self.requeue = requeue
+        self.reconciles = 0
+        self.phases: dict[Key, tuple[str, str]] = {}   # app -> (phase, team), for microapp_apps
+
+    def forget(self, key: Key) -> None:
+        self.phases.pop(key, None)
+
+    async def reconcile(self, key: Key) -> None:
+        """One reconcile, timed and counted (errors by kind) for /metrics."""
+        start, result = time.perf_counter(), "ok"
+        try:
+            await self._reconcile(key)
+        except Retry:
+            metrics.reconcile_errors.labels("api").inc()
+            result = "error"
+            raise
+        except Exception:
+            metrics.reconcile_errors.labels("crash").inc()
+            result = "error"
+            raise
+        finally:
+            metrics.reconcile_duration.labels(result).observe(time.perf_counter() - start)
+
+    async def _reconcile(self, key: Key) -> None:
+        # 1. Load: the latest MicroApp as Kopf delivered it, and synced children.
+        app = self.world.apps.get(key)
+        if app is None or app["metadata"].get("deletionTimestamp"):
+            return
+        self.reconciles += 1
+        await self.cache.wait_synced()
+        meta, old, now = AppMeta.of(app), dict(app.get("status") or {}), self.clock()
+
+        # 2. Decide (pure).
+        decision = reconcile.decide(body=app, old_status=old, world=self.budgets.decision_world(key, meta.team),
+                                    live=self._live, now=now)
+        self.budgets.account(key, meta.team, decision.estimate)
+        self.reports.update(key, meta.uid or "", decision.violations)
+        if not isinstance(decision, reconcile.Apply):
+            await self._write_status(app, old, decision.status, now)
+            return
+
+        # 3. Apply what differs from the live objects.
+        try:
+            applied = await self._apply(decision.objects)
+        except KubeError as exc:
+            if exc.namespace_terminating:
+                return
+            if exc.transient:
+                raise Retry(str(exc)) from None
+            new = status.stalled(generation=meta.generation, old_status=old, reason=Reason.APPLY_FAILED,
+                                 message=f"the API server refused an object: {exc.message}", now=now)
+            await self._write_status(app, old, new, now)
+            return
+
+        # 4. Prune what was applied before and is no longer rendered.
+        pruned = await self._prune(meta, old.get("inventory") or [], decision.inventory)
+
+        # 5. Tell, and write the status decided from the state of the world.
+        await self._announce(app, meta, applied, pruned, decision, now)
+        await self._write_status(app, old, decision.status, now)
+        if decision.requeue_after is not None:
+            self.requeue(key, decision.requeue_after)
+
+    async def _announce(self, app: Mapping[str, Any], meta: AppMeta, applied: list[str], pruned: list[str],
+                        decision: reconcile.Apply, now: datetime) -> None:
+        if applied or pruned:
+            log.info("reconciled namespace=%s name=%s applied=%d pruned=%d", meta.namespace, meta.name,
+                     len(applied), len(pruned),
+                     extra={"namespace": meta.namespace, "app": meta.name, "generation": meta.generation,
+                            "reconcile_id": self.reconciles, "applied": len(applied), "pruned": len(pruned)})
+        if applied:
+            await self._event(app, "Normal", "Applied", "applied " + ", ".join(applied), now)
+        if pruned:
+            await self._event(app, "Normal", "Pruned", "deleted " + ", ".join(pruned), now)
+        if decision.resolved:
+            await self._event(app, "Normal", "TemplateResolved", decision.resolved, now)
+
+    def _live(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+        res = RESOURCES[(obj["apiVersion"], obj["kind"])]
+        return self.cache.get(res, obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+    async def _apply(self, objects: tuple[dict[str, Any], ...]) -> list[str]:
+        applied = []
+        for obj in map(drift.with_hash, objects):
+            if drift.in_sync(self._live(obj), obj):
+                continue
+            await self.kube.apply(obj)
+            applied.append(f"{obj['kind']}/{obj['metadata']['name']}")
+        return applied
+
+    async def _prune(self, meta: AppMeta, before: list[Mapping[str, str]],
+                     now_rendered: list[dict[str, str]]) -> list[str]:
+        keep = {(e["apiVersion"], e["kind"], e["name"]) for e in now_rendered}
+        pruned = []
+        for entry in before:
+            ident = (entry.get("apiVersion"), entry.get("kind"), entry.get("name"))
+            res: Resource | None = RESOURCES.get((ident[0], ident[1]))  # type: ignore[arg-type]
+            if ident in keep or res is None or not isinstance(ident[2], str):
+                continue
+            live = self.cache.get(res, meta.namespace, ident[2]) or await self.kube.get(res, meta.namespace, ident[2])
+            if live is None or not controlled_by(live, meta.uid):
+                continue  # never delete what this app does not control
+            if await self.kube.delete(res, meta.namespace, ident[2], uid=live["metadata"].get("uid")):
+                pruned.append(f"{ident[1]}/{ident[2]}")
+        return pruned
+
+    async def _write_status(self, app: dict[str, Any], old: Mapping[str, Any], new: dict[str, Any],
+                            now: datetime) -> None:
+        meta = app["metadata"]
+        key = (meta["namespace"], meta["name"])
+        team = AppMeta.of(app).team
+        if new.get("phase") and key in self.world.apps:
+            self.phases[key] = (new["phase"], team)
+        if all(old.get(k) == v for k, v in new.items()):
+            return
+        try:
+            await self.kube.patch_status(MICROAPP, meta["namespace"], meta["name"], new)
+        except KubeError as exc:
+            if exc.status == 404:
+                return  # deleted meanwhile
+            raise Retry(str(exc)) from None
+        app["status"] = {**old, **{k: v for k, v in new.items() if v is not None}}
+        if new.get("phase") and new["phase"] != old.get("phase"):
+            metrics.phase_transitions.labels(old.get("phase") or "None", new["phase"]).inc()
+        stalled = _condition(new, ConditionType.STALLED)
+        if stalled:
+            metrics.reconcile_errors.labels(stalled["reason"]).inc()
+        await self._condition_events(app, old, new, now)
+
+    async def _condition_events(self, app: Mapping[str, Any], old: Mapping[str, Any],
+                                new: Mapping[str, Any], now: datetime) -> None:
+        before, after = _condition(old, ConditionType.READY), _condition(new, ConditionType.READY)
+        if (before.get("status"), before.get("reason")) == (after.get("status"), after.get("reason")):
+            return
+        if _condition(new, ConditionType.STALLED):
+            await self._event(app, "Warning", after.get("reason", "Stalled"), after.get("message", ""), now)
+        elif after.get("status") == "True":
+            await self._event(app, "Normal", "Ready", after.get("message", ""), now)
+
+    async def _event(self, app: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime) -> None:
+        await self.kube.event(app, type_=type_, reason=reason, message=message, now=now)
+
+
+def _condition(st: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]:
+    return next((c for c in st.get("conditions") or [] if c.get("type") == type_.value), {})
+
+
+def controlled_by(obj: Mapping[str, Any], uid: str | None) -> bool:
+    """Whether ``uid`` is the controller owner of ``obj``."""
+    return uid is not None and any(ref.get("uid") == uid and ref.get("controller")
+                                   for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])

@@ -1,0 +1,183 @@
+"""An in-memory Kubernetes API with the same interface as ``runtime.kube.Kube``, for unit tests
+of the shell (work queue, informer cache, reconciler, manager). Integration tests use the real
+control plane; this fake only stores objects, streams watch events and injects faults.
+
+``tests/unit/test_fake_kube.py`` checks that its public methods keep Kube's signatures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+from datetime import datetime
+from typing import Any, AsyncIterator, Mapping
+
+from microapp_operator.api.kinds import EVENT, Resource, RESOURCES
+from microapp_operator.runtime.kube import KubeError, resource_of
+
+Store = dict[tuple[str, str], dict[str, Any]]
+
+
+class FakeKube:
+    def __init__(self) -> None:
+        self.objects: dict[Resource, Store] = {}
+        self.writes = 0
+        self.calls: list[tuple[str, str, str, str]] = []        # (verb, kind, namespace, name)
+        self.absent: set[Resource] = set()                     # kinds whose CRD is not installed: 404
+        self.failures: dict[str, list[KubeError]] = {}         # verb -> errors raised by the next calls
+        self.events: list[dict[str, Any]] = []
+        self._rv = itertools.count(1)
+        self._watchers: dict[Resource, list[asyncio.Queue[dict[str, Any] | None]]] = {}
+        self._history: dict[Resource, list[tuple[int, dict[str, Any]]]] = {}   # what a watch from an rv replays
+
+    # --- test controls ------------------------------------------------------------------
+
+    def fail(self, verb: str, *errors: KubeError) -> None:
+        """The next calls of ``verb`` (get, apply, delete, patch_status, list, watch) raise these."""
+        self.failures.setdefault(verb, []).extend(errors)
+
+    def put(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """Create or replace an object as another client would (notifies watchers)."""
+        res = resource_of(obj)
+        stored = copy.deepcopy(dict(obj))
+        meta = stored.setdefault("metadata", {})
+        meta["resourceVersion"] = str(next(self._rv))
+        meta.setdefault("uid", f"uid-{meta['name']}-{meta['resourceVersion']}")
+        meta.setdefault("generation", 1)
+        key = (meta.get("namespace", ""), meta["name"])
+        kind = "MODIFIED" if key in self.objects.setdefault(res, {}) else "ADDED"
+        self.objects[res][key] = stored
+        self._emit(res, {"type": kind, "object": copy.deepcopy(stored)})
+        return stored
+
+    def remove(self, res: Resource, namespace: str, name: str) -> None:
+        obj = self.objects.get(res, {}).pop((namespace, name), None)
+        if obj is not None:
+            obj["metadata"]["resourceVersion"] = str(next(self._rv))
+            self._emit(res, {"type": "DELETED", "object": obj})
+
+    def expire(self, res: Resource, code: int = 410) -> None:
+        """An ERROR event on every stream: 410 Gone (the client must relist), or another failure."""
+        self._emit(res, {"type": "ERROR", "object": {"code": code, "message": "too old resource version"
+                                                     if code == 410 else "internal error"}})
+
+    def drop_watches(self, res: Resource) -> None:
+        """The server closes every stream of this kind (as on a restart)."""
+        for queue in self._watchers.get(res, []):
+            queue.put_nowait(None)
+
+    def stored(self, res: Resource, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.objects.get(res, {}).get((namespace, name))
+
+    def watching(self, res: Resource) -> int:
+        return len(self._watchers.get(res, []))
+
+    # --- the Kube interface -------------------------------------------------------------
+
+    async def close(self) -> None:
+        return None
+
+    async def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
+        self._call("get", res, namespace or "", name)
+        obj = self.stored(res, namespace or "", name)
+        return copy.deepcopy(obj) if obj is not None else None
+
+    async def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        res = resource_of(obj)
+        meta = obj["metadata"]
+        self._call("apply", res, meta.get("namespace", ""), meta["name"], write=True)
+        live = self.stored(res, meta.get("namespace", ""), meta["name"])
+        merged = {**copy.deepcopy(dict(obj)), **({"status": live["status"]} if live and "status" in live else {})}
+        if live is not None:
+            merged["metadata"] = {**merged["metadata"], "uid": live["metadata"]["uid"],
+                                  "generation": live["metadata"].get("generation", 1) + 1}
+        return self.put(merged)
+
+    async def delete(self, res: Resource, namespace: str, name: str, *, uid: str | None = None) -> bool:
+        self._call("delete", res, namespace, name, write=True)
+        live = self.stored(res, namespace, name)
+        if live is None:
+            return False
+        if uid is not None and live["metadata"].get("uid") != uid:
+            return False
+        self.remove(res, namespace, name)
+        return True
+
+    async def patch_status(self, res: Resource, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        self._call("patch_status", res, namespace, name, write=True)
+        live = self.stored(res, namespace, name)
+        if live is None:
+            raise KubeError(404, f'{res.plural} "{name}" not found')
+        merged = {**(live.get("status") or {}), **{k: v for k, v in status.items() if v is not None}}
+        for k in [k for k, v in status.items() if v is None]:
+            merged.pop(k, None)
+        self.put({**live, "status": copy.deepcopy(merged)})
+
+    async def event(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str,
+                    now: datetime) -> None:
+        self._call("event", EVENT, involved["metadata"]["namespace"], involved["metadata"]["name"], write=True)
+        self.events.append({"type": type_, "reason": reason, "message": message,
+                            "name": involved["metadata"]["name"]})
+
+    async def list(self, res: Resource, *, label_selector: str = "") -> dict[str, Any]:
+        self._call("list", res, "", "")
+        if res in self.absent:
+            raise KubeError(404, "the server could not find the requested resource")
+        items = [copy.deepcopy(o) for o in self.objects.get(res, {}).values() if _matches(o, label_selector)]
+        return {"items": items, "metadata": {"resourceVersion": str(self._current())}}
+
+    async def watch(self, res: Resource, *, label_selector: str, resource_version: str,
+                    timeout_seconds: int = 290) -> AsyncIterator[dict[str, Any]]:
+        self._call("watch", res, "", "")
+        if res in self.absent:
+            raise KubeError(404, "the server could not find the requested resource")
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        for rv, event in self._history.get(res, []):   # events since resource_version, as the server does
+            if rv > int(resource_version or 0):
+                queue.put_nowait(copy.deepcopy(event))
+        self._watchers.setdefault(res, []).append(queue)
+        try:
+            while True:
+                event = await queue.get()
+                if event is None:
+                    return
+                obj = event.get("object") or {}
+                if event["type"] == "ERROR" or _matches(obj, label_selector):
+                    yield event
+        finally:
+            self._watchers[res].remove(queue)
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _call(self, verb: str, res: Resource, namespace: str, name: str, *, write: bool = False) -> None:
+        self.calls.append((verb, res.kind, namespace, name))
+        if write:
+            self.writes += 1
+        pending = self.failures.get(verb)
+        if pending:
+            raise pending.pop(0)
+
+    def _current(self) -> int:
+        value = next(self._rv)
+        self._rv = itertools.count(value + 1)
+        return value
+
+    def _emit(self, res: Resource, event: dict[str, Any]) -> None:
+        if event["type"] != "ERROR":
+            rv = int(event["object"]["metadata"]["resourceVersion"])
+            self._history.setdefault(res, []).append((rv, copy.deepcopy(event)))
+        for queue in self._watchers.get(res, []):
+            queue.put_nowait(copy.deepcopy(event))
+
+
+def _matches(obj: Mapping[str, Any], selector: str) -> bool:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for term in filter(None, selector.split(",")):
+        key, _, value = term.partition("=")
+        if labels.get(key) != value:
+            return False
+    return True
+
+
+__all__ = ["FakeKube", "RESOURCES"]

@@ -1,0 +1,26 @@
+"""The Kopf wiring: every handler runs on the event loop that owns the controller's state."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import unittest.mock
+
+import kopf
+
+from microapp_operator.entry import handlers
+
+
+def test_every_handler_is_async() -> None:
+    """Kopf runs plain functions in a thread pool; the controller (apps, catalog, ledger, work
+    queue) is not thread-safe, so a sync handler would race the admission path."""
+    registry = kopf.get_default_registry()  # the event handlers register on import
+    webhooks = kopf.OperatorRegistry()
+    with unittest.mock.patch.object(kopf.on, "validate", functools.partial(kopf.on.validate, registry=webhooks)):
+        handlers.register_admission()
+    found = [h.fn for part in (registry._activities, registry._watching, webhooks._webhooks)
+             for h in part.get_all_handlers()]
+    names = {fn.__name__ for fn in found}
+    assert {"start", "stop", "microapp_event", "apptemplate_event", "policy_event", "teambudget_event",
+            "admit_microapp", "admit_microapp_scale"} <= names
+    assert [fn.__name__ for fn in found if not inspect.iscoroutinefunction(fn)] == []

@@ -1,0 +1,108 @@
+"""Each reconciler branch over the fake API: stall, hold, apply, failures, prune, no-op."""
+
+from __future__ import annotations
+
+import pytest
+
+from microapp_operator.api.kinds import DEPLOYMENT, INGRESS, MICROAPP, TEAMBUDGET
+from microapp_operator.runtime.kube import KubeError
+from microapp_operator.runtime.queue import Retry
+from tests.unit.runtime.harness import Runtime, microapp
+
+
+async def test_a_missing_template_stalls_the_app_and_applies_nothing() -> None:
+    async with Runtime() as rt:
+        key = rt.add(microapp(template="no-such-template"))
+        await rt.reconciler.reconcile(key)
+        stalled = rt.condition(key, "Stalled")
+        assert (stalled["status"], stalled["reason"]) == ("True", "TemplateNotFound")
+        assert "no template named 'no-such-template'" in stalled["message"]
+        assert rt.status(key)["phase"] == "Failed"
+        assert rt.applied() == []
+        assert [e["reason"] for e in rt.kube.events] == ["TemplateNotFound"]
+
+
+async def test_a_first_rollout_over_a_deny_budget_is_held() -> None:
+    async with Runtime() as rt:
+        rt.manager.budget_event("ADDED", rt.kube.put({"apiVersion": "microapp.dev/v1alpha1", "kind": "TeamBudget",
+                                                      "metadata": {"name": "finance"},
+                                                      "spec": {"team": "finance", "monthlyLimit": "1"}}))
+        key = rt.add(microapp(replicas=3))
+        await rt.reconciler.reconcile(key)
+        ready = rt.condition(key, "Ready")
+        assert (ready["status"], ready["reason"]) == ("False", "OverBudget")
+        assert ready["message"].startswith("not rolled out: team finance is over its budget")
+        assert rt.status(key)["phase"] == "Pending" and rt.applied() == []
+        assert rt.kube.stored(TEAMBUDGET, "", "finance") is not None
+
+
+async def test_apply_then_an_unchanged_app_costs_zero_writes() -> None:
+    async with Runtime() as rt:
+        key = rt.add(microapp())
+        await rt.reconciler.reconcile(key)
+        assert sorted(rt.applied()) == ["Deployment/shop", "NetworkPolicy/shop", "Service/shop", "ServiceAccount/shop"]
+        assert [e["reason"] for e in rt.kube.events][:2] == ["Applied", "TemplateResolved"]
+        assert [e["kind"] for e in rt.status(key)["inventory"]] == ["ServiceAccount", "NetworkPolicy", "Deployment",
+                                                                    "Service"]
+        for _ in range(3):  # the cache takes in the children, status follows them, then nothing moves
+            await rt.settle()
+            rt.manager.world.apps[key] = rt.kube.stored(MICROAPP, *key)
+            await rt.reconciler.reconcile(key)
+        writes = rt.kube.writes
+        await rt.reconciler.reconcile(key)
+        assert rt.kube.writes == writes
+
+
+async def test_an_object_the_api_server_refuses_stalls_the_app() -> None:
+    async with Runtime() as rt:
+        key = rt.add(microapp())
+        rt.kube.fail("apply", KubeError(422, 'Deployment.apps "shop" is invalid: spec.replicas: Invalid value'))
+        await rt.reconciler.reconcile(key)
+        stalled = rt.condition(key, "Stalled")
+        assert (stalled["status"], stalled["reason"]) == ("True", "ApplyFailed")
+        assert stalled["message"] == ('the API server refused an object: Deployment.apps "shop" is invalid: '
+                                      'spec.replicas: Invalid value')
+
+
+@pytest.mark.parametrize("status", [0, 409, 429, 503])
+async def test_transient_api_trouble_is_retried_not_stalled(status: int) -> None:
+    async with Runtime() as rt:
+        key = rt.add(microapp())
+        rt.kube.fail("apply", KubeError(status, "try again"))
+        with pytest.raises(Retry):
+            await rt.reconciler.reconcile(key)
+        assert rt.status(key) == {}
+
+
+async def test_prune_deletes_only_what_this_app_controls() -> None:
+    async with Runtime() as rt:
+        key = rt.add(microapp())
+        uid = rt.kube.stored(MICROAPP, *key)["metadata"]["uid"]
+        owner = {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp", "name": "shop", "controller": True}
+        ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": {}}
+        rt.kube.put({**ingress, "metadata": {"name": "shop", "namespace": "ns",
+                                             "ownerReferences": [{**owner, "uid": uid}]}})
+        rt.kube.put({**ingress, "metadata": {"name": "shop-old", "namespace": "ns",
+                                             "ownerReferences": [{**owner, "uid": "someone-else"}]}})
+        rt.kube.put({**ingress, "metadata": {"name": "shop-x", "namespace": "ns"}})
+        body = rt.kube.stored(MICROAPP, *key)
+        body["status"] = {"inventory": [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": n}
+                                        for n in ("shop", "shop-old", "shop-x")]}
+        rt.manager.app_event("MODIFIED", body)
+        await rt.reconciler.reconcile(key)
+        assert rt.kube.stored(INGRESS, "ns", "shop") is None
+        assert rt.kube.stored(INGRESS, "ns", "shop-old") is not None
+        assert rt.kube.stored(INGRESS, "ns", "shop-x") is not None
+        assert any(e["reason"] == "Pruned" and e["message"] == "deleted Ingress/shop" for e in rt.kube.events)
+
+
+async def test_an_app_deleted_meanwhile_is_left_alone() -> None:
+    async with Runtime() as rt:
+        key = rt.add(microapp())
+        rt.kube.remove(MICROAPP, *key)   # gone from the API; Kopf's DELETED not yet delivered
+        await rt.reconciler.reconcile(key)  # the status write meets 404: no error, no retry
+        assert rt.kube.stored(DEPLOYMENT, "ns", "shop") is not None
+        rt.manager.app_event("DELETED", {"metadata": {"namespace": "ns", "name": "shop"}})
+        calls = len(rt.kube.calls)
+        await rt.reconciler.reconcile(key)
+        assert len(rt.kube.calls) == calls and rt.manager.budgets.ledger.apps == {}
