@@ -83,11 +83,13 @@ class FakeKube:
         obj = self.stored(res, namespace or "", name)
         return copy.deepcopy(obj) if obj is not None else None
 
-    async def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+    async def apply(self, obj: Mapping[str, Any], *, force: bool = True) -> dict[str, Any]:
         res = resource_of(obj)
         meta = obj["metadata"]
         self._call("apply", res, meta.get("namespace", ""), meta["name"], write=True)
         live = self.stored(res, meta.get("namespace", ""), meta["name"])
+        if live is not None and not force:   # (a real server conflicts only on fields others set)
+            raise KubeError(409, f"Apply failed with 1 conflict: conflict with another manager for {meta['name']}")
         merged = {**copy.deepcopy(dict(obj)), **({"status": live["status"]} if live and "status" in live else {})}
         if live is not None:
             merged["metadata"] = {**merged["metadata"], "uid": live["metadata"]["uid"],

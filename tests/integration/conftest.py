@@ -82,7 +82,7 @@ class OperatorProcess:
         self.started_at = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "microapp_operator", "run", "--verbose",
+                [sys.executable, "-m", "microapp_operator", "run", "--verbose", "--resync-seconds", "15",
                  "--liveness", f"http://127.0.0.1:{self.port}/healthz",
                  "--webhook-port", str(self.webhook_port), "--metrics-port", str(self.metrics_port)],
                 env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -27,9 +27,28 @@ def test_sample_applies_and_shows_printer_columns(operator: object, namespace: s
 
 def test_category_lists_all_kinds(operator: object, namespace: str) -> None:
     kubectl("apply", "-f", "-", input=_sample(namespace))
-    out = kubectl("get", "microapp", "-A", "-o", "name").stdout.split()
+    out = kubectl("get", "microapp-platform", "-A", "-o", "name").stdout.split()
     assert "microapp.microapp.dev/expense-approvals" in out
     assert "platformpolicy.microapp.dev/default" in out
+    assert any(name.startswith("apptemplate.microapp.dev/") for name in out)
+
+
+@pytest.mark.parametrize("resource", ["microapp", "microapps", "mapp", "mapps"])
+def test_every_name_of_microapp_gets_one_app(operator: object, namespace: str, resource: str) -> None:
+    """The category must not shadow a name: `kubectl get microapp NAME` is what users type first."""
+    kubectl("apply", "-f", "-", input=_sample(namespace))
+    out = kubectl("get", resource, "expense-approvals", "-n", namespace, "-o", "name").stdout.split()
+    assert out == ["microapp.microapp.dev/expense-approvals"]
+
+
+def test_no_category_equals_a_name_of_our_kinds(crds: None) -> None:
+    names = set()
+    categories = set()
+    for crd in [c for c in get_json("crd")["items"] if c["spec"]["group"] == "microapp.dev"]:
+        n = crd["spec"]["names"]
+        names |= {n["plural"], n["singular"], n["kind"].lower(), *n.get("shortNames", [])}
+        categories |= set(n.get("categories", []))
+    assert len(names) >= 12 and categories == {"microapp-platform"} and not categories & names
 
 
 def test_explain_documents_fields(crds: None) -> None:

@@ -13,7 +13,9 @@ from pydantic.alias_generators import to_camel
 GROUP = "microapp.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
-CATEGORY = "microapp"
+# Never equal to a resource name or short name of our kinds: the old category "microapp"
+# shadowed MicroApp's singular, so `kubectl get microapp NAME` failed.
+CATEGORY = "microapp-platform"
 
 # Annotation keys on a MicroApp (DESIGN.md, "Annotation and label conventions").
 OWNER_ANNOTATION = f"{GROUP}/owner"

@@ -31,6 +31,8 @@ class Reason(str, Enum):
     INVALID_PARAMETERS = "InvalidParameters"  # spec.parameters breaks the template's schema
     TEMPLATE_FAILED = "TemplateFailed"      # rendering or the rendered-object rules failed
     APPLY_FAILED = "ApplyFailed"            # the API server refused an object
+    NAME_CONFLICT = "NameConflict"          # an object the app renders exists and is not the app's
+    RUNTIME_UNAVAILABLE = "RuntimeUnavailable"  # the template needs a kind the cluster lacks (e.g. Knative)
     WITHIN_BUDGET = "WithinBudget"          # estimate inside the app's and the team's limits
     OVER_BUDGET = "OverBudget"              # app or team limit exceeded (flagged; first rollout held)
     OVER_WARN_THRESHOLD = "OverWarnThreshold"

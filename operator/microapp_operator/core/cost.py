@@ -30,6 +30,8 @@ from croniter import croniter
 
 from ..api import types as api
 from ..api.kinds import KNATIVE_SERVICE
+from .quantity import GIB, QuantityError, quantity
+from .render import RenderError
 from .rendered import pod_specs
 
 SERVERLESS_ACTIVE_FRACTION = Decimal("0.25")
@@ -37,31 +39,6 @@ DEFAULT_JOB_SECONDS = 3600
 _REFERENCE_MONTH = datetime(2026, 1, 1, tzinfo=timezone.utc)  # fixed: estimates are deterministic
 _GPU_KEYS = ("nvidia.com/gpu", "amd.com/gpu")
 _CENT = Decimal("0.01")
-
-_SUFFIX = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-           "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12,
-           "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
-           "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
-           "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60}
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
-GIB = Decimal(2) ** 30
-
-
-def quantity(value: Any) -> Decimal:
-    """A Kubernetes quantity as a Decimal (cores for CPU, bytes for memory)."""
-    if value is None:
-        return Decimal(0)
-    return _quantity(str(value).strip())
-
-
-@functools.lru_cache(maxsize=4096)
-def _quantity(text: str) -> Decimal:
-    """Cached: every estimate parses the same few dozen quantities (Decimals are immutable)."""
-    m = _QUANTITY.match(text)
-    if not m:
-        raise ValueError(f"{text!r} is not a Kubernetes quantity")
-    return Decimal(m.group(1)) * _SUFFIX[m.group(2) or ""]
-
 
 @dataclass(frozen=True)
 class Prices:
@@ -121,27 +98,44 @@ def money(value: Decimal) -> str:
 
 
 def estimate(objects: Iterable[Mapping[str, Any]], prices: Prices) -> Estimate:
-    """The monthly cost of these rendered objects. No side effects."""
+    """The monthly cost of these rendered objects. No side effects.
+
+    The rendered-object rules check every field read here; anything the model still cannot read
+    raises RenderError (one typed error, a plain message), never a crash."""
     objects = list(objects)
-    hpa_max = {(o["spec"]["scaleTargetRef"]["kind"], o["spec"]["scaleTargetRef"]["name"]): o["spec"].get("maxReplicas", 1)
-               for o in objects if o.get("kind") == "HorizontalPodAutoscaler"}
+    try:
+        hpa_max = {(o["spec"]["scaleTargetRef"]["kind"], o["spec"]["scaleTargetRef"]["name"]):
+                   o["spec"].get("maxReplicas", 1) for o in objects if o.get("kind") == "HorizontalPodAutoscaler"}
+    except (KeyError, TypeError, AttributeError):
+        raise RenderError("the template rendered a HorizontalPodAutoscaler without spec.scaleTargetRef "
+                          "(kind and name)") from None
     lines: list[Line] = []
     notes: list[str] = []
     for obj in objects:
-        label = f"{obj['kind']}/{obj['metadata']['name']}"
-        if obj.get("kind") == "PersistentVolumeClaim":
-            gib = quantity(((obj.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage")) / GIB
-            lines.append(Line(label, "-", Decimal(1), Decimal(0), Decimal(0), Decimal(0), gib, Decimal(0),
-                              Decimal(0), Decimal(0), gib * prices.storage_gib_month))
-            continue
-        for _, pod in pod_specs(obj):
-            replicas, note = _replicas(obj, hpa_max, prices)
-            if note:
-                notes.append(f"{label}: {note}")
-            sidecars = [c for c in pod.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
-            for c in [*(pod.get("containers") or []), *sidecars]:  # native sidecars run all along
-                lines.append(_line(label, c, replicas, prices))
+        label = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}"
+        try:
+            _price(obj, label, hpa_max, prices, lines, notes)
+        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+            detail = str(exc) if isinstance(exc, QuantityError) else "a field is missing or of the wrong type"
+            raise RenderError(f"the template rendered {label}, which the cost model cannot read: {detail}; "
+                              f"check the template's output with `microapp render`") from None
     return Estimate(prices.currency, tuple(lines), tuple(notes))
+
+
+def _price(obj: Mapping[str, Any], label: str, hpa_max: Mapping[tuple[str, str], int], prices: Prices,
+           lines: list[Line], notes: list[str]) -> None:
+    if obj.get("kind") == "PersistentVolumeClaim":
+        gib = quantity(((obj.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage")) / GIB
+        lines.append(Line(label, "-", Decimal(1), Decimal(0), Decimal(0), Decimal(0), gib, Decimal(0),
+                          Decimal(0), Decimal(0), gib * prices.storage_gib_month))
+        return
+    for _, pod in pod_specs(obj):
+        replicas, note = _replicas(obj, hpa_max, prices)
+        if note:
+            notes.append(f"{label}: {note}")
+        sidecars = [c for c in pod.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+        for c in [*(pod.get("containers") or []), *sidecars]:  # native sidecars run all along
+            lines.append(_line(label, c, replicas, prices))
 
 
 def _line(label: str, container: Mapping[str, Any], replicas: Decimal, prices: Prices) -> Line:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 from ..api import types as api
 from . import rbac
 from .app import AppMeta
-from .cost import quantity
+from .quantity import QuantityError, quantity
 from ..api.kinds import KNATIVE_SERVICE
 from .rendered import pod_specs
 
@@ -117,7 +117,8 @@ def _limits(spec: api.MicroAppSpec, objects: Iterable[Mapping[str, Any]] | None,
                 ann = ((obj["spec"].get("template") or {}).get("metadata") or {}).get("annotations") or {}
                 reach.append(("max-scale (spec.parameters)", ann.get("autoscaling.knative.dev/max-scale")))
         for what, value in reach:
-            if value is not None and int(value) > rails.max_replicas:
+            count = _whole(value)
+            if count is not None and count > rails.max_replicas:
                 found.append(f"{what} is {value}; the platform allows at most {rails.max_replicas} replicas")
     for resource, cap in (("cpu", rails.max_cpu), ("memory", rails.max_memory)):
         if cap is None:
@@ -135,8 +136,18 @@ def _limits(spec: api.MicroAppSpec, objects: Iterable[Mapping[str, Any]] | None,
     return found
 
 
+def _whole(value: Any) -> int | None:
+    """A replica count as rendered (an int, or a string of digits in an annotation); None if absent
+    or unreadable (the rendered-object rules refuse unreadable ones before this is asked)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
+
+
 def _safe(value: Any) -> Decimal:
     try:
         return quantity(value)
-    except ValueError:
+    except QuantityError:
         return Decimal(0)

@@ -20,9 +20,10 @@ from typing import Any, Callable, Iterable, Mapping, Union
 
 from ..api import types as api
 from ..api.conditions import ConditionType, Reason
-from . import budget, cost, guardrails, health, plan, status
+from . import budget, cost, guardrails, health, ownership, plan, status
 from .app import App, AppMeta, PlanError, parse
 from .ledger import Entry
+from .render import RenderError
 
 Live = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]   # desired object -> live object, if any
 
@@ -38,6 +39,7 @@ class World:
     budget: budget.TeamBudget | None = None
     committed_others: Decimal = Decimal(0)   # the team's total without this app
     reserved: Entry | None = None           # what admission reserved for this app, if still held
+    absent: frozenset[tuple[str, str]] = frozenset()   # (apiVersion, kind) the cluster does not serve
 
 
 @dataclass(frozen=True)
@@ -86,14 +88,18 @@ def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: Wor
                                policy=world.policy, podmonitor=world.podmonitor)
     except PlanError as exc:
         # 1. Permanent problems stall the app; nothing is applied.
-        violations, compliant = compliance(meta, app, None, world.policy, now)
-        new = status.stalled(generation=meta.generation, old_status=old_status, reason=exc.reason,
-                             message=exc.message, now=now, extra=[compliant])
-        new["violations"] = violations or None
-        return Stall(new, violations)
+        return _stall(meta, app, None, world, old_status, exc.reason, exc.message, now)
+    res = desired.resolution
+    missing = ownership.unavailable(desired.objects, world.absent, template=f"{res.name}@{res.version}")
+    if missing:
+        return _stall(meta, app, desired.objects, world, old_status, Reason.RUNTIME_UNAVAILABLE,
+                      "; ".join(missing), now)
 
     # 2. Cost and budget: flag, and hold back a first rollout that does not fit.
-    estimate = cost.estimate(desired.objects, world.prices)
+    try:
+        estimate = cost.estimate(desired.objects, world.prices)
+    except RenderError as exc:
+        return _stall(meta, app, None, world, old_status, Reason.TEMPLATE_FAILED, str(exc), now)
     fits, note = budget.within(estimate=estimate.monthly, currency=world.prices.currency, team=app.team,
                                committed=committed(world, app.team, estimate.monthly), budget=world.budget,
                                app_limit=budget.app_limit(app.spec))
@@ -118,7 +124,6 @@ def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: Wor
     combined = health.combine([health.child(o["apiVersion"], o["kind"], live(o)) for o in desired.objects])
     new = status.observed(generation=meta.generation, old_status=old_status, health=combined,
                           suspended=desired.values.suspend, now=now, extra=[budget_cond, compliant])
-    res = desired.resolution
     new.update({
         "violations": violations or None,
         "cost": cost_status,
@@ -131,6 +136,15 @@ def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: Wor
     if (old_status.get("template") or {}).get("version") != res.version:
         resolved = f"rendered from {res.name}@{res.version} (newest: {res.latest})"
     return Apply(desired.objects, desired.inventory(), new, violations, estimate.monthly, resolved)
+
+
+def _stall(meta: AppMeta, app: App | None, objects: Iterable[Mapping[str, Any]] | None, world: World,
+           old_status: Mapping[str, Any], reason: Reason, message: str, now: datetime) -> Stall:
+    violations, compliant = compliance(meta, app, objects, world.policy, now)
+    new = status.stalled(generation=meta.generation, old_status=old_status, reason=reason, message=message,
+                         now=now, extra=[compliant])
+    new["violations"] = violations or None
+    return Stall(new, violations)
 
 
 def committed(world: World, team: str, estimate: Decimal) -> Decimal:

@@ -13,33 +13,36 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 import jinja2
 import yaml
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
 from ..api import types as api
-from . import skeleton
+from . import sandbox, skeleton
+from .sandbox import RenderError, RenderLimit  # noqa: F401 - the pipeline's typed error lives here
 
 MAX_OUTPUT = 512 * 1024
-
-
-class RenderError(ValueError):
-    """The template or its inputs cannot produce objects; the message says why and where."""
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 
 
 def _finalize(value: Any) -> str:
     if isinstance(value, jinja2.Undefined):
         raise RenderError(f"template uses an undefined value: {value._undefined_message}")
+    sandbox.charge()
     held = skeleton.placeholder(value)  # while a skeleton renders
-    return json.dumps(value, ensure_ascii=False, sort_keys=False) if held is None else held
+    if held is not None:
+        return held
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    # JSON escapes C0 controls; YAML refuses DEL, C1 controls and U+FFFE/U+FFFF raw, and folds NEL
+    # and the line and paragraph separators: escape those too (YAML reads \uXXXX back as the same).
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _UNPRINTABLE.search(text) else text
 
 
 @functools.lru_cache(maxsize=1)
-def _environment() -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(
+def _environment() -> sandbox.Sandbox:
+    return sandbox.Sandbox(
         undefined=jinja2.StrictUndefined, finalize=_finalize, autoescape=False,
         keep_trailing_newline=True)
 
@@ -103,7 +106,9 @@ def render(template: api.AppTemplateSpec, ctx: Mapping[str, Any]) -> list[dict[s
         return render_text(template, ctx)
     with skeleton.recording() as recorded:
         try:
-            text: str | None = jinja_template.render(**ctx)
+            text: str | None = _generate(jinja_template, ctx)
+        except RenderLimit as exc:   # the text path would only spend the budget again
+            raise RenderError(f"template {template.template_name}@{template.version}: {exc}") from None
         except Exception:  # noqa: BLE001 - the full render below raises the proper RenderError
             text = None
     if text is not None:
@@ -117,8 +122,9 @@ def render(template: api.AppTemplateSpec, ctx: Mapping[str, Any]) -> list[dict[s
 def render_text(template: api.AppTemplateSpec, ctx: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Render the text in full and parse it: the reference behaviour, and every error."""
     where = f"template {template.template_name}@{template.version}"
+    jinja_template = compiled(template)   # (a syntax error names the template already)
     try:
-        text = compiled(template).render(**ctx)
+        text = _generate(jinja_template, ctx)
     except RenderError as exc:
         raise RenderError(f"{where}: {exc}") from None
     except jinja2.UndefinedError as exc:
@@ -127,9 +133,23 @@ def render_text(template: api.AppTemplateSpec, ctx: Mapping[str, Any]) -> list[d
         raise RenderError(f"{where} tried something the sandbox forbids: {exc}") from None
     except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
         raise RenderError(f"{where} failed to render: {exc}") from None
-    if len(text) > MAX_OUTPUT:
-        raise RenderError(f"{where} rendered {len(text)} bytes; the limit is {MAX_OUTPUT}")
+    except RecursionError:
+        raise RenderError(f"{where} recursed too deeply (a macro calling itself?)") from None
+    except MemoryError:
+        raise RenderError(f"{where} ran out of memory while rendering") from None
     return list(_documents(text, where))
+
+
+def _generate(template: jinja2.Template, ctx: Mapping[str, Any]) -> str:
+    """The rendered text, within the sandbox's budget; stops as soon as it passes MAX_OUTPUT."""
+    parts, size = [], 0
+    with sandbox.budget():
+        for chunk in template.generate(**ctx):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise RenderLimit(f"rendered more than {MAX_OUTPUT} bytes; the limit is {MAX_OUTPUT}")
+            parts.append(chunk)
+    return "".join(parts)
 
 
 def _documents(text: str, where: str) -> Iterator[dict[str, Any]]:

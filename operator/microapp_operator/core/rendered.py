@@ -14,6 +14,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from ..api import types as api
 from ..api.kinds import KNATIVE_SERVICE, MANAGED_BY
+from .quantity import QuantityError, quantity
 from .render import RenderError
 
 
@@ -50,20 +51,33 @@ def owner_reference(*, app: str, uid: str) -> dict[str, Any]:
             "controller": True, "blockOwnerDeletion": True}
 
 
-def pod_specs(obj: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(path, pod spec) of every Pod template inside a rendered object."""
+def dig(obj: Any, *keys: str) -> Any:
+    """``obj[k1][k2]...``, or None where a level is missing or not a mapping (hostile output)."""
+    for key in keys:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _template_path(obj: Mapping[str, Any]) -> tuple[str, ...] | None:
     kind = (obj.get("apiVersion"), obj.get("kind"))
-    spec = obj.get("spec") or {}
+    if not (isinstance(kind[0], str) and isinstance(kind[1], str)):
+        return None
     if kind in {("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"),
                 ("batch/v1", "Job"), KNATIVE_SERVICE.key}:
-        path, pod = "spec.template.spec", (spec.get("template") or {}).get("spec")
-    elif kind == ("batch/v1", "CronJob"):
-        path = "spec.jobTemplate.spec.template.spec"
-        pod = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec")
-    else:
-        return
+        return ("spec", "template")
+    if kind == ("batch/v1", "CronJob"):
+        return ("spec", "jobTemplate", "spec", "template")
+    return None
+
+
+def pod_specs(obj: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, pod spec) of every Pod template inside a rendered object."""
+    where = _template_path(obj)
+    pod = dig(obj, *where, "spec") if where else None
     if isinstance(pod, dict):
-        yield path, pod
+        yield ".".join(where) + ".spec", pod  # type: ignore[arg-type]
 
 
 def complete(docs: list[dict[str, Any]], *, app: str, namespace: str, team: str, runtime: str,
@@ -79,9 +93,13 @@ def complete(docs: list[dict[str, Any]], *, app: str, namespace: str, team: str,
     seen: set[tuple[str, str]] = set(reserved)
     for i, doc in enumerate(docs):
         obj = copy.deepcopy(doc) if copy_docs else doc
-        where = f"{obj.get('kind', 'object')} #{i + 1}"
-        problems += _check_identity(obj, where, app=app, namespace=namespace, runtime=runtime)
-        key = (str(obj.get("kind")), str((obj.get("metadata") or {}).get("name")))
+        where = f"{str(obj.get('kind', 'object'))[:60]} #{i + 1}"
+        found = _check_identity(obj, where, app=app, namespace=namespace, runtime=runtime)
+        found += [f"{where}: {p}" for p in shape(obj)]
+        if found:  # the rest assumes the shape these checks establish
+            problems += found
+            continue
+        key = (str(obj.get("kind")), str(obj["metadata"].get("name")))
         if key in seen:
             problems.append(f"{where}: a second {key[0]} named {key[1]!r}")
         seen.add(key)
@@ -98,6 +116,88 @@ def complete(docs: list[dict[str, Any]], *, app: str, namespace: str, team: str,
     return out
 
 
+def shape(obj: Mapping[str, Any]) -> list[str]:
+    """The fields the cost model and the guardrails read have the types Kubernetes gives them:
+    whole numbers, quantities, an autoscaler's target. Anything else is named, never a crash."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return [] if obj.get("kind") in ("ConfigMap",) or spec is None else ["spec must be a mapping"]
+    kind = (obj.get("apiVersion"), obj.get("kind"))
+    problems = []
+    if kind == ("apps/v1", "Deployment"):
+        problems += _whole_number(spec, "replicas", "spec.replicas")
+    if kind == ("autoscaling/v2", "HorizontalPodAutoscaler"):
+        target = spec.get("scaleTargetRef")
+        if not (isinstance(target, dict) and isinstance(target.get("kind"), str) and isinstance(target.get("name"), str)):
+            problems.append("spec.scaleTargetRef must name the kind and name of what it scales")
+        problems += _whole_number(spec, "maxReplicas", "spec.maxReplicas", required=True)
+        problems += _whole_number(spec, "minReplicas", "spec.minReplicas")
+    if kind == KNATIVE_SERVICE.key:
+        ann = dig(spec, "template", "metadata", "annotations") or {}
+        if not isinstance(ann, dict):
+            return problems + ["spec.template.metadata.annotations must be a mapping"]
+        for key in ("autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/max-scale"):
+            if key in ann and not (isinstance(ann[key], (str, int)) and not isinstance(ann[key], bool)
+                                   and str(ann[key]).isdigit()):
+                problems.append(f"annotation {key} must be a whole number, not {str(ann[key])[:40]!r}")
+    if kind == ("batch/v1", "CronJob"):
+        if not isinstance(spec.get("schedule"), str):
+            problems.append("spec.schedule must be a cron schedule string")
+        job = dig(spec, "jobTemplate", "spec") or {}
+        problems += _whole_number(job if isinstance(job, dict) else {}, "activeDeadlineSeconds", "spec.jobTemplate.spec.activeDeadlineSeconds")
+    for path, pod in pod_specs(obj):
+        problems += [f"{path}: {p}" for p in _pod_shape(pod)]
+    return problems
+
+
+def _pod_shape(pod: Mapping[str, Any]) -> list[str]:
+    """Lists of mappings where Kubernetes has them, so the security rules can read them."""
+    problems = []
+    for field in ("securityContext",):
+        if not isinstance(pod.get(field) or {}, dict):
+            problems.append(f"{field} must be a mapping")
+    for group in ("initContainers", "containers", "ephemeralContainers", "volumes"):
+        items = pod.get(group) or []
+        if not isinstance(items, list) or not all(isinstance(c, dict) for c in items):
+            problems.append(f"{group} must be a list of mappings")
+            continue
+        for c in items if group != "volumes" else []:
+            if not isinstance(c.get("securityContext") or {}, dict) or not isinstance(
+                    dig(c, "securityContext", "capabilities") or {}, dict):
+                problems.append(f"{group} {str(c.get('name', '?'))[:40]!r}: securityContext must be a mapping")
+            if not isinstance(c.get("ports") or [], list):
+                problems.append(f"{group} {str(c.get('name', '?'))[:40]!r}: ports must be a list")
+            problems += [f"{group} {str(c.get('name', '?'))[:40]!r}: {p}" for p in _resources(c)]
+    return problems
+
+
+def _whole_number(spec: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> list[str]:
+    value = spec.get(key)
+    if value is None:
+        return [f"{path} is required"] if required else []
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return [f"{path} must be a whole number, not {str(value)[:40]!r}"]
+    return []
+
+
+def _resources(container: Mapping[str, Any]) -> list[str]:
+    res = container.get("resources") or {}
+    if not isinstance(res, dict):
+        return ["resources must be a mapping"]
+    problems = []
+    for part in ("requests", "limits"):
+        values = res.get(part) or {}
+        if not isinstance(values, dict):
+            problems.append(f"resources.{part} must be a mapping")
+            continue
+        for name, value in values.items():
+            try:
+                quantity(value)
+            except QuantityError as exc:
+                problems.append(f"resources.{part}.{name}: {exc}")
+    return problems
+
+
 def stamp(obj: dict[str, Any], *, app: str, namespace: str, team: str, uid: str | None) -> dict[str, Any]:
     """Namespace, standard labels and the MicroApp as controller owner, in place."""
     meta = obj.setdefault("metadata", {})
@@ -110,18 +210,17 @@ def stamp(obj: dict[str, Any], *, app: str, namespace: str, team: str, uid: str 
 
 def pod_template_metadata(obj: dict[str, Any]) -> dict[str, Any] | None:
     """The metadata of the Pod template inside a workload (created empty if absent)."""
-    spec = obj.get("spec") or {}
-    template = spec.get("template")
-    if obj.get("kind") == "CronJob":
-        template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template")
+    where = _template_path(obj)
+    template = dig(obj, *where) if where else None
     if isinstance(template, dict):
-        return template.setdefault("metadata", {})
+        meta = template.setdefault("metadata", {})
+        return meta if isinstance(meta, dict) else None
     return None
 
 
 def _check_identity(obj: dict[str, Any], where: str, *, app: str, namespace: str, runtime: str) -> list[str]:
     problems = []
-    kind = (obj.get("apiVersion"), obj.get("kind"))
+    kind = (str(obj.get("apiVersion"))[:80], str(obj.get("kind"))[:80])
     if kind not in ALLOWED_KINDS.get(runtime, frozenset()):
         allowed = ", ".join(sorted(f"{k} ({v})" for v, k in ALLOWED_KINDS.get(runtime, ())))
         problems.append(f"{where}: {kind[1]} ({kind[0]}) is not allowed for runtime {runtime}; allowed: {allowed}")
@@ -139,6 +238,10 @@ def _check_identity(obj: dict[str, Any], where: str, *, app: str, namespace: str
         if field in meta:
             problems.append(f"{where}: metadata.{field} is set by the operator, not by templates")
     for field in ("labels", "annotations"):
+        if not isinstance(meta.get(field) or {}, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in (meta.get(field) or {}).items()):
+            problems.append(f"{where}: metadata.{field} must map strings to strings")
+            continue
         bad = [k for k in (meta.get(field) or {}) if _FORBIDDEN_KEY.match(str(k))]
         if bad:
             problems.append(f"{where}: metadata.{field} must not set {', '.join(bad)} (Argo CD tracking keys)")

@@ -13,6 +13,7 @@ import yaml
 from ..api import crdgen
 from ..api import types as api
 from ..core import catalog, cost, dashboards, guardrails, plan
+from ..core.render import RenderError
 from . import run
 
 _REQUIRED_ANNOTATIONS = (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
@@ -149,6 +150,8 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
             est = cost.estimate(plan.workload(plan.parse(app), templates, policy=policy).objects, prices)
         except plan.PlanError as exc:
             raise UsageError(f"{args.file}: MicroApp {meta['name']}: {exc.message}") from None
+        except RenderError as exc:
+            raise UsageError(f"{args.file}: MicroApp {meta['name']}: {exc}") from None
         print(f"MicroApp {meta['namespace']}/{meta['name']}: estimated {est.monthly} {est.currency}/month")
         print(f"  {'object':28} {'container':10} {'replicas':>8} {'cpu':>6} {'GiB':>6} {'cpu $':>8} {'mem $':>8} "
               f"{'gpu $':>8} {'disk $':>8} {'total':>9}")

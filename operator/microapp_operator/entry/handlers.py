@@ -55,7 +55,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
         if cfg.get("webhook_register", True):
             settings.admission.managed = WEBHOOK_CONFIGURATION
     kube = await Kube.connect()
-    memo.manager = Manager(kube, workers=int(cfg.get("workers", 4)), on_fatal=lambda reason: _stop(memo, reason))
+    memo.manager = Manager(kube, workers=int(cfg.get("workers", 4)), resync=float(cfg.get("resync", 300)),
+                           on_fatal=lambda reason: _stop(memo, reason))
     if cfg.get("metrics_port"):
         memo.metrics_runner = await serve_metrics(cfg["metrics_port"], cfg.get("metrics_addr", "127.0.0.1"),
                                                   memo.manager.ready)
@@ -130,7 +131,9 @@ async def _admit(body: kopf.Body, old: kopf.Body | None, operation: str, dryrun:
                  userinfo: kopf.UserInfo, warnings: list[str], memo: kopf.Memo) -> None:
     manager = await _ready(memo)
     previous = dict(old) if old else None
-    decision = manager.admission.admit(dict(body), previous, user=dict(userinfo), dryrun=dryrun)
+    conflicts = await manager.admission.collisions(body) if operation == "CREATE" else []
+    decision = manager.admission.admit(dict(body), previous, user=dict(userinfo), dryrun=dryrun,
+                                       conflicts=conflicts)
     _answer(decision, operation, warnings)
     moved = identity.transfer(AppMeta.of(body), AppMeta.of(previous) if previous else None)
     if moved and not dryrun:
@@ -147,7 +150,10 @@ async def admit_microapp_scale(body: kopf.Body, dryrun: bool, userinfo: kopf.Use
     if current is None:
         return  # not seen yet: the reconciler will flag it
     replicas = (body.get("spec") or {}).get("replicas")
-    scaled = {**current, "spec": {**(current.get("spec") or {}), "replicas": replicas}}
+    # The scale update bumps the app's generation: reserve for that one.
+    generation = int(current["metadata"].get("generation") or 1) + 1
+    scaled = {**current, "metadata": {**current["metadata"], "generation": generation},
+              "spec": {**(current.get("spec") or {}), "replicas": replicas}}
     with metrics.admission_duration.time():
         _answer(manager.admission.admit(scaled, current, user=dict(userinfo), dryrun=dryrun), "SCALE", warnings)
 

@@ -20,6 +20,8 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--liveness", default=DEFAULT_LIVENESS,
                      help=f"liveness endpoint URL, '' to disable (default {DEFAULT_LIVENESS})")
     run.add_argument("--workers", type=int, default=4, help="concurrent reconciles (default 4)")
+    run.add_argument("--resync-seconds", type=float, default=300,
+                     help="look at every app again once per this period, jittered; 0 disables (default 300)")
     run.add_argument("--metrics-port", type=int, default=8081, help="/metrics port, 0 to disable (default 8081)")
     run.add_argument("--metrics-addr", default="127.0.0.1", help="/metrics address (default 127.0.0.1)")
     run.add_argument("--webhook-port", type=int, default=9443, help="admission webhook port (default 9443)")
@@ -64,7 +66,7 @@ def command(args: argparse.Namespace) -> int:
     gc.set_threshold(20000, 50, 100)
     namespaces = args.namespace or []
     stop = asyncio.Event()  # set by the manager when a background task dies
-    config = {"stop_flag": stop, "workers": args.workers, "metrics_port": args.metrics_port, "metrics_addr": args.metrics_addr,
+    config = {"stop_flag": stop, "workers": args.workers, "resync": args.resync_seconds, "metrics_port": args.metrics_port, "metrics_addr": args.metrics_addr,
               "webhook_port": None if args.no_webhook else args.webhook_port,
               "webhook_addr": args.webhook_addr, "webhook_host": args.webhook_host or args.webhook_addr,
               "webhook_cert_dir": args.webhook_cert_dir, "webhook_service": args.webhook_service,

@@ -81,10 +81,12 @@ async def answer(request: Mapping[str, Any], handler: Handler, operations: froze
                           subresource=payload.get("subResource"), dryrun=bool(payload.get("dryRun")),
                           userinfo=payload.get("userInfo") or {}, warnings=warnings, memo=memo)
         except kopf.AdmissionError as exc:
-            status = {"message": str(exc) or repr(exc), "code": exc.code or 500}
+            status = {"message": str(exc) or "refused", "code": exc.code or 500}
         except Exception as exc:  # noqa: BLE001 - fail closed with a message, as Kopf does
             log.exception("admission handler %s failed", getattr(handler, "__name__", handler))
-            status = {"message": f"the microapp operator failed to check this request: {exc!r}", "code": 500}
+            status = {"message": "the microapp operator failed to check this request (an internal error, "
+                                 f"{type(exc).__name__}; its log has the details); retry, and report it if it persists",
+                      "code": 500}
     response: dict[str, Any] = {"uid": payload.get("uid", ""), "allowed": status is None}
     if warnings:
         response["warnings"] = [str(w) for w in warnings]

@@ -15,8 +15,11 @@ import orjson
 
 from ..api import types as api
 from ..api.conditions import Reason
-from ..core import budget, cost, guardrails, identity, plan
+from ..core import budget, cost, guardrails, identity, ownership, plan
 from .budgets import Budgets
+from ..core.render import RenderError
+from .cache import ChildCache
+from .kube import KubeError
 from .world import Key, World
 
 MEMO_SIZE = 4096
@@ -24,21 +27,37 @@ Evaluation = tuple["Decimal | None", list[str], "api.MicroAppSpec | None"]   # e
 
 
 class Admission:
-    def __init__(self, world: World, budgets: Budgets) -> None:
+    def __init__(self, world: World, budgets: Budgets, cache: ChildCache) -> None:
         self.world = world
         self.budgets = budgets
+        self.cache = cache
         self.estimates: OrderedDict[bytes, Evaluation] = OrderedDict()
 
+    async def collisions(self, body: Mapping[str, Any]) -> list[str]:
+        """Objects the app would render that already exist and are someone else's (checked at
+        create: the reconciler re-checks every time and stalls with NameConflict)."""
+        w = self.world
+        try:
+            app = plan.parse(body)
+            objects = plan.desired(app, w.templates.values(), policy=w.policy, podmonitor=w.podmonitor).objects
+            live = await self.cache.lookup(objects)
+        except (plan.PlanError, KubeError):
+            return []  # a spec problem is reported by admit(); API trouble: the reconciler re-checks
+        found = dict(zip((id(o) for o in objects), live))
+        return ownership.conflicts(objects, lambda o: found.get(id(o)), app=app.name, uid=app.meta.uid,
+                                   include_previous=False)
+
     def admit(self, new: Mapping[str, Any], old: Mapping[str, Any] | None, *, user: Mapping[str, Any],
-              dryrun: bool) -> budget.Decision:
-        """A MicroApp create or update: every problem is listed at once."""
+              dryrun: bool, conflicts: list[str] | None = None) -> budget.Decision:
+        """A MicroApp create or update: every problem is listed at once (``conflicts``: from
+        :meth:`collisions`, awaited before, since this step must not await)."""
         meta = plan.AppMeta.of(new)
         old_meta = plan.AppMeta.of(old) if old is not None else None
         policy = self.world.policy
         est, workload_problems, spec = self._evaluate_spec(new, meta)
         problems = identity.check(app=meta, old=old_meta, username=str(user.get("username", "")),
                                   groups=list(user.get("groups") or []), policy=policy)
-        problems += guardrails.evaluate_app(meta, spec, policy) + workload_problems
+        problems += guardrails.evaluate_app(meta, spec, policy) + workload_problems + list(conflicts or [])
         if est is None:
             return _refusal(problems) if problems else budget.Decision(True)  # e.g. template missing: stalls
         key = meta.key
@@ -50,7 +69,7 @@ class Admission:
         if problems:
             return _refusal(problems + ([decision.message] if not decision.allowed else []), decision.warnings)
         if decision.allowed and not dryrun:
-            self.budgets.reserve(key, meta.team, est)
+            self.budgets.reserve(key, meta.team, est, generation=meta.generation)
         return decision
 
     def _evaluate_spec(self, body: Mapping[str, Any], meta: plan.AppMeta) -> Evaluation:
@@ -59,8 +78,9 @@ class Admission:
         or size by name; the reconciler re-checks every app after the fact anyway). A missing
         template is no problem here (the app stalls until it is published)."""
         w = self.world
-        memo_key = orjson.dumps([body.get("spec"), meta.team, w.catalog_version, w.policy_version, w.podmonitor],
-                                default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        absent = self.cache.absent()
+        memo_key = orjson.dumps([body.get("spec"), meta.team, w.catalog_version, w.policy_version, w.podmonitor,
+                                 sorted(absent)], default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
         if memo_key in self.estimates:
             self.estimates.move_to_end(memo_key)
             return self.estimates[memo_key]
@@ -69,11 +89,15 @@ class Admission:
         try:
             spec = plan.parse_spec(body.get("spec"))
             app = plan.App(meta, spec)
-            objects = plan.workload(app, w.templates.values(), policy=w.policy, podmonitor=w.podmonitor).objects
-            value = (cost.estimate(objects, w.prices).monthly,
-                     guardrails.evaluate_workload(spec, objects, w.policy), spec)
+            work = plan.workload(app, w.templates.values(), policy=w.policy, podmonitor=w.podmonitor)
+            res = work.resolution
+            missing = ownership.unavailable(work.objects, absent, template=f"{res.name}@{res.version}")
+            value = (cost.estimate(work.objects, w.prices).monthly,
+                     missing + guardrails.evaluate_workload(spec, work.objects, w.policy), spec)
         except plan.PlanError as exc:
             value = (None, [] if exc.reason == Reason.TEMPLATE_NOT_FOUND else exc.problems, spec)
+        except RenderError as exc:   # the template's output cannot be priced
+            value = (None, [str(exc)], spec)
         self.estimates[memo_key] = value
         if len(self.estimates) > MEMO_SIZE:
             self.estimates.popitem(last=False)

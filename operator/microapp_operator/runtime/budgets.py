@@ -17,8 +17,8 @@ from typing import Any, Callable, Mapping
 from .. import metrics
 from ..api.kinds import MICROAPP, TEAMBUDGET
 from ..core import budget, cost, plan
-from ..core.ledger import Ledger
-from ..core.reconcile import World as DecisionWorld
+from ..core.ledger import Entry, Ledger
+from ..core.render import RenderError
 from .kube import Kube, KubeError, list_retrying
 from .world import Key, World
 
@@ -26,11 +26,15 @@ log = logging.getLogger(__name__)
 
 
 class Budgets:
-    def __init__(self, world: World, kube: Kube, clock: Callable[[], datetime]) -> None:
+    def __init__(self, world: World, kube: Kube, clock: Callable[[], datetime],
+                 release: Callable[[list[Key]], None] = lambda keys: None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.world = world
         self.kube = kube
         self.clock = clock
-        self.ledger = Ledger(time.monotonic)
+        self.release = release                         # requeue held apps when their team's total drops
+        self.ledger = Ledger(monotonic)
+        self.held: dict[str, set[Key]] = {}            # team -> apps held back (OverBudget) until it fits
         self.dirty: set[str] = set()                   # teams whose status or gauges may be stale
         self.written: dict[str, dict[str, Any]] = {}   # TeamBudget name -> the status we last wrote
         self._limits: set[str] = set()                 # teams with a microapp_team_budget_limit series
@@ -43,37 +47,54 @@ class Budgets:
         if team:
             self.dirty.add(team)
 
-    def account(self, key: Key, team: str, amount: Decimal | None, *, priming: bool = False) -> None:
-        """Record an app's estimate (None: it does not render, so it costs nothing)."""
+    def account(self, key: Key, team: str, amount: Decimal | None, *, generation: int | None = None,
+                priming: bool = False) -> None:
+        """Record an app's estimate for ``generation`` (None: it does not render, so it costs
+        nothing); releases admission's reservation for that generation."""
         if key not in self.world.apps and not priming:
             return  # deleted while this reconcile ran: do not bring its series back
         amount = amount if amount is not None else Decimal(0)
-        before = self.ledger.apps.get(key)
-        if self.ledger.set_app(key, team, amount):
+        before, counted = self.ledger.apps.get(key), self.ledger.current(key)
+        if self.ledger.set_app(key, team, amount, generation=generation):
             if before is not None and before.team != team:
                 metrics.app_cost.remove(key[0], key[1], before.team)
                 self.dirty.add(before.team)
             metrics.app_cost.labels(key[0], key[1], team).set(float(amount))
             self.dirty.add(team)
+        self._dropped(counted, self.ledger.current(key))
 
     def forget(self, key: Key) -> None:
         """The app is gone: its estimate and any reservation go with it."""
+        counted = self.ledger.current(key)
         gone = self.ledger.remove_app(key)
+        self.unhold(key)
         if gone is not None:
             metrics.app_cost.remove(key[0], key[1], gone.team)
             self.dirty.add(gone.team)
+        self._dropped(counted, None)
 
-    def reserve(self, key: Key, team: str, amount: Decimal) -> None:
-        self.ledger.reserve(key, team, amount)
+    def reserve(self, key: Key, team: str, amount: Decimal, *, generation: int) -> None:
+        self.ledger.reserve(key, team, amount, generation=generation)
         self.dirty.add(team)
 
-    def decision_world(self, key: Key, team: str) -> DecisionWorld:
-        """What the pure reconcile decision needs to know about the world and this team."""
-        others, _ = self.ledger.committed(team, excluding=key)
-        w = self.world
-        return DecisionWorld(templates=tuple(w.templates.values()), policy=w.policy, prices=w.prices,
-                             podmonitor=w.podmonitor, budget=w.budget_of(team), committed_others=others,
-                             reserved=self.ledger.reservation(key))
+    def seen(self, key: Key, generation: int) -> None:
+        self.ledger.seen(key, generation)
+
+    def hold(self, key: Key, team: str) -> None:
+        self.unhold(key)
+        self.held.setdefault(team, set()).add(key)
+
+    def unhold(self, key: Key) -> None:
+        for keys in self.held.values():
+            keys.discard(key)
+
+    def _dropped(self, before: Entry | None, after: Entry | None) -> None:
+        """A team's total went down: its held apps may fit now."""
+        if before is None or (after is not None and after.team == before.team and after.amount >= before.amount):
+            return
+        waiting = list(self.held.get(before.team, ()))
+        if waiting:
+            self.release(sorted(waiting))
 
     async def prime(self) -> None:
         """Every app's estimate before the first reconcile: budget verdicts made during the
@@ -86,7 +107,7 @@ class Budgets:
                 objects = plan.workload(plan.parse(item), w.templates.values(), policy=w.policy,
                                         podmonitor=w.podmonitor).objects
                 amount: Decimal | None = cost.estimate(objects, w.prices).monthly
-            except plan.PlanError:
+            except (plan.PlanError, RenderError):
                 amount = None
             self.account(key, plan.AppMeta.of(item).team, amount, priming=True)
 

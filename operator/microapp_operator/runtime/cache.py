@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from .. import metrics
 from ..api import types as api
 from ..api.kinds import MANAGED_BY_SELECTOR as SELECTOR
-from ..api.kinds import Resource
+from ..api.kinds import RESOURCES, Resource
 from .kube import Kube, KubeError
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,27 @@ class ChildCache:
 
     def get(self, res: Resource, namespace: str, name: str) -> dict[str, Any] | None:
         return self.objects.get(res, {}).get((namespace, name))
+
+    def absent(self) -> frozenset[tuple[str, str]]:
+        """(apiVersion, kind) of the kinds the cluster does not serve (their CRD is missing)."""
+        return frozenset(res.key for res, present in self.present.items() if not present and self.synced[res].is_set())
+
+    async def lookup(self, objects: Iterable[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """The live object of each desired one: from the cache, else (unlabelled, foreign, or not
+        yet seen) one GET each, in parallel. Only objects about to be created cost a read."""
+        found: list[dict[str, Any] | None] = []
+        missing: list[tuple[int, Resource, Mapping[str, Any]]] = []
+        for i, obj in enumerate(objects):
+            res = RESOURCES[(obj["apiVersion"], obj["kind"])]
+            live = self.get(res, obj["metadata"]["namespace"], obj["metadata"]["name"])
+            found.append(live)
+            if live is None:
+                missing.append((i, res, obj))
+        answers = await asyncio.gather(*(self.kube.get(res, obj["metadata"]["namespace"], obj["metadata"]["name"])
+                                         for _, res, obj in missing))
+        for (i, _, _), live in zip(missing, answers):
+            found[i] = live
+        return found
 
     async def wait_synced(self, timeout: float = 60) -> None:
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in self.synced.values())), timeout)
@@ -82,8 +103,9 @@ class ChildCache:
                     self.synced[res].set()
                     await asyncio.sleep(self.retry_absent)
                     continue
-                log.warning("watch failed kind=%s error=%s retry_in=%.0fs", res.kind, exc, delay)
-                await asyncio.sleep(delay)
+                wait = max(delay, exc.retry_after or 0)   # a throttled server says how long
+                log.warning("watch failed kind=%s error=%s retry_in=%.0fs", res.kind, exc, wait)
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, 30)
             except Exception:  # noqa: BLE001 - a broken stream must not end the cache
                 log.exception("watch crashed kind=%s retry_in=%.0fs", res.kind, delay)

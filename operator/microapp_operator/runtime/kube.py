@@ -27,12 +27,15 @@ log = logging.getLogger(__name__)
 
 
 class KubeError(Exception):
-    """An API error with the server's own message (e.g. a webhook or schema refusal)."""
+    """An API error with the server's own message (e.g. a webhook or schema refusal): the one
+    place that says which errors pass (transient: not reached, conflict, throttled, server
+    trouble) and how long the server asked us to wait (``Retry-After``)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
     @property
     def transient(self) -> bool:
@@ -81,7 +84,8 @@ class Kube:
                 _return_http_data_only=True, _request_timeout=timeout)
             text = await resp.text()
         if not 200 <= resp.status <= 299:
-            raise KubeError(resp.status, _server_message(text) or resp.reason or "")
+            raise KubeError(resp.status, _server_message(text) or resp.reason or "",
+                            retry_after=_retry_after(resp.headers))
         return json.loads(text) if text else None
 
     async def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
@@ -92,13 +96,15 @@ class Kube:
                 return None
             raise
 
-    async def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        """Server-side apply, forcing ownership of the fields we set."""
+    async def apply(self, obj: Mapping[str, Any], *, force: bool = True) -> dict[str, Any]:
+        """Server-side apply. ``force`` takes the fields we set from other managers: only for
+        objects this operator controls; a first apply is not forced (an object created by
+        someone else meanwhile then conflicts instead of being taken over)."""
         res = resource_of(obj)
         meta = obj["metadata"]
         return await self.request(
             "PATCH", res.path(meta.get("namespace"), meta["name"]), body=dict(obj),
-            query={"fieldManager": FIELD_MANAGER, "force": "true"},
+            query={"fieldManager": FIELD_MANAGER, "force": "true" if force else "false"},
             content_type="application/apply-patch+yaml")
 
     async def delete(self, res: Resource, namespace: str, name: str, *, uid: str | None = None) -> bool:
@@ -157,7 +163,8 @@ class Kube:
         if not 200 <= resp.status <= 299:
             text = await resp.text()
             resp.release()
-            raise KubeError(resp.status, _server_message(text) or resp.reason or "")
+            raise KubeError(resp.status, _server_message(text) or resp.reason or "",
+                            retry_after=_retry_after(resp.headers))
         try:
             async for line in resp.content:
                 if line.strip():
@@ -184,9 +191,18 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except ApiException as exc:
-        raise KubeError(exc.status or 0, _server_message(exc.body) or str(exc.reason)) from None
+        raise KubeError(exc.status or 0, _server_message(exc.body) or str(exc.reason),
+                        retry_after=_retry_after(exc.headers or {})) from None
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise KubeError(0, f"API server unreachable: {exc}") from None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a ``Retry-After`` header (the API server sends seconds), capped at 5 min."""
+    try:
+        return min(max(float(headers.get("Retry-After", "")), 0.0), 300.0)
+    except (TypeError, ValueError):
+        return None
 
 
 def _server_message(body: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from datetime import datetime, timezone
 from typing import Any, Callable, Coroutine, Mapping
 
@@ -32,17 +33,18 @@ Clock = Callable[[], datetime]
 
 class Manager:
     def __init__(self, kube: Kube, *, clock: Clock = lambda: datetime.now(timezone.utc), workers: int = 4,
-                 on_fatal: Callable[[str], None] | None = None) -> None:
+                 resync: float = 300.0, on_fatal: Callable[[str], None] | None = None) -> None:
         self.kube = kube
         self.clock = clock
+        self.resync_interval = resync
         self.on_fatal = on_fatal or (lambda reason: None)
         self.world = World()
-        self.budgets = Budgets(self.world, kube, clock)
+        self.budgets = Budgets(self.world, kube, clock, release=lambda keys: self.queue.add_all(keys))
         self.reports = Reports(self.world, kube, clock)
-        self.admission = Admission(self.world, self.budgets)
         self.queue = WorkQueue(self._reconcile, workers=workers)
         self.cache = ChildCache(kube, CHILDREN, lambda ns, name: self.queue.add((ns, name)),
                                 on_kind=self._kind_changed)
+        self.admission = Admission(self.world, self.budgets, self.cache)
         self.reconciler = Reconciler(self.world, self.budgets, self.reports, kube, self.cache, clock,
                                      requeue=self.queue.add_after)
         self.synced = asyncio.Event()
@@ -60,11 +62,13 @@ class Manager:
 
     def app_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
         keys = self.world.app_event(kind, body)
+        key = (body["metadata"]["namespace"], body["metadata"]["name"])
         if kind == "DELETED":
-            key = (body["metadata"]["namespace"], body["metadata"]["name"])
             self.reconciler.forget(key)
             self.reports.forget(key)
             self.budgets.forget(key)
+        else:
+            self.budgets.seen(key, int(body["metadata"].get("generation") or 1))
         self.queue.add_all(keys)
 
     def policy_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
@@ -98,7 +102,8 @@ class Manager:
         tasks = [cache, self._spawn(self.queue.run(), "work-queue"),
                  self._spawn(self._report_initial_sync(), "initial-sync"),
                  self._spawn(self.budgets.run(), "budget-status"),
-                 self._spawn(self.reports.run(), "policy-reports")]
+                 self._spawn(self.reports.run(), "policy-reports"),
+                 self._spawn(self._resync(), "resync")]
         await self._supervise(tasks)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -126,6 +131,17 @@ class Manager:
                        + (f"died: {type(exc).__name__}: {exc}" if exc else "stopped unexpectedly"))
         log.critical("%s; stopping the operator so that it is restarted", self.failed, exc_info=exc)
         self.on_fatal(self.failed)
+
+    async def _resync(self) -> None:
+        """Look at every app again once per interval, each at a random moment of it (no thundering
+        herd): unchanged apps cost no writes, and apps stalled by an outside condition (a quota
+        raised, another webhook relaxed) recover without waiting for their next change."""
+        if self.resync_interval <= 0:
+            await asyncio.Event().wait()   # disabled: idle for ever (the supervisor expects a task)
+        while True:
+            for key in list(self.world.apps):
+                self.queue.add_after(key, random.uniform(0, self.resync_interval))
+            await asyncio.sleep(self.resync_interval)
 
     async def _report_initial_sync(self) -> None:
         """Log once when the first pass over all apps is done: the resync's cost in writes."""

@@ -17,7 +17,12 @@ Key = tuple[str, str]
 
 
 class Retry(Exception):
-    """Reconcile again later (transient API trouble)."""
+    """Reconcile again later (transient API trouble); after ``retry_after`` seconds if the
+    server said so (429 and 503 carry ``Retry-After``), else with exponential backoff."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class WorkQueue:
@@ -69,6 +74,8 @@ class WorkQueue:
                 raise
             except Exception as exc:  # noqa: BLE001 - one app's failure must not stop the others
                 delay = self.backoff(key)
+                if isinstance(exc, Retry) and exc.retry_after is not None:
+                    delay = exc.retry_after
                 if isinstance(exc, Retry):
                     log.warning("reconcile retry namespace=%s name=%s in=%.1fs reason=%s", *key, delay, exc)
                 else:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 from .. import metrics
 from ..api.conditions import ConditionType, Reason
 from ..api.kinds import MICROAPP, RESOURCES, Resource
-from ..core import drift, reconcile, status
+from ..core import drift, ownership, reconcile, status
 from ..core.app import AppMeta
 from .budgets import Budgets
 from .cache import ChildCache
@@ -39,9 +39,18 @@ class Reconciler:
         self.requeue = requeue
         self.reconciles = 0
         self.phases: dict[Key, tuple[str, str]] = {}   # app -> (phase, team), for microapp_apps
+        self.status_refusals: dict[Key, str] = {}       # app -> the last terminal status-write error
 
     def forget(self, key: Key) -> None:
         self.phases.pop(key, None)
+        self.status_refusals.pop(key, None)
+
+    def _refused_status(self, key: Key, exc: KubeError) -> None:
+        """A terminal status-write error (e.g. 422, 403): logged once per distinct message."""
+        if self.status_refusals.get(key) != exc.message:
+            self.status_refusals[key] = exc.message
+            log.error("status not written namespace=%s name=%s error=%s", *key, exc)
+        metrics.reconcile_errors.labels("status").inc()
 
     async def reconcile(self, key: Key) -> None:
         """One reconcile, timed and counted (errors by kind) for /metrics."""
@@ -69,29 +78,47 @@ class Reconciler:
         meta, old, now = AppMeta.of(app), dict(app.get("status") or {}), self.clock()
 
         # 2. Decide (pure).
-        decision = reconcile.decide(body=app, old_status=old, world=self.budgets.decision_world(key, meta.team),
+        decision = reconcile.decide(body=app, old_status=old, world=self._decision_world(key, meta.team),
                                     live=self._live, now=now)
-        self.budgets.account(key, meta.team, decision.estimate)
+        self.budgets.account(key, meta.team, decision.estimate, generation=meta.generation)
+        if isinstance(decision, reconcile.Hold):
+            self.budgets.hold(key, meta.team)
+        else:
+            self.budgets.unhold(key)
         self.reports.update(key, meta.uid or "", decision.violations)
         if not isinstance(decision, reconcile.Apply):
             await self._write_status(app, old, decision.status, now)
             return
 
-        # 3. Apply what differs from the live objects.
+        # 3. Never touch what is not ours: if any rendered object exists and is not this app's,
+        #    apply nothing. Then apply what differs from the live objects.
         try:
-            applied = await self._apply(decision.objects)
+            live = await self.cache.lookup(decision.objects)
+            clash = ownership.conflicts(decision.objects, _by_identity(decision.objects, live), app=meta.name,
+                                        uid=meta.uid)
+            if clash:
+                new = status.stalled(generation=meta.generation, old_status=old, reason=Reason.NAME_CONFLICT,
+                                     message="; ".join(clash), now=now)
+                await self._write_status(app, old, new, now)
+                return
+            applied = await self._apply(decision.objects, live)
         except KubeError as exc:
             if exc.namespace_terminating:
                 return
             if exc.transient:
-                raise Retry(str(exc)) from None
+                raise Retry(str(exc), retry_after=exc.retry_after) from None
             new = status.stalled(generation=meta.generation, old_status=old, reason=Reason.APPLY_FAILED,
                                  message=f"the API server refused an object: {exc.message}", now=now)
             await self._write_status(app, old, new, now)
             return
 
-        # 4. Prune what was applied before and is no longer rendered.
-        pruned = await self._prune(meta, old.get("inventory") or [], decision.inventory)
+        # 4. Prune what was applied before and is no longer rendered (retried until it is gone).
+        try:
+            pruned = await self._prune(meta, old.get("inventory") or [], decision.inventory)
+        except KubeError as exc:
+            if exc.namespace_terminating:
+                return
+            raise Retry(f"prune: {exc}", retry_after=exc.retry_after) from None
 
         # 5. Tell, and write the status decided from the state of the world.
         await self._announce(app, meta, applied, pruned, decision, now)
@@ -113,16 +140,25 @@ class Reconciler:
         if decision.resolved:
             await self._event(app, "Normal", "TemplateResolved", decision.resolved, now)
 
+    def _decision_world(self, key: Key, team: str) -> reconcile.World:
+        """What the pure decision needs to know about the world and this app's team."""
+        others, _ = self.budgets.ledger.committed(team, excluding=key)
+        w = self.world
+        return reconcile.World(templates=tuple(w.templates.values()), policy=w.policy, prices=w.prices,
+                               podmonitor=w.podmonitor, budget=w.budget_of(team), committed_others=others,
+                               reserved=self.budgets.ledger.reservation(key), absent=self.cache.absent())
+
     def _live(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         res = RESOURCES[(obj["apiVersion"], obj["kind"])]
         return self.cache.get(res, obj["metadata"]["namespace"], obj["metadata"]["name"])
 
-    async def _apply(self, objects: tuple[dict[str, Any], ...]) -> list[str]:
+    async def _apply(self, objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]) -> list[str]:
+        """Apply the objects that differ; force only over objects this app already controls."""
         applied = []
-        for obj in map(drift.with_hash, objects):
-            if drift.in_sync(self._live(obj), obj):
+        for obj, current in zip(map(drift.with_hash, objects), live):
+            if drift.in_sync(current, obj):
                 continue
-            await self.kube.apply(obj)
+            await self.kube.apply(obj, force=current is not None)
             applied.append(f"{obj['kind']}/{obj['metadata']['name']}")
         return applied
 
@@ -136,7 +172,7 @@ class Reconciler:
             if ident in keep or res is None or not isinstance(ident[2], str):
                 continue
             live = self.cache.get(res, meta.namespace, ident[2]) or await self.kube.get(res, meta.namespace, ident[2])
-            if live is None or not controlled_by(live, meta.uid):
+            if live is None or not ownership.controlled_by(live, meta.uid):
                 continue  # never delete what this app does not control
             if await self.kube.delete(res, meta.namespace, ident[2], uid=live["metadata"].get("uid")):
                 pruned.append(f"{ident[1]}/{ident[2]}")
@@ -154,9 +190,13 @@ class Reconciler:
         try:
             await self.kube.patch_status(MICROAPP, meta["namespace"], meta["name"], new)
         except KubeError as exc:
-            if exc.status == 404:
+            if exc.status == 404 or exc.namespace_terminating:
                 return  # deleted meanwhile
-            raise Retry(str(exc)) from None
+            if exc.transient:
+                raise Retry(str(exc), retry_after=exc.retry_after) from None
+            self._refused_status(key, exc)   # retrying cannot help: say so once, wait for a change
+            return
+        self.status_refusals.pop(key, None)
         app["status"] = {**old, **{k: v for k, v in new.items() if v is not None}}
         if new.get("phase") and new["phase"] != old.get("phase"):
             metrics.phase_transitions.labels(old.get("phase") or "None", new["phase"]).inc()
@@ -183,7 +223,7 @@ def _condition(st: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]
     return next((c for c in st.get("conditions") or [] if c.get("type") == type_.value), {})
 
 
-def controlled_by(obj: Mapping[str, Any], uid: str | None) -> bool:
-    """Whether ``uid`` is the controller owner of ``obj``."""
-    return uid is not None and any(ref.get("uid") == uid and ref.get("controller")
-                                   for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
+def _by_identity(objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]
+                 ) -> Callable[[Mapping[str, Any]], dict[str, Any] | None]:
+    found = {(o["apiVersion"], o["kind"], o["metadata"]["name"]): current for o, current in zip(objects, live)}
+    return lambda obj: found.get((obj["apiVersion"], obj["kind"], obj["metadata"]["name"]))

@@ -100,11 +100,12 @@ class World:
                 if str((app.get("spec") or {}).get("template", "")).partition("@")[0] == spec.template_name]
 
     def kind_changed(self, res: Resource, present: bool) -> list[Key]:
-        """A CRD we render for appeared or went (PodMonitor: switch scraping for every app)."""
-        if res is not PODMONITOR:
-            return []
-        log.info("PodMonitor CRD %s: re-rendering every app", "found" if present else "gone")
-        self.podmonitor = present
+        """A CRD we render for appeared or went: every app is looked at again (PodMonitor switches
+        scraping; apps waiting for a runtime such as Knative proceed, or stall if it went)."""
+        log.info("kind %s: re-checking every app kind=%s apiVersion=%s", "found" if present else "gone",
+                 res.kind, res.api_version)
+        if res is PODMONITOR:
+            self.podmonitor = present
         return list(self.apps)
 
 

@@ -47,7 +47,7 @@ def test_schema_is_structural(kind: crdgen.Kind) -> None:
 def test_microapp_crd_names_columns_and_subresources() -> None:
     crd = crdgen.crd(crdgen.KINDS[0])
     names = crd["spec"]["names"]
-    assert names["shortNames"] == ["mapp", "mapps"] and names["categories"] == ["microapp"]
+    assert names["shortNames"] == ["mapp", "mapps"] and names["categories"] == ["microapp-platform"]
     version = crd["spec"]["versions"][0]
     assert [c["name"] for c in version["additionalPrinterColumns"]] == [
         "Template", "Phase", "Ready", "Cost/mo", "Owner", "Age"]

@@ -1,4 +1,4 @@
-"""The budget ledger: app estimates plus short-lived admission reservations."""
+"""The budget ledger: app estimates plus admission reservations held until priced."""
 
 from __future__ import annotations
 
@@ -15,20 +15,43 @@ class Clock:
         return self.now
 
 
-def test_reservations_count_until_they_expire() -> None:
+def test_a_reservation_whose_apply_never_arrives_expires() -> None:
     clock = Clock()
-    ledger = Ledger(clock, reservation_ttl=30)
+    ledger = Ledger(clock, unseen_ttl=30)
     ledger.set_app(("ns", "a"), "t", D("10"))
-    ledger.reserve(("ns", "b"), "t", D("5"))
+    ledger.reserve(("ns", "b"), "t", D("5"), generation=1)
     assert ledger.committed("t") == (D("15"), 2)
     clock.now = 31
-    assert ledger.committed("t") == (D("10"), 1)
+    assert ledger.committed("t") == (D("10"), 1) and ledger.reservation(("ns", "b")) is None
+
+
+def test_a_seen_reservation_holds_however_long_the_backlog_until_that_generation_is_priced() -> None:
+    clock = Clock()
+    ledger = Ledger(clock, unseen_ttl=30)
+    ledger.set_app(("ns", "a"), "t", D("10"), generation=3)
+    ledger.reserve(("ns", "a"), "t", D("25"), generation=4)
+    ledger.seen(("ns", "a"), 4)
+    clock.now = 3600                                    # an hour of reconcile backlog
+    assert ledger.committed("t") == (D("25"), 1)
+    ledger.set_app(("ns", "a"), "t", D("10"), generation=3)   # a stale reconcile does not release it
+    assert ledger.reservation(("ns", "a")) == ledger.current(("ns", "a"))
+    assert ledger.set_app(("ns", "a"), "t", D("24"), generation=4) is True
+    assert ledger.committed("t") == (D("24"), 1) and ledger.reservation(("ns", "a")) is None
+
+
+def test_an_older_event_does_not_mark_a_newer_reservation_seen() -> None:
+    clock = Clock()
+    ledger = Ledger(clock, unseen_ttl=30)
+    ledger.reserve(("ns", "a"), "t", D("5"), generation=2)
+    ledger.seen(("ns", "a"), 1)
+    clock.now = 31
+    assert ledger.reservation(("ns", "a")) is None
 
 
 def test_reservation_replaces_the_apps_old_value() -> None:
     ledger = Ledger(Clock())
     ledger.set_app(("ns", "a"), "t", D("10"))
-    ledger.reserve(("ns", "a"), "t", D("25"))
+    ledger.reserve(("ns", "a"), "t", D("25"), generation=2)
     assert ledger.committed("t") == (D("25"), 1)
     assert ledger.committed("t", excluding=("ns", "a")) == (D("0"), 0)
 

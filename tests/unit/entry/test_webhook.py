@@ -71,6 +71,7 @@ async def test_direct_answer_fails_closed_on_a_bug() -> None:
     assert response["allowed"] is False
     assert response["status"]["code"] == 500
     assert "failed to check this request" in response["status"]["message"]
+    assert "KeyError('spec')" not in response["status"]["message"] and "'spec'" not in response["status"]["message"]
 
 
 async def test_direct_answer_allows_operations_the_handler_does_not_take() -> None:

@@ -54,3 +54,18 @@ async def test_a_deleted_app_leaves_no_trace_in_ledger_phases_or_findings() -> N
         rt.manager.app_event("DELETED", rt.kube.stored(MICROAPP, *key))
         assert key not in rt.manager.budgets.ledger.apps
         assert key not in rt.reconciler.phases and key not in rt.manager.reports.findings
+
+
+async def test_resync_enqueues_every_app_at_a_jittered_moment_within_the_interval() -> None:
+    rt = Runtime()
+    rt.manager.resync_interval = 60
+    for name in ("a", "b", "c"):
+        rt.manager.world.app_event("ADDED", microapp(name))
+    scheduled: list[tuple[tuple[str, str], float]] = []
+    rt.manager.queue.add_after = lambda key, delay: scheduled.append((key, delay))  # type: ignore[method-assign]
+    task = asyncio.create_task(rt.manager._resync())
+    await asyncio.sleep(0.05)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert sorted(k for k, _ in scheduled) == [("ns", "a"), ("ns", "b"), ("ns", "c")]
+    assert all(0 <= d <= 60 for _, d in scheduled) and len({d for _, d in scheduled}) == 3

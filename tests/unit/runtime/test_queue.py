@@ -108,3 +108,19 @@ async def test_add_after_enqueues_later() -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert len(seen) == 1 and seen[0] - start >= 0.1
+
+
+async def test_a_retry_after_from_the_server_sets_the_delay() -> None:
+    delays: list[float] = []
+    attempts = []
+
+    async def handler(key: tuple[str, str]) -> None:
+        attempts.append(key)
+        if len(attempts) == 1:
+            raise Retry("429: too many requests", retry_after=0.5)
+
+    queue = WorkQueue(handler, workers=1)
+    queue.add_after = lambda key, delay: (delays.append(delay), queue.add(key))  # type: ignore[method-assign]
+    queue.add(A)
+    await drain(queue)
+    assert delays == [0.5]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from microapp_operator.api.kinds import DEPLOYMENT, INGRESS, MICROAPP, TEAMBUDGET
+from microapp_operator.api.kinds import (DEPLOYMENT, INGRESS, KNATIVE_SERVICE, MICROAPP, RESOURCES, SERVICE,
+                                        TEAMBUDGET)
+
+SERVICEACCOUNT = RESOURCES[("v1", "ServiceAccount")]
 from microapp_operator.runtime.kube import KubeError
 from microapp_operator.runtime.queue import Retry
 from tests.unit.runtime.harness import Runtime, microapp
@@ -106,3 +109,97 @@ async def test_an_app_deleted_meanwhile_is_left_alone() -> None:
         calls = len(rt.kube.calls)
         await rt.reconciler.reconcile(key)
         assert len(rt.kube.calls) == calls and rt.manager.budgets.ledger.apps == {}
+
+
+async def test_a_foreign_object_with_a_rendered_name_stalls_the_app_and_nothing_is_applied() -> None:
+    async with Runtime() as rt:
+        foreign = rt.kube.put({"apiVersion": "v1", "kind": "Service", "spec": {"ports": [{"port": 1}]},
+                               "metadata": {"name": "shop", "namespace": "ns"}})
+        key = rt.add(microapp())
+        await rt.reconciler.reconcile(key)
+        stalled = rt.condition(key, "Stalled")
+        assert (stalled["status"], stalled["reason"]) == ("True", "NameConflict")
+        assert stalled["message"].startswith("Service 'shop' (v1) in namespace ns already exists and is not managed")
+        assert rt.applied() == []
+        assert rt.kube.stored(SERVICE, "ns", "shop") == foreign
+
+
+async def test_an_object_created_by_someone_else_meanwhile_is_not_taken_over() -> None:
+    async with Runtime() as rt:
+        key = rt.add(microapp())
+        real_lookup = rt.manager.cache.lookup
+
+        async def racing(objects):  # noqa: ANN001, ANN202 - the GET saw nothing; then someone creates it
+            live = await real_lookup(objects)
+            rt.kube.put({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "shop", "namespace": "ns"}})
+            return live
+
+        rt.manager.cache.lookup = racing  # type: ignore[method-assign]
+        with pytest.raises(Retry):
+            await rt.reconciler.reconcile(key)   # first apply is not forced: the server refuses it
+        rt.manager.cache.lookup = real_lookup    # type: ignore[method-assign]
+        await rt.reconciler.reconcile(key)
+        assert rt.condition(key, "Stalled")["reason"] == "NameConflict"
+        assert "ownerReferences" not in rt.kube.stored(SERVICEACCOUNT, "ns", "shop")["metadata"]
+
+
+async def test_a_missing_runtime_stalls_until_its_crd_appears() -> None:
+    async with Runtime() as rt:
+        rt.kube.absent.add(KNATIVE_SERVICE)
+        rt.manager.cache.retry_absent = 0.05
+        rt.manager.cache.present[KNATIVE_SERVICE] = False
+        rt.manager.cache.objects[KNATIVE_SERVICE].clear()
+        rt.kube.drop_watches(KNATIVE_SERVICE)
+        await rt.settle()
+        key = rt.add(microapp(template="serverless-function"))
+        await rt.reconciler.reconcile(key)
+        stalled = rt.condition(key, "Stalled")
+        assert (stalled["reason"], rt.applied()) == ("RuntimeUnavailable", [])
+        assert "renders a serving.knative.dev/v1 Service, which this cluster does not serve" in stalled["message"]
+        queued = []
+        rt.manager.queue.add = queued.append  # type: ignore[method-assign]
+        rt.kube.absent.discard(KNATIVE_SERVICE)  # the platform team installs Knative
+        for _ in range(50):
+            await rt.settle()
+            if queued:
+                break
+        assert key in queued                      # re-checked without a restart
+        rt.manager.world.apps[key] = rt.kube.stored(MICROAPP, *key)
+        await rt.reconciler.reconcile(key)
+        assert "Service/shop" in rt.applied() and not rt.condition(key, "Stalled")
+
+
+async def test_throttling_is_retried_after_the_servers_retry_after() -> None:
+    async with Runtime() as rt:
+        key = rt.add(microapp())
+        rt.kube.fail("apply", KubeError(429, "too many requests", retry_after=7))
+        with pytest.raises(Retry) as err:
+            await rt.reconciler.reconcile(key)
+        assert err.value.retry_after == 7
+
+
+async def test_a_terminal_status_write_error_is_logged_once_and_not_retried(caplog: pytest.LogCaptureFixture) -> None:
+    async with Runtime() as rt:
+        key = rt.add(microapp(template="nope"))
+        for _ in range(3):
+            rt.kube.fail("patch_status", KubeError(422, "status.phase: Unsupported value"))
+            await rt.reconciler.reconcile(key)   # no exception: nothing a retry could fix
+        lines = [r.getMessage() for r in caplog.records if "status not written" in r.getMessage()]
+        assert len(lines) == 1 and "422: status.phase: Unsupported value" in lines[0]
+
+
+async def test_prune_errors_are_retried_not_crashes() -> None:
+    async with Runtime() as rt:
+        key = rt.add(microapp())
+        uid = rt.kube.stored(MICROAPP, *key)["metadata"]["uid"]
+        rt.kube.put({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": {},
+                     "metadata": {"name": "shop", "namespace": "ns", "ownerReferences": [
+                         {"kind": "MicroApp", "name": "shop", "uid": uid, "controller": True}]}})
+        body = rt.kube.stored(MICROAPP, *key)
+        body["status"] = {"inventory": [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "shop"}]}
+        rt.manager.app_event("MODIFIED", body)
+        rt.kube.fail("delete", KubeError(403, "forbidden"))
+        with pytest.raises(Retry, match="prune: 403: forbidden"):
+            await rt.reconciler.reconcile(key)
+        await rt.reconciler.reconcile(key)
+        assert rt.kube.stored(INGRESS, "ns", "shop") is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from microapp_operator.api.kinds import DEPLOYMENT, PODMONITOR
+from microapp_operator.api.kinds import KNATIVE_SERVICE, PODMONITOR
 from microapp_operator.core import catalog
 from microapp_operator.runtime.world import World
 
@@ -67,9 +67,10 @@ def test_budget_events_track_the_team_and_move_with_it() -> None:
     assert world.budgets == {}
 
 
-def test_the_podmonitor_crd_appearing_re_renders_every_app() -> None:
+def test_a_crd_appearing_or_going_re_checks_every_app() -> None:
     world = world_with(app("a"), app("b"))
-    assert world.kind_changed(DEPLOYMENT, True) == []
+    assert sorted(world.kind_changed(KNATIVE_SERVICE, True)) == [("ns", "a"), ("ns", "b")]
+    assert world.podmonitor is False
     assert sorted(world.kind_changed(PODMONITOR, True)) == [("ns", "a"), ("ns", "b")]
     assert world.podmonitor is True
     world.kind_changed(PODMONITOR, False)

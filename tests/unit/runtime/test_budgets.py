@@ -1,0 +1,68 @@
+"""Budgets under a reconcile backlog: reservations hold until priced; held apps are released."""
+
+from __future__ import annotations
+
+from microapp_operator.api.kinds import MICROAPP
+from tests.unit.runtime.harness import Runtime, microapp
+
+USER = {"username": "alice", "groups": ["finance-devs"]}
+
+
+def budget(rt: Runtime, limit: str) -> None:
+    rt.manager.budget_event("ADDED", rt.kube.put({"apiVersion": "microapp.dev/v1alpha1", "kind": "TeamBudget",
+                                                  "metadata": {"name": "finance"},
+                                                  "spec": {"team": "finance", "monthlyLimit": limit}}))
+
+
+async def test_a_reservation_outlives_a_backlog_far_longer_than_the_old_30s() -> None:
+    async with Runtime() as rt:
+        clock = [0.0]
+        rt.manager.budgets.ledger.clock = lambda: clock[0]
+        budget(rt, "12")
+        first = microapp("first", replicas=3)
+        first["metadata"].update(uid="u-first", generation=1)
+        decision = rt.manager.admission.admit(first, None, user=USER, dryrun=False)
+        assert decision.allowed, decision.message
+        rt.manager.app_event("ADDED", first)      # the apply arrived; the reconcile queue is backed up
+        clock[0] = 3600.0                          # an hour later, still not reconciled
+        second = microapp("second", replicas=3)
+        second["metadata"].update(uid="u-second", generation=1)
+        refused = rt.manager.admission.admit(second, None, user=USER, dryrun=False)
+        assert not refused.allowed and "over the TeamBudget limit" in refused.message
+        stored = rt.kube.put(first)
+        rt.manager.app_event("MODIFIED", stored)
+        await rt.reconciler.reconcile(("ns", "first"))   # priced: the estimate replaces the reservation
+        assert rt.manager.budgets.ledger.reservation(("ns", "first")) is None
+        assert ("ns", "first") in rt.manager.budgets.ledger.apps
+
+
+async def test_a_reservation_whose_apply_never_came_expires() -> None:
+    async with Runtime() as rt:
+        clock = [0.0]
+        rt.manager.budgets.ledger.clock = lambda: clock[0]
+        budget(rt, "12")
+        lost = microapp("lost", replicas=3)
+        lost["metadata"]["generation"] = 1
+        assert rt.manager.admission.admit(lost, None, user=USER, dryrun=False).allowed
+        clock[0] = 61.0                            # another webhook refused it: no event ever came
+        retry = microapp("retry", replicas=3)
+        retry["metadata"]["generation"] = 1
+        assert rt.manager.admission.admit(retry, None, user=USER, dryrun=False).allowed
+
+
+async def test_held_apps_are_requeued_when_their_teams_total_drops() -> None:
+    async with Runtime() as rt:
+        budget(rt, "8")
+        big = rt.add(microapp("big", replicas=2))
+        await rt.reconciler.reconcile(big)
+        held = rt.add(microapp("held", replicas=2))
+        await rt.reconciler.reconcile(held)
+        assert rt.condition(held, "Ready")["reason"] == "OverBudget"
+        queued: list = []
+        rt.manager.queue.add_all = queued.extend  # type: ignore[method-assign]
+        rt.manager.app_event("DELETED", rt.kube.stored(MICROAPP, *big))
+        assert queued == [held]
+        rt.manager.queue.add_all = lambda keys: None  # type: ignore[method-assign]
+        rt.manager.world.apps[held] = rt.kube.stored(MICROAPP, *held)
+        await rt.reconciler.reconcile(held)
+        assert rt.condition(held, "Ready")["reason"] != "OverBudget"
