@@ -13,7 +13,7 @@ export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export MICROAPP_CACHE := $(CACHE)
 PYTEST_ARGS ?=
 
-.PHONY: help venv control-plane cluster-up cluster-down crds install run demo down test unit integration bench
+.PHONY: help venv control-plane cluster-up cluster-down crds install run demo down test unit integration chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,7 +69,23 @@ test: venv ## everything: venv, control plane (built once), then all tests
 	@hack/operator.sh stop >/dev/null
 	hack/cluster.sh up
 	@echo "[test] running unit and integration tests ..."
-	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest --ignore=tests/chaos $(PYTEST_ARGS)
+
+# The fault tests' own control plane: a low request limit without priority and fairness (so the
+# operator's ServiceAccount gets 429s), six simulated nodes; deleted afterwards.
+CHAOS_ENV := MICROAPP_STATE_DIR=$(CURDIR)/.cluster-chaos MICROAPP_CLUSTER_NAME=microapp-chaos MICROAPP_NODES=6 \
+  MICROAPP_APISERVER_ARGS="enable-priority-and-fairness=false max-requests-inflight=20 max-mutating-requests-inflight=2" \
+  MICROAPP_TEST_KUBECONFIG=$(CURDIR)/.cluster-chaos/kubeconfig
+
+chaos: venv ## fault tests (throttled API server, SIGKILL mid-rollout, API server restart) on their own control plane
+	@hack/build-control-plane.sh >/dev/null
+	@start=$$(date +%s); rm -f .cluster-chaos/chaos-results.json; \
+	$(CHAOS_ENV) hack/cluster.sh up; \
+	echo "[chaos] running the fault tests ..."; \
+	$(CHAOS_ENV) $(VENV)/bin/python -m pytest tests/chaos -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	echo "[chaos] figures:"; cat .cluster-chaos/chaos-results.json 2>/dev/null || true; \
+	$(CHAOS_ENV) hack/cluster.sh down; \
+	echo "[chaos] finished in $$(( $$(date +%s) - start ))s"; exit $$rc
 
 unit: venv ## unit tests only (no cluster)
 	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -4,6 +4,10 @@
 #   hack/cluster.sh up      build if needed, start (idempotent), write .cluster/kubeconfig
 #   hack/cluster.sh down    stop and delete the cluster
 #   hack/cluster.sh status  exit 0 if the API server answers
+# Environment: MICROAPP_STATE_DIR (default .cluster), MICROAPP_CLUSTER_NAME (default microapp),
+# MICROAPP_NODES (default 2), MICROAPP_APISERVER_ARGS (extra kube-apiserver flags, "key=value ...",
+# e.g. the fault tests' low max-requests-inflight). Every cluster writes an audit log of write
+# requests (hack/audit-policy.yaml), which tests read to count the operator's writes per namespace.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/hack/versions.env"
@@ -11,8 +15,11 @@ cache=${MICROAPP_CACHE:-$HOME/.cache/microapp-operator}
 bin="$cache/$KUBE_VERSION/bin"
 name=${MICROAPP_CLUSTER_NAME:-microapp}
 nodes=${MICROAPP_NODES:-2}
-state="$root/.cluster"
+state=${MICROAPP_STATE_DIR:-$root/.cluster}
 kubeconfig="$state/kubeconfig"
+apiserver_args=${MICROAPP_APISERVER_ARGS:-}
+# A cluster created with other settings is recreated (state lives in etcd under $state: tests only).
+fingerprint=$(cat "$root/hack/kwok.yaml" "$root/hack/audit-policy.yaml" <(echo "$KUBE_VERSION $apiserver_args") | sha256sum | cut -c1-16)
 export KWOK_WORKDIR="$state/kwok" KWOK_KUBE_VERSION="$KUBE_VERSION" KWOK_RUNTIME=binary
 export KWOK_KUBECTL_BINARY="$bin/kubectl" PATH="$bin:$PATH"
 
@@ -46,6 +53,11 @@ up() {
   local t0; t0=$(date +%s)
   "$root/hack/build-control-plane.sh"
   mkdir -p "$state"
+  if exists && [ "$(cat "$state/fingerprint" 2>/dev/null)" != "$fingerprint" ]; then
+    log "cluster '$name' was created with other settings (audit policy, API server flags): recreating"
+    kwok delete cluster --name "$name" || true
+    rm -f "$kubeconfig"
+  fi
   if healthy; then log "cluster '$name' already running ($kubeconfig)"; return; fi
   if exists; then
     log "starting existing cluster '$name' ..."
@@ -53,7 +65,10 @@ up() {
   fi
   if ! exists; then
     log "creating cluster '$name' (Kubernetes $KUBE_VERSION, binary runtime, 127.0.0.1) ..."
+    local extra=()
+    for arg in $apiserver_args; do extra+=(--extra-args "kube-apiserver=$arg"); done
     kwok create cluster --name "$name" --kubeconfig "" --config "$root/hack/kwok.yaml" \
+      --kube-audit-policy "$root/hack/audit-policy.yaml" "${extra[@]}" \
       --etcd-binary "$bin/etcd" \
       --kube-apiserver-binary "$bin/kube-apiserver" \
       --kube-controller-manager-binary "$bin/kube-controller-manager" \
@@ -65,6 +80,7 @@ up() {
       --extra-args "kwok-controller=cidr=10.244.0.0/16" \
       --timeout 5m --wait 2m
   fi
+  echo "$fingerprint" > "$state/fingerprint"
   kwokctl get kubeconfig --name "$name" > "$kubeconfig.tmp" && mv "$kubeconfig.tmp" "$kubeconfig"
   chmod 600 "$kubeconfig"
   wait_for "the API server" 120 healthy
@@ -89,9 +105,20 @@ down() {
   rm -f "$kubeconfig"
 }
 
+stop() { log "stopping cluster '$name' (etcd data kept) ..."; kwok stop cluster --name "$name"; }
+start() {
+  local t0; t0=$(date +%s)
+  log "starting cluster '$name' ..."
+  kwok start cluster --name "$name"
+  wait_for "the API server" 120 healthy
+  log "cluster '$name' back in $(since "$t0")"
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
   status) healthy ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  stop) stop ;;
+  start) start ;;
+  *) echo "usage: $0 up|down|status|stop|start" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,6 +26,9 @@ VERSIONS = _versions()
 CACHE = Path(os.environ.get("MICROAPP_CACHE", Path.home() / ".cache" / "microapp-operator"))
 BIN = CACHE / VERSIONS["KUBE_VERSION"] / "bin"
 KUBECTL = str(BIN / "kubectl")
+CLUSTER_NAME = os.environ.get("MICROAPP_CLUSTER_NAME", "microapp")
+AUDIT_LOG = KUBECONFIG.parent / "kwok" / "clusters" / CLUSTER_NAME / "logs" / "audit.log"
+OPERATOR_AGENT = "microapp-operator/"
 
 
 def kubectl(*args: str, input: str | dict | list | None = None, check: bool = True,
@@ -37,6 +41,22 @@ def kubectl(*args: str, input: str | dict | list | None = None, check: bool = Tr
     if check and proc.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+def audit_writes(*, since: datetime, namespaces: set[str], agent: str = OPERATOR_AGENT) -> list[dict[str, Any]]:
+    """Write requests the API server itself logged (hack/audit-policy.yaml) from clients whose
+    user agent starts with ``agent`` in ``namespaces`` since ``since``: one test's own writes,
+    whatever else the cluster is doing."""
+    found = []
+    for line in AUDIT_LOG.read_text().splitlines():
+        event = json.loads(line)
+        ref = event.get("objectRef") or {}
+        if (event.get("stage") == "ResponseComplete" and str(event.get("userAgent", "")).startswith(agent)
+                and ref.get("namespace") in namespaces
+                and datetime.fromisoformat(event["requestReceivedTimestamp"].replace("Z", "+00:00")) >= since):
+            found.append({"verb": event["verb"], "resource": ref.get("resource"), "name": ref.get("name"),
+                          "subresource": ref.get("subresource"), "code": (event.get("responseStatus") or {}).get("code")})
+    return found
 
 
 def get_json(*args: str) -> dict[str, Any]:

@@ -47,6 +47,7 @@ def crds(cluster: Path) -> None:
     for crd_dir in (ROOT / "crds", ROOT / "hack" / "crds"):
         apply(crd_dir)
         kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crd_dir))
+    kubectl("api-resources", "-o", "name")  # refreshes kubectl's discovery cache (new categories, kinds)
     apply(ROOT / "tests" / "fixtures" / "platformpolicy.yaml")
     apply(ROOT / "operator" / "microapp_operator" / "templates")
 
@@ -70,21 +71,23 @@ def _free_port() -> int:
 class OperatorProcess:
     """`microapp run` as a subprocess against the local cluster, restartable by tests."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, *, kubeconfig: Path = KUBECONFIG, extra: tuple[str, ...] = ()) -> None:
         self.log = log
+        self.kubeconfig = kubeconfig
+        self.extra = extra
         self.port = _free_port()
         self.webhook_port = _free_port()
         self.metrics_port = _free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "KUBECONFIG": str(KUBECONFIG)}
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         self.started_at = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "microapp_operator", "run", "--verbose", "--resync-seconds", "15",
                  "--liveness", f"http://127.0.0.1:{self.port}/healthz",
-                 "--webhook-port", str(self.webhook_port), "--metrics-port", str(self.metrics_port)],
+                 "--webhook-port", str(self.webhook_port), "--metrics-port", str(self.metrics_port), *self.extra],
                 env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
@@ -111,6 +114,13 @@ class OperatorProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no graceful shutdown (a node dying, the OOM killer)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
+            self.proc = None
 
     def restart(self) -> int:
         """Restart; returns the log offset where the new process's output begins."""

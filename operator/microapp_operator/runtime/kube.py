@@ -23,6 +23,7 @@ from ..api import types as api
 from ..api.kinds import EVENT, RESOURCES, Resource
 
 FIELD_MANAGER = "microapp-operator"
+USER_AGENT = "microapp-operator/0.1"
 log = logging.getLogger(__name__)
 
 
@@ -67,7 +68,9 @@ class Kube:
             config.load_incluster_config()
         except config.ConfigException:
             await config.load_kube_config()
-        return cls(client.ApiClient())
+        api_client = client.ApiClient()
+        api_client.user_agent = USER_AGENT   # audit logs and API server metrics tell our requests apart
+        return cls(api_client)
 
     async def close(self) -> None:
         await self.api.close()
