@@ -32,25 +32,29 @@ def rss_mib(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
+def publish(short: str) -> None:
+    kubectl("apply", "-f", "-", input={"apiVersion": "microapp.dev/v1alpha1", "kind": "AppTemplate",
+                                       "metadata": {"name": f"evil-{short}-1.0.0"},
+                                       "spec": {"templateName": f"evil-{short}", "version": "1.0.0",
+                                                "runtime": "container", "manifests": HOSTILE[short][0]}})
+
+
 @pytest.fixture
-def hostile_templates(crds: None) -> Iterator[list[str]]:
-    names = []
-    for short, (manifests, _) in HOSTILE.items():
-        kubectl("apply", "-f", "-", input={"apiVersion": "microapp.dev/v1alpha1", "kind": "AppTemplate",
-                                           "metadata": {"name": f"evil-{short}-1.0.0"},
-                                           "spec": {"templateName": f"evil-{short}", "version": "1.0.0",
-                                                    "runtime": "container", "manifests": manifests}})
-        names.append(f"evil-{short}-1.0.0")
-    yield names
-    kubectl("delete", "apptemplate", *names, check=False)
+def hostile_templates(crds: None) -> Iterator[None]:
+    yield
+    kubectl("delete", "apptemplate", *(f"evil-{short}-1.0.0" for short in HOSTILE), check=False)
 
 
 def test_hostile_templates_stall_their_apps_and_nothing_else(operator: object, namespace: str,
-                                                             hostile_templates: list[str]) -> None:
+                                                             hostile_templates: None) -> None:
+    """The apps exist first (a template not yet published is no reason to refuse them); then the
+    hostile templates are published, the operator renders them, and each app stalls."""
     pid = operator.proc.pid  # type: ignore[attr-defined]
     before = rss_mib(pid)
     for short in HOSTILE:
         kubectl("apply", "-f", "-", input=microapp(f"evil-{short}", namespace, template=f"evil-{short}"))
+    for short in HOSTILE:
+        publish(short)
     kubectl("apply", "-f", "-", input=microapp("innocent", namespace))
     kubectl("wait", "--for=condition=Ready", "--timeout=90s", "-n", namespace, "mapp/innocent")
     for short, (_, message) in HOSTILE.items():
@@ -61,6 +65,9 @@ def test_hostile_templates_stall_their_apps_and_nothing_else(operator: object, n
         assert message in cond["message"], cond["message"]
         assert "Traceback" not in cond["message"]
     assert kubectl("get", "clusterrolebinding", "evil-crb", check=False).returncode != 0
+    proc = kubectl("apply", "-f", "-", input=microapp("evil-again", namespace, template="evil-loop"), check=False)
+    assert proc.returncode != 0   # admission renders it too, within the same budget, and says so plainly
+    assert "template evil-loop@1.0.0: the template did more than 1,000,000 steps of work" in proc.stderr
     after = rss_mib(pid)
     assert operator.proc.poll() is None  # type: ignore[attr-defined]
     assert after < 600 and after - before < 200, f"operator RSS {before:.0f} -> {after:.0f} MiB"
