@@ -24,9 +24,15 @@ def app(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
     return microapp(name, namespace, replicas=0, **spec)
 
 
-def create_apps(namespace: str, count: int, prefix: str = "app", parallel: int = 6) -> None:
+def job(name: str, namespace: str) -> dict[str, Any]:
+    """A daily CronJob app: it has a cost (a share of the month) and no Pods during the test."""
+    return microapp(name, namespace, template="scheduled-job", parameters={"schedule": "@daily"})
+
+
+def create_apps(namespace: str, count: int, prefix: str = "app", parallel: int = 6,
+                make: Callable[[str, str], dict[str, Any]] = app) -> None:
     """``count`` MicroApps through kubectl (and so the webhook), from ``parallel`` clients."""
-    chunks = [[app(f"{prefix}-{i}", namespace) for i in range(j, count, parallel)] for j in range(parallel)]
+    chunks = [[make(f"{prefix}-{i}", namespace) for i in range(j, count, parallel)] for j in range(parallel)]
     procs = [subprocess.Popen([*kubectl_cmd(), "create", "-f", "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True) for _ in chunks]
     for proc, chunk in zip(procs, chunks):
@@ -54,13 +60,15 @@ def converged(namespace: str, count: int) -> Callable[[], bool]:
     return check
 
 
-def children(namespace: str) -> list[dict[str, Any]]:
-    return get_json(KINDS, "-n", namespace, "-l", "app.kubernetes.io/managed-by=microapp-operator")["items"]
+def children(namespace: str, kinds: str = KINDS) -> list[dict[str, Any]]:
+    return get_json(kinds, "-n", namespace, "-l", "app.kubernetes.io/managed-by=microapp-operator")["items"]
 
 
-def assert_exactly_the_expected_children(namespace: str, count: int) -> None:
+def assert_exactly_the_expected_children(namespace: str, count: int,
+                                         kinds: tuple[str, ...] = ("Deployment", "Service", "ServiceAccount",
+                                                                   "NetworkPolicy")) -> None:
     uids = {a["metadata"]["uid"]: a["metadata"]["name"] for a in apps(namespace)}
-    found = children(namespace)
+    found = children(namespace, KINDS + ",cronjobs")
     by_kind: dict[str, list[str]] = {}
     for obj in found:
         by_kind.setdefault(obj["kind"], []).append(obj["metadata"]["name"])
@@ -68,9 +76,8 @@ def assert_exactly_the_expected_children(namespace: str, count: int) -> None:
         assert len(refs) == 1 and refs[0]["uid"] in uids, f"orphan {obj['kind']}/{obj['metadata']['name']}"
         assert obj["metadata"]["name"] == uids[refs[0]["uid"]], f"{obj['kind']}/{obj['metadata']['name']} misowned"
     expected = sorted(uids.values())
-    assert {k: sorted(v) for k, v in by_kind.items()} == {k: expected for k in
-                                                          ("Deployment", "Service", "ServiceAccount", "NetworkPolicy")}
-    assert len(found) == 4 * count
+    assert {k: sorted(v) for k, v in by_kind.items()} == {k: expected for k in kinds}
+    assert len(found) == len(kinds) * count
 
 
 def team_budget(limit: str = "100000") -> None:
@@ -96,22 +103,24 @@ def test_a_throttled_api_server_is_absorbed_and_300_apps_converge(operator: Oper
 def test_sigkill_during_a_300_app_rollout_leaves_exactly_the_expected_children(
         operator: OperatorProcess, namespace: str) -> None:
     team_budget()
+    kinds = ("CronJob", "ServiceAccount", "NetworkPolicy")
     try:
-        create_apps(namespace, APPS)
-        eventually(lambda: len(children(namespace)) >= APPS, timeout=600, interval=1,
-                   what="the rollout to be under way")
-        before = len(children(namespace))
+        create_apps(namespace, APPS, make=job)
+        eventually(lambda: len(children(namespace, "cronjobs,serviceaccounts,networkpolicies")) >= APPS, timeout=600,
+                   interval=1, what="the rollout to be under way")
+        before = len(children(namespace, "cronjobs,serviceaccounts,networkpolicies"))
         operator.kill()
         killed = time.monotonic()
         operator.start()
         eventually(converged(namespace, APPS), timeout=900, interval=3, what="convergence after SIGKILL")
         seconds = time.monotonic() - killed
-        assert_exactly_the_expected_children(namespace, APPS)
+        assert_exactly_the_expected_children(namespace, APPS, kinds)
         estimates = sum(Decimal(a["status"]["cost"]["estimatedMonthly"]) for a in apps(namespace))
 
         def settled() -> dict | None:
             st = get_json("teambudget", "qa").get("status", {})
             return st if st.get("apps") == APPS and Decimal(st.get("committedMonthly", "-1")) == estimates else None
+        assert estimates > 0
         status = eventually(settled, timeout=60, what="TeamBudget status to equal the sum of the estimates")
         record("sigkill_mid_rollout", apps=APPS, children_at_kill=before, converge_seconds_after_kill=round(seconds, 1),
                committed=status["committedMonthly"])

@@ -16,7 +16,7 @@ from . import rbac
 from .app import AppMeta
 from .quantity import QuantityError, quantity
 from ..api.kinds import KNATIVE_SERVICE
-from .rendered import pod_specs
+from .rendered import dig, pod_specs
 
 DEFAULT_ADMIN_GROUPS = ("system:masters",)
 
@@ -112,10 +112,11 @@ def _limits(spec: api.MicroAppSpec, objects: Iterable[Mapping[str, Any]] | None,
         reach: list[tuple[str, Any]] = [("spec.replicas", spec.replicas)]
         for obj in objects:
             if obj.get("kind") == "HorizontalPodAutoscaler":
-                reach.append(("the autoscaler's maximum (spec.parameters)", obj["spec"].get("maxReplicas")))
+                reach.append(("the autoscaler's maximum (spec.parameters)", dig(obj, "spec", "maxReplicas")))
             if (obj.get("apiVersion"), obj.get("kind")) == KNATIVE_SERVICE.key:
-                ann = ((obj["spec"].get("template") or {}).get("metadata") or {}).get("annotations") or {}
-                reach.append(("max-scale (spec.parameters)", ann.get("autoscaling.knative.dev/max-scale")))
+                ann = dig(obj, "spec", "template", "metadata", "annotations") or {}
+                reach.append(("max-scale (spec.parameters)", ann.get("autoscaling.knative.dev/max-scale")
+                              if isinstance(ann, dict) else None))
         for what, value in reach:
             count = _whole(value)
             if count is not None and count > rails.max_replicas:
