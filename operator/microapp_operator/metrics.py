@@ -31,6 +31,12 @@ reconcile_errors = Counter("microapp_reconcile_errors_total", "Reconciles that f
                            ["kind"], registry=REGISTRY)
 phase_transitions = Counter("microapp_phase_transitions_total", "MicroApp phase changes (lifecycle transitions).",
                             ["from_phase", "to_phase"], registry=REGISTRY)
+notifications = Counter("microapp_lifecycle_notifications_total", "Retirement notices posted, by result.",
+                        ["result"], registry=REGISTRY)
+lifecycle_transitions = Counter("microapp_lifecycle_transitions_total", "Lifecycle states entered.",
+                                ["state"], registry=REGISTRY)
+activity_source_up = Gauge("microapp_activity_source_up", "1 while the traffic activity source answers (0: "
+                           "apps are not idled).", registry=REGISTRY)
 watch_reconnects = Counter("microapp_watch_reconnects_total", "Child watch streams re-established.",
                            ["kind"], registry=REGISTRY)
 

@@ -1,8 +1,8 @@
 """The shape of the package: dependencies point one way, size limits, and Kopf's private API.
 
 Layers, bottom up: ``api`` -> ``core`` (pure) -> ``metrics`` -> ``runtime`` -> ``entry``. Inside
-the runtime: ``kube``/``cache``/``queue`` -> ``world`` -> ``budgets``/``reports`` ->
-``admission`` -> ``reconciler`` -> ``manager``. A module may import only from its own layer
+the runtime: ``kube``/``cache``/``queue``/``notify`` -> ``world`` -> ``budgets``/``reports``/``activity``/
+``announce`` -> ``admission`` -> ``reconciler`` -> ``manager``. A module may import only from its own layer
 or below (and, inside the runtime, only lower-ranked modules).
 """
 
@@ -16,8 +16,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "microapp_operator"
 LAYERS = {"api": 0, "core": 1, "metrics": 2, "runtime": 3, "entry": 4, "__main__": 5}
-RUNTIME_ORDER = {"kube": 0, "cache": 1, "queue": 1, "world": 2, "budgets": 3, "reports": 3, "admission": 4,
-                 "reconciler": 5, "manager": 6}
+RUNTIME_ORDER = {"kube": 0, "cache": 1, "queue": 1, "notify": 1, "world": 2, "budgets": 3, "reports": 3,
+                 "activity": 3, "announce": 3, "admission": 4, "reconciler": 5, "manager": 6}
 # Third-party packages that mean I/O or a framework: never in the pure core or the API types.
 IMPURE = ("kopf", "kubernetes_asyncio", "aiohttp", "asyncio", "urllib.request", "socket", "subprocess",
           "prometheus_client", "uvloop", "time", "random", "os")

@@ -26,6 +26,8 @@ VIEWERS_ANNOTATION = f"{GROUP}/viewers"
 PUBLIC_APPROVED_BY_ANNOTATION = f"{GROUP}/public-approved-by"
 LAST_ACTIVITY_ANNOTATION = f"{GROUP}/last-activity"
 SNOOZE_UNTIL_ANNOTATION = f"{GROUP}/snooze-until"
+WAKE_ANNOTATION = f"{GROUP}/wake"
+RESTORE_ANNOTATION = f"{GROUP}/restore"
 NAME_LABEL = f"{GROUP}/name"
 TEAM_LABEL = f"{GROUP}/team"
 
@@ -55,7 +57,18 @@ Quantity = Annotated[
                     "pattern": QUANTITY_PATTERN}),
 ]
 Money = Annotated[str, Field(pattern=MONEY_PATTERN, max_length=16)]
-Duration = Annotated[str, Field(pattern=DURATION_PATTERN, max_length=12)]
+DURATION_MESSAGE = "must be a number and s, m, h, d or w, e.g. 30m, 12h, 7d or 2w"
+
+
+def _duration(value: str) -> str:
+    if not re.match(DURATION_PATTERN, value):
+        raise ValueError(f"{value!r} {DURATION_MESSAGE}")
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration), WithJsonSchema({
+    "type": "string", "maxLength": 12,
+    "x-kubernetes-validations": [{"rule": f"self.matches(r'{DURATION_PATTERN}')", "message": DURATION_MESSAGE}]})]
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 

@@ -38,6 +38,10 @@ class Reason(str, Enum):
     OVER_WARN_THRESHOLD = "OverWarnThreshold"
     COMPLIANT = "Compliant"                 # no PlatformPolicy violations
     POLICY_VIOLATIONS = "PolicyViolations"  # flagged after a policy change; the app keeps running
+    ACTIVE = "Active"                       # lifecycle: in use (Idle=False)
+    IDLE = "Idle"                           # lifecycle: asleep for lack of activity (Ready stays True)
+    RETIRING = "Retiring"                   # lifecycle: asleep, retirement announced
+    RETIRED = "Retired"                     # lifecycle: workload removed, kept in its archive
 
 
 class Phase(str, Enum):

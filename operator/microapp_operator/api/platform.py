@@ -84,12 +84,27 @@ class PolicyTelemetry(Model):
     resources: Resources | None = Field(None, description="Requests of the sidecar.")
 
 
-class PolicyLifecycle(Model):
-    """Lifecycle defaults for all apps."""
+class Notify(Model):
+    """Where retirement notices go."""
 
-    idle_after: Duration | None = Field(None, description="Default idle period, e.g. 14d.")
-    retire_after: Duration | None = Field(None, description="Default retirement period after idling, e.g. 30d.")
-    sweep_interval: Duration | None = Field(None, description="How often the lifecycle sweeper runs, e.g. 60s.")
+    url: str | None = Field(None, description="HTTP endpoint receiving a CloudEvent (structured JSON) when an "
+                            "app starts Retiring; empty: Events only.", max_length=2048)
+
+
+class PolicyLifecycle(Model):
+    """Lifecycle defaults and bounds for all apps."""
+
+    mode: Literal["Enforce", "DryRun"] | None = Field(
+        None, description="Enforce acts; DryRun only reports, in status and Events, what it would do. Default Enforce.")
+    idle_after: Duration | None = Field(None, description="Default idle period, e.g. 14d. Unset: apps never idle "
+                                        "unless they set spec.lifecycle.idleAfter.")
+    retire_after: Duration | None = Field(None, description="Default retirement period after idling, e.g. 30d. "
+                                          "Unset: idle apps are never retired unless they set it.")
+    notify_before: Duration | None = Field(None, description="Default notice before retirement, e.g. 3d. Default 3d.")
+    max_idle_after: Duration | None = Field(None, description="Longest idleAfter an app may set (bound), e.g. 90d.")
+    max_retire_after: Duration | None = Field(None, description="Longest retireAfter an app may set (bound).")
+    sweep_interval: Duration | None = Field(None, description="How often the activity sweep runs, e.g. 60s. Default 60s.")
+    notify: Notify | None = Field(None, description=Notify.__doc__)
 
 
 class Activity(Model):

@@ -59,6 +59,9 @@ class Lifecycle(Model):
     retire_after: Duration | None = Field(
         None, description="Retire (archive or delete) after this long idle, e.g. 30d. "
         "Default: PlatformPolicy.spec.lifecycle.retireAfter.")
+    notify_before: Duration | None = Field(
+        None, description="Announce the retirement this long ahead (phase Retiring, an Event and a "
+        "notification), e.g. 3d. Default: PlatformPolicy.spec.lifecycle.notifyBefore.")
     expires_at: Timestamp | None = Field(
         None, description="Hard expiry (RFC 3339): the app is retired at this time whatever its activity.")
     on_retire: Literal["Archive", "Delete"] | None = Field(
@@ -155,8 +158,14 @@ class LifecycleStatus(Model):
     """Activity and retirement times."""
 
     last_activity: Timestamp | None = Field(None, description="Last observed activity.")
+    activity_source: str | None = Field(
+        None, description="Where the last activity came from: created, spec, annotation, traffic, wake or restore.")
     idle_since: Timestamp | None = Field(None, description="When the app was idled.")
     retire_at: Timestamp | None = Field(None, description="When the app will be retired unless it becomes active.")
+    next_check: Timestamp | None = Field(None, description="When the lifecycle will next look at the app.")
+    wake: str | None = Field(None, description="The last microapp.dev/wake value honoured.")
+    restore: str | None = Field(None, description="The last microapp.dev/restore value honoured.")
+    message: str | None = Field(None, description="What the lifecycle decided, or in DryRun would do.")
 
 
 class InventoryEntry(Model):

@@ -37,6 +37,8 @@ class AppMeta:
     generation: int = 1
     annotations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     deleting: bool = False
+    created: str | None = None                    # metadata.creationTimestamp
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def key(self) -> tuple[str, str]:
@@ -56,7 +58,8 @@ class AppMeta:
         return cls(name=str(meta.get("name", "")), namespace=str(meta.get("namespace", "")), uid=meta.get("uid"),
                    generation=int(meta.get("generation") or 1),
                    annotations=MappingProxyType(dict(meta.get("annotations") or {})),
-                   deleting=bool(meta.get("deletionTimestamp")))
+                   deleting=bool(meta.get("deletionTimestamp")), created=meta.get("creationTimestamp"),
+                   labels=MappingProxyType(dict(meta.get("labels") or {})))
 
 
 @dataclass(frozen=True)

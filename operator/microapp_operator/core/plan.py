@@ -129,15 +129,18 @@ def access(app: App, values: render.AppValues, children: list[dict[str, Any]],
             for o in extra]
 
 
-def suspended(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def suspended(objects: list[dict[str, Any]], *, keep_knative: bool = False) -> list[dict[str, Any]]:
     """Scale to zero: Deployments to 0 replicas without HPA/PDB, CronJobs suspended, and
     Knative Services removed (Knative has no suspend and max-scale 0 is invalid; the URL is
-    the same when the app resumes)."""
+    the same when the app resumes). An idle app keeps its Knative Service (``keep_knative``):
+    without traffic Knative has scaled it to zero already, and the first request wakes it."""
     out = []
+    dropped = {("autoscaling/v2", "HorizontalPodAutoscaler"), ("policy/v1", "PodDisruptionBudget")}
+    if not keep_knative:
+        dropped.add(KNATIVE_SERVICE.key)
     for obj in objects:
         kind = (obj["apiVersion"], obj["kind"])
-        if kind in {("autoscaling/v2", "HorizontalPodAutoscaler"), ("policy/v1", "PodDisruptionBudget"),
-                    KNATIVE_SERVICE.key}:
+        if kind in dropped:
             continue
         if kind == ("apps/v1", "Deployment"):
             obj = {**obj, "spec": {**obj["spec"], "replicas": 0}}

@@ -14,13 +14,13 @@ what to do now. No side effects; the clock comes in as ``now``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Union
 
 from ..api import types as api
 from ..api.conditions import ConditionType, Reason
-from . import budget, cost, guardrails, health, ownership, plan, status
+from . import archive, budget, cost, guardrails, health, lifecycle, ownership, plan, status
 from .app import App, AppMeta, PlanError, parse
 from .ledger import Entry
 from .render import RenderError
@@ -40,6 +40,8 @@ class World:
     committed_others: Decimal = Decimal(0)   # the team's total without this app
     reserved: Entry | None = None           # what admission reserved for this app, if still held
     absent: frozenset[tuple[str, str]] = frozenset()   # (apiVersion, kind) the cluster does not serve
+    traffic: datetime | None = None         # this app's last traffic, from the activity sweep
+    activity_known: bool = True             # False while the traffic source fails
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Apply:
     estimate: Decimal
     resolved: str | None = None         # the message of a TemplateResolved Event, when the version changed
     requeue_after: float | None = None  # look again after this many seconds
+    lifecycle: "lifecycle.Verdict | None" = None
+    delete_app: bool = False            # retired with onRetire: Delete (and not tracked by Argo CD)
 
 
 Decision = Union[Stall, Hold, Apply]
@@ -94,12 +98,15 @@ def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: Wor
     if missing:
         return _stall(meta, app, desired.objects, world, old_status, Reason.RUNTIME_UNAVAILABLE,
                       "; ".join(missing), now)
-
-    # 2. Cost and budget: flag, and hold back a first rollout that does not fit.
+    # 2. The lifecycle: an asleep app is scaled down, a retired one keeps only its archive.
+    rules = lifecycle.settings(app.spec.lifecycle, world.policy.lifecycle)
+    verdict = lifecycle.decide(_observed(meta, old_status, world, now), rules, now)
     try:
-        estimate = cost.estimate(desired.objects, world.prices)
+        objects = _acting(app, desired, verdict, world)
+        estimate = cost.estimate(objects, world.prices)
     except RenderError as exc:
         return _stall(meta, app, None, world, old_status, Reason.TEMPLATE_FAILED, str(exc), now)
+    # 3. Cost and budget: flag, and hold back a first rollout that does not fit or comply.
     fits, note = budget.within(estimate=estimate.monthly, currency=world.prices.currency, team=app.team,
                                committed=committed(world, app.team, estimate.monthly), budget=world.budget,
                                app_limit=budget.app_limit(app.spec))
@@ -111,31 +118,76 @@ def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: Wor
     enforced = world.budget is None or world.budget.enforcement == "Deny"
     hold = [(Reason.OVER_BUDGET, note)] if not fits and enforced else []
     hold += [(Reason.POLICY_VIOLATIONS, "; ".join(violations))] if violations else []
-    # 3. A first rollout waits until it fits and complies (the webhook was bypassed or raced);
-    #    an app that already runs is only flagged.
-    if hold and not old_status.get("inventory"):
+    if hold and not old_status.get("inventory"):   # (an app that already runs is only flagged)
         new = status.held(generation=meta.generation, old_status=old_status, reason=hold[0][0],
                           message="not rolled out: " + "; ".join(m for _, m in hold),
                           extra=[budget_cond, compliant], now=now)
         new.update({"cost": cost_status, "violations": violations or None})
         return Hold(new, violations, estimate.monthly)
-
     # 4. Status from the state of the world (the live children).
-    combined = health.combine([health.child(o["apiVersion"], o["kind"], live(o)) for o in desired.objects])
-    new = status.observed(generation=meta.generation, old_status=old_status, health=combined,
-                          suspended=desired.values.suspend, now=now, extra=[budget_cond, compliant])
-    new.update({
-        "violations": violations or None,
-        "cost": cost_status,
-        "selector": status.selector(meta.name),
-        "url": combined.url or desired.url,
-        "template": {"name": res.name, "version": res.version, "latest": res.latest},
-        "inventory": desired.inventory(),
-    })
+    new = _observed_status(meta, old_status, desired, objects, verdict, live, now, [budget_cond, compliant])
+    new.update({"violations": violations or None, "cost": cost_status})
     resolved = None
     if (old_status.get("template") or {}).get("version") != res.version:
         resolved = f"rendered from {res.name}@{res.version} (newest: {res.latest})"
-    return Apply(desired.objects, desired.inventory(), new, violations, estimate.monthly, resolved)
+    inventory = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]} for o in objects]
+    new["inventory"] = inventory
+    return Apply(tuple(objects), inventory, new, violations, estimate.monthly, resolved, verdict.requeue_after,
+                 verdict, _delete(app, verdict, rules))
+
+
+def _observed(meta: AppMeta, old_status: Mapping[str, Any], world: World, now: datetime) -> lifecycle.Observed:
+    return lifecycle.observed_from(meta.annotations, old_status.get("lifecycle") or {}, old_status.get("phase"),
+                                   created=meta.created,
+                                   generation_changed=old_status.get("observedGeneration") != meta.generation,
+                                   traffic=world.traffic, activity_known=world.activity_known, now=now)
+
+
+def _acting(app: App, desired: plan.Plan, verdict: lifecycle.Verdict, world: World) -> list[dict[str, Any]]:
+    """The objects for the lifecycle state: all, asleep (scaled to zero), or the archive alone."""
+    if verdict.state in (lifecycle.State.IDLE, lifecycle.State.RETIRING):
+        return plan.suspended(list(desired.objects), keep_knative=True)
+    if verdict.state is lifecycle.State.RETIRED:
+        res = desired.resolution
+        retired = lifecycle.timestamp(verdict.status.get("retireAt")) or lifecycle.timestamp(
+            verdict.status.get("lastActivity")) or datetime(1970, 1, 1, tzinfo=timezone.utc)
+        awake = cost.estimate(desired.objects, world.prices)
+        return [archive.configmap(app, template={"name": res.name, "version": res.version},
+                                  inventory=desired.inventory(), monthly=awake.monthly, currency=awake.currency,
+                                  retired_at=retired)]
+    return list(desired.objects)
+
+
+def _observed_status(meta: AppMeta, old_status: Mapping[str, Any], desired: plan.Plan,
+                     objects: list[dict[str, Any]], verdict: lifecycle.Verdict, live: Live, now: datetime,
+                     extra: list[api.Condition]) -> dict[str, Any]:
+    combined = health.combine([health.child(o["apiVersion"], o["kind"], live(o)) for o in objects])
+    asleep = None if verdict.state is lifecycle.State.ACTIVE else verdict.state.value
+    new = status.observed(generation=meta.generation, old_status=old_status, health=combined,
+                          suspended=desired.values.suspend, now=now, extra=extra, asleep=asleep,
+                          asleep_message=_asleep_message(verdict))
+    res = desired.resolution
+    new.update({"selector": status.selector(meta.name), "lifecycle": verdict.status,
+                "url": (combined.url or desired.url) if asleep != "Retired" else None,
+                "template": {"name": res.name, "version": res.version, "latest": res.latest}})
+    return new
+
+
+def _asleep_message(verdict: lifecycle.Verdict) -> str:
+    st = verdict.status
+    if verdict.state is lifecycle.State.RETIRED:
+        return ("retired: workload removed, kept in ConfigMap microapp-archive-NAME; bring it back with "
+                "kubectl annotate --overwrite mapp NAME microapp.dev/restore=$(date -u +%FT%TZ)")
+    wake = "wakes on traffic, a spec change, microapp.dev/last-activity or microapp.dev/wake"
+    if verdict.state is lifecycle.State.RETIRING:
+        return f"asleep since {st.get('idleSince')}, retires at {st.get('retireAt')} unless used; {wake}"
+    return f"asleep since {st.get('idleSince')} (no activity since {st.get('lastActivity')}); {wake}"
+
+
+def _delete(app: App, verdict: lifecycle.Verdict, rules: lifecycle.Settings) -> bool:
+    """Delete the MicroApp itself: retired with onRetire Delete, and Git would not bring it back."""
+    return (verdict.state is lifecycle.State.RETIRED and rules.on_retire == "Delete"
+            and not archive.tracked_by_argo(app.meta.labels, app.meta.annotations))
 
 
 def _stall(meta: AppMeta, app: App | None, objects: Iterable[Mapping[str, Any]] | None, world: World,

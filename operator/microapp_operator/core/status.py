@@ -70,12 +70,29 @@ def held(*, generation: int, old_status: Mapping[str, Any], reason: Reason, mess
             "conditions": merge_conditions(old_status.get("conditions") or [], conds)}
 
 
+ASLEEP = {"Idle": (Phase.IDLE, Reason.IDLE), "Retiring": (Phase.RETIRING, Reason.RETIRING),
+          "Retired": (Phase.RETIRED, Reason.RETIRED)}
+
+
 def observed(*, generation: int, old_status: Mapping[str, Any], health: ChildHealth, suspended: bool,
-             now: datetime, extra: Iterable[api.Condition] = ()) -> dict[str, Any]:
-    """Ready/Reconciling/phase/replicas from the children's health. No side effects."""
+             now: datetime, extra: Iterable[api.Condition] = (), asleep: str | None = None,
+             asleep_message: str = "") -> dict[str, Any]:
+    """Ready/Reconciling/phase/replicas from the children's health. No side effects.
+
+    ``asleep`` (Idle, Retiring, Retired): the lifecycle scaled the app down or retired it; Ready
+    stays True with that reason (kstatus and Flux: Current; ``kubectl wait`` does not hang)."""
     def cond(type_: ConditionType, value: str, reason: Reason, message: str) -> api.Condition:
         return condition(type_, value, reason, message, generation=generation, now=now)
 
+    idle = cond(ConditionType.IDLE, "False", Reason.ACTIVE, "in use")
+    if asleep in ASLEEP:
+        phase, reason = ASLEEP[asleep]
+        idle = cond(ConditionType.IDLE, "True", reason, asleep_message)
+        return {"observedGeneration": generation, "phase": phase.value, "replicas": 0,
+                "conditions": merge_conditions(old_status.get("conditions") or [],
+                                               [cond(ConditionType.READY, "True", reason, asleep_message), idle,
+                                                *extra])}
+    extra = [*extra, idle]
     if health.state == State.FAILED:
         phase, conds = Phase.FAILED, [cond(ConditionType.READY, "False", Reason.ROLLOUT_FAILED, health.message)]
     elif health.state == State.PROGRESSING:

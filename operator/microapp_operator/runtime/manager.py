@@ -22,6 +22,7 @@ from .admission import Admission
 from .budgets import Budgets
 from .cache import ChildCache
 from .kube import Kube, list_retrying
+from .notify import Notifier
 from .queue import WorkQueue
 from .reconciler import Reconciler
 from .reports import Reports
@@ -45,8 +46,11 @@ class Manager:
         self.cache = ChildCache(kube, CHILDREN, lambda ns, name: self.queue.add((ns, name)),
                                 on_kind=self._kind_changed)
         self.admission = Admission(self.world, self.budgets, self.cache)
+        self.notifier = Notifier(lambda: (self.world.policy.lifecycle.notify.url
+                                          if self.world.policy.lifecycle and self.world.policy.lifecycle.notify
+                                          else None))
         self.reconciler = Reconciler(self.world, self.budgets, self.reports, kube, self.cache, clock,
-                                     requeue=self.queue.add_after)
+                                     requeue=self.queue.add_after, notifier=self.notifier)
         self.synced = asyncio.Event()
         self.failed: str | None = None
         self.background: set[asyncio.Task[None]] = set()

@@ -15,11 +15,13 @@ from typing import Any, Callable, Mapping
 from .. import metrics
 from ..api.conditions import ConditionType, Reason
 from ..api.kinds import MICROAPP, RESOURCES, Resource
-from ..core import drift, ownership, reconcile, status
+from ..core import drift, lifecycle, ownership, reconcile, status
 from ..core.app import AppMeta
 from .budgets import Budgets
 from .cache import ChildCache
 from .kube import Kube, KubeError
+from .announce import Announcer
+from .notify import Notifier
 from .queue import Retry
 from .reports import Reports
 from .world import Key, World
@@ -29,7 +31,9 @@ log = logging.getLogger(__name__)
 
 class Reconciler:
     def __init__(self, world: World, budgets: Budgets, reports: Reports, kube: Kube, cache: ChildCache,
-                 clock: Callable[[], datetime], requeue: Callable[[Key, float], None]) -> None:
+                 clock: Callable[[], datetime], requeue: Callable[[Key, float], None],
+                 notifier: Notifier | None = None) -> None:
+        self.announce = Announcer(kube, notifier or Notifier(lambda: None))
         self.world = world
         self.budgets = budgets
         self.reports = reports
@@ -121,24 +125,12 @@ class Reconciler:
             raise Retry(f"prune: {exc}", retry_after=exc.retry_after) from None
 
         # 5. Tell, and write the status decided from the state of the world.
-        await self._announce(app, meta, applied, pruned, decision, now)
+        await self.announce.applied(app, meta, applied, pruned, decision, now, self.reconciles)
         await self._write_status(app, old, decision.status, now)
         if decision.requeue_after is not None:
             self.requeue(key, decision.requeue_after)
-
-    async def _announce(self, app: Mapping[str, Any], meta: AppMeta, applied: list[str], pruned: list[str],
-                        decision: reconcile.Apply, now: datetime) -> None:
-        if applied or pruned:
-            log.info("reconciled namespace=%s name=%s applied=%d pruned=%d", meta.namespace, meta.name,
-                     len(applied), len(pruned),
-                     extra={"namespace": meta.namespace, "app": meta.name, "generation": meta.generation,
-                            "reconcile_id": self.reconciles, "applied": len(applied), "pruned": len(pruned)})
-        if applied:
-            await self._event(app, "Normal", "Applied", "applied " + ", ".join(applied), now)
-        if pruned:
-            await self._event(app, "Normal", "Pruned", "deleted " + ", ".join(pruned), now)
-        if decision.resolved:
-            await self._event(app, "Normal", "TemplateResolved", decision.resolved, now)
+        if decision.delete_app:   # retired with onRetire: Delete: the app itself goes (its archive with it)
+            await self.kube.delete(MICROAPP, meta.namespace, meta.name, uid=meta.uid)
 
     def _decision_world(self, key: Key, team: str) -> reconcile.World:
         """What the pure decision needs to know about the world and this app's team."""
@@ -146,7 +138,8 @@ class Reconciler:
         w = self.world
         return reconcile.World(templates=tuple(w.templates.values()), policy=w.policy, prices=w.prices,
                                podmonitor=w.podmonitor, budget=w.budget_of(team), committed_others=others,
-                               reserved=self.budgets.ledger.reservation(key), absent=self.cache.absent())
+                               reserved=self.budgets.ledger.reservation(key), absent=self.cache.absent(),
+                               traffic=w.activity.get(key), activity_known=w.activity_known)
 
     def _live(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         res = RESOURCES[(obj["apiVersion"], obj["kind"])]
@@ -203,20 +196,8 @@ class Reconciler:
         stalled = _condition(new, ConditionType.STALLED)
         if stalled:
             metrics.reconcile_errors.labels(stalled["reason"]).inc()
-        await self._condition_events(app, old, new, now)
+        await self.announce.conditions(app, old, new, now)
 
-    async def _condition_events(self, app: Mapping[str, Any], old: Mapping[str, Any],
-                                new: Mapping[str, Any], now: datetime) -> None:
-        before, after = _condition(old, ConditionType.READY), _condition(new, ConditionType.READY)
-        if (before.get("status"), before.get("reason")) == (after.get("status"), after.get("reason")):
-            return
-        if _condition(new, ConditionType.STALLED):
-            await self._event(app, "Warning", after.get("reason", "Stalled"), after.get("message", ""), now)
-        elif after.get("status") == "True":
-            await self._event(app, "Normal", "Ready", after.get("message", ""), now)
-
-    async def _event(self, app: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime) -> None:
-        await self.kube.event(app, type_=type_, reason=reason, message=message, now=now)
 
 
 def _condition(st: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Mapping
 
 from ..api import types as api
@@ -36,6 +37,8 @@ class World:
         self.policy = api.PlatformPolicySpec()
         self.budgets: dict[str, BudgetObject] = {}    # team -> its TeamBudget
         self.podmonitor = False                       # the Prometheus Operator's PodMonitor CRD exists
+        self.activity: dict[Key, datetime] = {}       # last traffic per app, from the activity sweep
+        self.activity_known = True                    # False while the traffic source fails
         self.catalog_version = 0                      # bumped on every template change (memo keys)
         self.policy_version = 0
         self._prices: ByIdentity[api.PlatformPolicySpec, cost.Prices] = ByIdentity(

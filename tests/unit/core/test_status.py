@@ -72,12 +72,22 @@ def test_observed(state: State, suspended: bool, old: dict, phase: str, conds: l
     result = status.observed(generation=1, old_status=old, health=ChildHealth(state, "m", 2),
                              suspended=suspended, now=T0)
     assert result["phase"] == phase
-    assert [(c["type"], c["status"], c["reason"]) for c in result["conditions"]] == conds
+    assert [(c["type"], c["status"], c["reason"]) for c in result["conditions"]] == [*conds, ("Idle", "False", "Active")]
     assert result["replicas"] == 2
+
+
+@pytest.mark.parametrize("asleep,phase", [("Idle", "Idle"), ("Retiring", "Retiring"), ("Retired", "Retired")])
+def test_an_asleep_app_stays_ready_with_the_lifecycle_reason(asleep: str, phase: str) -> None:
+    """kstatus and Flux read Ready=True as Current, and kubectl wait does not hang."""
+    result = status.observed(generation=1, old_status={"phase": "Running"}, health=ChildHealth(State.PROGRESSING, "m"),
+                             suspended=False, now=T0, asleep=asleep, asleep_message="asleep since ...")
+    assert result["phase"] == phase and result["replicas"] == 0
+    assert [(c["type"], c["status"], c["reason"]) for c in result["conditions"]] == [
+        ("Ready", "True", asleep), ("Idle", "True", asleep)]
 
 
 def test_observed_clears_stalled_after_a_fix() -> None:
     stalled = status.stalled(generation=1, old_status={}, reason=status.Reason.INVALID_PARAMETERS,
                              message="bad", now=T0)
     fixed = status.observed(generation=2, old_status=stalled, health=ChildHealth(State.READY), suspended=False, now=T0)
-    assert [c["type"] for c in fixed["conditions"]] == ["Ready"]
+    assert [c["type"] for c in fixed["conditions"]] == ["Ready", "Idle"]

@@ -1,0 +1,77 @@
+"""What the reconciler tells people: Events for meaningful steps (applied, pruned, a template
+version resolved, Ready or stalled, lifecycle states) and the retirement notice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Mapping
+
+from .. import metrics
+from ..api.conditions import ConditionType
+from ..core import lifecycle, reconcile
+from ..core.app import AppMeta
+from .kube import Kube
+from .notify import Notifier, cloudevent
+
+log = logging.getLogger(__name__)
+
+
+class Announcer:
+    def __init__(self, kube: Kube, notifier: Notifier) -> None:
+        self.kube = kube
+        self.notifier = notifier
+
+    async def applied(self, app: Mapping[str, Any], meta: AppMeta, applied: list[str], pruned: list[str],
+                      decision: reconcile.Apply, now: datetime, reconcile_id: int) -> None:
+        if applied or pruned:
+            log.info("reconciled namespace=%s name=%s applied=%d pruned=%d", meta.namespace, meta.name,
+                     len(applied), len(pruned),
+                     extra={"namespace": meta.namespace, "app": meta.name, "generation": meta.generation,
+                            "reconcile_id": reconcile_id, "applied": len(applied), "pruned": len(pruned)})
+        if applied:
+            await self.event(app, "Normal", "Applied", "applied " + ", ".join(applied), now)
+        if pruned:
+            await self.event(app, "Normal", "Pruned", "deleted " + ", ".join(pruned), now)
+        if decision.resolved:
+            await self.event(app, "Normal", "TemplateResolved", decision.resolved, now)
+        await self._lifecycle(app, decision, now)
+
+    async def _lifecycle(self, app: Mapping[str, Any], decision: reconcile.Apply, now: datetime) -> None:
+        """An Event per lifecycle state entered; the retirement notice when Retiring begins."""
+        verdict = decision.lifecycle
+        if verdict is None:
+            return
+        st = verdict.status
+        for state in verdict.entered:
+            metrics.lifecycle_transitions.labels(state.value).inc()
+            reason, text = {
+                lifecycle.State.IDLE: ("Idle", f"scaled to zero: no activity since {st.get('lastActivity')}"),
+                lifecycle.State.RETIRING: ("Retiring", f"will be retired at {st.get('retireAt')} unless it is "
+                                                       f"used or woken (microapp.dev/wake)"),
+                lifecycle.State.RETIRED: ("Retired", "workload removed" + (
+                    " and the MicroApp deleted (onRetire: Delete)" if decision.delete_app else
+                    "; restore with microapp.dev/restore")),
+                lifecycle.State.ACTIVE: ("Woken", f"active again ({st.get('activitySource')})"),
+            }[state]
+            await self.event(app, "Normal", reason, text, now)
+            if state is lifecycle.State.RETIRING:
+                spec = ((app.get("spec") or {}).get("lifecycle") or {})
+                self.notifier.send(cloudevent(app, st, on_retire=spec.get("onRetire") or "Archive", now=now))
+
+    async def conditions(self, app: Mapping[str, Any], old: Mapping[str, Any],
+                                new: Mapping[str, Any], now: datetime) -> None:
+        before, after = condition(old, ConditionType.READY), condition(new, ConditionType.READY)
+        if (before.get("status"), before.get("reason")) == (after.get("status"), after.get("reason")):
+            return
+        if condition(new, ConditionType.STALLED):
+            await self.event(app, "Warning", after.get("reason", "Stalled"), after.get("message", ""), now)
+        elif after.get("status") == "True":
+            await self.event(app, "Normal", "Ready", after.get("message", ""), now)
+
+    async def event(self, app: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime) -> None:
+        await self.kube.event(app, type_=type_, reason=reason, message=message, now=now)
+
+
+def condition(st: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]:
+    return next((c for c in st.get("conditions") or [] if c.get("type") == type_.value), {})
