@@ -65,9 +65,10 @@ down: ## stop everything make demo / make cluster-up started
 	hack/operator.sh stop
 	hack/cluster.sh down
 
-test: venv ## everything: venv, control plane (built once), then all tests
+test: venv ## everything: venv, control plane (built once), Prometheus (Debian package), then all tests
 	@hack/operator.sh stop >/dev/null
 	hack/cluster.sh up
+	hack/prometheus.sh
 	@echo "[test] running unit and integration tests ..."
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest --ignore=tests/chaos $(PYTEST_ARGS)
 

@@ -108,4 +108,5 @@ def test_delete_on_retire_archives_an_app_argo_cd_tracks(operator: object, names
                what="the untracked app to be deleted")
     st = phase(namespace, "gitops", "Retired", timeout=30)
     assert get_json("configmap", "microapp-archive-gitops", "-n", namespace)["data"]["cost"].endswith("/month")
-    assert st["lifecycle"]["retireAt"]
+    assert "Argo CD tracks this MicroApp and would recreate it: archived instead; remove it from Git" in \
+        st["lifecycle"]["message"]

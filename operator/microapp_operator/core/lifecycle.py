@@ -135,6 +135,7 @@ class Observed:
     activity_source: str | None = None
     idle_since: datetime | None = None
     retire_at: datetime | None = None
+    gitops: bool = False                       # Argo CD tracks the MicroApp (Git would recreate it)
 
 
 @dataclass(frozen=True)
@@ -245,12 +246,15 @@ def _message(seen: Observed, rules: Settings, acting: State, would: State, enter
         parts.append(f"snoozed until {rfc3339(seen.snooze_until)}")
     if rules.dry_run and would is not acting:
         parts.append(f"DryRun: would be {would.value} now (no action taken)")
+    if acting is State.RETIRED and rules.on_retire == "Delete" and seen.gitops:
+        parts.append("onRetire: Delete, but Argo CD tracks this MicroApp and would recreate it: archived instead; "
+                     "remove it from Git to delete it")
     return "; ".join(parts) or acting.value
 
 
 def observed_from(meta_annotations: Mapping[str, str], old_lifecycle: Mapping[str, Any], old_phase: str | None, *,
                   created: str | None, generation_changed: bool, traffic: datetime | None, activity_known: bool,
-                  now: datetime) -> Observed:
+                  now: datetime, gitops: bool = False) -> Observed:
     """Observed from the MicroApp's annotations and its previous status."""
     state = {"Idle": State.IDLE, "Retiring": State.RETIRING, "Retired": State.RETIRED}.get(old_phase or "", State.ACTIVE)
     return Observed(
@@ -260,4 +264,5 @@ def observed_from(meta_annotations: Mapping[str, str], old_lifecycle: Mapping[st
         wake=meta_annotations.get(api.WAKE_ANNOTATION), wake_seen=old_lifecycle.get("wake"),
         restore=meta_annotations.get(api.RESTORE_ANNOTATION), restore_seen=old_lifecycle.get("restore"),
         last_activity=timestamp(old_lifecycle.get("lastActivity")), activity_source=old_lifecycle.get("activitySource"),
-        idle_since=timestamp(old_lifecycle.get("idleSince")), retire_at=timestamp(old_lifecycle.get("retireAt")))
+        idle_since=timestamp(old_lifecycle.get("idleSince")), retire_at=timestamp(old_lifecycle.get("retireAt")),
+        gitops=gitops)

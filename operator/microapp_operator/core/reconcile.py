@@ -140,7 +140,8 @@ def _observed(meta: AppMeta, old_status: Mapping[str, Any], world: World, now: d
     return lifecycle.observed_from(meta.annotations, old_status.get("lifecycle") or {}, old_status.get("phase"),
                                    created=meta.created,
                                    generation_changed=old_status.get("observedGeneration") != meta.generation,
-                                   traffic=world.traffic, activity_known=world.activity_known, now=now)
+                                   traffic=world.traffic, activity_known=world.activity_known, now=now,
+                                   gitops=archive.tracked_by_argo(meta.labels, meta.annotations))
 
 
 def _acting(app: App, desired: plan.Plan, verdict: lifecycle.Verdict, world: World) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Coroutine, Mapping
 
 from .. import metrics
 from ..api.kinds import APPTEMPLATE, CHILDREN, PLATFORMPOLICY, PODMONITOR, TEAMBUDGET, Resource
+from .activity import ActivitySweep
 from .admission import Admission
 from .budgets import Budgets
 from .cache import ChildCache
@@ -51,6 +52,7 @@ class Manager:
                                           else None))
         self.reconciler = Reconciler(self.world, self.budgets, self.reports, kube, self.cache, clock,
                                      requeue=self.queue.add_after, notifier=self.notifier)
+        self.activity = ActivitySweep(self.world, lambda keys: self.queue.add_all(keys), clock)
         self.synced = asyncio.Event()
         self.failed: str | None = None
         self.background: set[asyncio.Task[None]] = set()
@@ -77,6 +79,7 @@ class Manager:
 
     def policy_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
         self.queue.add_all(self.world.policy_event(kind, body))
+        self.activity.poke()
 
     def budget_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
         keys = self.world.budget_event(kind, body)
@@ -107,7 +110,8 @@ class Manager:
                  self._spawn(self._report_initial_sync(), "initial-sync"),
                  self._spawn(self.budgets.run(), "budget-status"),
                  self._spawn(self.reports.run(), "policy-reports"),
-                 self._spawn(self._resync(), "resync")]
+                 self._spawn(self._resync(), "resync"),
+                 self._spawn(self.activity.run(), "activity-sweep")]
         await self._supervise(tasks)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:

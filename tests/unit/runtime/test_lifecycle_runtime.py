@@ -79,6 +79,7 @@ async def test_delete_on_retire_deletes_the_app_unless_argo_cd_tracks_it() -> No
                     await run(rt, key, clock, hours=hours)
         assert rt.kube.stored(MICROAPP, *plain) is None
         assert rt.kube.stored(MICROAPP, *tracked)["status"]["phase"] == "Retired"
+        assert "remove it from Git" in rt.kube.stored(MICROAPP, *tracked)["status"]["lifecycle"]["message"]
         assert rt.kube.stored(CONFIGMAP, "ns", "microapp-archive-tracked") is not None
 
 
