@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.helpers import eventually, get_json, kubectl, microapp
+from tests.helpers import ROOT, eventually, get_json, kubectl, microapp
 
 LIFE = {"idleAfter": "12s", "retireAfter": "1h"}
 
@@ -79,7 +79,7 @@ def prometheus(crds: None, namespace: str, tmp_path: Path) -> Iterator[Prometheu
     exporter = HTTPServer(("127.0.0.1", 0), Exporter)
     threading.Thread(target=exporter.serve_forever, daemon=True).start()
     prom = Prometheus(tmp_path, f"127.0.0.1:{exporter.server_address[1]}")
-    kubectl("apply", "--server-side", "--field-manager=test-activity", "-f", "-", input={
+    kubectl("apply", "--server-side", "--field-manager=test-activity", "--force-conflicts", "-f", "-", input={
         "apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"},
         "spec": {"activity": {"prometheusUrl": prom.url,
                               "query": "sum by (namespace, microapp) (increase(http_server_requests_total[15s]))"},
@@ -88,6 +88,8 @@ def prometheus(crds: None, namespace: str, tmp_path: Path) -> Iterator[Prometheu
     kubectl("apply", "--server-side", "--field-manager=test-activity", "-f", "-", input={
         "apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"},
         "spec": {}}, check=False)
+    kubectl("apply", "--server-side", "--field-manager=microapp-install", "--force-conflicts",   # the suite's policy
+            "-f", str(ROOT / "tests" / "fixtures" / "platformpolicy.yaml"), check=False)
     prom.stop()
     exporter.shutdown()
 

@@ -78,7 +78,8 @@ INVALID = {
     "duplicate-env": ({"env": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]},
                       'spec.env[1]: Duplicate value: {"name":"A"}'),
     "bad-budget": ({"budget": {"monthlyLimit": "forty"}}, "spec.budget.monthlyLimit in body should match"),
-    "bad-duration": ({"lifecycle": {"idleAfter": "a week"}}, "spec.lifecycle.idleAfter in body should match"),
+    "bad-duration": ({"lifecycle": {"idleAfter": "a week"}},
+                     "spec.lifecycle.idleAfter: Invalid value: \"string\": must be a number and s, m, h, d or w, e.g. 30m, 12h, 7d or 2w"),
     "image-with-space": ({"image": "registry.internal/a b:1"}, "spec.image must be an image reference without spaces"),
 }
 

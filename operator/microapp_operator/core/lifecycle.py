@@ -169,8 +169,9 @@ def decide(seen: Observed, rules: Settings, now: datetime) -> Verdict:
               "retireAt": rfc3339(retire_at if not rules.dry_run else seen.retire_at),
               "wake": seen.wake_seen, "restore": seen.restore_seen,
               "message": _message(seen, rules, acting, state, entered)}
-    wait = _next(seen, rules, acting, idle_since, retire_at, now)
-    status["nextCheck"] = rfc3339(now + timedelta(seconds=wait)) if wait is not None else None
+    moment = _next(seen, rules, acting, idle_since, retire_at, now)
+    status["nextCheck"] = rfc3339(moment)   # (the moment itself: stable across reconciles, no writes)
+    wait = max((moment - now).total_seconds(), 1.0) if moment is not None else None
     return Verdict(acting, state, tuple(entered) if not rules.dry_run else (), status, wait)
 
 
@@ -222,8 +223,8 @@ def _retirement(rules: Settings, idle_since: datetime | None) -> datetime | None
 
 
 def _next(seen: Observed, rules: Settings, state: State, idle_since: datetime | None,
-          retire_at: datetime | None, now: datetime) -> float | None:
-    """Seconds until something can change without an event: the earliest future deadline."""
+          retire_at: datetime | None, now: datetime) -> datetime | None:
+    """When something can change without an event: the earliest future deadline."""
     moments = [seen.snooze_until]
     if rules.expires_at is not None and state is not State.RETIRED:
         moments += [rules.expires_at - rules.notify_before, rules.expires_at]
@@ -235,7 +236,7 @@ def _next(seen: Observed, rules: Settings, state: State, idle_since: datetime | 
     if state is State.RETIRING and retire_at is not None:
         moments.append(retire_at)
     future = [m for m in moments if m is not None and m > now]
-    return max((min(future) - now).total_seconds(), 1.0) if future else None
+    return min(future) if future else None
 
 
 def _message(seen: Observed, rules: Settings, acting: State, would: State, entered: list[State]) -> str:

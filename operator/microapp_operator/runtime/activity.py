@@ -27,11 +27,11 @@ class ActivitySweep:
         self.world = world
         self.enqueue = enqueue
         self.clock = clock
-        self._poke = asyncio.Event()
+        self._poked = False
 
     def poke(self) -> None:
         """The policy changed: sweep now, with its new settings."""
-        self._poke.set()
+        self._poked = True
 
     def interval(self) -> float:
         spec = self.world.policy.lifecycle
@@ -45,11 +45,15 @@ class ActivitySweep:
                 await self.sweep(url, promql)
             else:
                 self._known(True)
-            try:
-                await asyncio.wait_for(self._poke.wait(), timeout=self.interval())
-            except asyncio.TimeoutError:
-                pass
-            self._poke.clear()
+            await self._pause(self.interval())
+
+    async def _pause(self, seconds: float, step: float = 0.5) -> None:
+        """Sleep ``seconds``, or less if poked (polling: wait_for on an Event could swallow a cancel)."""
+        waited = 0.0
+        while waited < seconds and not self._poked:
+            await asyncio.sleep(min(step, seconds - waited))
+            waited += step
+        self._poked = False
 
     async def sweep(self, url: str, promql: str) -> None:
         try:
