@@ -18,7 +18,7 @@ import pytest
 
 from tests.helpers import ROOT, eventually, get_json, kubectl, microapp
 
-LIFE = {"idleAfter": "12s", "retireAfter": "1h"}
+LIFE = {"idleAfter": "12s", "retireAfter": "1h", "notifyBefore": "10m"}
 
 
 def free_port() -> int:
