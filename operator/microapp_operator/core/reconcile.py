@@ -168,7 +168,11 @@ def _observed_status(meta: AppMeta, old_status: Mapping[str, Any], desired: plan
                           suspended=desired.values.suspend, now=now, extra=extra, asleep=asleep,
                           asleep_message=_asleep_message(verdict))
     res = desired.resolution
-    new.update({"selector": status.selector(meta.name), "lifecycle": verdict.status,
+    old_lifecycle = old_status.get("lifecycle") or {}
+    # A merge patch clears a field with null; the API server then drops the key. Nulls only for
+    # keys still there, so an unchanged status compares equal and costs no write.
+    lifecycle_status = {k: v for k, v in verdict.status.items() if v is not None or k in old_lifecycle}
+    new.update({"selector": status.selector(meta.name), "lifecycle": lifecycle_status,
                 "url": (combined.url or desired.url) if asleep != "Retired" else None,
                 "template": {"name": res.name, "version": res.version, "latest": res.latest}})
     return new

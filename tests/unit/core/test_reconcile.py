@@ -106,3 +106,12 @@ def test_the_team_total_counts_a_held_reservation_instead_of_the_new_estimate() 
 def test_an_unchanged_generation_keeps_its_pinned_version() -> None:
     assert reconcile.pinned_version({"observedGeneration": 2, "template": {"version": "1.0.0"}}, 2) == "1.0.0"
     assert reconcile.pinned_version({"observedGeneration": 1, "template": {"version": "1.0.0"}}, 2) is None
+
+
+def test_the_lifecycle_status_carries_nulls_only_to_clear_what_is_there() -> None:
+    first = decide(body())
+    assert isinstance(first, reconcile.Apply)
+    assert None not in first.status["lifecycle"].values()
+    stored = {**first.status, "lifecycle": {**first.status["lifecycle"], "idleSince": "2026-11-01T00:00:00Z"}}
+    again = decide(body(), stored)
+    assert again.status["lifecycle"]["idleSince"] is None   # cleared on the server by the merge patch
