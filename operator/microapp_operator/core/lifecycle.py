@@ -150,7 +150,9 @@ class Verdict:
 def decide(seen: Observed, rules: Settings, now: datetime) -> Verdict:
     """The app's lifecycle state and status at ``now``. No side effects."""
     seen, source, restoring = _activity(seen, now)
-    state, entered, idle_since, retire_at = seen.state, [], seen.idle_since, seen.retire_at
+    state, entered = seen.state, []
+    asleep = seen.state is not State.ACTIVE
+    idle_since, retire_at = (seen.idle_since, seen.retire_at) if asleep else (None, None)
     for _ in range(len(State)):  # several steps can be due at once (e.g. after downtime)
         event = _event(seen, rules, state, idle_since, retire_at, now, restoring=restoring)
         if event is None:
