@@ -96,5 +96,6 @@ integration: venv cluster-up ## integration tests only
 
 bench: venv cluster-up ## the benchmark (see BENCHMARKS.md)
 	$(VENV)/bin/python bench/render_throughput.py
+	$(VENV)/bin/python bench/lifecycle_sweep.py
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(MAKE) --no-print-directory install >/dev/null
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python bench/webhook_latency.py

@@ -38,6 +38,11 @@ SHOWBACK: list[Panel] = [
      "microapp_team_budget_committed or microapp_team_budget_limit"),
     ("Apps by phase and team", "table", "short", "sum by (team, phase) (microapp_apps)"),
     ("Idle apps", "stat", "short", 'sum(microapp_apps{phase="Idle"})'),
+    ("Asleep or retired apps by phase", "table", "short",
+     'sum by (phase) (microapp_apps{phase=~"Idle|Retiring|Retired"})'),
+    ("Monthly cost saved by the lifecycle", "stat", "currencyUSD", "sum(microapp_lifecycle_saved_monthly_cost)"),
+    ("Lifecycle transitions", "timeseries", "ops", "sum by (state) (rate(microapp_lifecycle_transitions_total[1h]))"),
+    ("Activity source up", "stat", "short", "max(microapp_activity_source_up)"),
     ("Admission denials over budget", "timeseries", "ops",
      'sum by (reason) (rate(microapp_admission_denials_total{reason=~"TeamBudgetExceeded|AppBudgetExceeded"}[1h]))'),
 ]

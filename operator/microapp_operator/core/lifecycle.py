@@ -116,6 +116,32 @@ def settings(spec: api.Lifecycle | None, policy: api.PolicyLifecycle | None) -> 
         dry_run=policy.mode == "DryRun", notes=tuple(notes))
 
 
+def explain(rules: Settings) -> str:
+    """The effective lifecycle in one sentence (``microapp validate``)."""
+    if rules.idle_after is None and rules.expires_at is None:
+        text = "never idled (no idleAfter in spec.lifecycle or the PlatformPolicy)"
+    else:
+        parts = []
+        if rules.idle_after is not None:
+            parts.append(f"idled after {_span(rules.idle_after)} without activity")
+            parts.append(f"retired {_span(rules.retire_after)} later ({rules.on_retire})" if rules.retire_after
+                         is not None else "never retired for idleness")
+        if rules.expires_at is not None:
+            parts.append(f"expires at {rfc3339(rules.expires_at)} ({rules.on_retire})")
+        parts.append(f"notice {_span(rules.notify_before)} ahead")
+        text = ", ".join(parts)
+    return ("DryRun (reported, not acted on): " if rules.dry_run else "") + text + \
+        "".join(f"; {note}" for note in rules.notes)
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 @dataclass(frozen=True)
 class Observed:
     """What the lifecycle knows about one app at ``now``."""

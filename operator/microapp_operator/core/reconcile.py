@@ -69,6 +69,7 @@ class Apply:
     requeue_after: float | None = None  # look again after this many seconds
     lifecycle: "lifecycle.Verdict | None" = None
     delete_app: bool = False            # retired with onRetire: Delete (and not tracked by Argo CD)
+    saved: Decimal = Decimal(0)         # what sleeping or retirement saves a month (awake minus now)
 
 
 Decision = Union[Stall, Hold, Apply]
@@ -132,8 +133,11 @@ def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: Wor
         resolved = f"rendered from {res.name}@{res.version} (newest: {res.latest})"
     inventory = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]} for o in objects]
     new["inventory"] = inventory
+    saved = Decimal(0)
+    if verdict.state is not lifecycle.State.ACTIVE:
+        saved = max(cost.estimate(desired.objects, world.prices).monthly - estimate.monthly, Decimal(0))
     return Apply(tuple(objects), inventory, new, violations, estimate.monthly, resolved, verdict.requeue_after,
-                 verdict, _delete(app, verdict, rules))
+                 verdict, _delete(app, verdict, rules), saved)
 
 
 def _observed(meta: AppMeta, old_status: Mapping[str, Any], world: World, now: datetime) -> lifecycle.Observed:

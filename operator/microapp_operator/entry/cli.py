@@ -12,7 +12,7 @@ import yaml
 
 from ..api import crdgen
 from ..api import types as api
-from ..core import catalog, cost, dashboards, guardrails, plan
+from ..core import catalog, cost, dashboards, guardrails, lifecycle, plan
 from ..core.render import RenderError
 from . import run
 
@@ -112,7 +112,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 print(f"{path}: MicroApp {meta['namespace']}/{meta['name']}: {problem}")
             bad += bool(found)
             if not found:
-                print(f"{path}: MicroApp {meta['namespace']}/{meta['name']}: valid")
+                print(f"{path}: MicroApp {meta['namespace']}/{meta['name']}: valid; lifecycle: "
+                      f"{lifecycle.explain(lifecycle.settings(plan.parse(app).spec.lifecycle, policy.lifecycle if policy else None))}")
     return 1 if bad else 0
 
 

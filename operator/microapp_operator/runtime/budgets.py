@@ -35,6 +35,7 @@ class Budgets:
         self.release = release                         # requeue held apps when their team's total drops
         self.ledger = Ledger(monotonic)
         self.held: dict[str, set[Key]] = {}            # team -> apps held back (OverBudget) until it fits
+        self._saved: dict[Key, str] = {}               # apps with a saved-cost series -> its team label
         self.dirty: set[str] = set()                   # teams whose status or gauges may be stale
         self.written: dict[str, dict[str, Any]] = {}   # TeamBudget name -> the status we last wrote
         self._limits: set[str] = set()                 # teams with a microapp_team_budget_limit series
@@ -63,8 +64,21 @@ class Budgets:
             self.dirty.add(team)
         self._dropped(counted, self.ledger.current(key))
 
+    def saved(self, key: Key, team: str, amount: Decimal) -> None:
+        """What the lifecycle saves on this app a month (no series while it is awake)."""
+        self._drop_saved(key)
+        if amount > 0 and key in self.world.apps:
+            metrics.saved_cost.labels(key[0], key[1], team).set(float(amount))
+            self._saved[key] = team
+
+    def _drop_saved(self, key: Key) -> None:
+        team = self._saved.pop(key, None)
+        if team is not None:
+            metrics.saved_cost.remove(key[0], key[1], team)
+
     def forget(self, key: Key) -> None:
         """The app is gone: its estimate and any reservation go with it."""
+        self._drop_saved(key)
         counted = self.ledger.current(key)
         gone = self.ledger.remove_app(key)
         self.unhold(key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from decimal import Decimal
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
@@ -90,6 +91,7 @@ class Reconciler:
         else:
             self.budgets.unhold(key)
         self.reports.update(key, meta.uid or "", decision.violations)
+        self.budgets.saved(key, meta.team, decision.saved if isinstance(decision, reconcile.Apply) else Decimal(0))
         if not isinstance(decision, reconcile.Apply):
             await self._write_status(app, old, decision.status, now)
             return

@@ -134,3 +134,12 @@ def test_settings_take_the_spec_over_the_policy_within_its_bounds() -> None:
 def test_durations_outside_the_grammar_are_refused_with_an_example(text: str) -> None:
     with pytest.raises(ValueError, match="e.g. 30m, 12h, 7d or 2w"):
         api.Lifecycle(idle_after=text)
+
+
+def test_explain_says_the_effective_lifecycle_in_one_sentence() -> None:
+    policy = api.PolicyLifecycle(idle_after="14d", retire_after="30d", mode="DryRun")
+    text = lifecycle.explain(lifecycle.settings(api.Lifecycle(idle_after="2w", on_retire="Delete"), policy))
+    assert text == ("DryRun (reported, not acted on): idled after 14d without activity, retired 30d later (Delete), "
+                    "notice 3d ahead")
+    assert lifecycle.explain(lifecycle.settings(None, None)) == \
+        "never idled (no idleAfter in spec.lifecycle or the PlatformPolicy)"

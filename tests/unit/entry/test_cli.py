@@ -34,7 +34,22 @@ def test_new_writes_a_skeleton_that_validates_once_filled(tmp_path: Path, capsys
         doc["spec"]["parameters"]["schedule"] = "@daily"
         path.write_text(yaml.safe_dump(doc))
     code, out, _ = run(capsys, "validate", str(path))
-    assert (code, out.strip()) == (0, f"{path}: MicroApp team-a/shop: valid")
+    assert (code, out.strip()) == (0, f"{path}: MicroApp team-a/shop: valid; lifecycle: never idled "
+                                      "(no idleAfter in spec.lifecycle or the PlatformPolicy)")
+
+
+def test_validate_explains_the_effective_lifecycle_under_a_policy(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    app = yaml.safe_load(run(capsys, "new", "shop", "-t", "worker", "-n", "team-finance", "--team", "finance")[1])
+    app["metadata"]["annotations"]["microapp.dev/cost-center"] = "CC-1"
+    app["spec"]["image"] = "registry.internal/finance/shop:1.0"
+    app["spec"]["lifecycle"] = {"idleAfter": "7d", "onRetire": "Delete"}
+    path = tmp_path / "app.yaml"
+    path.write_text(yaml.safe_dump(app))
+    code, out, _ = run(capsys, "validate", "--policy", str(ROOT / "manifests" / "policy" / "platformpolicy-default.yaml"),
+                       str(path))
+    assert code == 0, out
+    assert "valid; lifecycle: idled after 7d without activity, retired " in out and "(Delete)" in out
 
 
 def test_validate_lists_every_problem_with_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from microapp_operator import metrics
 from microapp_operator.api.kinds import CONFIGMAP, DEPLOYMENT, MICROAPP, PDB, SERVICE
 from tests.unit.runtime.harness import NOW, Runtime, microapp
 
@@ -42,6 +43,9 @@ async def test_idle_retiring_retired_and_restored_over_the_fake_api() -> None:
         assert st["phase"] == "Idle" and rt.kube.stored(DEPLOYMENT, "ns", "shop")["spec"]["replicas"] == 0
         assert rt.kube.stored(PDB, "ns", "shop") is None                     # dropped while asleep
         assert rt.manager.budgets.ledger.apps[key].amount < awake_cost         # committed cost down
+        saved = metrics.REGISTRY.get_sample_value("microapp_lifecycle_saved_monthly_cost",
+                                                  {"namespace": "ns", "name": "shop", "team": "finance"})
+        assert saved == float(awake_cost - rt.manager.budgets.ledger.apps[key].amount) > 0
         ready = next(c for c in st["conditions"] if c["type"] == "Ready")
         assert (ready["status"], ready["reason"]) == ("True", "Idle")
         st = await run(rt, key, clock, hours=23.5)                            # notice: 2h before retirement
@@ -59,6 +63,8 @@ async def test_idle_retiring_retired_and_restored_over_the_fake_api() -> None:
         assert st["phase"] != "Retired" and st["lifecycle"]["activitySource"] == "restore"
         assert rt.kube.stored(DEPLOYMENT, "ns", "shop")["spec"]["replicas"] == 2   # the declared count
         assert rt.kube.stored(CONFIGMAP, "ns", "microapp-archive-shop") is None
+        assert metrics.REGISTRY.get_sample_value("microapp_lifecycle_saved_monthly_cost",
+                                                 {"namespace": "ns", "name": "shop", "team": "finance"}) is None
         reasons = [e["reason"] for e in rt.kube.events]
         assert [r for r in reasons if r in ("Idle", "Retiring", "Retired", "Woken")] == \
             ["Idle", "Retiring", "Retired", "Woken"]
