@@ -38,11 +38,15 @@ class Announcer:
         await self._lifecycle(app, decision, now)
 
     async def _lifecycle(self, app: Mapping[str, Any], decision: reconcile.Apply, now: datetime) -> None:
-        """An Event per lifecycle state entered; the retirement notice when Retiring begins."""
+        """An Event per lifecycle state entered; the retirement notice when Retiring begins; in
+        DryRun, an Event when what would happen changes."""
         verdict = decision.lifecycle
         if verdict is None:
             return
         st = verdict.status
+        before = ((app.get("status") or {}).get("lifecycle") or {}).get("message")
+        if verdict.would is not verdict.state and st.get("message") != before:
+            await self.event(app, "Normal", "DryRun", st.get("message") or "", now)
         for state in verdict.entered:
             metrics.lifecycle_transitions.labels(state.value).inc()
             reason, text = {

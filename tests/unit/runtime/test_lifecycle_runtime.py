@@ -101,3 +101,7 @@ async def test_dry_run_acts_on_nothing_and_says_what_it_would_do() -> None:
         st = await run(rt, key, clock, hours=30)
         assert st["phase"] != "Idle" and rt.kube.stored(DEPLOYMENT, "ns", "shop")["spec"]["replicas"] == 2
         assert "DryRun: would be" in st["lifecycle"]["message"]
+        dry = [e for e in rt.kube.events if e["reason"] == "DryRun"]
+        assert len(dry) == 1 and "would be Idle now (no action taken)" in dry[0]["message"]
+        await run(rt, key, clock, hours=30.5)
+        assert len([e for e in rt.kube.events if e["reason"] == "DryRun"]) == 1   # once per change
