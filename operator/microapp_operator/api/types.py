@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from .base import *  # noqa: F403 - the building blocks are part of this module's namespace
 from .base import (DNS_LABEL_PATTERN, ENV_NAME_PATTERN, TEMPLATE_REF_PATTERN, Condition, Duration, Model, Money,
-                   Quantity, Resources, Timestamp, cel, validations)
+                   Resources, Timestamp, cel, validations)
 from .conditions import Phase
 from .platform import *  # noqa: F403 - TeamBudget and PlatformPolicy types
 

@@ -19,8 +19,6 @@ Decimal arithmetic throughout; the total is rounded to cents (half up).
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal

@@ -7,7 +7,7 @@ and did an approver (not the developer) approve public exposure?
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Mapping
 
 from ..api import types as api
 from .app import AppMeta

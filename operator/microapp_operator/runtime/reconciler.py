@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 from .. import metrics
 from ..api.conditions import ConditionType, Reason
 from ..api.kinds import MICROAPP, RESOURCES, Resource
-from ..core import drift, lifecycle, ownership, reconcile, status
+from ..core import drift, ownership, reconcile, status
 from ..core.app import AppMeta
 from .budgets import Budgets
 from .cache import ChildCache

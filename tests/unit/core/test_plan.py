@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from microapp_operator.core import catalog, plan, rendered, parameters
+from microapp_operator.core import catalog, plan, rendered
 from microapp_operator.api.conditions import Reason
 
 CATALOG = catalog.builtin()

@@ -19,7 +19,7 @@ HOSTILE = {
     "loop-over-a-precomputed-list": ("{% set r = range(100000)|list %}{% for i in r %}{% for j in r %}{% endfor %}"
                                      "{% endfor %}", "steps of work"),
     "exponential-concat": ("{% set a = 'xxxxxxxxxxxxxxxx' %}" + "".join(
-        f"{{% set a = a ~ a %}}" for _ in range(40)) + "{{ a|length }}", "MiB of text"),
+        "{% set a = a ~ a %}" for _ in range(40)) + "{{ a|length }}", "MiB of text"),
     "string-times-huge": ("{{ 'x' * 1000000000 }}", "multiplies text"),
     "list-times-huge": ("{{ [1, 2] * 100000000 }}", "multiplies text or a list"),
     "huge-power": ("{{ 2 ** 100000000 }}", "power above 2^64"),

@@ -7,7 +7,6 @@ from typing import Any, Callable
 
 from microapp_operator.api.kinds import CONFIGMAP, DEPLOYMENT, PODMONITOR
 from microapp_operator.runtime.cache import ChildCache
-from microapp_operator.runtime.kube import KubeError
 from tests.fake_kube import FakeKube
 
 LABELS = {"app.kubernetes.io/managed-by": "microapp-operator", "microapp.dev/name": "shop"}
