@@ -9,6 +9,7 @@ Two paths, each on the real API server, webhook and garbage collector:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -73,9 +74,16 @@ def app_body(name: str, namespace: str, spec: dict) -> dict:
 
 
 def snapshot(kind: str, name: str, namespace: str) -> dict:
-    obj = get_json(PLURAL[kind], name, "-n", namespace)
-    return {"uid": obj["metadata"]["uid"], "resourceVersion": obj["metadata"]["resourceVersion"],
-            "ownerReferences": obj["metadata"].get("ownerReferences"), "labels": obj["metadata"].get("labels")}
+    """What the operator must never change: identity, owners, labels, content, and whether it manages
+    any field. (Not resourceVersion or annotations: the deployment controller updates a foreign
+    Deployment's status and revision annotation on its own.)"""
+    obj = json.loads(kubectl("get", PLURAL[kind], name, "-n", namespace, "-o", "json",
+                             "--show-managed-fields").stdout)
+    meta = obj["metadata"]
+    return {"uid": meta["uid"], "ownerReferences": meta.get("ownerReferences"), "labels": meta.get("labels"),
+            "content": {k: v for k, v in obj.items() if k not in ("metadata", "status")},
+            "touched by the operator": any(m.get("manager") == "microapp-operator"
+                                           for m in meta.get("managedFields") or [])}
 
 
 @pytest.mark.parametrize("kind", CASES, ids=CASES)
