@@ -122,11 +122,14 @@ class FakeKube:
         self.events.append({"type": type_, "reason": reason, "message": message,
                             "name": involved["metadata"]["name"]})
 
-    async def list(self, res: Resource, *, label_selector: str = "") -> dict[str, Any]:
-        self._call("list", res, "", "")
+    async def list(self, res: Resource, *, label_selector: str = "", namespace: str | None = None,
+                   metadata_only: bool = False) -> dict[str, Any]:
+        self._call("list", res, namespace or "", "")
         if res in self.absent:
             raise KubeError(404, "the server could not find the requested resource")
-        items = [copy.deepcopy(o) for o in self.objects.get(res, {}).values() if _matches(o, label_selector)]
+        items = [copy.deepcopy({"metadata": o["metadata"]} if metadata_only else o)
+                 for o in self.objects.get(res, {}).values()
+                 if _matches(o, label_selector) and namespace in (None, o["metadata"].get("namespace"))]
         return {"items": items, "metadata": {"resourceVersion": str(self._current())}}
 
     async def watch(self, res: Resource, *, label_selector: str, resource_version: str,

@@ -7,6 +7,7 @@ budget). Deliberately synchronous: from reading the ledger to reserving there is
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from decimal import Decimal
 from typing import Any, Mapping
@@ -15,10 +16,12 @@ import orjson
 
 from ..api import types as api
 from ..api.conditions import Reason
+from ..api.kinds import RESOURCES
 from ..core import budget, cost, guardrails, identity, ownership, plan
 from .budgets import Budgets
 from ..core.render import RenderError
 from .cache import ChildCache
+from .names import NameIndex
 from .kube import KubeError
 from .world import Key, World
 
@@ -27,10 +30,11 @@ Evaluation = tuple["Decimal | None", list[str], "api.MicroAppSpec | None"]   # e
 
 
 class Admission:
-    def __init__(self, world: World, budgets: Budgets, cache: ChildCache) -> None:
+    def __init__(self, world: World, budgets: Budgets, cache: ChildCache, names: NameIndex) -> None:
         self.world = world
         self.budgets = budgets
         self.cache = cache
+        self.names = names
         self.estimates: OrderedDict[bytes, Evaluation] = OrderedDict()
 
     async def collisions(self, body: Mapping[str, Any]) -> list[str]:
@@ -40,12 +44,27 @@ class Admission:
         try:
             app = plan.parse(body)
             objects = plan.desired(app, w.templates.values(), policy=w.policy, podmonitor=w.podmonitor).objects
-            live = await self.cache.lookup(objects)
+            live = await self._existing(objects)
         except (plan.PlanError, KubeError):
             return []  # a spec problem is reported by admit(); API trouble: the reconciler re-checks
         found = dict(zip((id(o) for o in objects), live))
         return ownership.conflicts(objects, lambda o: found.get(id(o)), app=app.name, uid=app.meta.uid,
                                    include_previous=False)
+
+    async def _existing(self, objects: tuple[dict[str, Any], ...]) -> list[dict[str, Any] | None]:
+        """The existing object for each rendered one: from the child cache; else, if the name
+        index says the name is taken, one GET to learn whose it is."""
+        kinds = [RESOURCES[(o["apiVersion"], o["kind"])] for o in objects]
+        taken = await asyncio.gather(*(self.names.names(res, o["metadata"]["namespace"])
+                                       for res, o in zip(kinds, objects)))
+        found: list[dict[str, Any] | None] = []
+        for res, obj, names in zip(kinds, objects, taken):
+            meta = obj["metadata"]
+            live = self.cache.get(res, meta["namespace"], meta["name"])
+            if live is None and meta["name"] in names:
+                live = await self.cache.kube.get(res, meta["namespace"], meta["name"])
+            found.append(live)
+        return found
 
     def admit(self, new: Mapping[str, Any], old: Mapping[str, Any] | None, *, user: Mapping[str, Any],
               dryrun: bool, conflicts: list[str] | None = None) -> budget.Decision:

@@ -24,6 +24,7 @@ from ..api.kinds import EVENT, RESOURCES, Resource
 
 FIELD_MANAGER = "microapp-operator"
 USER_AGENT = "microapp-operator/0.1"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 log = logging.getLogger(__name__)
 
 
@@ -76,13 +77,14 @@ class Kube:
         await self.api.close()
 
     async def request(self, method: str, path: str, *, body: Any = None, query: Mapping[str, Any] | None = None,
-                      content_type: str = "application/json", timeout: float = 30) -> Any:
+                      content_type: str = "application/json", timeout: float = 30,
+                      accept: str = "application/json") -> Any:
         if method != "GET":
             self.writes += 1
         with _translated():
             resp = await self.api.call_api(
                 path, method, query_params=list((query or {}).items()),
-                header_params={"Content-Type": content_type, "Accept": "application/json"},
+                header_params={"Content-Type": content_type, "Accept": accept},
                 body=body, auth_settings=["BearerToken"], _preload_content=False,
                 _return_http_data_only=True, _request_timeout=timeout)
             text = await resp.text()
@@ -149,9 +151,13 @@ class Kube:
             if not exc.namespace_terminating:
                 log.warning("event not posted reason=%s error=%s", reason, exc)
 
-    async def list(self, res: Resource, *, label_selector: str = "") -> dict[str, Any]:
+    async def list(self, res: Resource, *, label_selector: str = "", namespace: str | None = None,
+                   metadata_only: bool = False) -> dict[str, Any]:
+        """All objects of a kind (in ``namespace`` if given); ``metadata_only``: their metadata
+        alone (PartialObjectMetadataList), for name lookups that need no content."""
         query = {"labelSelector": label_selector} if label_selector else {}
-        return await self.request("GET", res.path(), query=query, timeout=120)
+        accept = METADATA_LIST if metadata_only else "application/json"
+        return await self.request("GET", res.path(namespace), query=query, timeout=120, accept=accept)
 
     async def watch(self, res: Resource, *, label_selector: str, resource_version: str,
                     timeout_seconds: int = 290) -> AsyncIterator[dict[str, Any]]:

@@ -23,6 +23,7 @@ from .admission import Admission
 from .budgets import Budgets
 from .cache import ChildCache
 from .kube import Kube, list_retrying
+from .names import NameIndex
 from .notify import Notifier
 from .queue import WorkQueue
 from .reconciler import Reconciler
@@ -46,7 +47,7 @@ class Manager:
         self.queue = WorkQueue(self._reconcile, workers=workers)
         self.cache = ChildCache(kube, CHILDREN, lambda ns, name: self.queue.add((ns, name)),
                                 on_kind=self._kind_changed)
-        self.admission = Admission(self.world, self.budgets, self.cache)
+        self.admission = Admission(self.world, self.budgets, self.cache, NameIndex(kube))
         self.notifier = Notifier(lambda: (self.world.policy.lifecycle.notify.url
                                           if self.world.policy.lifecycle and self.world.policy.lifecycle.notify
                                           else None))
