@@ -16,7 +16,7 @@ import orjson
 
 from ..api import types as api
 from ..api.conditions import Reason
-from ..api.kinds import RESOURCES
+from ..api.kinds import CHILDREN, RESOURCES
 from ..core import budget, cost, guardrails, identity, ownership, plan
 from .budgets import Budgets
 from ..core.render import RenderError
@@ -41,7 +41,10 @@ class Admission:
         """Objects the app would render that already exist and are someone else's (checked at
         create: the reconciler re-checks every time and stalls with NameConflict)."""
         w = self.world
+        meta = plan.AppMeta.of(body)
         try:
+            if not await self.names.prefixed(CHILDREN, meta.namespace, meta.name):
+                return []   # no existing name the app could render: nothing to render or fetch
             app = plan.parse(body)
             objects = plan.desired(app, w.templates.values(), policy=w.policy, podmonitor=w.podmonitor).objects
             live = await self._existing(objects)
