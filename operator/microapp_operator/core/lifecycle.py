@@ -104,7 +104,7 @@ def settings(spec: api.Lifecycle | None, policy: api.PolicyLifecycle | None) -> 
     def bounded(value: str | None, default: str | None, bound: str | None, name: str) -> timedelta | None:
         chosen = duration(value) if value else duration(default) if default else None
         if chosen is not None and bound and chosen > duration(bound):
-            notes.append(f"spec.lifecycle.{name} {value} is above the platform's maximum {bound}: {bound} applies")
+            notes.append(f"lifecycle.{name} {value or default} is above the platform's maximum {bound}: {bound} applies")
             return duration(bound)
         return chosen
 
@@ -179,6 +179,7 @@ def decide(seen: Observed, rules: Settings, now: datetime) -> Verdict:
     state, entered = seen.state, []
     asleep = seen.state is not State.ACTIVE
     idle_since, retire_at = (seen.idle_since, seen.retire_at) if asleep else (None, None)
+    unchanged = (idle_since, retire_at)
     for _ in range(len(State)):  # several steps can be due at once (e.g. after downtime)
         event = _event(seen, rules, state, idle_since, retire_at, now, restoring=restoring)
         if event is None:
@@ -191,16 +192,20 @@ def decide(seen: Observed, rules: Settings, now: datetime) -> Verdict:
             idle_since = now
         elif state is State.RETIRING:
             retire_at = max(_retirement(rules, idle_since) or now, now + rules.notify_before)
-    acting = seen.state if rules.dry_run else state
+    # DryRun acts on nothing, except undoing: an app asleep from before DryRun still wakes.
+    acting = seen.state if rules.dry_run and state is not State.ACTIVE else state
+    woke_in_dry_run = rules.dry_run and acting is State.ACTIVE and seen.state is not State.ACTIVE
+    if acting is not state:
+        idle_since, retire_at = unchanged
     status = {"lastActivity": rfc3339(seen.last_activity), "activitySource": source,
-              "idleSince": rfc3339(idle_since if not rules.dry_run else seen.idle_since),
-              "retireAt": rfc3339(retire_at if not rules.dry_run else seen.retire_at),
+              "idleSince": rfc3339(idle_since), "retireAt": rfc3339(retire_at),
               "wake": seen.wake_seen, "restore": seen.restore_seen,
               "message": _message(seen, rules, acting, state, entered)}
     moment = _next(seen, rules, acting, idle_since, retire_at, now)
     status["nextCheck"] = rfc3339(moment)   # (the moment itself: stable across reconciles, no writes)
     wait = max((moment - now).total_seconds(), 1.0) if moment is not None else None
-    return Verdict(acting, state, tuple(entered) if not rules.dry_run else (), status, wait)
+    entered_now = tuple(entered) if not rules.dry_run else ((State.ACTIVE,) if woke_in_dry_run else ())
+    return Verdict(acting, state, entered_now, status, wait)
 
 
 def _activity(seen: Observed, now: datetime) -> tuple[Observed, str | None, bool]:

@@ -126,7 +126,7 @@ def test_settings_take_the_spec_over_the_policy_within_its_bounds() -> None:
     s = lifecycle.settings(api.Lifecycle(idle_after="90d", on_retire="Delete"), policy)
     assert s.idle_after == 30 * DAY and s.retire_after == 30 * DAY and s.notify_before == 3 * DAY
     assert s.dry_run and s.on_retire == "Delete"
-    assert s.notes == ("spec.lifecycle.idleAfter 90d is above the platform's maximum 30d: 30d applies",)
+    assert s.notes == ("lifecycle.idleAfter 90d is above the platform's maximum 30d: 30d applies",)
     assert lifecycle.settings(None, None).idle_after is None   # no policy, no spec: never idled
 
 
@@ -143,3 +143,13 @@ def test_explain_says_the_effective_lifecycle_in_one_sentence() -> None:
                     "notice 3d ahead")
     assert lifecycle.explain(lifecycle.settings(None, None)) == \
         "never idled (no idleAfter in spec.lifecycle or the PlatformPolicy)"
+
+
+def test_dry_run_still_wakes_an_app_put_to_sleep_before_it() -> None:
+    seen, _ = step(Observed(created=T0), at(8))
+    assert seen.state is State.IDLE
+    rules = replace(RULES, dry_run=True)
+    seen, v = step(replace(seen, heartbeat=at(9)), at(9), rules)
+    assert (v.state, v.entered, v.status["idleSince"]) == (State.ACTIVE, (State.ACTIVE,), None)
+    seen, v = step(seen, at(30), rules)
+    assert v.state is State.ACTIVE and v.would is State.IDLE   # but it is not put back to sleep
