@@ -35,7 +35,8 @@ def test_every_child_kind_can_be_applied_watched_and_pruned() -> None:
 def test_microapps_verbs() -> None:
     # update/patch only so that it may grant them to editors (RBAC escalation prevention); the
     # operator itself never writes a MicroApp's spec or metadata (tests/integration/test_operator.py).
-    assert allowed("microapp.dev", "microapps") == {"get", "list", "watch", "update", "patch"}
+    # delete: the lifecycle's onRetire: Delete.
+    assert allowed("microapp.dev", "microapps") == {"get", "list", "watch", "update", "patch", "delete"}
     assert {"patch"} <= allowed("microapp.dev", "microapps/status")
     assert "create" in allowed("", "events")
 
