@@ -84,7 +84,10 @@ class Ledger:
         return held.entry if held is not None else None
 
     def current(self, key: Key) -> Entry | None:
-        return self._live().get(key)
+        """What counts for ``key`` now: its reservation while held, else its estimate."""
+        self._expire()
+        held = self.reservations.get(key)
+        return held.entry if held is not None else self.apps.get(key)
 
     def committed(self, team: str, *, excluding: Key | None = None) -> tuple[Decimal, int]:
         """(sum, number of apps) committed by ``team``."""

@@ -103,8 +103,9 @@ def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: Wor
     rules = lifecycle.settings(app.spec.lifecycle, world.policy.lifecycle)
     verdict = lifecycle.decide(_observed(meta, old_status, world, now), rules, now)
     try:
-        objects = _acting(app, desired, verdict, world)
-        estimate = cost.estimate(objects, world.prices)
+        awake = cost.estimate(desired.objects, world.prices)
+        objects = _acting(app, desired, verdict, awake)
+        estimate = awake if verdict.state is lifecycle.State.ACTIVE else cost.estimate(objects, world.prices)
     except RenderError as exc:
         return _stall(meta, app, None, world, old_status, Reason.TEMPLATE_FAILED, str(exc), now)
     # 3. Cost and budget: flag, and hold back a first rollout that does not fit or comply.
@@ -133,9 +134,7 @@ def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: Wor
         resolved = f"rendered from {res.name}@{res.version} (newest: {res.latest})"
     inventory = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]} for o in objects]
     new["inventory"] = inventory
-    saved = Decimal(0)
-    if verdict.state is not lifecycle.State.ACTIVE:
-        saved = max(cost.estimate(desired.objects, world.prices).monthly - estimate.monthly, Decimal(0))
+    saved = max(awake.monthly - estimate.monthly, Decimal(0))   # what sleeping or retirement saves
     return Apply(tuple(objects), inventory, new, violations, estimate.monthly, resolved, verdict.requeue_after,
                  verdict, _delete(app, verdict, rules), saved)
 
@@ -148,7 +147,7 @@ def _observed(meta: AppMeta, old_status: Mapping[str, Any], world: World, now: d
                                    gitops=archive.tracked_by_argo(meta.labels, meta.annotations))
 
 
-def _acting(app: App, desired: plan.Plan, verdict: lifecycle.Verdict, world: World) -> list[dict[str, Any]]:
+def _acting(app: App, desired: plan.Plan, verdict: lifecycle.Verdict, awake: cost.Estimate) -> list[dict[str, Any]]:
     """The objects for the lifecycle state: all, asleep (scaled to zero), or the archive alone."""
     if verdict.state in (lifecycle.State.IDLE, lifecycle.State.RETIRING):
         return plan.suspended(list(desired.objects), keep_knative=True)
@@ -156,7 +155,6 @@ def _acting(app: App, desired: plan.Plan, verdict: lifecycle.Verdict, world: Wor
         res = desired.resolution
         retired = lifecycle.timestamp(verdict.status.get("retireAt")) or lifecycle.timestamp(
             verdict.status.get("lastActivity")) or datetime(1970, 1, 1, tzinfo=timezone.utc)
-        awake = cost.estimate(desired.objects, world.prices)
         return [archive.configmap(app, template={"name": res.name, "version": res.version},
                                   inventory=desired.inventory(), monthly=awake.monthly, currency=awake.currency,
                                   retired_at=retired)]

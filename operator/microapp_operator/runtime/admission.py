@@ -21,7 +21,7 @@ from ..core import budget, cost, guardrails, identity, ownership, plan
 from .budgets import Budgets
 from ..core.render import RenderError
 from .cache import ChildCache
-from .names import NameIndex
+from .names import NameIndex, has
 from .kube import KubeError
 from .world import Key, World
 
@@ -57,17 +57,10 @@ class Admission:
     async def _existing(self, objects: tuple[dict[str, Any], ...]) -> list[dict[str, Any] | None]:
         """The existing object for each rendered one: from the child cache; else, if the name
         index says the name is taken, one GET to learn whose it is."""
-        kinds = [RESOURCES[(o["apiVersion"], o["kind"])] for o in objects]
-        taken = await asyncio.gather(*(self.names.names(res, o["metadata"]["namespace"])
-                                       for res, o in zip(kinds, objects)))
-        found: list[dict[str, Any] | None] = []
-        for res, obj, names in zip(kinds, objects, taken):
-            meta = obj["metadata"]
-            live = self.cache.get(res, meta["namespace"], meta["name"])
-            if live is None and meta["name"] in names:
-                live = await self.cache.kube.get(res, meta["namespace"], meta["name"])
-            found.append(live)
-        return found
+        kinds = {RESOURCES[(o["apiVersion"], o["kind"])] for o in objects}
+        namespace = objects[0]["metadata"]["namespace"] if objects else ""
+        taken = dict(zip(kinds, await asyncio.gather(*(self.names.names(res, namespace) for res in kinds))))
+        return await self.cache.lookup(objects, fetch=lambda res, obj: has(taken[res], obj["metadata"]["name"]))
 
     def admit(self, new: Mapping[str, Any], old: Mapping[str, Any] | None, *, user: Mapping[str, Any],
               dryrun: bool, conflicts: list[str] | None = None) -> budget.Decision:

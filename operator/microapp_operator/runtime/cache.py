@@ -46,16 +46,19 @@ class ChildCache:
         """(apiVersion, kind) of the kinds the cluster does not serve (their CRD is missing)."""
         return frozenset(res.key for res, present in self.present.items() if not present and self.synced[res].is_set())
 
-    async def lookup(self, objects: Iterable[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+    async def lookup(self, objects: Iterable[Mapping[str, Any]],
+                     fetch: Callable[[Resource, Mapping[str, Any]], bool] = lambda res, obj: True
+                     ) -> list[dict[str, Any] | None]:
         """The live object of each desired one: from the cache, else (unlabelled, foreign, or not
-        yet seen) one GET each, in parallel. Only objects about to be created cost a read."""
+        yet seen) one GET each, in parallel, for the misses ``fetch`` allows. Only objects about to
+        be created cost a read."""
         found: list[dict[str, Any] | None] = []
         missing: list[tuple[int, Resource, Mapping[str, Any]]] = []
         for i, obj in enumerate(objects):
             res = RESOURCES[(obj["apiVersion"], obj["kind"])]
             live = self.get(res, obj["metadata"]["namespace"], obj["metadata"]["name"])
             found.append(live)
-            if live is None:
+            if live is None and fetch(res, obj):
                 missing.append((i, res, obj))
         answers = await asyncio.gather(*(self.kube.get(res, obj["metadata"]["namespace"], obj["metadata"]["name"])
                                          for _, res, obj in missing))

@@ -66,6 +66,12 @@ class NameIndex:
         return names
 
 
+def has(names: tuple[str, ...], name: str) -> bool:
+    """``name`` in the sorted ``names``."""
+    i = bisect.bisect_left(names, name)
+    return i < len(names) and names[i] == name
+
+
 def _has_prefix(names: tuple[str, ...], app: str) -> bool:
     i = bisect.bisect_left(names, app)
     while i < len(names) and names[i].startswith(app):

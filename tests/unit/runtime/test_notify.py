@@ -1,0 +1,49 @@
+"""Retirement notices: a CloudEvent POSTed in the background, retried until the receiver takes it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from microapp_operator import metrics
+from microapp_operator.runtime.notify import Notifier, cloudevent
+
+APP = {"metadata": {"name": "shop", "namespace": "ns", "annotations": {"microapp.dev/team": "finance"}}}
+
+
+async def test_a_failing_receiver_gets_the_notice_on_a_retry() -> None:
+    answers, bodies = [500, 503, 202], []
+
+    async def receive(request: web.Request) -> web.Response:
+        bodies.append((request.headers["Content-Type"], json.loads(await request.text())))
+        return web.Response(status=answers[len(bodies) - 1])
+
+    app = web.Application()
+    app.router.add_post("/", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    sent = metrics.notifications.labels("sent")._value.get()
+    notifier = Notifier(lambda: f"http://127.0.0.1:{port}/", first_delay=0.01)
+    event = cloudevent(APP, {"retireAt": "2026-12-03T00:00:00Z"}, on_retire="Archive",
+                       now=datetime(2026, 11, 30, tzinfo=timezone.utc))
+    notifier.send(event)
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if not notifier.tasks:
+            break
+    await runner.cleanup()
+    assert len(bodies) == 3 and all(b == ("application/cloudevents+json", event) for b in bodies)
+    assert event["type"] == "dev.microapp.lifecycle.retiring" and event["data"]["retireAt"] == "2026-12-03T00:00:00Z"
+    assert metrics.notifications.labels("sent")._value.get() == sent + 1
+
+
+async def test_no_url_sends_nothing() -> None:
+    notifier = Notifier(lambda: None)
+    notifier.send({"subject": "ns/shop"})
+    assert notifier.tasks == set()
