@@ -13,7 +13,7 @@ export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export MICROAPP_CACHE := $(CACHE)
 PYTEST_ARGS ?=
 
-.PHONY: help venv control-plane cluster-up cluster-down crds install run demo down test unit integration chaos bench
+.PHONY: help venv manifests helm image control-plane cluster-up cluster-down crds install run demo down test unit integration chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,9 +36,20 @@ cluster-up: ## start the local control plane; kubeconfig at .cluster/kubeconfig
 cluster-down: ## stop and delete the local control plane
 	hack/cluster.sh down
 
-crds: venv ## regenerate crds/ from the pydantic API types (and the platform dashboards)
-	microapp crds -o crds -o charts/microapp-operator/crds \
-	  --dashboards charts/microapp-operator/dashboards --dashboards manifests/dashboards
+crds: venv ## regenerate crds/, the chart's CRDs and values.schema.json from the pydantic types (and the dashboards)
+	microapp crds -o crds -o charts/microapp-operator/files/crds \
+	  --dashboards charts/microapp-operator/files/dashboards --dashboards manifests/dashboards \
+	  --values-schema charts/microapp-operator/values.schema.json
+	cp manifests/policy/platformpolicy-default.yaml charts/microapp-operator/files/policy/
+
+manifests: ## regenerate manifests/install/ (kustomize) from the Helm chart
+	hack/manifests.sh
+
+helm: ## build Helm from the Go module proxy into $(CACHE) (once)
+	@hack/build-helm.sh >/dev/null
+
+image: ## build the operator image with podman (no registry; base from Debian packages); prints its size
+	hack/image.sh
 
 install: venv ## CRDs, the default PlatformPolicy and the built-in templates into the cluster of $$KUBECONFIG
 	kubectl apply --server-side --field-manager=microapp-install -f crds/

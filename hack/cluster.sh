@@ -8,6 +8,8 @@
 # MICROAPP_NODES (default 2), MICROAPP_APISERVER_ARGS (extra kube-apiserver flags, "key=value ...",
 # e.g. the fault tests' low max-requests-inflight). Every cluster writes an audit log of write
 # requests (hack/audit-policy.yaml), which tests read to count the operator's writes per namespace.
+# The API server reaches webhook Services through their ready endpoints (enable-aggregator-routing:
+# there is no kube-proxy), so admission really goes through a Service's EndpointSlice.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/hack/versions.env"
@@ -19,7 +21,7 @@ state=${MICROAPP_STATE_DIR:-$root/.cluster}
 kubeconfig="$state/kubeconfig"
 apiserver_args=${MICROAPP_APISERVER_ARGS:-}
 # A cluster created with other settings is recreated (state lives in etcd under $state: tests only).
-fingerprint=$(cat "$root/hack/kwok.yaml" "$root/hack/audit-policy.yaml" <(echo "$KUBE_VERSION $apiserver_args") | sha256sum | cut -c1-16)
+fingerprint=$(cat "$root/hack/kwok.yaml" "$root/hack/audit-policy.yaml" <(echo "$KUBE_VERSION $apiserver_args routing=endpoints") | sha256sum | cut -c1-16)
 export KWOK_WORKDIR="$state/kwok" KWOK_KUBE_VERSION="$KUBE_VERSION" KWOK_RUNTIME=binary
 export KWOK_KUBECTL_BINARY="$bin/kubectl" PATH="$bin:$PATH"
 
@@ -76,6 +78,7 @@ up() {
       --kwok-controller-binary "$bin/kwok" \
       --kube-authorization --kube-admission \
       --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
+      --extra-args "kube-apiserver=enable-aggregator-routing=true" \
       --extra-args "kube-controller-manager=service-cluster-ip-range=10.96.0.0/16" \
       --extra-args "kwok-controller=cidr=10.244.0.0/16" \
       --timeout 5m --wait 2m

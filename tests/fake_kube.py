@@ -96,6 +96,32 @@ class FakeKube:
                                   "generation": live["metadata"].get("generation", 1) + 1}
         return self.put(merged)
 
+    async def create(self, obj: Mapping[str, Any], *, counted: bool = True) -> dict[str, Any]:
+        res, meta = resource_of(obj), obj["metadata"]
+        self._call("create", res, meta.get("namespace", ""), meta["name"], write=counted)
+        if self.stored(res, meta.get("namespace", ""), meta["name"]) is not None:
+            raise KubeError(409, f"{res.plural} {meta['name']!r} already exists")
+        return copy.deepcopy(self.put(obj))
+
+    async def replace(self, obj: Mapping[str, Any], *, counted: bool = True) -> dict[str, Any]:
+        res, meta = resource_of(obj), obj["metadata"]
+        self._call("replace", res, meta.get("namespace", ""), meta["name"], write=counted)
+        live = self.stored(res, meta.get("namespace", ""), meta["name"])
+        if live is None:
+            raise KubeError(404, f"{res.plural} {meta['name']!r} not found")
+        if meta.get("resourceVersion") != live["metadata"]["resourceVersion"]:
+            raise KubeError(409, f"Operation cannot be fulfilled on {res.plural} {meta['name']!r}: "
+                                 "the object has been modified; please apply your changes to the latest version")
+        return copy.deepcopy(self.put({**obj, "metadata": {**meta, "uid": live["metadata"]["uid"]}}))
+
+    async def merge_patch(self, res: Resource, namespace: str, name: str, patch: Mapping[str, Any], *,
+                          strategic: bool = False, counted: bool = True) -> dict[str, Any]:
+        self._call("merge_patch", res, namespace, name, write=counted)
+        live = self.stored(res, namespace, name)
+        if live is None:
+            raise KubeError(404, f"{res.plural} {name!r} not found")
+        return copy.deepcopy(self.put(_merge(live, patch, strategic=strategic)))
+
     async def delete(self, res: Resource, namespace: str, name: str, *, uid: str | None = None) -> bool:
         self._call("delete", res, namespace, name, write=True)
         live = self.stored(res, namespace, name)
@@ -174,6 +200,24 @@ class FakeKube:
             self._history.setdefault(res, []).append((rv, copy.deepcopy(event)))
         for queue in self._watchers.get(res, []):
             queue.put_nowait(copy.deepcopy(event))
+
+
+def _merge(base: Mapping[str, Any], patch: Mapping[str, Any], *, strategic: bool = False) -> dict[str, Any]:
+    """RFC 7386: null removes a key, mappings merge, anything else replaces; ``strategic``:
+    lists of mappings merge item by item on ``name`` (as for webhooks and containers)."""
+    out = copy.deepcopy(dict(base))
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value, strategic=strategic)
+        elif strategic and isinstance(value, list) and isinstance(out.get(key), list):
+            by_name = {item.get("name"): item for item in value if isinstance(item, Mapping)}
+            out[key] = [_merge(item, by_name[item.get("name")], strategic=True) if item.get("name") in by_name
+                        else item for item in out[key]]
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 def _matches(obj: Mapping[str, Any], selector: str) -> bool:

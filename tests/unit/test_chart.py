@@ -1,51 +1,114 @@
-"""The Helm chart's ClusterRole covers everything the operator reads and writes."""
+"""The Helm chart, rendered by Helm itself (built from the Go module proxy by hack/build-helm.sh):
+its RBAC covers what the operator does and nothing more, its Deployment's arguments are ones
+`microapp run` accepts, its webhooks are the ones the operator answers, its values are checked
+by values.schema.json, and manifests/install/ is what `helm template` renders."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
+from typing import Any
 
+import jsonschema
+import pytest
 import yaml
 
-from microapp_operator.runtime import kube
+from microapp_operator.api import chartvalues
+from microapp_operator.api.kinds import CHILDREN
+from microapp_operator.entry import cli, handlers
 
 ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "microapp-operator"
 CHILD_VERBS = {"get", "list", "watch", "create", "patch", "update", "delete"}
+# Every toggle flipped from its default, in one set of values.
+FLIPPED = {"replicaCount": 1, "crds": {"enabled": False, "keep": False}, "leaderElection": {"enabled": False},
+           "webhook": {"certManager": {"enabled": True}}, "defaultPolicy": {"enabled": False},
+           "builtinTemplates": {"enabled": False}, "dashboards": {"enabled": False},
+           "metrics": {"podMonitor": {"enabled": True}, "serviceMonitor": {"enabled": True}},
+           "networkPolicy": {"enabled": True}, "hostNetwork": True, "serviceAccount": {"create": False, "name": "ops"},
+           "operator": {"namespaces": ["a", "b"], "logFormat": "text"}}
 
 
-def _rules() -> list[dict]:
-    role = yaml.safe_load((ROOT / "charts/microapp-operator/templates/clusterrole.yaml").read_text())
-    return role["rules"]
+@pytest.fixture(scope="module")
+def helm() -> str:
+    proc = subprocess.run([str(ROOT / "hack" / "build-helm.sh")], capture_output=True, text=True)
+    assert proc.returncode == 0, f"Helm did not build:\n{proc.stderr[-3000:]}"
+    return proc.stdout.strip().splitlines()[-1]
 
 
-def allowed(group: str, resource: str) -> set[str]:
+def render(helm: str, values: dict[str, Any] | None = None, tmp: Path | None = None) -> list[dict[str, Any]]:
+    args = [helm, "template", "microapp-operator", str(CHART), "--namespace", "microapp-system"]
+    if values is not None:
+        assert tmp is not None
+        (tmp / "values.yaml").write_text(yaml.safe_dump(values))
+        args += ["-f", str(tmp / "values.yaml")]
+    proc = subprocess.run(args, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def allowed(rules: list[dict[str, Any]], group: str, resource: str, *, name: str | None = None) -> set[str]:
     verbs: set[str] = set()
-    for rule in _rules():
-        if group in rule["apiGroups"] and resource in rule["resources"]:
+    for rule in rules:
+        names = rule.get("resourceNames")
+        if group in rule["apiGroups"] and resource in rule["resources"] and (not names or name in names):
             verbs |= set(rule["verbs"])
     return verbs
 
 
-def test_every_child_kind_can_be_applied_watched_and_pruned() -> None:
-    for res in kube.RESOURCES.values():
-        if res.group == "microapp.dev" or res.kind == "Event":
-            continue
-        assert CHILD_VERBS <= allowed(res.group, res.plural), (res.kind, res.api_version)
+@pytest.fixture(scope="module")
+def default(helm: str) -> list[dict[str, Any]]:
+    return render(helm)
 
 
-def test_microapps_verbs() -> None:
+@pytest.fixture(scope="module")
+def cluster_rules(default: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return of_kind(default, "ClusterRole")[0]["rules"]
+
+
+def test_every_child_kind_can_be_applied_watched_and_pruned(cluster_rules: list[dict[str, Any]]) -> None:
+    for res in CHILDREN:
+        assert CHILD_VERBS <= allowed(cluster_rules, res.group, res.plural), (res.kind, res.api_version)
+
+
+def test_microapps_verbs(cluster_rules: list[dict[str, Any]]) -> None:
     # update/patch only so that it may grant them to editors (RBAC escalation prevention); the
     # operator itself never writes a MicroApp's spec or metadata (tests/integration/test_operator.py).
     # delete: the lifecycle's onRetire: Delete.
-    assert allowed("microapp.dev", "microapps") == {"get", "list", "watch", "update", "patch", "delete"}
-    assert {"patch"} <= allowed("microapp.dev", "microapps/status")
-    assert "create" in allowed("", "events")
+    assert allowed(cluster_rules, "microapp.dev", "microapps") == {"get", "list", "watch", "update", "patch", "delete"}
+    assert allowed(cluster_rules, "microapp.dev", "microapps/status") == {"get", "list", "watch", "patch"}
+    assert allowed(cluster_rules, "microapp.dev", "apptemplates") == {"get", "list", "watch", "create"}
+    assert "create" in allowed(cluster_rules, "", "events")
 
 
-def test_webhook_configuration_can_be_managed() -> None:
-    assert {"create", "patch"} <= allowed("admissionregistration.k8s.io", "validatingwebhookconfigurations")
+def test_no_wildcards_secrets_or_escalation_anywhere(default: list[dict[str, Any]]) -> None:
+    for role in of_kind(default, "ClusterRole") + of_kind(default, "Role"):
+        for rule in role["rules"]:
+            assert not {"escalate", "bind", "impersonate", "*"} & set(rule["verbs"]), rule
+            assert "*" not in rule["resources"] and "*" not in rule["apiGroups"], rule
+    for rule in of_kind(default, "ClusterRole")[0]["rules"]:
+        assert "secrets" not in rule["resources"], rule
 
 
-def test_operator_holds_every_permission_it_grants() -> None:
+def test_namespaced_role_names_its_objects(default: list[dict[str, Any]]) -> None:
+    """Only `create` (RBAC cannot name an object before it exists) and the leader label's Pod
+    list/patch are unnamed; the Lease and the CA Secret are named."""
+    role = of_kind(default, "Role")[0]
+    assert role["metadata"]["namespace"] == "microapp-system"
+    rules = role["rules"]
+    assert allowed(rules, "", "secrets", name="microapp-operator-webhook-ca") == {"create", "get", "update"}
+    assert allowed(rules, "", "secrets", name="some-other-secret") == {"create"}
+    assert allowed(rules, "coordination.k8s.io", "leases", name="microapp-operator") == {"create", "get", "update"}
+    assert allowed(rules, "coordination.k8s.io", "leases", name="other") == {"create"}
+    assert allowed(rules, "", "pods", name="any") == {"list", "patch"}
+
+
+def test_operator_holds_every_permission_it_grants(cluster_rules: list[dict[str, Any]]) -> None:
     """RBAC refuses to let anyone create a Role granting more than they hold (no escalate verb)."""
     from microapp_operator.core import catalog, plan
 
@@ -59,7 +122,84 @@ def test_operator_holds_every_permission_it_grants() -> None:
         for rule in role["rules"]:
             for group in rule["apiGroups"]:
                 for resource in rule["resources"]:
-                    assert set(rule["verbs"]) <= allowed(group, resource), (group, resource, rule["verbs"])
-    for rule in _rules():
-        assert not {"escalate", "bind", "impersonate", "*"} & set(rule["verbs"]), rule
-        assert "secrets" not in rule["resources"], rule
+                    assert set(rule["verbs"]) <= allowed(cluster_rules, group, resource), (group, resource, rule["verbs"])
+
+
+def run_args(docs: list[dict[str, Any]]) -> list[str]:
+    container = of_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+    return [a.replace("$(POD_IP)", "10.0.0.7") for a in container["args"]]
+
+
+@pytest.mark.parametrize("flipped", [False, True], ids=["defaults", "every-toggle-flipped"])
+def test_deployment_args_are_accepted_by_microapp_run(helm: str, tmp_path: Path, flipped: bool) -> None:
+    docs = render(helm, FLIPPED if flipped else None, tmp_path)
+    args = cli.build_parser().parse_args(["run", *run_args(docs)])
+    assert args.func.__module__.endswith("entry.run")
+    if flipped:
+        assert args.namespace == ["a", "b"] and args.webhook_tls_dir == "/tls" and not args.leader_elect
+        assert args.webhook_addr == "10.0.0.7"
+    else:
+        assert args.leader_elect and args.webhook_ca_secret == "microapp-system/microapp-operator-webhook-ca"
+        assert args.webhook_configuration == "microapp.dev" and args.create_builtin_templates
+
+
+def test_webhooks_are_the_ones_the_operator_answers(default: list[dict[str, Any]]) -> None:
+    config = of_kind(default, "ValidatingWebhookConfiguration")[0]
+    hooks = {w["name"]: w for w in config["webhooks"]}
+    assert set(hooks) == {f"{hid}.{config['metadata']['name']}" for hid in handlers.ADMISSION}
+    for hid, (_, operations) in handlers.ADMISSION.items():
+        hook = hooks[f"{hid}.microapp.dev"]
+        assert hook["clientConfig"]["service"] == {"namespace": "microapp-system", "name": "microapp-operator-webhook",
+                                                   "path": f"/{hid}", "port": 443}
+        assert set(hook["rules"][0]["operations"]) == operations
+        assert hook["failurePolicy"] == "Fail" and hook["sideEffects"] == "NoneOnDryRun"
+    assert hooks["admission-scale.microapp.dev"]["rules"][0]["resources"] == ["microapps/scale"]
+    service = [s for s in of_kind(default, "Service") if s["metadata"]["name"] == "microapp-operator-webhook"][0]
+    assert service["spec"]["selector"]["microapp.dev/leader"] == "true"
+
+
+def test_crds_are_kept_and_pdb_only_with_replicas(helm: str, default: list[dict[str, Any]], tmp_path: Path) -> None:
+    crds = of_kind(default, "CustomResourceDefinition")
+    assert len(crds) == 4
+    assert all(c["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for c in crds)
+    assert of_kind(default, "PodDisruptionBudget")
+    flipped = render(helm, FLIPPED, tmp_path)
+    assert not of_kind(flipped, "CustomResourceDefinition") and not of_kind(flipped, "PodDisruptionBudget")
+    assert {d["kind"] for d in flipped} >= {"PodMonitor", "ServiceMonitor", "NetworkPolicy", "Certificate", "Issuer"}
+
+
+def test_values_match_the_schema_generated_from_the_types() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert schema == json.loads(chartvalues.render()), "run 'make crds' and commit"
+    jsonschema.validate(yaml.safe_load((CHART / "values.yaml").read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**yaml.safe_load((CHART / "values.yaml").read_text()), "replicas": 2}, schema)
+
+
+def test_wrong_values_fail_with_the_field_named(helm: str, tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("webhook: {prot: 1}\nreplicaCount: -1\n")
+    proc = subprocess.run([helm, "template", "x", str(CHART), "-f", str(tmp_path / "bad.yaml")],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "/replicaCount" in proc.stderr and "prot" in proc.stderr
+
+
+def test_lint_strict(helm: str) -> None:
+    proc = subprocess.run([helm, "lint", "--strict", str(CHART)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_policy_file_is_the_one_make_install_applies() -> None:
+    assert (CHART / "files/policy/platformpolicy-default.yaml").read_text() == \
+        (ROOT / "manifests/policy/platformpolicy-default.yaml").read_text(), "run 'make crds' and commit"
+
+
+def test_kustomize_manifests_equal_helm_template(default: list[dict[str, Any]]) -> None:
+    from tests.helpers import KUBECTL
+    proc = subprocess.run([KUBECTL, "kustomize", str(ROOT / "manifests" / "install")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    built = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    key = lambda d: (d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"])  # noqa: E731
+    assert sorted((d for d in built if d["kind"] != "Namespace"), key=key) == sorted(default, key=key), \
+        "manifests/install/ is stale: run 'make manifests' and commit"
+    assert [d["metadata"]["name"] for d in built if d["kind"] == "Namespace"] == ["microapp-system"]

@@ -68,6 +68,11 @@ RESOURCES: dict[tuple[str, str], Resource] = {r.key: r for r in (
     Resource(API_VERSION, "PlatformPolicy", "platformpolicies", namespaced=False),
     Resource("v1", "Event", "events"),
     Resource("wgpolicyk8s.io/v1alpha2", "PolicyReport", "policyreports"),
+    Resource("coordination.k8s.io/v1", "Lease", "leases"),      # leader election (HA)
+    Resource("v1", "Secret", "secrets"),                        # the webhook CA, in the operator's namespace
+    Resource("v1", "Pod", "pods"),                              # the leader's label on its own Pod
+    Resource("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+             "validatingwebhookconfigurations", namespaced=False),   # the chart's: caBundle kept current
 )}
 CHILDREN: tuple[Resource, ...] = tuple(r for r in RESOURCES.values() if r.child)
 MICROAPP = RESOURCES[(API_VERSION, "MicroApp")]
@@ -77,6 +82,11 @@ PLATFORMPOLICY = RESOURCES[(API_VERSION, "PlatformPolicy")]
 EVENT = RESOURCES[("v1", "Event")]
 POLICYREPORT = RESOURCES[("wgpolicyk8s.io/v1alpha2", "PolicyReport")]
 PODMONITOR = RESOURCES[("monitoring.coreos.com/v1", "PodMonitor")]
+LEASE = RESOURCES[("coordination.k8s.io/v1", "Lease")]
+SECRET = RESOURCES[("v1", "Secret")]
+POD = RESOURCES[("v1", "Pod")]
+WEBHOOK_CONFIGURATION = RESOURCES[("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration")]
+LEADER_LABEL = "microapp.dev/leader"   # on the leading replica's Pod: the webhook Service selects it
 KNATIVE_SERVICE = RESOURCES[("serving.knative.dev/v1", "Service")]
 DEPLOYMENT = RESOURCES[("apps/v1", "Deployment")]
 CRONJOB = RESOURCES[("batch/v1", "CronJob")]

@@ -1,6 +1,6 @@
 """Grafana dashboards for the platform (pure): the operator itself, and cost showback.
 
-Generated (``make crds`` writes them with the CRDs) into ``charts/microapp-operator/dashboards/``
+Generated (``make crds`` writes them with the CRDs) into ``charts/microapp-operator/files/dashboards/``
 and ``manifests/dashboards/`` as ConfigMaps with ``grafana_dashboard: "1"``; a test checks
 that every query names a metric the operator exports or a standard Kubernetes metric.
 """

@@ -10,7 +10,7 @@ from typing import Any, Iterator, Sequence
 
 import yaml
 
-from ..api import crdgen
+from ..api import chartvalues, crdgen
 from ..api import types as api
 from ..core import catalog, cost, dashboards, guardrails, lifecycle, plan
 from ..core.render import RenderError
@@ -30,6 +30,9 @@ def _cmd_crds(args: argparse.Namespace) -> int:
         for out in args.dashboards or []:
             stale += [Path(out) / name for name, text in dashboards.render_all().items()
                       if not (Path(out) / name).exists() or (Path(out) / name).read_text() != text]
+        if args.values_schema and (not Path(args.values_schema).exists()
+                                   or Path(args.values_schema).read_text() != chartvalues.render()):
+            stale.append(Path(args.values_schema))
         for path in stale:
             print(f"{path}: differs from the API types; run 'make crds' and commit", file=sys.stderr)
         return 1 if stale else 0
@@ -39,6 +42,9 @@ def _cmd_crds(args: argparse.Namespace) -> int:
     for out in args.dashboards or []:
         for path in dashboards.write_all(Path(out)):
             print(f"wrote {path}")
+    if args.values_schema:
+        Path(args.values_schema).write_text(chartvalues.render())
+        print(f"wrote {args.values_schema}")
     return 0
 
 
@@ -235,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="directory, repeatable (default crds/)")
     crds.add_argument("--dashboards", action="append", metavar="DIR",
                       help="also write the platform Grafana dashboards here (repeatable)")
+    crds.add_argument("--values-schema", metavar="FILE",
+                      help="also write the Helm chart's values.schema.json here")
     crds.add_argument("--check", action="store_true",
                       help="exit 1 if the files in --output differ from a fresh generation")
     crds.set_defaults(func=_cmd_crds)

@@ -1,6 +1,7 @@
 """``/metrics`` and ``/readyz`` on the metrics port: a small aiohttp app on the operator's own
 event loop. Ready once the catalog is loaded, the child watches are synced and the first
-pass over all apps is done, and for as long as every background task lives."""
+pass over all apps is done, and for as long as every background task lives; with leader
+election, only on the leader. The body says why not."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from prometheus_client import generate_latest
 from ..metrics import REGISTRY
 
 
-async def serve_metrics(port: int, addr: str, ready: Callable[[], bool]) -> web.AppRunner:
+async def serve_metrics(port: int, addr: str, ready: Callable[[], tuple[bool, str]]) -> web.AppRunner:
     """/metrics and /readyz on the operator's event loop."""
     async def metrics_handler(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": "text/plain; version=0.0.4"})
 
     async def ready_handler(_: web.Request) -> web.Response:
-        return web.Response(text="ok\n") if ready() else web.Response(status=503, text="not ready (syncing, or a background task died: see the log)\n")
+        ok, why = ready()
+        return web.Response(status=200 if ok else 503, text=f"{why}\n")
 
     app = web.Application()
     app.router.add_get("/metrics", metrics_handler)

@@ -16,16 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Coroutine
 
 import kopf
 
 from .. import metrics
 from ..api import types as api
-from ..core import budget, identity
+from ..core import budget, catalog, identity
 from ..core.app import AppMeta
-from ..runtime.kube import Kube
+from ..runtime import bootstrap, podrole, webhookca
+from ..runtime.kube import Kube, KubeError
+from ..runtime.leader import Elector
 from ..runtime.manager import Manager
 from . import certs
 from .endpoints import serve_metrics
@@ -37,31 +40,112 @@ log = logging.getLogger(__name__)
 
 @kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-    """Connect, start the child cache and the reconcile workers, and serve the webhook."""
+    """Connect, serve the webhook, and start the manager (with --leader-elect: once elected)."""
     settings.posting.enabled = False          # our own Events, only for meaningful steps
     settings.watching.server_timeout = 270
     settings.networking.request_timeout = 60
     cfg = memo.get("config") or {}
-    if cfg.get("webhook_port") is not None:
-        host = cfg.get("webhook_host", "127.0.0.1")
-        cert_dir = Path(cfg.get("webhook_cert_dir") or tempfile.mkdtemp(prefix="microapp-webhook-"))
-        service = cfg.get("webhook_service")  # "namespace/name": register a Service, not a URL
-        names = [host] if not service else [f"{service.split('/')[1]}.{service.split('/')[0]}.svc", host]
-        cert = certs.generate(cert_dir, names)
-        settings.admission.server = WebhookServer(
-            addr=cfg.get("webhook_addr", "127.0.0.1"), port=cfg["webhook_port"], host=names[0],
-            certfile=str(cert.certfile), pkeyfile=str(cert.keyfile), cadata=cert.ca_pem,
-            service=tuple(service.split("/", 1)) if service else None, direct=ADMISSION, memo=memo)
-        if cfg.get("webhook_register", True):
-            settings.admission.managed = WEBHOOK_CONFIGURATION
     kube = await Kube.connect()
+    if cfg.get("webhook_port") is not None:
+        await _serve_webhook(settings, cfg, kube, memo)
     memo.manager = Manager(kube, workers=int(cfg.get("workers", 4)), resync=float(cfg.get("resync", 300)),
                            on_fatal=lambda reason: _stop(memo, reason))
+    memo.elector = None
+    if cfg.get("leader_elect"):
+        work = await _elected(memo, cfg, kube)
+        logger.info("standby until elected: lease %s identity %s", cfg["lease"], cfg["identity"])
+    else:
+        work = _run(memo, cfg, kube)
     if cfg.get("metrics_port"):
         memo.metrics_runner = await serve_metrics(cfg["metrics_port"], cfg.get("metrics_addr", "127.0.0.1"),
-                                                  memo.manager.ready)
-    memo.manager_task = asyncio.create_task(memo.manager.run(), name="microapp-manager")
+                                                  lambda: _readiness(memo))
+    memo.manager_task = asyncio.create_task(work, name="microapp-manager")
     logger.info("manager started")
+
+
+async def _elected(memo: kopf.Memo, cfg: dict[str, Any], kube: Kube) -> Coroutine[Any, Any, None]:
+    """The manager, run once this replica holds the Lease (and, in a Pod, wears the leader label)."""
+    namespace, _, name = str(cfg["lease"]).partition("/")
+    duration = float(cfg.get("lease_duration", 8.0))
+    memo.elector = Elector(kube, namespace, name, str(cfg["identity"]), duration=duration,
+                           renew_deadline=duration * 0.75)
+    pod = cfg.get("pod")
+    if pod:
+        await podrole.stand_by(kube, namespace, pod)
+
+    async def lead() -> None:
+        if pod:
+            await podrole.lead(kube, namespace, pod)
+        await _run(memo, cfg, kube)
+
+    return memo.elector.run(lead, on_lost=lambda reason: _stop(memo, reason))
+
+
+async def _run(memo: kopf.Memo, cfg: dict[str, Any], kube: Kube) -> None:
+    """The manager, after creating the starting catalog if asked to (see runtime/bootstrap.py)."""
+    objects = catalog.builtin_objects() if cfg.get("create_templates") else []
+    if cfg.get("create_policy"):
+        objects.append(cfg["create_policy"])
+    if objects:
+        await bootstrap.create_missing(kube, objects)
+    await memo.manager.run()
+
+
+async def _serve_webhook(settings: kopf.OperatorSettings, cfg: dict[str, Any], kube: Kube, memo: kopf.Memo) -> None:
+    """Kopf's webhook server with our certificate, and the webhook configuration: the chart's
+    (``webhook_configuration``: only its caBundle is ours) or one Kopf manages for us."""
+    host = cfg.get("webhook_host", "127.0.0.1")
+    service = cfg.get("webhook_service")  # "namespace/name": register a Service, not a URL
+    names = [host] if not service else [f"{service.split('/')[1]}.{service.split('/')[0]}.svc", host]
+    cert = await _certificate(cfg, kube, names)
+    settings.admission.server = WebhookServer(
+        addr=cfg.get("webhook_addr", "127.0.0.1"), port=cfg["webhook_port"], host=names[0],
+        certfile=str(cert.certfile), pkeyfile=str(cert.keyfile), cadata=cert.ca_pem,
+        service=tuple(service.split("/", 1)) if service else None, direct=ADMISSION, memo=memo)
+    configuration = cfg.get("webhook_configuration")
+    if configuration:
+        if not cfg.get("webhook_tls_dir"):   # with cert-manager, its cainjector fills caBundle
+            await webhookca.inject(kube, configuration, cert.ca_pem)
+            memo.ca_task = asyncio.create_task(_keep_ca_bundle(kube, configuration, cert.ca_pem))
+    elif cfg.get("webhook_register", True):
+        settings.admission.managed = WEBHOOK_CONFIGURATION
+
+
+async def _certificate(cfg: dict[str, Any], kube: Kube, names: list[str]) -> certs.ServingCert:
+    """cert-manager's files, or ours signed by the shared CA in a Secret, or by a CA of our own."""
+    if cfg.get("webhook_tls_dir"):
+        tls = Path(cfg["webhook_tls_dir"])
+        return certs.ServingCert((tls / "ca.crt").read_bytes(), tls / "tls.crt", tls / "tls.key")
+    cert_dir = Path(cfg.get("webhook_cert_dir") or tempfile.mkdtemp(prefix="microapp-webhook-"))
+    if not cfg.get("webhook_ca_secret"):
+        return certs.generate(cert_dir, names)
+    namespace, _, secret = str(cfg["webhook_ca_secret"]).partition("/")
+    ca_pem, ca_key = await webhookca.shared_ca(kube, namespace, secret, make=certs.new_ca,
+                                               expiry=certs.not_after, now=datetime.now(timezone.utc))
+    return certs.serving(cert_dir, names, ca_pem, ca_key)
+
+
+async def _keep_ca_bundle(kube: Kube, configuration: str, ca_pem: bytes, every: float = 60.0) -> None:
+    """Put the caBundle back if an apply of the configuration (a GitOps sync) dropped it."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await webhookca.inject(kube, configuration, ca_pem)
+        except KubeError as exc:
+            log.warning("caBundle not checked configuration=%s error=%s", configuration, exc)
+
+
+def _readiness(memo: kopf.Memo) -> tuple[bool, str]:
+    """/readyz: a healthy standby is Ready too (see runtime/podrole.py for why admission reaches
+    only the leader all the same); the leader once synced."""
+    elector: Elector | None = memo.get("elector")
+    if memo.manager.failed:
+        return False, memo.manager.failed
+    if elector is not None and not elector.leading.is_set():
+        return True, f"standby: {elector.holder or 'nobody yet'} holds the lease"
+    if not memo.manager.synced.is_set():
+        return False, "syncing: catalog, child watches and the first pass over all apps"
+    return True, "ok"
 
 
 def _stop(memo: kopf.Memo, reason: str) -> None:
@@ -74,6 +158,8 @@ def _stop(memo: kopf.Memo, reason: str) -> None:
 
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
+    if memo.get("ca_task") is not None:
+        memo.ca_task.cancel()
     runner = memo.get("metrics_runner")
     if runner is not None:
         await runner.cleanup()
@@ -81,7 +167,20 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
     if task is not None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        if memo.get("elector") is not None:
+            await _hand_over(memo)
         await memo.manager.kube.close()
+
+
+async def _hand_over(memo: kopf.Memo) -> None:
+    """A clean stop: off the webhook Service, then the Lease free, so a standby takes over now."""
+    pod = (memo.get("config") or {}).get("pod")
+    if pod and memo.elector.leading.is_set():
+        try:
+            await podrole.stand_by(memo.manager.kube, memo.elector.namespace, pod)
+        except Exception as exc:  # noqa: BLE001 - best effort: the next leader removes it anyway
+            log.warning("leader label not removed error=%s", exc)
+    await memo.elector.release()
 
 
 @kopf.on.event(api.GROUP, api.VERSION, "microapps")
@@ -105,7 +204,14 @@ async def teambudget_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> N
 
 
 async def _ready(memo: kopf.Memo) -> Manager:
-    """Admission waits for the first full sync: before it the ledger is incomplete."""
+    """Admission waits for the first full sync: before it the ledger is incomplete. A standby
+    refuses at once: only the leader's ledger counts (the Service sends reviews to the leader;
+    this answers the few that reach a standby during a failover)."""
+    elector: Elector | None = memo.get("elector")
+    if elector is not None and not elector.leading.is_set():
+        metrics.admission_denials.labels("Standby").inc()
+        raise kopf.AdmissionError(f"this microapp operator replica is on standby ({elector.holder or 'no replica'} "
+                                  "leads); retry in a few seconds", code=503)
     manager: Manager | None = memo.get("manager")
     if manager is not None and manager.synced.is_set():
         return manager  # the usual case, without a timer task per review

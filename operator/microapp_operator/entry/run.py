@@ -6,7 +6,10 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
+import socket
 import sys
+import uuid
 from typing import Any
 
 DEFAULT_LIVENESS = "http://127.0.0.1:8080/healthz"
@@ -34,6 +37,26 @@ def add_parser(sub: Any) -> None:
                      help="register the webhook as this Service (in-cluster) instead of a URL")
     run.add_argument("--webhook-no-register", action="store_true",
                      help="serve the webhook but leave the ValidatingWebhookConfiguration alone (benchmarks)")
+    run.add_argument("--webhook-ca-secret", metavar="NAMESPACE/NAME",
+                     help="keep the webhook CA in this Secret, shared by every replica (default: a new CA "
+                          "per process, fine for one replica)")
+    run.add_argument("--webhook-configuration", metavar="NAME",
+                     help="the ValidatingWebhookConfiguration the chart installed: keep its caBundle current "
+                          "and leave the rest alone (default: the operator manages its own, named microapp.dev)")
+    run.add_argument("--webhook-tls-dir", metavar="DIR",
+                     help="serve tls.crt/tls.key from DIR, with ca.crt as the CA (cert-manager's Secret, mounted)")
+    run.add_argument("--leader-elect", action="store_true",
+                     help="run active/standby: only the holder of a Lease reconciles and admits")
+    run.add_argument("--leader-elect-lease", metavar="NAMESPACE/NAME",
+                     help="the Lease (default: $POD_NAMESPACE/microapp-operator)")
+    run.add_argument("--leader-elect-identity", help="this replica's name in the Lease (default: $POD_NAME, "
+                     "else host name and a random suffix)")
+    run.add_argument("--leader-elect-lease-duration", type=float, default=8.0,
+                     help="seconds a standby waits after the last renewal before it takes over (default 8)")
+    run.add_argument("--create-builtin-templates", action="store_true",
+                     help="create the built-in AppTemplates that do not exist yet (never overwrites)")
+    run.add_argument("--create-default-policy", metavar="FILE",
+                     help="create this PlatformPolicy if it does not exist yet (never overwrites)")
     run.add_argument("--no-webhook", action="store_true",
                      help="do not serve admission (budgets and policy are then only checked after the fact)")
     run.add_argument("--log-format", choices=["text", "json"], default="text",
@@ -41,6 +64,48 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--verbose", action="store_true", help="more logging")
     run.add_argument("--debug", action="store_true", help="debug logging")
     run.set_defaults(func=command)
+
+
+def config(args: argparse.Namespace, stop: asyncio.Event) -> dict[str, Any]:
+    """What the startup handler needs, from the command line and the Pod's environment."""
+    lease = args.leader_elect_lease or f"{os.environ.get('POD_NAMESPACE') or _own_namespace()}/microapp-operator"
+    identity = (args.leader_elect_identity or os.environ.get("POD_NAME")
+                or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}")
+    return {"stop_flag": stop, "workers": args.workers, "resync": args.resync_seconds,
+            "metrics_port": args.metrics_port, "metrics_addr": args.metrics_addr,
+            "webhook_port": None if args.no_webhook else args.webhook_port,
+            "webhook_addr": args.webhook_addr, "webhook_host": args.webhook_host or args.webhook_addr,
+            "webhook_cert_dir": args.webhook_cert_dir, "webhook_service": args.webhook_service,
+            "webhook_ca_secret": args.webhook_ca_secret, "webhook_register": not args.webhook_no_register,
+            "webhook_configuration": args.webhook_configuration, "webhook_tls_dir": args.webhook_tls_dir,
+            "leader_elect": args.leader_elect, "lease": lease, "identity": identity,
+            "pod": os.environ.get("POD_NAME"), "create_templates": args.create_builtin_templates,
+            "create_policy": _policy(args.create_default_policy),
+            "lease_duration": args.leader_elect_lease_duration}
+
+
+def _policy(path: str | None) -> dict[str, Any] | None:
+    """The --create-default-policy file, checked now: a bad file stops the start with its reason."""
+    if not path:
+        return None
+    import yaml
+    try:
+        with open(path, encoding="utf-8") as f:
+            policy = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError) as exc:
+        raise SystemExit(f"--create-default-policy {path}: cannot read it: {exc}") from None
+    if not isinstance(policy, dict) or policy.get("kind") != "PlatformPolicy":
+        raise SystemExit(f"--create-default-policy {path}: not a PlatformPolicy (kind: PlatformPolicy expected)")
+    return policy
+
+
+def _own_namespace() -> str:
+    """In a Pod, its namespace (from the ServiceAccount mount); elsewhere ``default``."""
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace", encoding="utf-8") as f:
+            return f.read().strip() or "default"
+    except OSError:
+        return "default"
 
 
 def command(args: argparse.Namespace) -> int:
@@ -66,12 +131,7 @@ def command(args: argparse.Namespace) -> int:
     gc.set_threshold(20000, 50, 100)
     namespaces = args.namespace or []
     stop = asyncio.Event()  # set by the manager when a background task dies
-    config = {"stop_flag": stop, "workers": args.workers, "resync": args.resync_seconds, "metrics_port": args.metrics_port, "metrics_addr": args.metrics_addr,
-              "webhook_port": None if args.no_webhook else args.webhook_port,
-              "webhook_addr": args.webhook_addr, "webhook_host": args.webhook_host or args.webhook_addr,
-              "webhook_cert_dir": args.webhook_cert_dir, "webhook_service": args.webhook_service,
-              "webhook_register": not args.webhook_no_register}
-    memo = kopf.Memo(config=config)
+    memo = kopf.Memo(config=config(args, stop))
     try:
         uvloop.run(kopf.operator(
             standalone=True,

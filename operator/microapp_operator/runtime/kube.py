@@ -78,8 +78,9 @@ class Kube:
 
     async def request(self, method: str, path: str, *, body: Any = None, query: Mapping[str, Any] | None = None,
                       content_type: str = "application/json", timeout: float = 30,
-                      accept: str = "application/json") -> Any:
-        if method != "GET":
+                      accept: str = "application/json", counted: bool = True) -> Any:
+        """One request; ``counted``: a write the reconcile economy counts (Lease renewals are not)."""
+        if method != "GET" and counted:
             self.writes += 1
         with _translated():
             resp = await self.api.call_api(
@@ -111,6 +112,25 @@ class Kube:
             "PATCH", res.path(meta.get("namespace"), meta["name"]), body=dict(obj),
             query={"fieldManager": FIELD_MANAGER, "force": "true" if force else "false"},
             content_type="application/apply-patch+yaml")
+
+    async def create(self, obj: Mapping[str, Any], *, counted: bool = True) -> dict[str, Any]:
+        """POST: 409 if it exists (for objects only one replica may make: the Lease, the CA)."""
+        res, meta = resource_of(obj), obj["metadata"]
+        return await self.request("POST", res.path(meta.get("namespace")), body=dict(obj), counted=counted)
+
+    async def replace(self, obj: Mapping[str, Any], *, counted: bool = True) -> dict[str, Any]:
+        """PUT at ``metadata.resourceVersion``: 409 if someone wrote it since we read it."""
+        res, meta = resource_of(obj), obj["metadata"]
+        return await self.request("PUT", res.path(meta.get("namespace"), meta["name"]), body=dict(obj),
+                                  counted=counted)
+
+    async def merge_patch(self, res: Resource, namespace: str, name: str, patch: Mapping[str, Any], *,
+                          strategic: bool = False, counted: bool = True) -> dict[str, Any]:
+        """A JSON merge patch, or a strategic one (lists merged by key), on the operator's own
+        objects only (its Pod's label, its webhook configuration's caBundle), never users'."""
+        kind = "strategic-merge-patch" if strategic else "merge-patch"
+        return await self.request("PATCH", res.path(namespace, name), body=dict(patch),
+                                  content_type=f"application/{kind}+json", counted=counted)
 
     async def delete(self, res: Resource, namespace: str, name: str, *, uid: str | None = None) -> bool:
         """Delete (background propagation); with ``uid`` only that exact object. False if gone."""

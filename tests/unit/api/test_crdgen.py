@@ -65,7 +65,7 @@ def test_all_kinds_share_group_and_category() -> None:
 
 def test_committed_crds_match_the_types() -> None:
     assert cli.main(["crds", "--check", "-o", str(ROOT / "crds"),
-                     "-o", str(ROOT / "charts" / "microapp-operator" / "crds")]) == 0, \
+                     "-o", str(ROOT / "charts" / "microapp-operator" / "files" / "crds")]) == 0, \
         "run 'make crds' and commit"
 
 

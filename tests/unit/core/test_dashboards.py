@@ -66,9 +66,9 @@ def test_expected_panels() -> None:
 
 
 def test_committed_dashboards_are_valid_and_current() -> None:
-    for d in (ROOT / "charts/microapp-operator/dashboards", ROOT / "manifests/dashboards"):
+    for d in (ROOT / "charts/microapp-operator/files/dashboards", ROOT / "manifests/dashboards"):
         for path in d.glob("*.json"):
             assert json.loads(path.read_text())["panels"]
     assert cli.main(["crds", "--check", "-o", str(ROOT / "crds"),
-                     "--dashboards", str(ROOT / "charts/microapp-operator/dashboards"),
+                     "--dashboards", str(ROOT / "charts/microapp-operator/files/dashboards"),
                      "--dashboards", str(ROOT / "manifests/dashboards")]) == 0

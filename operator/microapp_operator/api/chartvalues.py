@@ -1,0 +1,136 @@
+"""The Helm chart's values, as pydantic models: the one source of ``values.schema.json``.
+
+``make crds`` writes the schema into the chart; Helm checks every install and upgrade against
+it, so a misspelt key or a wrong type fails with the field's name instead of being ignored.
+Kubernetes-shaped values (resources, affinity, security contexts) stay open mappings: the API
+server checks those.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Open = dict[str, Any]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Image(_Strict):
+    repository: str = Field(min_length=1, description="The operator image, without the tag.")
+    tag: str = Field("", description="Defaults to the chart's appVersion.")
+    pullPolicy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+
+
+class Crds(_Strict):
+    enabled: bool = Field(True, description="Install and upgrade the CRDs with the chart.")
+    keep: bool = Field(True, description="Keep the CRDs, and so every MicroApp, on helm uninstall.")
+
+
+class ServiceAccount(_Strict):
+    create: bool = True
+    name: str = ""
+    annotations: dict[str, str] = {}
+
+
+class LeaderElection(_Strict):
+    enabled: bool = Field(True, description="Active/standby replicas over a Lease.")
+    leaseDuration: int = Field(8, ge=2, le=120, description="Seconds before a standby takes over.")
+
+
+class CertManager(_Strict):
+    enabled: bool = False
+    issuerRef: Open = {}
+
+
+class Webhook(_Strict):
+    enabled: bool = True
+    port: int = Field(9443, ge=1024, le=65535, description="Unprivileged: the operator runs as non-root.")
+    certManager: CertManager = CertManager()
+
+
+class Operator(_Strict):
+    workers: int = Field(4, ge=1, le=64)
+    resyncSeconds: float = Field(300, ge=0)
+    logFormat: Literal["text", "json"] = "json"
+    namespaces: list[str] = []
+    extraArgs: list[str] = []
+
+
+class DefaultPolicy(_Strict):
+    enabled: bool = True
+    spec: Open = {}
+
+
+class Toggle(_Strict):
+    enabled: bool = True
+
+
+class Monitor(_Strict):
+    enabled: bool = False
+    interval: str = Field("30s", pattern=r"^[0-9]+(ms|s|m|h)$")
+    labels: dict[str, str] = {}
+
+
+class Metrics(_Strict):
+    podMonitor: Monitor = Monitor()
+    serviceMonitor: Monitor = Monitor()
+
+
+class Dashboards(_Strict):
+    enabled: bool = True
+    labels: dict[str, str] = {}
+
+
+class PodDisruptionBudget(_Strict):
+    enabled: bool = True
+    minAvailable: int | str = 1
+
+
+class NetworkPolicy(_Strict):
+    enabled: bool = False
+    metricsFrom: list[Open] = []
+
+
+class Values(_Strict):
+    """The chart's values (charts/microapp-operator/values.yaml documents each)."""
+    replicaCount: int = Field(2, ge=0, le=10)
+    image: Image
+    imagePullSecrets: list[Open] = []
+    crds: Crds = Crds()
+    serviceAccount: ServiceAccount = ServiceAccount()
+    leaderElection: LeaderElection = LeaderElection()
+    webhook: Webhook = Webhook()
+    operator: Operator = Operator()
+    defaultPolicy: DefaultPolicy = DefaultPolicy()
+    builtinTemplates: Toggle = Toggle()
+    metrics: Metrics = Metrics()
+    dashboards: Dashboards = Dashboards()
+    podDisruptionBudget: PodDisruptionBudget = PodDisruptionBudget()
+    networkPolicy: NetworkPolicy = NetworkPolicy()
+    hostNetwork: bool = False
+    resources: Open = {}
+    podSecurityContext: Open = {}
+    securityContext: Open = {}
+    podLabels: dict[str, str] = {}
+    podAnnotations: dict[str, str] = {}
+    priorityClassName: str = ""
+    nodeSelector: dict[str, str] = {}
+    tolerations: list[Open] = []
+    affinity: Open = {}
+
+
+def schema() -> dict[str, Any]:
+    """JSON Schema for values.yaml (Helm also accepts the keys Helm itself adds: ``global``)."""
+    out = Values.model_json_schema()
+    out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    out["properties"]["global"] = {"type": "object"}
+    return out
+
+
+def render() -> str:
+    return json.dumps(schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,130 @@
+"""Active/standby replicas: leader election over a Lease (see ``core.leader`` for the rules).
+
+Why a Lease rather than Kopf's peering: a Lease is what every Kubernetes controller uses
+(``kubectl get lease`` shows who leads), its RBAC can be narrowed to one named object, its
+timing is ours to choose (Kopf's peering pauses only Kopf's own watches, not our child cache,
+work queue or admission, and gives equal priorities no winner), and a released Lease hands
+over in about a second on a rolling update.
+
+Only the leader runs the manager (reconciles, writes status, sweeps) and answers admission, so
+the budget ledger has a single writer. A replica that cannot renew within ``renew_deadline``
+stops leading by ending the process (``on_lost``), as controller-runtime does: half-stopped
+work is worse than a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+from ..api.kinds import LEASE
+from ..core import leader
+from .kube import Kube, KubeError
+
+log = logging.getLogger(__name__)
+
+
+class Elector:
+    def __init__(self, kube: Kube, namespace: str, name: str, identity: str, *, duration: float = 8.0,
+                 renew_deadline: float = 6.0, retry: float = 1.0, renew_every: float = 2.0,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.kube, self.namespace, self.name, self.identity = kube, namespace, name, identity
+        self.duration, self.renew_deadline, self.retry, self.renew_every = duration, renew_deadline, retry, renew_every
+        self.monotonic, self.clock = monotonic, clock
+        self.observed: leader.Observed | None = None
+        self.lease: dict[str, Any] | None = None   # the Lease as last read or written
+        self.leading = asyncio.Event()
+        self.holder = ""                           # who holds it, as far as this replica knows
+
+    async def run(self, lead: Callable[[], Awaitable[None]], on_lost: Callable[[str], None]) -> None:
+        """Wait for the Lease, then run ``lead`` while renewing it; if renewing fails for
+        ``renew_deadline`` seconds, cancel ``lead`` and call ``on_lost``."""
+        while not await self._try_logged():
+            await asyncio.sleep(self.retry)
+        log.info("leading: lease %s/%s acquired identity=%s", self.namespace, self.name, self.identity)
+        self.leading.set()
+        work = asyncio.create_task(lead(), name="leader-work")
+        try:
+            reason = await self._keep()
+        finally:
+            self.leading.clear()
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+        on_lost(reason)
+
+    async def _keep(self) -> str:
+        """Renew every ``renew_every`` seconds; return why leadership ended."""
+        last_ok = self.monotonic()
+        while True:
+            await asyncio.sleep(self.renew_every)
+            try:
+                if await self.try_once():
+                    last_ok = self.monotonic()
+                    continue
+                return f"lost the lease {self.namespace}/{self.name} to {self.holder}"
+            except KubeError as exc:
+                log.warning("lease not renewed error=%s", exc)
+            if self.monotonic() - last_ok >= self.renew_deadline:
+                return f"could not renew the lease {self.namespace}/{self.name} for {self.renew_deadline:.0f}s"
+
+    async def _try_logged(self) -> bool:
+        try:
+            return await self.try_once()
+        except KubeError as exc:
+            log.warning("cannot take the lease %s/%s error=%s", self.namespace, self.name, exc)
+            return False
+
+    async def try_once(self) -> bool:
+        """One look at the Lease and, if the rules allow, one write. True if this replica leads;
+        False if another one does; KubeError if the API server could not tell."""
+        self.lease = await self.kube.get(LEASE, self.namespace, self.name)
+        record = leader.Record.of(self.lease)
+        self.observed = leader.observe(self.observed, record, self.monotonic())
+        self.holder = record.holder if record else ""
+        verdict = leader.decide(self.observed, self.identity, self.monotonic())
+        if verdict is leader.Verdict.WAIT:
+            return False
+        acquire_time = ((self.lease or {}).get("spec") or {}).get("acquireTime")
+        new = leader.spec(self.identity, self.clock(), self.duration, record, acquire_time=acquire_time)
+        return await self._write(new)
+
+    async def _write(self, spec: dict[str, Any]) -> bool:
+        """Create or replace the Lease at the version we decided on; a conflict means another
+        replica wrote first (it leads, we look again later)."""
+        body: dict[str, Any] = {"apiVersion": LEASE.api_version, "kind": LEASE.kind,
+                                "metadata": {"name": self.name, "namespace": self.namespace}, "spec": spec}
+        try:
+            if self.lease is None:
+                self.lease = await self.kube.create(body, counted=False)
+            else:
+                body["metadata"]["resourceVersion"] = self.lease["metadata"]["resourceVersion"]
+                self.lease = await self.kube.replace(body, counted=False)
+        except KubeError as exc:
+            if exc.status == 409:
+                return False
+            raise
+        self.holder = self.identity
+        self.observed = leader.observe(self.observed, leader.Record.of(self.lease), self.monotonic())
+        return True
+
+    async def release(self) -> None:
+        """Hand the Lease over at once on a clean stop (best effort: it expires anyway)."""
+        if not self.leading.is_set() or self.lease is None:
+            return
+        self.leading.clear()
+        record = leader.Record.of(self.lease)
+        if record is None or record.holder != self.identity:
+            return
+        body = {"apiVersion": LEASE.api_version, "kind": LEASE.kind,
+                "metadata": {"name": self.name, "namespace": self.namespace,
+                             "resourceVersion": self.lease["metadata"]["resourceVersion"]},
+                "spec": leader.released(record)}
+        try:
+            await self.kube.replace(body, counted=False)
+            log.info("lease %s/%s released", self.namespace, self.name)
+        except KubeError as exc:
+            log.warning("lease not released (it expires in %.0fs) error=%s", self.duration, exc)
