@@ -82,6 +82,10 @@ class PodContainer:
         """SIGKILL, as when the node dies or the OOM killer strikes: no clean-up at all."""
         subprocess.run([*PODMAN, "kill", "-s", "KILL", self.name], capture_output=True)
 
+    def terminate(self) -> None:
+        """SIGTERM without waiting for the exit (the start of a Pod's deletion)."""
+        subprocess.run([*PODMAN, "kill", "-s", "TERM", self.name], capture_output=True)
+
     def stop(self, grace: int = 20) -> None:
         """SIGTERM, then SIGKILL after ``grace`` seconds: a Pod's deletion."""
         subprocess.run([*PODMAN, "stop", "-t", str(grace), self.name], capture_output=True)

@@ -175,7 +175,7 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
 async def _hand_over(memo: kopf.Memo) -> None:
     """A clean stop: off the webhook Service, then the Lease free, so a standby takes over now."""
     pod = (memo.get("config") or {}).get("pod")
-    if pod and memo.elector.leading.is_set():
+    if pod and memo.elector.holds():
         try:
             await podrole.stand_by(memo.manager.kube, memo.elector.namespace, pod)
         except Exception as exc:  # noqa: BLE001 - best effort: the next leader removes it anyway

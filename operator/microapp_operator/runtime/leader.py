@@ -111,14 +111,19 @@ class Elector:
         self.observed = leader.observe(self.observed, leader.Record.of(self.lease), self.monotonic())
         return True
 
+    def holds(self) -> bool:
+        """The Lease as this replica last read or wrote it names this replica (whether or not
+        ``run`` is still leading: a stop cancels it first)."""
+        record = leader.Record.of(self.lease)
+        return record is not None and record.holder == self.identity
+
     async def release(self) -> None:
         """Hand the Lease over at once on a clean stop (best effort: it expires anyway)."""
-        if not self.leading.is_set() or self.lease is None:
-            return
         self.leading.clear()
-        record = leader.Record.of(self.lease)
-        if record is None or record.holder != self.identity:
+        if not self.holds():
             return
+        record = leader.Record.of(self.lease)
+        assert record is not None and self.lease is not None
         body = {"apiVersion": LEASE.api_version, "kind": LEASE.kind,
                 "metadata": {"name": self.name, "namespace": self.namespace,
                              "resourceVersion": self.lease["metadata"]["resourceVersion"]},

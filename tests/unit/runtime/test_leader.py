@@ -76,10 +76,23 @@ async def test_release_hands_over_without_waiting() -> None:
     kube, clock = FakeKube(), Clock()
     a, b = elector(kube, "a", clock), elector(kube, "b", clock)
     await a.try_once()
-    a.leading.set()
     assert not await b.try_once()
-    await a.release()
+    await a.release()                     # as on a stop: leading already cleared by the cancelled run
     assert await b.try_once()             # no expiry wait
+    await a.release()                     # no longer the holder: writes nothing
+    assert kube.stored(LEASE, "ops", "microapp-operator")["spec"]["holderIdentity"] == "b"
+
+
+async def test_a_stopped_leader_releases_after_its_run_was_cancelled() -> None:
+    kube = FakeKube()
+    a = Elector(kube, "ops", "microapp-operator", "a", renew_every=0.01, retry=0.01)
+    task = asyncio.create_task(a.run(lambda: asyncio.Event().wait(), lambda r: None))
+    await asyncio.wait_for(a.leading.wait(), 1)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert not a.leading.is_set() and a.holds()
+    await a.release()
+    assert kube.stored(LEASE, "ops", "microapp-operator")["spec"]["holderIdentity"] == ""
 
 
 async def test_run_leads_and_ends_leadership_when_renewal_fails_past_the_deadline() -> None:
