@@ -46,7 +46,7 @@ manifests: ## regenerate manifests/install/ (kustomize) from the Helm chart
 	hack/manifests.sh
 
 helm: ## build Helm from the Go module proxy into $(CACHE) (once)
-	@hack/build-helm.sh >/dev/null
+	@hack/build-tool.sh helm >/dev/null
 
 image: ## build the operator image with podman (no registry; base from Debian packages); prints its size
 	hack/image.sh
@@ -107,7 +107,7 @@ DELIVERY_ENV := MICROAPP_STATE_DIR=$(CURDIR)/.cluster-delivery MICROAPP_CLUSTER_
 
 delivery: venv ## image, Helm, chart install/upgrade/uninstall and HA failover on their own control plane
 	@start=$$(date +%s); rm -f .cluster-delivery/delivery-results.json; \
-	hack/image.sh >/dev/null; hack/build-helm.sh >/dev/null; \
+	hack/image.sh >/dev/null; hack/build-tool.sh helm >/dev/null; \
 	$(DELIVERY_ENV) hack/cluster.sh up; $(DELIVERY_ENV) hack/pod-network.sh up; \
 	echo "[delivery] running the delivery tests ..."; \
 	$(DELIVERY_ENV) $(VENV)/bin/python -m pytest tests/delivery -p no:cacheprovider $(PYTEST_ARGS) && rc=0 || rc=$$?; \

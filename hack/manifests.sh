@@ -3,7 +3,7 @@
 # (a test keeps it equal to `helm template`). Run by `make manifests`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-helm=$("$root/hack/build-helm.sh")
+helm=$("$root/hack/build-tool.sh" helm)
 out="$root/manifests/install"
 mkdir -p "$out"
 {

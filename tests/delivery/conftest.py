@@ -3,7 +3,7 @@ chart installed by Helm, the operator image run by podman as the chart's Pods
 (tests/delivery/kubelet.py), admission through the chart's webhook Service.
 
 They need: the cluster (MICROAPP_TEST_KUBECONFIG), the Pod network (hack/pod-network.sh), the
-image (hack/image.sh) and Helm (hack/build-helm.sh); `make delivery` makes all four and a test
+image (hack/image.sh) and Helm (hack/build-tool.sh); `make delivery` makes all four and a test
 fails loudly when one is missing.
 """
 
@@ -57,7 +57,7 @@ def cluster() -> Path:
 
 @pytest.fixture(scope="session")
 def helm_bin() -> str:
-    proc = subprocess.run([str(ROOT / "hack" / "build-helm.sh")], capture_output=True, text=True)
+    proc = subprocess.run([str(ROOT / "hack" / "build-tool.sh"), "helm"], capture_output=True, text=True)
     assert proc.returncode == 0, f"Helm did not build:\n{proc.stderr[-3000:]}"
     return proc.stdout.strip().splitlines()[-1]
 

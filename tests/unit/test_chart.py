@@ -1,4 +1,4 @@
-"""The Helm chart, rendered by Helm itself (built from the Go module proxy by hack/build-helm.sh):
+"""The Helm chart, rendered by Helm itself (built from the Go module proxy by hack/build-tool.sh):
 its RBAC covers what the operator does and nothing more, its Deployment's arguments are ones
 `microapp run` accepts, its webhooks are the ones the operator answers, its values are checked
 by values.schema.json, and manifests/install/ is what `helm template` renders."""
@@ -32,7 +32,7 @@ FLIPPED = {"replicaCount": 1, "crds": {"enabled": False, "keep": False}, "leader
 
 @pytest.fixture(scope="module")
 def helm() -> str:
-    proc = subprocess.run([str(ROOT / "hack" / "build-helm.sh")], capture_output=True, text=True)
+    proc = subprocess.run([str(ROOT / "hack" / "build-tool.sh"), "helm"], capture_output=True, text=True)
     assert proc.returncode == 0, f"Helm did not build:\n{proc.stderr[-3000:]}"
     return proc.stdout.strip().splitlines()[-1]
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Build a Go tool from the Go module proxy, once, into the same cache as the control plane:
+#   hack/build-tool.sh helm    helm.sh/helm/v3 (HELM_VERSION), for the chart's tests and `make manifests`
+#   hack/build-tool.sh kind    sigs.k8s.io/kind (KIND_VERSION), to validate kind-config.yaml
+# Prints the binary's path on its last line; progress goes to stderr.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+cache=${MICROAPP_CACHE:-$HOME/.cache/microapp-operator}
+tool=${1:?usage: hack/build-tool.sh helm|kind}
+case "$tool" in
+  helm) version=$HELM_VERSION module=helm.sh/helm/v3 pkg=helm.sh/helm/v3/cmd/helm ;;
+  kind) version=$KIND_VERSION module=sigs.k8s.io/kind pkg=sigs.k8s.io/kind ;;
+  *) echo "unknown tool $tool (helm or kind)" >&2; exit 2 ;;
+esac
+bin="$cache/$tool-$version/bin"
+mkdir -p "$bin"
+exec 9>"$cache/$tool-$version.lock"
+flock 9
+if [ -x "$bin/$tool" ]; then echo "[$tool] $version: cached" >&2; echo "$bin/$tool"; exit 0; fi
+t0=$(date +%s)
+echo "[$tool] building $module $version from the Go module proxy (a few minutes on a cold machine) ..." >&2
+export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+ldflags="-s -w"
+if [ "$tool" = helm ]; then
+  # The same -X flags as Helm's Makefile: its version, and the Kubernetes version `helm template`
+  # and `helm lint` assume (client-go v0.N means Kubernetes 1.N), else it assumes v1.20.
+  src=$(go mod download -json "$module@$version" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$src/go.mod")
+  ldflags="$ldflags -X helm.sh/helm/v3/internal/version.version=$version"
+  for p in pkg/lint/rules pkg/chartutil; do
+    ldflags="$ldflags -X helm.sh/helm/v3/$p.k8sVersionMajor=1 -X helm.sh/helm/v3/$p.k8sVersionMinor=$minor"
+  done
+fi
+GOBIN="$bin.tmp" go install -trimpath -ldflags "$ldflags" "$pkg@$version" >&2
+mv "$bin.tmp/$tool" "$bin/$tool"; rmdir "$bin.tmp"
+echo "[$tool] built in $(( $(date +%s) - t0 ))s: $("$bin/$tool" version 2>&1 | head -1)" >&2
+echo "$bin/$tool"
