@@ -95,3 +95,18 @@ def microapp(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
     if spec.get("expose") == "public":  # approved by the test harness's admin (a platform admin)
         body["metadata"]["annotations"]["microapp.dev/public-approved-by"] = "kwok-admin"
     return body
+
+
+def mark_suite(items: list[Any], suite: str, marker: Any) -> None:
+    """Mark every test collected from ``tests/<suite>/`` (chaos, delivery) with its marker."""
+    for item in items:
+        if f"/{suite}/" in str(item.path):
+            item.add_marker(marker)
+
+
+def record_figures(results: Path, suite: str, name: str, figures: dict[str, Any]) -> None:
+    """Keep a test's figures in ``results`` (JSON) for the report its make target prints."""
+    data = json.loads(results.read_text()) if results.exists() else {}
+    data[name] = figures
+    results.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    print(f"[{suite}] {name}: {figures}")

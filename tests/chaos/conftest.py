@@ -8,7 +8,6 @@ cluster is not up. Figures (convergence seconds, 429 counts) go to chaos-results
 
 from __future__ import annotations
 
-import json
 import subprocess
 import uuid
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from tests.helpers import KUBECONFIG, ROOT, kubectl
+from tests.helpers import KUBECONFIG, ROOT, kubectl, mark_suite, record_figures
 from tests.integration.conftest import OperatorProcess
 
 RESULTS = KUBECONFIG.parent / "chaos-results.json"
@@ -25,17 +24,12 @@ OPERATOR_NS = "microapp-system"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "/chaos/" in str(item.path):
-            item.add_marker(pytest.mark.chaos)
+    mark_suite(items, "chaos", pytest.mark.chaos)
 
 
 def record(name: str, **figures: Any) -> None:
     """Keep a test's figures for the report `make chaos` prints."""
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[name] = figures
-    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    print(f"[chaos] {name}: {figures}")
+    record_figures(RESULTS, "chaos", name, figures)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ fails loudly when one is missing.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import uuid
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 import yaml
 
 from tests.delivery.kubelet import PodContainer
-from tests.helpers import KUBECONFIG, ROOT, eventually, get_json, kubectl
+from tests.helpers import KUBECONFIG, ROOT, eventually, get_json, kubectl, mark_suite, record_figures
 
 RESULTS = KUBECONFIG.parent / "delivery-results.json"
 NS = "microapp-system"
@@ -29,17 +28,12 @@ HOST_NODES = {"microapp-host-1", "microapp-host-2"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "/delivery/" in str(item.path):
-            item.add_marker(pytest.mark.delivery)
+    mark_suite(items, "delivery", pytest.mark.delivery)
 
 
 def record(name: str, **figures: Any) -> None:
     """Keep a test's figures for the report `make delivery` prints."""
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[name] = figures
-    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    print(f"[delivery] {name}: {figures}")
+    record_figures(RESULTS, "delivery", name, figures)
 
 
 @pytest.fixture(scope="session")
