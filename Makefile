@@ -13,7 +13,7 @@ export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export MICROAPP_CACHE := $(CACHE)
 PYTEST_ARGS ?=
 
-.PHONY: help venv manifests helm image delivery control-plane cluster-up cluster-down crds install run demo down test unit integration chaos bench
+.PHONY: help venv manifests tools image delivery control-plane cluster-up cluster-down crds install run demo down test unit integration chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,12 +41,13 @@ crds: venv ## regenerate crds/, the chart's CRDs and values.schema.json from the
 	  --dashboards charts/microapp-operator/files/dashboards --dashboards manifests/dashboards \
 	  --values-schema charts/microapp-operator/values.schema.json
 	cp manifests/policy/platformpolicy-default.yaml charts/microapp-operator/files/policy/
+	$(VENV)/bin/python hack/argocd_cm.py
 
 manifests: ## regenerate manifests/install/ (kustomize) from the Helm chart
 	hack/manifests.sh
 
-helm: ## build Helm from the Go module proxy into $(CACHE) (once)
-	@hack/build-tool.sh helm >/dev/null
+tools: ## build Helm, kind and the argocd CLI from the Go module proxy into $(CACHE) (once; tests use them)
+	@for t in helm kind argocd; do hack/build-tool.sh $$t >/dev/null; done
 
 image: ## build the operator image with podman (no registry; base from Debian packages); prints its size
 	hack/image.sh
@@ -80,6 +81,7 @@ test: venv ## everything: venv, control plane (built once), Prometheus (Debian p
 	@hack/operator.sh stop >/dev/null
 	hack/cluster.sh up
 	hack/prometheus.sh
+	@$(MAKE) --no-print-directory tools
 	@echo "[test] running unit and integration tests ..."
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest --ignore=tests/chaos --ignore=tests/delivery $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory delivery
@@ -107,7 +109,7 @@ DELIVERY_ENV := MICROAPP_STATE_DIR=$(CURDIR)/.cluster-delivery MICROAPP_CLUSTER_
 
 delivery: venv ## image, Helm, chart install/upgrade/uninstall and HA failover on their own control plane
 	@start=$$(date +%s); rm -f .cluster-delivery/delivery-results.json; \
-	hack/image.sh >/dev/null; hack/build-tool.sh helm >/dev/null; \
+	hack/image.sh >/dev/null; $(MAKE) --no-print-directory tools; \
 	$(DELIVERY_ENV) hack/cluster.sh up; $(DELIVERY_ENV) hack/pod-network.sh up; \
 	echo "[delivery] running the delivery tests ..."; \
 	$(DELIVERY_ENV) $(VENV)/bin/python -m pytest tests/delivery -p no:cacheprovider $(PYTEST_ARGS) && rc=0 || rc=$$?; \
@@ -115,10 +117,10 @@ delivery: venv ## image, Helm, chart install/upgrade/uninstall and HA failover o
 	$(DELIVERY_ENV) hack/pod-network.sh down; $(DELIVERY_ENV) hack/cluster.sh down; \
 	echo "[delivery] finished in $$(( $$(date +%s) - start ))s"; exit $$rc
 
-unit: venv ## unit tests only (no cluster)
+unit: venv tools ## unit tests only (no cluster)
 	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
 
-integration: venv cluster-up ## integration tests only
+integration: venv cluster-up tools ## integration tests only
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest tests/integration $(PYTEST_ARGS)
 
 bench: venv cluster-up ## the benchmark (see BENCHMARKS.md)

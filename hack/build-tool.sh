@@ -2,17 +2,20 @@
 # Build a Go tool from the Go module proxy, once, into the same cache as the control plane:
 #   hack/build-tool.sh helm    helm.sh/helm/v3 (HELM_VERSION), for the chart's tests and `make manifests`
 #   hack/build-tool.sh kind    sigs.k8s.io/kind (KIND_VERSION), to validate kind-config.yaml
+#   hack/build-tool.sh argocd  the argocd CLI (github.com/argoproj/argo-cd/v2, ARGOCD_VERSION), to run the
+#                              Argo CD health checks and actions through Argo CD's own code
 # Prints the binary's path on its last line; progress goes to stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
 cache=${MICROAPP_CACHE:-$HOME/.cache/microapp-operator}
-tool=${1:?usage: hack/build-tool.sh helm|kind}
+tool=${1:?usage: hack/build-tool.sh helm|kind|argocd}
 case "$tool" in
   helm) version=$HELM_VERSION module=helm.sh/helm/v3 pkg=helm.sh/helm/v3/cmd/helm ;;
   kind) version=$KIND_VERSION module=sigs.k8s.io/kind pkg=sigs.k8s.io/kind ;;
-  *) echo "unknown tool $tool (helm or kind)" >&2; exit 2 ;;
+  argocd) version=$ARGOCD_VERSION module=github.com/argoproj/argo-cd/v2 pkg=github.com/argoproj/argo-cd/v2/cmd ;;
+  *) echo "unknown tool $tool (helm, kind or argocd)" >&2; exit 2 ;;
 esac
 bin="$cache/$tool-$version/bin"
 mkdir -p "$bin"
@@ -33,7 +36,20 @@ if [ "$tool" = helm ]; then
     ldflags="$ldflags -X helm.sh/helm/v3/$p.k8sVersionMajor=1 -X helm.sh/helm/v3/$p.k8sVersionMinor=$minor"
   done
 fi
-GOBIN="$bin.tmp" go install -trimpath -ldflags "$ldflags" "$pkg@$version" >&2
-mv "$bin.tmp/$tool" "$bin/$tool"; rmdir "$bin.tmp"
-echo "[$tool] built in $(( $(date +%s) - t0 ))s: $("$bin/$tool" version 2>&1 | head -1)" >&2
+if [ "$tool" = argocd ]; then
+  # go install refuses a module with replace directives: a wrapper module copies all of Argo CD's.
+  # The binary must be named argocd (cmd/main.go picks the component by its own name).
+  work="$cache/$tool-$version/build"; rm -rf "$work"; mkdir -p "$work"
+  src=$(go mod download -json "$module@$version" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  { echo "module microapp.dev/argocdbuild"; echo; echo "go 1.24"; echo; echo "require $module $version"; echo
+    sed -n '/^replace (/,/^)/p' "$src/go.mod"; } > "$work/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" > "$work/tools.go"
+  ldflags="$ldflags -X github.com/argoproj/argo-cd/v2/common.version=${version#v}"
+  (cd "$work" && go mod tidy >&2 && go build -trimpath -ldflags "$ldflags" -o "$bin/$tool.tmp" "$pkg" >&2)
+  mv "$bin/$tool.tmp" "$bin/$tool"
+else
+  GOBIN="$bin.tmp" go install -trimpath -ldflags "$ldflags" "$pkg@$version" >&2
+  mv "$bin.tmp/$tool" "$bin/$tool"; rmdir "$bin.tmp"
+fi
+echo "[$tool] built in $(( $(date +%s) - t0 ))s: $("$bin/$tool" version $([ "$tool" = argocd ] && echo --client --short) 2>&1 | head -1)" >&2
 echo "$bin/$tool"

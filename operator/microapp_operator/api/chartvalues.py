@@ -96,6 +96,11 @@ class NetworkPolicy(_Strict):
     metricsFrom: list[Open] = []
 
 
+class ArgoCD(_Strict):
+    enabled: bool = Field(False, description="Merge the MicroApp health check and actions into argocd-cm.")
+    namespace: str = Field("argocd", min_length=1, description="Argo CD's namespace.")
+
+
 class Values(_Strict):
     """The chart's values (charts/microapp-operator/values.yaml documents each)."""
     replicaCount: int = Field(2, ge=0, le=10)
@@ -112,6 +117,7 @@ class Values(_Strict):
     dashboards: Dashboards = Dashboards()
     podDisruptionBudget: PodDisruptionBudget = PodDisruptionBudget()
     networkPolicy: NetworkPolicy = NetworkPolicy()
+    argocd: ArgoCD = ArgoCD()
     hostNetwork: bool = False
     resources: Open = {}
     podSecurityContext: Open = {}

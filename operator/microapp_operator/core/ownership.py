@@ -66,8 +66,11 @@ def _holder(obj: Mapping[str, Any]) -> str:
     ref = controller_of(obj)
     if ref is not None:
         return f"it is controlled by {ref.get('kind')} {ref.get('name')!r}"
-    managers = [m.get("manager") for m in (obj.get("metadata") or {}).get("managedFields") or [] if m.get("manager")]
-    return f"created by {managers[0]}" if managers else "it has no owner"
+    # Who wrote its spec first: status writers (a controller reporting on it) did not create it.
+    entries = [m for m in (obj.get("metadata") or {}).get("managedFields") or []
+               if m.get("manager") and not m.get("subresource")]
+    first = min(entries, key=lambda m: str(m.get("time") or ""), default=None)
+    return f"created by {first['manager']}" if first else "it has no owner"
 
 
 def unavailable(objects: Iterable[Mapping[str, Any]], absent: Iterable[tuple[str, str]], *,

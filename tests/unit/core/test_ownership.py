@@ -28,6 +28,15 @@ def test_a_foreign_object_is_named_with_who_holds_it_and_the_fix() -> None:
     assert "(it has no owner)" in msg
 
 
+def test_the_creator_is_the_first_spec_writer_not_a_status_writer() -> None:
+    fields = [{"manager": "kube-controller-manager", "operation": "Update", "subresource": "status",
+               "time": "2026-01-01T00:00:01Z"},
+              {"manager": "helm", "operation": "Update", "time": "2026-01-01T00:00:05Z"},
+              {"manager": "kubectl-create", "operation": "Update", "time": "2026-01-01T00:00:00Z"}]
+    [msg] = conflicts({"metadata": {"managedFields": fields}})
+    assert "(created by kubectl-create)" in msg
+
+
 def test_an_owner_reference_that_is_not_the_controller_does_not_make_it_ours() -> None:
     ref = {"kind": "MicroApp", "name": "ledger", "uid": "u1", "controller": False}
     assert len(conflicts({"metadata": {"ownerReferences": [ref]}})) == 1

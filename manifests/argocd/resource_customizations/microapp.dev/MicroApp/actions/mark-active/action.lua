@@ -1,0 +1,10 @@
+-- Count now as activity, as a heartbeat would: the idle clock starts again.
+-- UTC now as RFC 3339. (Argo CD's os.date ignores "!" when given a time; with none it honours it.)
+local os = require("os")
+local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+local function annotate(key, value)
+  if obj.metadata.annotations == nil then obj.metadata.annotations = {} end
+  obj.metadata.annotations[key] = value
+end
+annotate("microapp.dev/last-activity", now())
+return obj
