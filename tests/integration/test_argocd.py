@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.argocd import TESTDATA, argocd_binary, health, normalize, write_action_expectations
-from tests.helpers import KUBECONFIG, KUBECTL, ROOT, eventually, get_json, kubectl, microapp
+from tests.helpers import KUBECONFIG, KUBECTL, ROOT, VERSIONS, eventually, get_json, kubectl, microapp
 
 LIFE = {"idleAfter": "6s", "retireAfter": "24s", "notifyBefore": "10s"}
 UPDATE = os.environ.get("MICROAPP_UPDATE_FIXTURES") == "1"
@@ -315,3 +315,24 @@ def test_customization_installs_into_argocd_cm_by_kustomize_or_chart(cluster: Pa
     # The chart's copy is the same customization as the kustomize file's.
     shipped = yaml.safe_load((ROOT / "manifests" / "argocd" / "argocd-cm.yaml").read_text())["data"]
     assert {k: cm["data"][k] for k in keys} == {k: shipped[k] for k in keys}
+
+
+def test_example_applications_are_valid_argo_cd_applications(cluster: Path) -> None:
+    """The examples against Argo CD's own Application CRD (from the Argo CD module the CLI was
+    built from), by a server-side dry run."""
+    argocd_binary()   # downloads the module too
+    source = subprocess.run(["go", "mod", "download", "-json",
+                             f"github.com/argoproj/argo-cd/v2@{VERSIONS['ARGOCD_VERSION']}"],
+                            capture_output=True, text=True, check=True)
+    crd = Path(json.loads(source.stdout)["Dir"]) / "manifests" / "crds" / "application-crd.yaml"
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
+    eventually(lambda: any(c["type"] == "Established" and c["status"] == "True" for c in
+                           get_json("crd", "applications.argoproj.io").get("status", {}).get("conditions") or []),
+               what="Argo CD's Application CRD established")
+    kubectl("create", "namespace", "argocd", check=False)
+    examples = ROOT / "manifests" / "argocd" / "examples"
+    for path in sorted(examples.glob("*.yaml")):
+        proc = kubectl("apply", "--server-side", "--dry-run=server", "-f", str(path), check=False)
+        assert proc.returncode == 0, f"{path.name}: {proc.stderr}"
+    body = yaml.safe_load((examples / "team-apps.yaml").read_text())
+    assert {"ServerSideApply=true", "SkipDryRunOnMissingResource=true"} <= set(body["spec"]["syncPolicy"]["syncOptions"])
