@@ -13,7 +13,7 @@ export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export MICROAPP_CACHE := $(CACHE)
 PYTEST_ARGS ?=
 
-.PHONY: help venv manifests tools image delivery control-plane cluster-up cluster-down crds install run demo down test unit integration chaos bench
+.PHONY: help venv manifests tools image delivery bench-scale control-plane cluster-up cluster-down crds install run demo down test unit integration chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -123,8 +123,15 @@ unit: venv tools ## unit tests only (no cluster)
 integration: venv cluster-up tools ## integration tests only
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest tests/integration $(PYTEST_ARGS)
 
+APPS ?= 1000
+bench-scale: venv ## N MicroApps (APPS=1000; APPS=5000 for the large run) on their own control plane: rollout, writes, footprint
+	@hack/build-control-plane.sh >/dev/null
+	$(VENV)/bin/python bench/scale.py --apps $(APPS)
+
 bench: venv cluster-up ## the benchmark (see BENCHMARKS.md)
 	$(VENV)/bin/python bench/render_throughput.py
 	$(VENV)/bin/python bench/lifecycle_sweep.py
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(MAKE) --no-print-directory install >/dev/null
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python bench/webhook_latency.py
+	@echo "[bench] scale (make bench-scale, last recorded runs):"
+	@$(VENV)/bin/python -c 'import glob, json; [print("  apps={apps} rollout={rollout_s}s floor={floor_s}s ratio={rollout_over_floor} writes/app={writes_per_app} noop-resync={writes_noop_resync} restart={writes_restart} peak-rss={peak_rss_mb}MB".format(**json.load(open(f)))) for f in sorted(glob.glob("bench/results/scale-*.json"))]'

@@ -60,7 +60,22 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
         memo.metrics_runner = await serve_metrics(cfg["metrics_port"], cfg.get("metrics_addr", "127.0.0.1"),
                                                   lambda: _readiness(memo))
     memo.manager_task = asyncio.create_task(work, name="microapp-manager")
+    memo.manager_task.add_done_callback(lambda task: _ended(memo, task))
     logger.info("manager started")
+
+
+def _ended(memo: kopf.Memo, task: asyncio.Task[None]) -> None:
+    """The manager (or the election around it) must run until the operator stops: if it ends
+    by itself (the starting catalog refused, the Lease lost), stop so that the Pod restarts."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.critical("the manager failed to run: %s: %s; stopping the operator so that it is restarted",
+                     type(exc).__name__, exc, exc_info=exc)
+        _stop(memo, f"the manager failed to run: {type(exc).__name__}: {exc}")
+    elif not memo.get("failed"):
+        _stop(memo, "the manager stopped")
 
 
 async def _elected(memo: kopf.Memo, cfg: dict[str, Any], kube: Kube) -> Coroutine[Any, Any, None]:

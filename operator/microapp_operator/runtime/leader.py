@@ -41,20 +41,24 @@ class Elector:
         self.holder = ""                           # who holds it, as far as this replica knows
 
     async def run(self, lead: Callable[[], Awaitable[None]], on_lost: Callable[[str], None]) -> None:
-        """Wait for the Lease, then run ``lead`` while renewing it; if renewing fails for
-        ``renew_deadline`` seconds, cancel ``lead`` and call ``on_lost``."""
+        """Wait for the Lease, then run ``lead`` while renewing it. Leadership ends, with
+        ``on_lost(reason)``, when renewing fails for ``renew_deadline`` seconds or when ``lead``
+        itself ends (a leader that stopped working must not keep the Lease)."""
         while not await self._try_logged():
             await asyncio.sleep(self.retry)
         log.info("leading: lease %s/%s acquired identity=%s", self.namespace, self.name, self.identity)
         self.leading.set()
         work = asyncio.create_task(lead(), name="leader-work")
+        keep = asyncio.create_task(self._keep(), name="lease-renewal")
         try:
-            reason = await self._keep()
+            await asyncio.wait({work, keep}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.leading.clear()
-            work.cancel()
-            await asyncio.gather(work, return_exceptions=True)
-        on_lost(reason)
+            for task in (work, keep):
+                task.cancel()
+            await asyncio.gather(work, keep, return_exceptions=True)
+        on_lost(keep.result() if keep.done() and not keep.cancelled() and keep.exception() is None
+                else _ended(work))
 
     async def _keep(self) -> str:
         """Renew every ``renew_every`` seconds; return why leadership ended."""
@@ -133,3 +137,10 @@ class Elector:
             log.info("lease %s/%s released", self.namespace, self.name)
         except KubeError as exc:
             log.warning("lease not released (it expires in %.0fs) error=%s", self.duration, exc)
+
+
+def _ended(work: asyncio.Task[None]) -> str:
+    if work.cancelled():
+        return "the leader's work was cancelled"
+    exc = work.exception()
+    return f"the leader's work ended: {type(exc).__name__}: {exc}" if exc else "the leader's work ended"

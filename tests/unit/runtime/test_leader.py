@@ -128,3 +128,17 @@ async def test_run_waits_while_another_replica_leads() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_leader_whose_work_fails_gives_up_the_lead() -> None:
+    """Leading without working (the starting catalog refused, say) must not hold the Lease."""
+    kube = FakeKube()
+    a = Elector(kube, "ops", "microapp-operator", "a", renew_every=0.01, retry=0.01)
+    lost: list[str] = []
+
+    async def lead() -> None:
+        raise KubeError(403, "apptemplates is forbidden")
+
+    await asyncio.wait_for(a.run(lead, lost.append), 1)
+    assert lost == ["the leader's work ended: KubeError: 403: apptemplates is forbidden"]
+    assert not a.leading.is_set()

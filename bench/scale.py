@@ -1,0 +1,301 @@
+"""make bench-scale: N MicroApps on a local control plane of their own, the operator's figures.
+
+A realistic mix (40% web-service, 20% worker, 20% scheduled-job, 10% serverless-function, 10%
+webhook-handler) over four teams of three namespaces each, created by a parallel client (20 in
+flight) through admission. Kwok nodes are sized for the Pods (at most 110 per node). Measured
+in one run:
+
+- rollout: from the first create until every app has ``observedGeneration`` current (children
+  applied, status written); the floor: a client server-side-applying the very same children
+  (copied from the cluster into fresh namespaces) with the operator's concurrency; their ratio;
+- API economy from the API server's audit log (the operator's user agent; the API server's
+  ``apiserver_request_total`` cannot tell clients apart and kwok writes every Pod's status):
+  writes per created app against children + 1, writes during a full no-op resync and after a
+  restart (both must be 0);
+- footprint: peak RSS, CPU seconds of the rollout, CPU per minute idle (one full resync inside);
+- admission: p50/p99 of dry-run creates through kube-apiserver at 20 concurrent with N apps present.
+
+Results: a row in BENCHMARKS.md (printed) and bench/results/scale-N.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "operator"))
+STATE = ROOT / ".cluster-scale"
+NAME = "microapp-scale"
+ENV = {**os.environ, "MICROAPP_STATE_DIR": str(STATE), "MICROAPP_CLUSTER_NAME": NAME}
+KUBECONFIG = STATE / "kubeconfig"
+AUDIT = STATE / "kwok" / "clusters" / NAME / "logs" / "audit.log"
+TEAMS = ["alpha", "beta", "gamma", "delta"]
+NAMESPACES = [f"scale-{t}-{k}" for t in TEAMS for k in range(3)]
+MIX = [("web-service", 4, {}), ("worker", 2, {}), ("scheduled-job", 2, {"schedule": "0 3 * * *"}),
+       ("serverless-function", 1, {}), ("webhook-handler", 1, {})]
+PODS = {"web-service": 1, "worker": 1}
+
+
+def log(msg: str) -> None:
+    print(f"[bench-scale] {msg}", file=sys.stderr, flush=True)
+
+
+def kubectl(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["kubectl", "--kubeconfig", str(KUBECONFIG), *args], input=input, capture_output=True,
+                          text=True, check=check)
+
+
+def app(i: int) -> dict[str, Any]:
+    slot = [name for name, weight, _ in MIX for _ in range(weight)][i % 10]
+    params = next(p for name, _, p in MIX if name == slot)
+    namespace = NAMESPACES[i % len(NAMESPACES)]
+    team = namespace.split("-")[1]
+    spec: dict[str, Any] = {"template": f"{slot}@^1", "image": f"registry.internal/{team}/app-{i % 50}:1.{i % 7}.0",
+                            "resources": {"cpu": f"{100 + 50 * (i % 4)}m", "memory": f"{128 * (1 + i % 3)}Mi"},
+                            "telemetry": {"enabled": False}}
+    if params:
+        spec["parameters"] = params
+    if slot in ("web-service", "worker"):
+        spec["replicas"] = 1
+    return {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp",
+            "metadata": {"name": f"app-{i:05d}", "namespace": namespace,
+                         "annotations": {"microapp.dev/owner": f"dev{i % 40}@example.com", "microapp.dev/team": team,
+                                         "microapp.dev/cost-center": "CC-1234"}},
+            "spec": spec}
+
+
+def setup(n: int) -> None:
+    pods = sum(PODS.get(app(i)["spec"]["template"].split("@")[0], 0) for i in range(n))
+    nodes = max(2, math.ceil(pods / 100) + 1)
+    log(f"control plane with {nodes} kwok nodes for {pods} Pods ...")
+    subprocess.run([str(ROOT / "hack" / "cluster.sh"), "up"], env={**ENV, "MICROAPP_NODES": str(nodes)}, check=True)
+    for d in (ROOT / "crds", ROOT / "hack" / "crds"):
+        kubectl("apply", "--server-side", "-f", str(d))
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(d))
+    policy = {"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"},
+              "spec": {"pricing": {"currency": "USD", "hoursPerMonth": 730, "cpuCoreHour": "0.031611",
+                                   "memoryGiBHour": "0.004237"},
+                       "teams": [{"name": t, "groups": [f"{t}-devs"], "namespaces": [f"scale-{t}-*"]} for t in TEAMS],
+                       "guardrails": {"allowedRegistries": ["registry.internal/"], "maxReplicas": 10,
+                                      "requireCostCenter": True}}}
+    kubectl("apply", "--server-side", "-f", "-", input=json.dumps(policy))
+    kubectl("apply", "--server-side", "-f", str(ROOT / "operator" / "microapp_operator" / "templates"))
+    for ns in NAMESPACES:
+        kubectl("create", "namespace", ns, check=False)
+
+
+class Operator:
+    def __init__(self, workers: int, resync: float) -> None:
+        self.workers, self.resync = workers, resync
+        self.log = STATE / "operator.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        port, metrics = _free_port(), _free_port()
+        self.liveness = f"http://127.0.0.1:{port}/healthz"
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "microapp_operator", "run", "--workers", str(self.workers),
+                 "--resync-seconds", str(self.resync), "--liveness", self.liveness, "--metrics-port", str(metrics),
+                 "--webhook-port", str(_free_port())],
+                env={**os.environ, "KUBECONFIG": str(KUBECONFIG)}, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 300
+        while "initial sync done" not in self.log.read_bytes()[offset:].decode(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the operator did not start; see {self.log}")
+            time.sleep(0.5)
+
+    def cpu(self) -> float:
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_mb(self) -> float:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+            self.proc = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def audit_writes(since: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
+    """Write requests the API server logged from the operator (its client or Kopf's)."""
+    out = []
+    for line in AUDIT.read_text().splitlines():
+        e = json.loads(line)
+        agent = str(e.get("userAgent", ""))
+        if e.get("stage") != "ResponseComplete" or not (agent.startswith("microapp-operator/") or agent.startswith("kopf/")):
+            continue
+        at = datetime.fromisoformat(e["requestReceivedTimestamp"].replace("Z", "+00:00"))
+        if at >= since and (until is None or at <= until) and e["verb"] in ("create", "update", "patch", "delete"):
+            out.append(e)
+    return out
+
+
+async def parallel(items: list[Any], fn: Any, concurrency: int) -> list[float]:
+    """Run ``fn(item)`` with at most ``concurrency`` in flight; the latency of each, in ms."""
+    sem, latencies = asyncio.Semaphore(concurrency), []
+
+    async def one(item: Any) -> None:
+        async with sem:
+            t0 = time.perf_counter()
+            await fn(item)
+            latencies.append(1000 * (time.perf_counter() - t0))
+    await asyncio.gather(*(one(i) for i in items))
+    return latencies
+
+
+async def kube() -> Any:
+    os.environ["KUBECONFIG"] = str(KUBECONFIG)
+    from microapp_operator.runtime.kube import Kube
+    return await Kube.connect()
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(q * len(values)))], 1)
+
+
+async def rollout(n: int) -> dict[str, Any]:
+    k = await kube()
+    since = datetime.now(timezone.utc)
+    t0 = time.monotonic()
+    await parallel([app(i) for i in range(n)], lambda body: k.create(body), 20)
+    created = time.monotonic() - t0
+    while True:
+        items = (await k.request("GET", "/apis/microapp.dev/v1alpha1/microapps"))["items"]
+        done = sum(1 for o in items if (o.get("status") or {}).get("observedGeneration") == o["metadata"]["generation"])
+        if done >= n:
+            break
+        await asyncio.sleep(0.5)
+    seconds = time.monotonic() - t0
+    children = sum(len((o.get("status") or {}).get("inventory") or []) for o in items)
+    await k.close()
+    return {"since": since, "seconds": round(seconds, 1), "create_seconds": round(created, 1), "children": children}
+
+
+async def floor(workers: int) -> dict[str, Any]:
+    """The same children, copied into fresh namespaces, server-side applied with `workers` in flight."""
+    k = await kube()
+    from microapp_operator.api.kinds import CHILDREN
+    objects = []
+    for res in CHILDREN:
+        try:
+            listing = await k.list(res, label_selector="app.kubernetes.io/managed-by=microapp-operator")
+        except Exception:  # noqa: BLE001 - a kind this cluster lacks
+            continue
+        for o in listing.get("items") or []:
+            meta = o["metadata"]
+            if res.kind == "Service" and res.api_version == "v1":   # addresses are allocated, not copied
+                for key in ("clusterIP", "clusterIPs"):
+                    o["spec"].pop(key, None)
+            objects.append({"apiVersion": res.api_version, "kind": res.kind,
+                            "metadata": {"name": meta["name"], "namespace": "floor-" + meta["namespace"],
+                                         "labels": meta.get("labels") or {}, "annotations": meta.get("annotations") or {}},
+                            **{key: v for key, v in o.items() if key not in ("apiVersion", "kind", "metadata", "status")}})
+    for ns in NAMESPACES:
+        kubectl("create", "namespace", "floor-" + ns, check=False)
+    t0 = time.monotonic()
+    await parallel(objects, lambda obj: k.apply(obj, force=True), workers)
+    seconds = time.monotonic() - t0
+    await k.close()
+    return {"seconds": round(seconds, 1), "objects": len(objects)}
+
+
+async def admission(n: int) -> dict[str, Any]:
+    k = await kube()
+    bodies = [app(100000 + i) for i in range(n)]
+    await parallel(bodies[:100], lambda b: k.request("POST", f"/apis/microapp.dev/v1alpha1/namespaces/"
+                                                    f"{b['metadata']['namespace']}/microapps", body=b,
+                                                    query={"dryRun": "All"}), 20)
+    lat = await parallel(bodies[100:], lambda b: k.request("POST", f"/apis/microapp.dev/v1alpha1/namespaces/"
+                                                          f"{b['metadata']['namespace']}/microapps", body=b,
+                                                          query={"dryRun": "All"}), 20)
+    await k.close()
+    return {"requests": len(lat), "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--apps", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--keep", action="store_true", help="leave the control plane running")
+    args = parser.parse_args()
+    t_all = time.monotonic()
+    setup(args.apps)
+    op = Operator(args.workers, resync=60)
+    op.start()
+    log(f"rollout of {args.apps} apps (20 creates in flight, {args.workers} operator workers) ...")
+    cpu0 = op.cpu()
+    roll = asyncio.run(rollout(args.apps))
+    rollout_cpu = op.cpu() - cpu0
+    writes = audit_writes(roll["since"])
+    log(f"rolled out in {roll['seconds']}s; {len(writes)} operator writes; waiting one full resync (60 s) ...")
+    time.sleep(5)   # let late status writes land before the quiet window
+    quiet_from, cpu1 = datetime.now(timezone.utc), op.cpu()
+    time.sleep(70)
+    idle_cpu_per_min = (op.cpu() - cpu1) / (70 / 60)
+    resync_writes = audit_writes(quiet_from)
+    peak = op.peak_rss_mb()
+    log("admission at 20 concurrent with the apps present ...")
+    adm = asyncio.run(admission(1100))
+    log("operator restart ...")
+    op.stop()
+    restart_from = datetime.now(timezone.utc)
+    op.start()
+    time.sleep(10)
+    restart_writes = audit_writes(restart_from)
+    op.stop()
+    log(f"floor: the same children applied by a tight client with {args.workers} in flight ...")
+    fl = asyncio.run(floor(args.workers))
+    result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "apps": args.apps, "workers": args.workers,
+              "rollout_s": roll["seconds"], "create_s": roll["create_seconds"], "floor_s": fl["seconds"],
+              "floor_objects": fl["objects"], "rollout_over_floor": round(roll["seconds"] / fl["seconds"], 2),
+              "children": roll["children"], "writes_rollout": len(writes),
+              "writes_per_app": round(len(writes) / args.apps, 2),
+              "children_plus_one_per_app": round(roll["children"] / args.apps + 1, 2),
+              "writes_noop_resync": len(resync_writes), "writes_restart": len(restart_writes),
+              "peak_rss_mb": round(peak, 1), "rollout_cpu_s": round(rollout_cpu, 1),
+              "idle_cpu_s_per_min": round(idle_cpu_per_min, 2), "admission": adm,
+              "total_s": round(time.monotonic() - t_all, 1)}
+    out = ROOT / "bench" / "results" / f"scale-{args.apps}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+    print(f"| {result['date']} | {args.apps} | {result['rollout_s']} / {result['floor_s']} = "
+          f"{result['rollout_over_floor']} | {result['writes_per_app']} (children+1: "
+          f"{result['children_plus_one_per_app']}) | {result['writes_noop_resync']} / {result['writes_restart']} | "
+          f"{result['peak_rss_mb']} | {result['rollout_cpu_s']} | {result['idle_cpu_s_per_min']} | "
+          f"{adm['p50_ms']} / {adm['p99_ms']} |")
+    if not args.keep:
+        subprocess.run([str(ROOT / "hack" / "cluster.sh"), "down"], env=ENV, check=False)
+
+
+if __name__ == "__main__":
+    main()
