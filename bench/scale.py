@@ -10,8 +10,9 @@ in one run:
   (copied from the cluster into fresh namespaces) with the operator's concurrency; their ratio;
 - API economy from the API server's audit log (the operator's user agent; the API server's
   ``apiserver_request_total`` cannot tell clients apart and kwok writes every Pod's status):
-  writes per created app against children + 1, writes during a full no-op resync and after a
-  restart (both must be 0);
+  writes per created app against children + 1 (split: children, status, Events), writes during
+  a full no-op resync and after a restart (both must be 0; a restart in this local mode
+  re-registers Kopf's webhook configurations with a new CA: counted apart);
 - footprint: peak RSS, CPU seconds of the rollout, CPU per minute idle (one full resync inside);
 - admission: p50/p99 of dry-run creates through kube-apiserver at 20 concurrent with N apps present.
 
@@ -174,7 +175,18 @@ async def parallel(items: list[Any], fn: Any, concurrency: int) -> list[float]:
 async def kube() -> Any:
     os.environ["KUBECONFIG"] = str(KUBECONFIG)
     from microapp_operator.runtime.kube import Kube
-    return await Kube.connect()
+    k = await Kube.connect()
+    k.api.user_agent = "bench-scale/1"   # the audit log tells the bench's requests from the operator's
+    return k
+
+
+def _by_kind(events: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in events:
+        ref = e.get("objectRef") or {}
+        key = ref.get("resource", "?") + ("/" + ref["subresource"] if ref.get("subresource") else "")
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -196,11 +208,20 @@ async def rollout(n: int) -> dict[str, Any]:
         await asyncio.sleep(0.5)
     seconds = time.monotonic() - t0
     children = sum(len((o.get("status") or {}).get("inventory") or []) for o in items)
+    while True:   # then every app Ready (kwok's Pods running, the status written once more), but the
+        # Knative ones: no Knative controller here, so their Services never report Ready
+        items = (await k.request("GET", "/apis/microapp.dev/v1alpha1/microapps"))["items"]
+        if all(any(c["type"] == "Ready" and c["status"] == "True" for c in (o.get("status") or {}).get("conditions", []))
+               for o in items if not o["spec"]["template"].startswith(("serverless-function", "webhook-handler"))):
+            break
+        await asyncio.sleep(1)
+    ready = time.monotonic() - t0
     await k.close()
-    return {"since": since, "seconds": round(seconds, 1), "create_seconds": round(created, 1), "children": children}
+    return {"since": since, "seconds": round(seconds, 1), "create_seconds": round(created, 1), "children": children,
+            "ready_seconds": round(ready, 1)}
 
 
-async def floor(workers: int) -> dict[str, Any]:
+async def floor(workers: int, prefix: str = "floor-") -> dict[str, Any]:
     """The same children, copied into fresh namespaces, server-side applied with `workers` in flight."""
     k = await kube()
     from microapp_operator.api.kinds import CHILDREN
@@ -212,15 +233,17 @@ async def floor(workers: int) -> dict[str, Any]:
             continue
         for o in listing.get("items") or []:
             meta = o["metadata"]
+            if meta["namespace"] not in NAMESPACES:
+                continue   # an earlier floor's copies
             if res.kind == "Service" and res.api_version == "v1":   # addresses are allocated, not copied
                 for key in ("clusterIP", "clusterIPs"):
                     o["spec"].pop(key, None)
             objects.append({"apiVersion": res.api_version, "kind": res.kind,
-                            "metadata": {"name": meta["name"], "namespace": "floor-" + meta["namespace"],
+                            "metadata": {"name": meta["name"], "namespace": prefix + meta["namespace"],
                                          "labels": meta.get("labels") or {}, "annotations": meta.get("annotations") or {}},
                             **{key: v for key, v in o.items() if key not in ("apiVersion", "kind", "metadata", "status")}})
     for ns in NAMESPACES:
-        kubectl("create", "namespace", "floor-" + ns, check=False)
+        kubectl("create", "namespace", prefix + ns, check=False)
     t0 = time.monotonic()
     await parallel(objects, lambda obj: k.apply(obj, force=True), workers)
     seconds = time.monotonic() - t0
@@ -255,9 +278,10 @@ def main() -> None:
     cpu0 = op.cpu()
     roll = asyncio.run(rollout(args.apps))
     rollout_cpu = op.cpu() - cpu0
+    time.sleep(5)   # the last Events and status writes land
     writes = audit_writes(roll["since"])
-    log(f"rolled out in {roll['seconds']}s; {len(writes)} operator writes; waiting one full resync (60 s) ...")
-    time.sleep(5)   # let late status writes land before the quiet window
+    log(f"rolled out in {roll['seconds']}s, all Ready at {roll['ready_seconds']}s; {len(writes)} operator writes; "
+        "waiting one full resync (60 s) ...")
     quiet_from, cpu1 = datetime.now(timezone.utc), op.cpu()
     time.sleep(70)
     idle_cpu_per_min = (op.cpu() - cpu1) / (70 / 60)
@@ -274,13 +298,19 @@ def main() -> None:
     op.stop()
     log(f"floor: the same children applied by a tight client with {args.workers} in flight ...")
     fl = asyncio.run(floor(args.workers))
+    fl_wide = asyncio.run(floor(16, prefix="floor16-"))
     result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "apps": args.apps, "workers": args.workers,
-              "rollout_s": roll["seconds"], "create_s": roll["create_seconds"], "floor_s": fl["seconds"],
-              "floor_objects": fl["objects"], "rollout_over_floor": round(roll["seconds"] / fl["seconds"], 2),
+              "rollout_s": roll["seconds"], "create_s": roll["create_seconds"], "all_ready_s": roll["ready_seconds"],
+              "floor_s": fl["seconds"], "floor_objects": fl["objects"],
+              "rollout_over_floor": round(roll["seconds"] / fl["seconds"], 2),
+              "floor_16_in_flight_s": fl_wide["seconds"],
+              "rollout_over_floor_16": round(roll["seconds"] / fl_wide["seconds"], 2),
               "children": roll["children"], "writes_rollout": len(writes),
               "writes_per_app": round(len(writes) / args.apps, 2),
               "children_plus_one_per_app": round(roll["children"] / args.apps + 1, 2),
+              "writes_by_kind": _by_kind(writes),
               "writes_noop_resync": len(resync_writes), "writes_restart": len(restart_writes),
+              "writes_restart_by_kind": _by_kind(restart_writes),
               "peak_rss_mb": round(peak, 1), "rollout_cpu_s": round(rollout_cpu, 1),
               "idle_cpu_s_per_min": round(idle_cpu_per_min, 2), "admission": adm,
               "total_s": round(time.monotonic() - t_all, 1)}

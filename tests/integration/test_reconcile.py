@@ -57,7 +57,7 @@ def test_web_service_becomes_ready_with_pods_on_kwok_nodes(operator: object, nam
     assert (owner["kind"], owner["name"], owner["controller"]) == ("MicroApp", "shop", True)
     assert {m["manager"] for m in dep["metadata"]["managedFields"] if m["operation"] == "Apply"} == {"microapp-operator"}
     assert "argocd.argoproj.io/instance" not in dep["metadata"].get("labels", {})
-    assert {"Applied", "TemplateResolved", "Ready"} <= set(events(namespace, "shop"))
+    assert {"Applied", "Ready"} <= set(events(namespace, "shop"))
 
 
 def test_image_change_rolls_and_kubectl_scale_scales(operator: object, namespace: str) -> None:

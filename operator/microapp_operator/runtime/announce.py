@@ -3,6 +3,8 @@ version resolved, Ready or stalled, lifecycle states) and the retirement notice.
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from datetime import datetime
 from typing import Any, Mapping
@@ -18,9 +20,15 @@ log = logging.getLogger(__name__)
 
 
 class Announcer:
-    def __init__(self, kube: Kube, notifier: Notifier) -> None:
+    """Events and notices. Events go out in the background, at most ``in_flight`` at a time: a
+    reconcile does not wait for them (they are best effort, and a rollout of many apps would
+    otherwise spend two round trips per app on them)."""
+
+    def __init__(self, kube: Kube, notifier: Notifier, in_flight: int = 8) -> None:
         self.kube = kube
         self.notifier = notifier
+        self.pending: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(in_flight)
 
     async def applied(self, app: Mapping[str, Any], meta: AppMeta, applied: list[str], pruned: list[str],
                       decision: reconcile.Apply, now: datetime, reconcile_id: int) -> None:
@@ -29,11 +37,14 @@ class Announcer:
                      len(applied), len(pruned),
                      extra={"namespace": meta.namespace, "app": meta.name, "generation": meta.generation,
                             "reconcile_id": reconcile_id, "applied": len(applied), "pruned": len(pruned)})
+        # One Event per step, not per fact: a new template version rides on the Applied Event
+        # (a first rollout costs two Events, Applied and Ready, not three).
+        resolved = f"; {decision.resolved}" if decision.resolved else ""
         if applied:
-            await self.event(app, "Normal", "Applied", "applied " + ", ".join(applied), now)
+            await self.event(app, "Normal", "Applied", "applied " + ", ".join(applied) + resolved, now)
         if pruned:
             await self.event(app, "Normal", "Pruned", "deleted " + ", ".join(pruned), now)
-        if decision.resolved:
+        if decision.resolved and not applied:
             await self.event(app, "Normal", "TemplateResolved", decision.resolved, now)
         await self._lifecycle(app, decision, now)
 
@@ -74,7 +85,18 @@ class Announcer:
             await self.event(app, "Normal", "Ready", after.get("message", ""), now)
 
     async def event(self, app: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime) -> None:
-        await self.kube.event(app, type_=type_, reason=reason, message=message, now=now)
+        task = asyncio.create_task(self._post(app, type_, reason, message, now))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _post(self, app: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime) -> None:
+        async with self._slots:
+            await self.kube.event(app, type_=type_, reason=reason, message=message, now=now)
+
+    async def drain(self) -> None:
+        """Wait for the Events in flight (tests; a clean stop)."""
+        while self.pending:
+            await asyncio.gather(*list(self.pending), return_exceptions=True)
 
 
 def condition(st: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]:

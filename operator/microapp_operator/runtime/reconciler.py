@@ -7,6 +7,8 @@ unchanged app therefore costs zero write requests.
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 import time
 from decimal import Decimal
@@ -148,14 +150,17 @@ class Reconciler:
         return self.cache.get(res, obj["metadata"]["namespace"], obj["metadata"]["name"])
 
     async def _apply(self, objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]) -> list[str]:
-        """Apply the objects that differ; force only over objects this app already controls."""
-        applied = []
-        for obj, current in zip(map(drift.with_hash, objects), live):
-            if drift.in_sync(current, obj):
-                continue
-            await self.kube.apply(obj, force=current is not None)
-            applied.append(f"{obj['kind']}/{obj['metadata']['name']}")
-        return applied
+        """Apply the objects that differ, all at once (one round trip per reconcile, not one per
+        object; the API server needs no order among them); force only over objects this app
+        already controls. The first refusal is raised once every apply has answered."""
+        todo = [(obj, current) for obj, current in zip(map(drift.with_hash, objects), live)
+                if not drift.in_sync(current, obj)]
+        results = await asyncio.gather(*(self.kube.apply(obj, force=current is not None) for obj, current in todo),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return [f"{obj['kind']}/{obj['metadata']['name']}" for obj, _ in todo]
 
     async def _prune(self, meta: AppMeta, before: list[Mapping[str, str]],
                      now_rendered: list[dict[str, str]]) -> list[str]:

@@ -35,6 +35,13 @@ class Runtime:
                        "spec": {"teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["ns"]}]}})
         self.manager = Manager(self.kube, clock=lambda: NOW)  # type: ignore[arg-type]
         self.reconciler = self.manager.reconciler
+        reconcile = self.reconciler.reconcile
+
+        async def reconcile_then_events(key: tuple[str, str]) -> None:
+            """A reconcile, then the Events it sent in the background (what the tests read)."""
+            await reconcile(key)
+            await self.reconciler.announce.drain()
+        self.reconciler.reconcile = reconcile_then_events  # type: ignore[method-assign]
 
     async def __aenter__(self) -> "Runtime":
         self.cache_task = asyncio.create_task(self.manager.cache.run())
@@ -59,9 +66,10 @@ class Runtime:
         return next((c for c in self.status(key).get("conditions") or [] if c["type"] == type_), {})
 
     async def settle(self) -> None:
-        """Let the cache take in what the fake streamed."""
+        """Let the cache take in what the fake streamed (and the Events go out)."""
         for _ in range(5):
             await asyncio.sleep(0.01)
+        await self.reconciler.announce.drain()
 
     def applied(self) -> list[str]:
         return [f"{kind}/{name}" for verb, kind, _, name in self.kube.calls if verb == "apply"]

@@ -44,7 +44,9 @@ async def test_apply_then_an_unchanged_app_costs_zero_writes() -> None:
         key = rt.add(microapp())
         await rt.reconciler.reconcile(key)
         assert sorted(rt.applied()) == ["Deployment/shop", "NetworkPolicy/shop", "Service/shop", "ServiceAccount/shop"]
-        assert [e["reason"] for e in rt.kube.events][:2] == ["Applied", "TemplateResolved"]
+        assert [e["reason"] for e in rt.kube.events][:1] == ["Applied"]   # one Event for the step
+        assert rt.kube.events[0]["message"].endswith("; rendered from web-service@1.0.0 (newest: 1.0.0)")
+        assert "TemplateResolved" not in [e["reason"] for e in rt.kube.events]
         assert [e["kind"] for e in rt.status(key)["inventory"]] == ["ServiceAccount", "NetworkPolicy", "Deployment",
                                                                     "Service"]
         for _ in range(3):  # the cache takes in the children, status follows them, then nothing moves
