@@ -69,7 +69,10 @@ class Elector:
                 if await self.try_once():
                     last_ok = self.monotonic()
                     continue
-                return f"lost the lease {self.namespace}/{self.name} to {self.holder}"
+                if self.holder != self.identity:
+                    return f"lost the lease {self.namespace}/{self.name} to {self.holder}"
+                # still ours, but someone else wrote the Lease between our read and write: retry
+                log.warning("lease renewal conflicted; retrying")
             except KubeError as exc:
                 log.warning("lease not renewed error=%s", exc)
             if self.monotonic() - last_ok >= self.renew_deadline:

@@ -142,3 +142,18 @@ async def test_a_leader_whose_work_fails_gives_up_the_lead() -> None:
     await asyncio.wait_for(a.run(lead, lost.append), 1)
     assert lost == ["the leader's work ended: KubeError: 403: apptemplates is forbidden"]
     assert not a.leading.is_set()
+
+
+async def test_a_conflicting_write_to_its_own_lease_does_not_end_leadership() -> None:
+    """Someone writing the Lease between our read and our renewal (a 409): retry, not a restart."""
+    kube = FakeKube()
+    a = Elector(kube, "ops", "microapp-operator", "a", renew_every=0.01, retry=0.01)
+    lost: list[str] = []
+    task = asyncio.create_task(a.run(lambda: asyncio.Event().wait(), lost.append))
+    await asyncio.wait_for(a.leading.wait(), 1)
+    kube.fail("replace", KubeError(409, "the object has been modified"), KubeError(409, "the object has been modified"))
+    await asyncio.sleep(0.1)
+    assert a.leading.is_set() and lost == []
+    assert [c for c in kube.calls if c[0] == "replace"][-1:]    # renewals went on after the conflicts
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
