@@ -120,6 +120,9 @@ class FakeKube:
         live = self.stored(res, namespace, name)
         if live is None:
             raise KubeError(404, f"{res.plural} {name!r} not found")
+        expected = (patch.get("metadata") or {}).get("resourceVersion")
+        if expected is not None and expected != live["metadata"]["resourceVersion"]:   # a precondition, as served
+            raise KubeError(409, f"Operation cannot be fulfilled on {res.plural} {name!r}: the object has been modified")
         return copy.deepcopy(self.put(_merge(live, patch, strategic=strategic)))
 
     async def delete(self, res: Resource, namespace: str, name: str, *, uid: str | None = None) -> bool:

@@ -33,6 +33,7 @@ SINGLE_TOGGLES = {
     "networkPolicy.enabled": {"networkPolicy": {"enabled": True}},
     "podDisruptionBudget.enabled": {"podDisruptionBudget": {"enabled": False}},
     "hostNetwork": {"hostNetwork": True}, "serviceAccount.create": {"serviceAccount": {"create": False, "name": "x"}},
+    "shards": {"shards": ["a", "b"]},   # not in FLIPPED: shards need leader election, which FLIPPED turns off
 }
 
 

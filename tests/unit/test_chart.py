@@ -5,6 +5,7 @@ by values.schema.json, and manifests/install/ is what `helm template` renders.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from pathlib import Path
@@ -16,6 +17,8 @@ import yaml
 
 from microapp_operator.api import chartvalues
 from microapp_operator.api.kinds import CHILDREN
+from microapp_operator.core import shard as shard_rules
+from microapp_operator.core.shard import SHARD_LABEL, Shard
 from microapp_operator.entry import cli, handlers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +31,8 @@ FLIPPED = {"replicaCount": 1, "crds": {"enabled": False, "keep": False}, "leader
            "metrics": {"podMonitor": {"enabled": True}, "serviceMonitor": {"enabled": True}},
            "networkPolicy": {"enabled": True}, "hostNetwork": True, "serviceAccount": {"create": False, "name": "ops"},
            "operator": {"namespaces": ["a", "b"], "logFormat": "text"}}
+# Sharded: one Deployment, Lease, webhook Service and configuration per shard (core/shard.py).
+SHARDS = ["a", "b", "c"]
 
 
 @pytest.fixture(scope="module")
@@ -201,3 +206,213 @@ def test_install_manifests_equal_helm_template(default: list[dict[str, Any]]) ->
     assert docs == default, "manifests/install/ is stale: run 'make manifests' and commit"
     kustomization = yaml.safe_load((ROOT / "manifests/install/kustomization.yaml").read_text())
     assert kustomization["resources"] == ["namespace.yaml", "microapp-operator.yaml"]
+
+
+# --- shards -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sharded(helm: str, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    return render(helm, {"shards": SHARDS}, tmp_path_factory.mktemp("sharded"))
+
+
+def named(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in of_kind(docs, kind)}
+
+
+def flags(container: dict[str, Any]) -> dict[str, str]:
+    return dict(a.split("=", 1) if "=" in a else (a, "") for a in container["args"])
+
+
+def matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """A label selector as the API server evaluates it (None: everything)."""
+    selector = selector or {}
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        op, present = e["operator"], e["key"] in labels
+        if (op == "In" and not (present and labels[e["key"]] in e["values"])) or \
+                (op == "NotIn" and present and labels[e["key"]] in e["values"]) or \
+                (op == "Exists" and not present) or (op == "DoesNotExist" and present):
+            return False
+    return True
+
+
+def and_selectors(*selectors: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Selectors ANDed: their matchLabels and matchExpressions together (None: no selector)."""
+    labels = {k: v for s in selectors for k, v in ((s or {}).get("matchLabels") or {}).items()}
+    expressions = [e for s in selectors for e in ((s or {}).get("matchExpressions") or [])]
+    out = ({"matchLabels": labels} if labels else {}) | ({"matchExpressions": expressions} if expressions else {})
+    return out or None
+
+
+def test_shard_name_rule_is_core_shards() -> None:
+    assert chartvalues.SHARD_NAME_PATTERN == shard_rules._NAME.pattern
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["shards"] == []
+    jsonschema.validate({**values, "shards": SHARDS}, schema)
+    for bad in (["a", "a"], ["A_b"], ["-a"], ["x" * 43]):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**values, "shards": bad}, schema)
+
+
+def test_default_render_is_not_sharded(default: list[dict[str, Any]], cluster_rules: list[dict[str, Any]]) -> None:
+    """No shard flags, labels, selectors or namespace writes without `shards` (and the whole
+    default render stays manifests/install/: test_install_manifests_equal_helm_template)."""
+    (deployment,) = of_kind(default, "Deployment")
+    assert deployment["metadata"]["name"] == "microapp-operator"
+    args = flags(deployment["spec"]["template"]["spec"]["containers"][0])
+    assert not {"--shard", "--shards", "--shard-lease-prefix"} & set(args)
+    assert args["--leader-elect-lease"] == "microapp-system/microapp-operator"
+    operator_objects = [d for d in default if d["kind"] in
+                        ("Deployment", "Service", "ValidatingWebhookConfiguration", "PodDisruptionBudget")]
+    assert SHARD_LABEL not in json.dumps(operator_objects)
+    assert allowed(cluster_rules, "", "namespaces") == {"get", "list", "watch"}
+
+
+def test_sharded_deployments(sharded: list[dict[str, Any]]) -> None:
+    deployments = named(sharded, "Deployment")
+    assert set(deployments) == {f"microapp-operator-{s}" for s in SHARDS}
+    pods = {s: deployments[f"microapp-operator-{s}"]["spec"]["template"]["metadata"]["labels"] for s in SHARDS}
+    for s in SHARDS:
+        deployment = deployments[f"microapp-operator-{s}"]
+        spec = deployment["spec"]
+        assert pods[s][SHARD_LABEL] == s and spec["selector"]["matchLabels"][SHARD_LABEL] == s
+        # no shard's Deployment selects another shard's Pods
+        assert [o for o in SHARDS if matches(spec["selector"], pods[o])] == [s]
+        args = flags(spec["template"]["spec"]["containers"][0])
+        assert args["--shard"] == s and args["--shards"] == "a,b,c"
+        assert args["--shard-lease-prefix"] == "microapp-system/microapp-operator"
+        assert "--leader-elect" in args and args["--leader-elect-lease"] == f"microapp-system/microapp-operator-{s}"
+        assert args["--webhook-configuration"] == f"microapp.dev-{s}"
+        assert args["--webhook-service"] == f"microapp-system/microapp-operator-webhook-{s}"
+        assert args["--webhook-ca-secret"] == "microapp-system/microapp-operator-webhook-ca"   # one CA for all
+        # the flags make a valid shard, whose own Lease is the one it elects on
+        parsed = Shard.parse(args["--shard"], args["--shards"].split(","))
+        namespace, prefix = args["--shard-lease-prefix"].split("/")
+        assert f"{namespace}/{parsed.lease_of(prefix, s)}" == args["--leader-elect-lease"]
+        # the starting catalog is created by the first shard only
+        first = s == SHARDS[0]
+        assert ("--create-builtin-templates" in args) == first
+        assert ("--create-default-policy" in args) == first
+
+
+def test_sharded_args_are_accepted_by_microapp_run(sharded: list[dict[str, Any]],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = cli.build_parser()
+    if parser.parse_known_args(["run", "--shard=a", "--shards=a,b"])[1]:
+        pytest.skip("microapp run has no --shard/--shards yet")
+    from microapp_operator.entry import run
+
+    monkeypatch.setenv("POD_NAMESPACE", "microapp-system")
+    for deployment in of_kind(sharded, "Deployment"):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        args = parser.parse_args(["run", *(a.replace("$(POD_IP)", "10.0.0.7") for a in container["args"])])
+        assert args.leader_elect and args.webhook_configuration.startswith("microapp.dev-")
+        args.create_default_policy = None   # a file in the Pod (the catalog ConfigMap)
+        cfg = run.config(args, asyncio.Event())   # the shard flags agree with each other and with the Lease
+        assert cfg["shard"].name == args.shard and cfg["lease"] == args.leader_elect_lease
+
+
+def test_sharded_services_and_webhooks(default: list[dict[str, Any]], sharded: list[dict[str, Any]]) -> None:
+    """Per shard a webhook Service (its leader only) and a configuration equal to the unsharded one
+    but for its name, its Service and a namespaceSelector by the rule of Shard.namespace_selector()
+    (ANDed with the unsharded configuration's own selector, if it has one)."""
+    services = named(sharded, "Service")
+    assert set(services) == {f"microapp-operator-webhook-{s}" for s in SHARDS} | {"microapp-operator-metrics"}
+    pods = {d["metadata"]["labels"][SHARD_LABEL]: d["spec"]["template"]["metadata"]["labels"]
+            for d in of_kind(sharded, "Deployment")}
+    base_service = named(default, "Service")["microapp-operator-webhook"]["spec"]["selector"]
+    for s in SHARDS:
+        selector = services[f"microapp-operator-webhook-{s}"]["spec"]["selector"]
+        assert selector == {**base_service, SHARD_LABEL: s}
+        leaders = {o: {**pods[o], "microapp.dev/leader": "true"} for o in SHARDS}
+        assert [o for o in SHARDS if matches({"matchLabels": selector}, leaders[o])] == [s]
+    assert all(matches({"matchLabels": services["microapp-operator-metrics"]["spec"]["selector"]}, p)
+               for p in pods.values())
+
+    (base,) = of_kind(default, "ValidatingWebhookConfiguration")
+    base_hooks = {w["name"]: w for w in base["webhooks"]}
+    configs = named(sharded, "ValidatingWebhookConfiguration")
+    assert set(configs) == {f"microapp.dev-{s}" for s in SHARDS}
+    for s in SHARDS:
+        expected = Shard.parse(s, SHARDS).namespace_selector()
+        hooks = {w["name"]: w for w in configs[f"microapp.dev-{s}"]["webhooks"]}
+        assert set(hooks) == {f"{hid}.microapp.dev-{s}" for hid in handlers.ADMISSION}
+        for hid in handlers.ADMISSION:
+            hook, was = hooks[f"{hid}.microapp.dev-{s}"], base_hooks[f"{hid}.microapp.dev"]
+            assert hook["namespaceSelector"] == and_selectors(was.get("namespaceSelector"), expected)
+            assert hook["clientConfig"]["service"] == {**was["clientConfig"]["service"],
+                                                      "name": f"microapp-operator-webhook-{s}"}
+            rest = {k: v for k, v in hook.items() if k not in ("name", "clientConfig", "namespaceSelector")}
+            assert rest == {k: v for k, v in was.items() if k not in ("name", "clientConfig", "namespaceSelector")}
+    # every namespace is admitted by exactly one shard: the one core/shard.py gives it
+    for labels in ({}, {"team": "x"}, {SHARD_LABEL: "a"}, {SHARD_LABEL: "b"}, {SHARD_LABEL: "c"},
+                   {SHARD_LABEL: "unknown"}, {SHARD_LABEL: ""}):
+        admitting = [s for s in SHARDS
+                     if matches(configs[f"microapp.dev-{s}"]["webhooks"][0].get("namespaceSelector"), labels)]
+        assert admitting == [Shard.parse("a", SHARDS).shard_of(labels)], labels
+
+
+def test_one_shard_admits_every_namespace(helm: str, tmp_path: Path) -> None:
+    docs = render(helm, {"shards": ["only"]}, tmp_path)
+    (config,) = of_kind(docs, "ValidatingWebhookConfiguration")
+    assert Shard.parse("only", ["only"]).namespace_selector() is None
+    assert all("namespaceSelector" not in w for w in config["webhooks"])
+
+
+def test_sharded_rbac(sharded: list[dict[str, Any]]) -> None:
+    rules = of_kind(sharded, "Role")[0]["rules"]
+    for s in SHARDS:
+        lease = f"microapp-operator-{s}"
+        assert allowed(rules, "coordination.k8s.io", "leases", name=lease) == {"create", "get", "update"}
+    assert allowed(rules, "coordination.k8s.io", "leases", name="microapp-operator") == {"create"}
+    assert allowed(rules, "", "secrets", name="microapp-operator-webhook-ca") == {"create", "get", "update"}
+    cluster = of_kind(sharded, "ClusterRole")[0]["rules"]
+    assert allowed(cluster, "", "namespaces") == {"get", "list", "watch", "patch"}
+    for s in SHARDS:
+        assert allowed(cluster, "admissionregistration.k8s.io", "validatingwebhookconfigurations",
+                       name=f"microapp.dev-{s}") == {"get", "patch"}
+    assert not allowed(cluster, "admissionregistration.k8s.io", "validatingwebhookconfigurations", name="microapp.dev")
+
+
+def test_sharded_pdbs_monitors_network_policy_and_certificate(helm: str, tmp_path: Path) -> None:
+    docs = render(helm, {"shards": SHARDS, "webhook": {"certManager": {"enabled": True}},
+                         "networkPolicy": {"enabled": True},
+                         "metrics": {"podMonitor": {"enabled": True}, "serviceMonitor": {"enabled": True}}}, tmp_path)
+    pods = {d["metadata"]["labels"][SHARD_LABEL]: d["spec"]["template"]["metadata"]["labels"]
+            for d in of_kind(docs, "Deployment")}
+    pdbs = named(docs, "PodDisruptionBudget")
+    assert set(pdbs) == {f"microapp-operator-{s}" for s in SHARDS}
+    for s in SHARDS:
+        assert [o for o in SHARDS if matches(pdbs[f"microapp-operator-{s}"]["spec"]["selector"], pods[o])] == [s]
+    for kind, path in (("NetworkPolicy", ("spec", "podSelector")), ("PodMonitor", ("spec", "selector"))):
+        selector = of_kind(docs, kind)[0]
+        for key in path:
+            selector = selector[key]
+        assert all(matches(selector, p) for p in pods.values()), kind   # every shard's Pods
+    (certificate,) = of_kind(docs, "Certificate")
+    assert certificate["spec"]["dnsNames"] == [f"microapp-operator-webhook-{s}.microapp-system.svc" for s in SHARDS]
+    for config in of_kind(docs, "ValidatingWebhookConfiguration"):
+        assert config["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == \
+            "microapp-system/microapp-operator-webhook"
+    for deployment in of_kind(docs, "Deployment"):
+        assert "--webhook-tls-dir" in flags(deployment["spec"]["template"]["spec"]["containers"][0])
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ("shards={A_b}", "/shards/0"),
+    ("shards={a,b,a}", "/shards"),
+    ("shards={a,b},leaderElection.enabled=false", "shards needs leaderElection.enabled=true"),
+    ("shards={" + "x" * 40 + "}", "shards: the webhook Service microapp-operator-webhook-" + "x" * 40),
+], ids=["not-a-label", "duplicate", "no-leader-election", "service-name-too-long"])
+def test_wrong_shards_fail_with_the_field_named(helm: str, values: str, message: str) -> None:
+    proc = subprocess.run([helm, "template", "microapp-operator", str(CHART), "--set", values],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+
+
+def test_lint_strict_sharded(helm: str) -> None:
+    proc = subprocess.run([helm, "lint", "--strict", str(CHART), "--set", "shards={a,b,c}"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

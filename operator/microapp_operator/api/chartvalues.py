@@ -9,11 +9,21 @@ server checks those.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Open = dict[str, Any]
+# A shard's name: a label value (microapp.dev/shard) and a suffix of object names, so a DNS label
+# of at most 42 characters (the rule of core/shard.py, which tests/unit/test_chart.py compares).
+SHARD_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$"
+ShardName = Annotated[str, Field(pattern=SHARD_NAME_PATTERN, max_length=42)]
+
+
+def _unique(names: list[str]) -> list[str]:
+    if len(set(names)) != len(names):
+        raise ValueError(f"a shard is listed twice: {', '.join(names)}")
+    return names
 
 
 class _Strict(BaseModel):
@@ -109,6 +119,12 @@ class Values(_Strict):
     crds: Crds = Crds()
     serviceAccount: ServiceAccount = ServiceAccount()
     leaderElection: LeaderElection = LeaderElection()
+    shards: Annotated[list[ShardName], AfterValidator(_unique)] = Field(
+        [], json_schema_extra={"uniqueItems": True},
+        description="Split the cluster by namespace between operators, one Deployment (with its own Lease, "
+                    "webhook Service and configuration) per name. A namespace labelled microapp.dev/shard=<name> "
+                    "belongs to that shard; the first also takes namespaces without the label or with an "
+                    "unknown value. Needs leaderElection.enabled. Empty: one operator for the whole cluster.")
     webhook: Webhook = Webhook()
     operator: Operator = Operator()
     defaultPolicy: DefaultPolicy = DefaultPolicy()

@@ -71,6 +71,7 @@ RESOURCES: dict[tuple[str, str], Resource] = {r.key: r for r in (
     Resource("coordination.k8s.io/v1", "Lease", "leases"),      # leader election (HA)
     Resource("v1", "Secret", "secrets"),                        # the webhook CA, in the operator's namespace
     Resource("v1", "Pod", "pods"),                              # the leader's label on its own Pod
+    Resource("v1", "Namespace", "namespaces", namespaced=False),  # shards: who holds which namespace
     Resource("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
              "validatingwebhookconfigurations", namespaced=False),   # the chart's: caBundle kept current
 )}
@@ -85,6 +86,7 @@ PODMONITOR = RESOURCES[("monitoring.coreos.com/v1", "PodMonitor")]
 LEASE = RESOURCES[("coordination.k8s.io/v1", "Lease")]
 SECRET = RESOURCES[("v1", "Secret")]
 POD = RESOURCES[("v1", "Pod")]
+NAMESPACE = RESOURCES[("v1", "Namespace")]
 WEBHOOK_CONFIGURATION = RESOURCES[("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration")]
 LEADER_LABEL = "microapp.dev/leader"   # on the leading replica's Pod: the webhook Service selects it
 KNATIVE_SERVICE = RESOURCES[("serving.knative.dev/v1", "Service")]

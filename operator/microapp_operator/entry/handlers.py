@@ -14,6 +14,7 @@ and the runtime's state (apps, catalog, ledger, work queue) belongs to the event
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import tempfile
 from datetime import datetime, timezone
@@ -26,6 +27,7 @@ from .. import metrics
 from ..api import types as api
 from ..core import budget, catalog, identity
 from ..core.app import AppMeta
+from ..core.shard import SHARD_LABEL, Shard
 from ..runtime import bootstrap, podrole, webhookca
 from ..runtime.kube import Kube, KubeError
 from ..runtime.leader import Elector
@@ -48,8 +50,11 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     kube = await Kube.connect()
     if cfg.get("webhook_port") is not None:
         await _serve_webhook(settings, cfg, kube, memo)
+    shard = cfg.get("shard") or Shard()
     memo.manager = Manager(kube, workers=int(cfg.get("workers", 4)), resync=float(cfg.get("resync", 300)),
-                           on_fatal=lambda reason: _stop(memo, reason))
+                           on_fatal=lambda reason: _stop(memo, reason), shard=shard,
+                           lease_namespace=str(cfg.get("lease", "")).partition("/")[0],
+                           lease_prefix=str(cfg.get("lease_prefix") or ""))
     memo.elector = None
     if cfg.get("leader_elect"):
         work = await _elected(memo, cfg, kube)
@@ -90,7 +95,8 @@ async def _elected(memo: kopf.Memo, cfg: dict[str, Any], kube: Kube) -> Coroutin
 
     async def lead() -> None:
         if pod:
-            await podrole.lead(kube, namespace, pod)
+            shard: Shard = cfg.get("shard") or Shard()
+            await podrole.lead(kube, namespace, pod, peers=f"{SHARD_LABEL}={shard.name}" if shard.sharded else "")
         await _run(memo, cfg, kube)
 
     return memo.elector.run(lead, on_lost=lambda reason: _stop(memo, reason))
@@ -122,8 +128,27 @@ async def _serve_webhook(settings: kopf.OperatorSettings, cfg: dict[str, Any], k
         if not cfg.get("webhook_tls_dir"):   # with cert-manager, its cainjector fills caBundle
             await webhookca.inject(kube, configuration, cert.ca_pem)
             memo.ca_task = asyncio.create_task(_keep_ca_bundle(kube, configuration, cert.ca_pem))
+    elif cfg.get("webhook_register", True) and (cfg.get("shard") or Shard()).sharded:
+        await kube.apply(shard_webhook(cfg["shard"], settings.admission.server, cert.ca_pem))
     elif cfg.get("webhook_register", True):
         settings.admission.managed = WEBHOOK_CONFIGURATION
+
+
+def shard_webhook(shard: Shard, server: WebhookServer, ca_pem: bytes) -> dict[str, Any]:
+    """A shard's own ValidatingWebhookConfiguration (out of a cluster; the chart renders the same
+    one per shard): Kopf's two webhooks, limited to the shard's namespaces."""
+    base = f"https://{server.host}:{server.port}"
+    hooks = []
+    for hook, (_, operations) in ADMISSION.items():
+        resource = "microapps/scale" if hook == "admission-scale" else "microapps"
+        hooks.append({"name": f"{hook}.{shard.name}.microapp.dev", "sideEffects": "NoneOnDryRun",
+                      "failurePolicy": "Fail", "matchPolicy": "Equivalent", "timeoutSeconds": 30,
+                      "admissionReviewVersions": ["v1"], "namespaceSelector": shard.namespace_selector() or {},
+                      "clientConfig": {"url": f"{base}/{hook}", "caBundle": base64.b64encode(ca_pem).decode()},
+                      "rules": [{"apiGroups": [api.GROUP], "apiVersions": [api.VERSION], "resources": [resource],
+                                 "operations": sorted(operations), "scope": "*"}]})
+    return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": f"{WEBHOOK_CONFIGURATION}-{shard.name}"}, "webhooks": hooks}
 
 
 async def _certificate(cfg: dict[str, Any], kube: Kube, names: list[str]) -> certs.ServingCert:
@@ -251,6 +276,7 @@ async def admit_microapp(body: kopf.Body, old: kopf.Body | None, operation: str,
 async def _admit(body: kopf.Body, old: kopf.Body | None, operation: str, dryrun: bool,
                  userinfo: kopf.UserInfo, warnings: list[str], memo: kopf.Memo) -> None:
     manager = await _ready(memo)
+    _sharded(manager, body)
     previous = dict(old) if old else None
     conflicts = await manager.admission.collisions(body) if operation == "CREATE" else []
     decision = manager.admission.admit(dict(body), previous, user=dict(userinfo), dryrun=dryrun,
@@ -266,6 +292,7 @@ async def admit_microapp_scale(body: kopf.Body, dryrun: bool, userinfo: kopf.Use
                                memo: kopf.Memo, **_: Any) -> None:
     """`kubectl scale` goes through the same checks: it must not bypass the budget."""
     manager = await _ready(memo)
+    _sharded(manager, body)
     meta = body.get("metadata") or {}
     current = manager.world.apps.get((meta.get("namespace", ""), meta.get("name", "")))
     if current is None:
@@ -277,6 +304,15 @@ async def admit_microapp_scale(body: kopf.Body, dryrun: bool, userinfo: kopf.Use
               "spec": {**(current.get("spec") or {}), "replicas": replicas}}
     with metrics.admission_duration.time():
         _answer(manager.admission.admit(scaled, current, user=dict(userinfo), dryrun=dryrun), "SCALE", warnings)
+
+
+def _sharded(manager: Manager, body: kopf.Body) -> None:
+    """Only the shard that holds the namespace decides (see runtime/handover.py)."""
+    meta = AppMeta.of(body)
+    refused = manager.handover.refusal(meta.namespace, meta.team)
+    if refused is not None:
+        metrics.admission_denials.labels("Shard").inc()
+        raise kopf.AdmissionError(refused[1], code=refused[0])
 
 
 def _answer(decision: budget.Decision, operation: str, warnings: list[str]) -> None:

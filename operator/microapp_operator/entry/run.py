@@ -53,6 +53,15 @@ def add_parser(sub: Any) -> None:
                      "else host name and a random suffix)")
     run.add_argument("--leader-elect-lease-duration", type=float, default=8.0,
                      help="seconds a standby waits after the last renewal before it takes over (default 8)")
+    run.add_argument("--shard", metavar="NAME",
+                     help="act only on the namespaces of this shard (label microapp.dev/shard=NAME); needs "
+                          "--shards and --leader-elect")
+    run.add_argument("--shards", metavar="A,B,...",
+                     help="every shard's name; the first also takes namespaces with no or an unknown "
+                          "microapp.dev/shard label")
+    run.add_argument("--shard-lease-prefix", metavar="NAMESPACE/PREFIX",
+                     help="shard X elects its leader on the Lease PREFIX-X, which the other shards read to "
+                          "see whether it is alive (default: $POD_NAMESPACE/microapp-operator)")
     run.add_argument("--create-builtin-templates", action="store_true",
                      help="create the built-in AppTemplates that do not exist yet (never overwrites)")
     run.add_argument("--create-default-policy", metavar="FILE",
@@ -68,7 +77,18 @@ def add_parser(sub: Any) -> None:
 
 def config(args: argparse.Namespace, stop: asyncio.Event) -> dict[str, Any]:
     """What the startup handler needs, from the command line and the Pod's environment."""
-    lease = args.leader_elect_lease or f"{os.environ.get('POD_NAMESPACE') or _own_namespace()}/microapp-operator"
+    home = os.environ.get("POD_NAMESPACE") or _own_namespace()
+    shard = _shard(args)
+    lease = args.leader_elect_lease or f"{home}/microapp-operator"
+    prefix = args.shard_lease_prefix or f"{home}/microapp-operator"
+    if shard.sharded:
+        if "/" not in prefix:
+            raise SystemExit(f"--shard-lease-prefix {prefix}: expected NAMESPACE/PREFIX")
+        own = f"{prefix}-{shard.name}"
+        if args.leader_elect_lease and args.leader_elect_lease != own:
+            raise SystemExit(f"--leader-elect-lease {args.leader_elect_lease} disagrees with --shard-lease-prefix: "
+                             f"shard {shard.name}'s Lease is {own}; drop one of the two flags")
+        lease = own
     identity = (args.leader_elect_identity or os.environ.get("POD_NAME")
                 or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}")
     return {"stop_flag": stop, "workers": args.workers, "resync": args.resync_seconds,
@@ -81,7 +101,21 @@ def config(args: argparse.Namespace, stop: asyncio.Event) -> dict[str, Any]:
             "leader_elect": args.leader_elect, "lease": lease, "identity": identity,
             "pod": os.environ.get("POD_NAME"), "create_templates": args.create_builtin_templates,
             "create_policy": _policy(args.create_default_policy),
-            "lease_duration": args.leader_elect_lease_duration}
+            "lease_duration": args.leader_elect_lease_duration, "shard": shard,
+            "lease_prefix": prefix.partition("/")[2] if shard.sharded else ""}
+
+
+def _shard(args: argparse.Namespace) -> Any:
+    """--shard/--shards/--namespace, checked now: a mistake stops the start with the fix."""
+    from ..core.shard import Shard
+    try:
+        shard = Shard.parse(args.shard, (args.shards or "").split(","), args.namespace or [])
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    if shard.sharded and not args.leader_elect:
+        raise SystemExit(f"--shard {shard.name} needs --leader-elect: the other shards read its Lease to know "
+                         "whether it is alive before they take its namespaces")
+    return shard
 
 
 def _policy(path: str | None) -> dict[str, Any] | None:

@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 class Budgets:
     def __init__(self, world: World, kube: Kube, clock: Callable[[], datetime],
                  release: Callable[[list[Key]], None] = lambda keys: None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 keeps: Callable[[str], bool] = lambda team: True) -> None:
         self.world = world
+        self.keeps = keeps                             # this shard writes the team's TeamBudget status
         self.kube = kube
         self.clock = clock
         self.release = release                         # requeue held apps when their team's total drops
@@ -110,12 +112,19 @@ class Budgets:
         if waiting:
             self.release(sorted(waiting))
 
-    async def prime(self) -> None:
+    async def prime(self, accepts: Callable[[str], bool] = lambda namespace: True) -> list[dict[str, Any]]:
         """Every app's estimate before the first reconcile: budget verdicts made during the
-        initial sync must not depend on which apps happened to be reconciled first."""
+        initial sync must not depend on which apps happened to be reconciled first. Returns the
+        apps of the namespaces ``accepts`` (this shard's)."""
         listing = await list_retrying(self.kube, MICROAPP)
+        items = [i for i in listing.get("items") or [] if accepts(i["metadata"]["namespace"])]
+        self.price(items)
+        return items
+
+    def price(self, items: list[dict[str, Any]]) -> None:
+        """Record these apps' estimates as they are stored (priming: before any reconcile)."""
         w = self.world
-        for item in listing.get("items") or []:
+        for item in items:
             key = (item["metadata"]["namespace"], item["metadata"]["name"])
             try:
                 objects = plan.workload(plan.parse(item), w.templates.values(), policy=w.policy,
@@ -134,7 +143,7 @@ class Budgets:
             for team in teams:
                 committed, count = self.ledger.committed(team)
                 metrics.team_committed.labels(team).set(float(committed))
-                if team in self.world.budgets:
+                if team in self.world.budgets and self.keeps(team):
                     try:
                         await self._write_status(team, committed, count)
                     except KubeError as exc:

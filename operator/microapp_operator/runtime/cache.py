@@ -29,8 +29,10 @@ class ChildCache:
     """The latest labelled children per kind, kept by one list+watch per kind."""
 
     def __init__(self, kube: Kube, resources: Iterable[Resource], on_change: Callable[[str, str], None],
-                 *, retry_absent: float = 10.0, on_kind: Callable[[Resource, bool], None] | None = None) -> None:
+                 *, retry_absent: float = 10.0, on_kind: Callable[[Resource, bool], None] | None = None,
+                 accepts: Callable[[str], bool] = lambda namespace: True) -> None:
         self.kube = kube
+        self.accepts = accepts   # sharded: only this shard's namespaces are kept
         self.resources = list(resources)
         self.on_change = on_change
         self.on_kind = on_kind or (lambda res, present: None)
@@ -38,6 +40,7 @@ class ChildCache:
         self.objects: dict[Resource, dict[Key, dict[str, Any]]] = {r: {} for r in self.resources}
         self.synced: dict[Resource, asyncio.Event] = {r: asyncio.Event() for r in self.resources}
         self.present: dict[Resource, bool] = {r: False for r in self.resources}
+        self._deleted: dict[str, set[tuple[Resource, Key]]] = {}   # deletions seen while acquiring
 
     def get(self, res: Resource, namespace: str, name: str) -> dict[str, Any] | None:
         return self.objects.get(res, {}).get((namespace, name))
@@ -75,13 +78,42 @@ class ChildCache:
     def _notify(self, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
         app = (meta.get("labels") or {}).get(api.NAME_LABEL)
-        if app and meta.get("namespace"):
+        if app and meta.get("namespace") and self.accepts(meta["namespace"]):
             self.on_change(meta["namespace"], app)
 
     def _store(self, res: Resource, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
+        key = (meta.get("namespace", ""), meta.get("name", ""))
+        if not self.accepts(key[0]):
+            return   # another shard's
         meta.pop("managedFields", None)  # not needed, and most of an object's size
-        self.objects[res][(meta.get("namespace", ""), meta.get("name", ""))] = obj
+        self.objects[res][key] = obj
+
+    async def acquire(self, namespace: str) -> None:
+        """A namespace handed to this shard: its children, listed once per kind. The watch has
+        kept this namespace's events since it was accepted, so what it stored is newer than the
+        listing and stays; what it deleted meanwhile is not brought back."""
+        kinds = [res for res in self.resources if self.present[res]]
+        deleted: set[tuple[Resource, Key]] = set()
+        self._deleted[namespace] = deleted
+        try:
+            listings = await asyncio.gather(*(self.kube.list(res, label_selector=SELECTOR, namespace=namespace)
+                                              for res in kinds))
+        finally:
+            self._deleted.pop(namespace, None)
+        for res, listing in zip(kinds, listings):
+            for item in listing.get("items") or []:
+                item.setdefault("apiVersion", res.api_version)
+                item.setdefault("kind", res.kind)
+                key = (namespace, item["metadata"]["name"])
+                if key not in self.objects[res] and (res, key) not in deleted:
+                    self._store(res, item)
+
+    def release(self, namespace: str) -> None:
+        """A namespace handed to another shard: forget its children (they stay in the cluster)."""
+        for objects in self.objects.values():
+            for key in [k for k in objects if k[0] == namespace]:
+                del objects[key]
 
     async def _run(self, res: Resource) -> None:
         delay = 1.0
@@ -155,7 +187,10 @@ class ChildCache:
                     continue
                 if kind == "DELETED":
                     meta = obj.get("metadata") or {}
-                    self.objects[res].pop((meta.get("namespace", ""), meta.get("name", "")), None)
+                    key = (meta.get("namespace", ""), meta.get("name", ""))
+                    self.objects[res].pop(key, None)
+                    if key[0] in self._deleted:
+                        self._deleted[key[0]].add((res, key))
                 else:
                     self._store(res, obj)
                 self._notify(obj)

@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Coroutine, Mapping
 
 from .. import metrics
-from ..api.kinds import APPTEMPLATE, CHILDREN, PLATFORMPOLICY, PODMONITOR, TEAMBUDGET, Resource
+from ..api.kinds import APPTEMPLATE, CHILDREN, MICROAPP, PLATFORMPOLICY, PODMONITOR, TEAMBUDGET, Resource
+from ..core.shard import Shard
 from .activity import ActivitySweep
 from .admission import Admission
 from .budgets import Budgets
@@ -27,7 +28,9 @@ from .names import NameIndex
 from .notify import Notifier
 from .queue import WorkQueue
 from .reconciler import Reconciler
+from .handover import Handover
 from .reports import Reports
+from .shards import Shards
 from .world import Key, World
 
 log = logging.getLogger(__name__)
@@ -36,23 +39,32 @@ Clock = Callable[[], datetime]
 
 class Manager:
     def __init__(self, kube: Kube, *, clock: Clock = lambda: datetime.now(timezone.utc), workers: int = 4,
-                 resync: float = 300.0, on_fatal: Callable[[str], None] | None = None) -> None:
+                 resync: float = 300.0, on_fatal: Callable[[str], None] | None = None,
+                 shard: Shard = Shard(), lease_namespace: str = "", lease_prefix: str = "") -> None:
         self.kube = kube
         self.clock = clock
         self.resync_interval = resync
         self.on_fatal = on_fatal or (lambda reason: None)
         self.world = World()
-        self.budgets = Budgets(self.world, kube, clock, release=lambda keys: self.queue.add_all(keys))
+        self.shards = Shards(kube, shard, lease_namespace=lease_namespace, lease_prefix=lease_prefix,
+                             acquire=lambda ns: self.handover.acquire(ns),
+                             release=lambda ns: self.handover.release(ns),
+                             owned=lambda ns: self.handover.owned(ns))
+        self.budgets = Budgets(self.world, kube, clock, release=lambda keys: self.queue.add_all(keys),
+                               keeps=lambda team: self.handover.keeps_team(team))
         self.reports = Reports(self.world, kube, clock)
         self.queue = WorkQueue(self._reconcile, workers=workers)
         self.cache = ChildCache(kube, CHILDREN, lambda ns, name: self.queue.add((ns, name)),
-                                on_kind=self._kind_changed)
+                                on_kind=self._kind_changed, accepts=self.shards.accepts)
         self.admission = Admission(self.world, self.budgets, self.cache, NameIndex(kube))
         self.notifier = Notifier(lambda: (self.world.policy.lifecycle.notify.url
                                           if self.world.policy.lifecycle and self.world.policy.lifecycle.notify
                                           else None))
         self.reconciler = Reconciler(self.world, self.budgets, self.reports, kube, self.cache, clock,
                                      requeue=self.queue.add_after, notifier=self.notifier)
+        self.handover = Handover(self.world, kube, self.shards, self.cache, self.budgets, self.reports,
+                                 self.queue, self.app_event, self.reconciler.forget,
+                                 self.reconciler.announce.drain)
         self.activity = ActivitySweep(self.world, lambda keys: self.queue.add_all(keys), clock)
         self.synced = asyncio.Event()
         self.failed: str | None = None
@@ -68,8 +80,10 @@ class Manager:
     # --- events in (from Kopf) --------------------------------------------------------
 
     def app_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
-        keys = self.world.app_event(kind, body)
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
+        if not self.shards.accepts(key[0]):
+            return   # another shard's (or not yet handed to this one: acquiring lists it)
+        keys = self.world.app_event(kind, body)
         if kind == "DELETED":
             self.reconciler.forget(key)
             self.reports.forget(key)
@@ -95,19 +109,28 @@ class Manager:
         self.queue.add_all(self.world.kind_changed(res, present))
 
     async def _reconcile(self, key: Key) -> None:
-        await self.reconciler.reconcile(key)
+        if self.shards.owns(key[0]):
+            await self.reconciler.reconcile(key)
+
+    # --- shards -------------------------------------------------------------------------
 
     # --- running ----------------------------------------------------------------------
 
     async def run(self) -> None:
         """Start everything; return only when a task died (after ``on_fatal``) or on cancel."""
+        rv = await self.shards.start()
+        shards = self._spawn(self.shards.run(rv), "shards")
         cache = self._spawn(self.cache.run(), "child-cache")
         await self._load_catalog()
         await self.cache.wait_synced(timeout=300)
         self.world.podmonitor = self.cache.present.get(PODMONITOR, False)
-        await self.budgets.prime()
+        apps = await self.budgets.prime(self.shards.accepts)
+        if self.shards.shard.sharded:   # Kopf's events before the shard was settled were dropped
+            for item in apps:
+                if (item["metadata"]["namespace"], item["metadata"]["name"]) not in self.world.apps:
+                    self.app_event("ADDED", item)
         log.info("caches synced templates=%d apps=%d", len(self.world.templates), len(self.world.apps))
-        tasks = [cache, self._spawn(self.queue.run(), "work-queue"),
+        tasks = [shards, cache, self._spawn(self.queue.run(), "work-queue"),
                  self._spawn(self._report_initial_sync(), "initial-sync"),
                  self._spawn(self.budgets.run(), "budget-status"),
                  self._spawn(self.reports.run(), "policy-reports"),

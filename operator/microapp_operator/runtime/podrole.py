@@ -19,9 +19,11 @@ from .kube import Kube, KubeError
 log = logging.getLogger(__name__)
 
 
-async def lead(kube: Kube, namespace: str, pod: str) -> None:
-    """Move the label to ``pod``."""
-    listing = await kube.list(POD, namespace=namespace, label_selector=f"{LEADER_LABEL}=true", metadata_only=True)
+async def lead(kube: Kube, namespace: str, pod: str, *, peers: str = "") -> None:
+    """Move the label to ``pod`` from the Pods ``peers`` selects (sharded: this shard's Pods,
+    ``microapp.dev/shard=<name>``; the other shards' leaders keep theirs)."""
+    selector = ",".join(s for s in (f"{LEADER_LABEL}=true", peers) if s)
+    listing = await kube.list(POD, namespace=namespace, label_selector=selector, metadata_only=True)
     for item in listing.get("items") or []:
         name = item["metadata"]["name"]
         if name != pod:

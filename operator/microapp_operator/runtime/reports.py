@@ -31,6 +31,12 @@ class Reports:
             self.findings[key] = (uid, violations)
             self.dirty.add(key[0])
 
+    def release(self, key: Key) -> None:
+        """Another shard now keeps this app's namespace, and its report: drop, do not delete."""
+        self.findings.pop(key, None)
+        if not any(ns == key[0] for ns, _ in self.findings):
+            self.dirty.discard(key[0])
+
     def forget(self, key: Key) -> None:
         if self.findings.pop(key, None) is not None:
             self.dirty.add(key[0])

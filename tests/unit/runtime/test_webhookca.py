@@ -85,6 +85,18 @@ async def test_the_leader_label_moves_to_the_new_leader_only() -> None:
     await podrole.stand_by(kube, "ops", "gone")   # a Pod already deleted: nothing to take off
 
 
+async def test_a_sharded_leader_takes_the_label_only_from_its_own_shards_pods() -> None:
+    kube = FakeKube()
+    for name, shard, leader in (("a-old", "a", True), ("a-new", "a", False), ("b-leader", "b", True)):
+        p = pod(name, leader)
+        p["metadata"]["labels"]["microapp.dev/shard"] = shard
+        kube.put(p)
+    await podrole.lead(kube, "ops", "a-new", peers="microapp.dev/shard=a")
+    labelled = [n for n in ("a-old", "a-new", "b-leader")
+                if (kube.stored(POD, "ops", n)["metadata"].get("labels") or {}).get(LEADER_LABEL) == "true"]
+    assert labelled == ["a-new", "b-leader"]
+
+
 async def test_the_starting_catalog_is_created_once_and_never_overwritten() -> None:
     kube = FakeKube()
     policy = {"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"},
