@@ -124,9 +124,10 @@ integration: venv cluster-up tools ## integration tests only
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest tests/integration $(PYTEST_ARGS)
 
 APPS ?= 1000
+SHARDS ?= 1
 bench-scale: venv ## N MicroApps (APPS=1000; APPS=5000 for the large run) on their own control plane: rollout, writes, footprint
 	@hack/build-control-plane.sh >/dev/null
-	$(VENV)/bin/python bench/scale.py --apps $(APPS)
+	$(VENV)/bin/python bench/scale.py --apps $(APPS) --shards $(SHARDS) $(if $(PROFILE),--profile)
 
 bench: venv cluster-up ## the benchmark (see BENCHMARKS.md)
 	$(VENV)/bin/python bench/render_throughput.py

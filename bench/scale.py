@@ -27,7 +27,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "operator"))
+sys.path.insert(0, str(ROOT / "bench"))
+from common import free_port, kubectl as _kubectl  # noqa: E402
 STATE = ROOT / ".cluster-scale"
 NAME = "microapp-scale"
 ENV = {**os.environ, "MICROAPP_STATE_DIR": str(STATE), "MICROAPP_CLUSTER_NAME": NAME}
@@ -55,8 +56,12 @@ def log(msg: str) -> None:
 
 
 def kubectl(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["kubectl", "--kubeconfig", str(KUBECONFIG), *args], input=input, capture_output=True,
-                          text=True, check=check)
+    return _kubectl(str(KUBECONFIG), *args, input=input, check=check)
+
+
+def shard_of(namespace: str, shards: int) -> str | None:
+    """Teams are spread over the shards whole (a team's budget needs one writer)."""
+    return f"s{TEAMS.index(namespace.split('-')[1]) % shards}" if shards > 1 else None
 
 
 def app(i: int) -> dict[str, Any]:
@@ -78,7 +83,7 @@ def app(i: int) -> dict[str, Any]:
             "spec": spec}
 
 
-def setup(n: int) -> None:
+def setup(n: int, shards: int) -> None:
     pods = sum(PODS.get(app(i)["spec"]["template"].split("@")[0], 0) for i in range(n))
     nodes = max(2, math.ceil(pods / 100) + 1)
     log(f"control plane with {nodes} kwok nodes for {pods} Pods ...")
@@ -96,24 +101,38 @@ def setup(n: int) -> None:
     kubectl("apply", "--server-side", "-f", str(ROOT / "operator" / "microapp_operator" / "templates"))
     for ns in NAMESPACES:
         kubectl("create", "namespace", ns, check=False)
+        if shard_of(ns, shards):
+            kubectl("label", "namespace", ns, f"microapp.dev/shard={shard_of(ns, shards)}", "--overwrite")
+    kubectl("create", "namespace", "microapp-system", check=False)   # the shards' Leases
 
 
 class Operator:
-    def __init__(self, workers: int, resync: float) -> None:
-        self.workers, self.resync = workers, resync
-        self.log = STATE / "operator.log"
+    def __init__(self, workers: int, resync: float, shard: str | None = None, shards: int = 1) -> None:
+        self.workers, self.resync, self.shard, self.shards = workers, resync, shard, shards
+        self.log = STATE / (f"operator-{shard}.log" if shard else "operator.log")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        port, metrics = _free_port(), _free_port()
+        self.launch()
+        self.wait()
+
+    def launch(self) -> None:
+        port, metrics = free_port(), free_port()
         self.liveness = f"http://127.0.0.1:{port}/healthz"
-        offset = self.log.stat().st_size if self.log.exists() else 0
+        self.offset = self.log.stat().st_size if self.log.exists() else 0
+        sharding = [] if not self.shard else [
+            "--shard", self.shard, "--shards", ",".join(f"s{i}" for i in range(self.shards)), "--leader-elect",
+            "--leader-elect-identity", self.shard, "--shard-lease-prefix", "microapp-system/bench"]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "microapp_operator", "run", "--workers", str(self.workers),
                  "--resync-seconds", str(self.resync), "--liveness", self.liveness, "--metrics-port", str(metrics),
-                 "--webhook-port", str(_free_port())],
+                 "--webhook-port", str(free_port()), *sharding],
                 env={**os.environ, "KUBECONFIG": str(KUBECONFIG)}, stdout=out, stderr=subprocess.STDOUT)
+
+    def wait(self) -> None:
+        assert self.proc is not None
+        offset = self.offset
         deadline = time.monotonic() + 300
         while "initial sync done" not in self.log.read_bytes()[offset:].decode(errors="replace"):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -139,12 +158,6 @@ class Operator:
             self.proc = None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def audit_writes(since: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
     """Write requests the API server logged from the operator (its client or Kopf's)."""
     out = []
@@ -154,7 +167,8 @@ def audit_writes(since: datetime, until: datetime | None = None) -> list[dict[st
         if e.get("stage") != "ResponseComplete" or not (agent.startswith("microapp-operator/") or agent.startswith("kopf/")):
             continue
         at = datetime.fromisoformat(e["requestReceivedTimestamp"].replace("Z", "+00:00"))
-        if at >= since and (until is None or at <= until) and e["verb"] in ("create", "update", "patch", "delete"):
+        if at >= since and (until is None or at <= until) and e["verb"] in ("create", "update", "patch", "delete") \
+                and (e.get("objectRef") or {}).get("resource") != "leases":   # a shard's leader renews its Lease
             out.append(e)
     return out
 
@@ -194,16 +208,25 @@ def pct(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, int(q * len(values)))], 1)
 
 
-async def rollout(n: int) -> dict[str, Any]:
+async def rollout(n: int, shards: int) -> dict[str, Any]:
     k = await kube()
     since = datetime.now(timezone.utc)
     t0 = time.monotonic()
     await parallel([app(i) for i in range(n)], lambda body: k.create(body), 20)
     created = time.monotonic() - t0
+    per_shard: dict[str, float] = {}
     while True:
         items = (await k.request("GET", "/apis/microapp.dev/v1alpha1/microapps"))["items"]
-        done = sum(1 for o in items if (o.get("status") or {}).get("observedGeneration") == o["metadata"]["generation"])
-        if done >= n:
+        late: dict[str, int] = {}
+        for o in items:
+            group = shard_of(o["metadata"]["namespace"], shards) or "all"
+            late.setdefault(group, 0)
+            if (o.get("status") or {}).get("observedGeneration") != o["metadata"]["generation"]:
+                late[group] += 1
+        for group, count in late.items():
+            if count == 0 and group not in per_shard:
+                per_shard[group] = round(time.monotonic() - t0, 1)
+        if len(items) >= n and not any(late.values()):
             break
         await asyncio.sleep(0.5)
     seconds = time.monotonic() - t0
@@ -218,7 +241,7 @@ async def rollout(n: int) -> dict[str, Any]:
     ready = time.monotonic() - t0
     await k.close()
     return {"since": since, "seconds": round(seconds, 1), "create_seconds": round(created, 1), "children": children,
-            "ready_seconds": round(ready, 1)}
+            "ready_seconds": round(ready, 1), "per_shard_s": per_shard}
 
 
 async def floor(workers: int, prefix: str = "floor-") -> dict[str, Any]:
@@ -264,61 +287,127 @@ async def admission(n: int) -> dict[str, Any]:
     return {"requests": len(lat), "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99)}
 
 
+class Profiler:
+    """py-spy sampling the operator (``--profile``): where its CPU goes, by function."""
+
+    def __init__(self, pid: int, name: str) -> None:
+        self.out = STATE / f"profile-{name}.txt"
+        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+                                      "--rate", "50", "--format", "raw", "--nonblocking", "-o", str(self.out)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self, top: int = 12) -> dict[str, Any]:
+        """The functions with the most samples on top of the stack (self) and anywhere in it
+        (inclusive, our package and the libraries under it), as shares of all samples."""
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=60)
+        own: dict[str, int] = {}
+        inclusive: dict[str, int] = {}
+        total = 0
+        for line in self.out.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].split("/")[-1] if " (" in f else f
+                      for f in stack.split(";")]
+            total += int(count)
+            own[frames[-1]] = own.get(frames[-1], 0) + int(count)
+            for frame in set(frames):
+                inclusive[frame] = inclusive.get(frame, 0) + int(count)
+
+        def share(counts: dict[str, int]) -> list[str]:
+            return [f"{100 * c / max(total, 1):.1f}% {f}" for f, c in sorted(counts.items(), key=lambda x: -x[1])[:top]]
+        roots = ("<module>", "<frozen runpy>", "main (cli.py", "command (run.py", "run (uvloop", "Runner.run",
+                 "_run_once", "run_until_complete", "run_forever", "Thread.", "_worker (thread.py")
+        return {"samples": total, "self": share(own), "inclusive": share(
+            {f: c for f, c in inclusive.items() if not any(r in f for r in roots)})}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--apps", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--shards", type=int, default=1, help="operators, each owning the namespaces of some teams")
+    parser.add_argument("--profile", action="store_true", help="py-spy the (first) operator in the rollout and idle")
     parser.add_argument("--keep", action="store_true", help="leave the control plane running")
     args = parser.parse_args()
     t_all = time.monotonic()
-    setup(args.apps)
-    op = Operator(args.workers, resync=60)
-    op.start()
-    log(f"rollout of {args.apps} apps (20 creates in flight, {args.workers} operator workers) ...")
-    cpu0 = op.cpu()
-    roll = asyncio.run(rollout(args.apps))
-    rollout_cpu = op.cpu() - cpu0
+    setup(args.apps, args.shards)
+    names = [f"s{i}" for i in range(args.shards)] if args.shards > 1 else [None]
+    ops = [Operator(args.workers, resync=60, shard=name, shards=args.shards) for name in names]
+    for op in ops:
+        op.launch()
+    for op in ops:
+        op.wait()
+    log(f"rollout of {args.apps} apps (20 creates in flight, {args.workers} operator workers, "
+        f"{len(ops)} operator(s)) ...")
+    cpu0 = [op.cpu() for op in ops]
+    profiler = Profiler(ops[0].proc.pid, f"rollout-{args.apps}") if args.profile else None   # type: ignore[union-attr]
+    roll = asyncio.run(rollout(args.apps, args.shards))
+    profile = {"rollout": profiler.stop()} if profiler else {}
+    rollout_cpu = [op.cpu() - c for op, c in zip(ops, cpu0)]
     time.sleep(5)   # the last Events and status writes land
     writes = audit_writes(roll["since"])
     log(f"rolled out in {roll['seconds']}s, all Ready at {roll['ready_seconds']}s; {len(writes)} operator writes; "
         "waiting one full resync (60 s) ...")
-    quiet_from, cpu1 = datetime.now(timezone.utc), op.cpu()
+    quiet_from, cpu1 = datetime.now(timezone.utc), [op.cpu() for op in ops]
+    profiler = Profiler(ops[0].proc.pid, f"idle-{args.apps}") if args.profile else None   # type: ignore[union-attr]
     time.sleep(70)
-    idle_cpu_per_min = (op.cpu() - cpu1) / (70 / 60)
+    if profiler:
+        profile["idle"] = profiler.stop()
+    idle_cpu_per_min = [(op.cpu() - c) / (70 / 60) for op, c in zip(ops, cpu1)]
     resync_writes = audit_writes(quiet_from)
-    peak = op.peak_rss_mb()
+    peak = [op.peak_rss_mb() for op in ops]
     log("admission at 20 concurrent with the apps present ...")
     adm = asyncio.run(admission(1100))
     log("operator restart ...")
-    op.stop()
+    for op in ops:
+        op.stop()
     restart_from = datetime.now(timezone.utc)
-    op.start()
+    for op in ops:
+        op.launch()
+    for op in ops:
+        op.wait()
     time.sleep(10)
     restart_writes = audit_writes(restart_from)
-    op.stop()
-    log(f"floor: the same children applied by a tight client with {args.workers} in flight ...")
-    fl = asyncio.run(floor(args.workers))
+    for op in ops:
+        op.stop()
+    in_flight = args.workers * len(ops)
+    log(f"floor: the same children applied by a tight client with {in_flight} in flight ...")
+    fl = asyncio.run(floor(in_flight))
     fl_wide = asyncio.run(floor(16, prefix="floor16-"))
+    shards = {}
+    for i, name in enumerate(names):
+        mine = [e for e in writes if name is None or shard_of((e.get("objectRef") or {}).get("namespace", ""), args.shards) == name]
+        apps = sum(1 for j in range(args.apps) if name is None or shard_of(app(j)["metadata"]["namespace"], args.shards) == name)
+        shards[name or "all"] = {"apps": apps, "rollout_s": roll["per_shard_s"].get(name or "all"),
+                                 "writes_per_app": round(len(mine) / max(apps, 1), 2), "peak_rss_mb": round(peak[i], 1),
+                                 "rollout_cpu_s": round(rollout_cpu[i], 1), "idle_cpu_s_per_min": round(idle_cpu_per_min[i], 2)}
     result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "apps": args.apps, "workers": args.workers,
+              "operators": len(ops),
               "rollout_s": roll["seconds"], "create_s": roll["create_seconds"], "all_ready_s": roll["ready_seconds"],
-              "floor_s": fl["seconds"], "floor_objects": fl["objects"],
+              "floor_s": fl["seconds"], "floor_objects": fl["objects"], "floor_in_flight": in_flight,
               "rollout_over_floor": round(roll["seconds"] / fl["seconds"], 2),
               "floor_16_in_flight_s": fl_wide["seconds"],
               "rollout_over_floor_16": round(roll["seconds"] / fl_wide["seconds"], 2),
               "children": roll["children"], "writes_rollout": len(writes),
               "writes_per_app": round(len(writes) / args.apps, 2),
+              "writes_per_app_without_events": round(sum(1 for e in writes if (e.get("objectRef") or {}).get(
+                  "resource") != "events") / args.apps, 2),
               "children_plus_one_per_app": round(roll["children"] / args.apps + 1, 2),
               "writes_by_kind": _by_kind(writes),
               "writes_noop_resync": len(resync_writes), "writes_restart": len(restart_writes),
               "writes_restart_by_kind": _by_kind(restart_writes),
-              "peak_rss_mb": round(peak, 1), "rollout_cpu_s": round(rollout_cpu, 1),
-              "idle_cpu_s_per_min": round(idle_cpu_per_min, 2), "admission": adm,
-              "total_s": round(time.monotonic() - t_all, 1)}
-    out = ROOT / "bench" / "results" / f"scale-{args.apps}.json"
+              "peak_rss_mb": round(max(peak), 1), "rollout_cpu_s": round(sum(rollout_cpu), 1),
+              "idle_cpu_s_per_min": round(sum(idle_cpu_per_min), 2), "admission": adm, "shards": shards,
+              "profile": profile, "total_s": round(time.monotonic() - t_all, 1)}
+    suffix = f"-shards-{len(ops)}" if len(ops) > 1 else ""
+    out = ROOT / "bench" / "results" / f"scale-{args.apps}{suffix}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
-    print(f"| {result['date']} | {args.apps} | {result['rollout_s']} / {result['floor_s']} = "
+    print(f"| {result['date']} | {args.apps} ({len(ops)} operator{'s' if len(ops) > 1 else ''}) | "
+          f"{result['rollout_s']} / {result['floor_s']} = "
           f"{result['rollout_over_floor']} | {result['writes_per_app']} (children+1: "
           f"{result['children_plus_one_per_app']}) | {result['writes_noop_resync']} / {result['writes_restart']} | "
           f"{result['peak_rss_mb']} | {result['rollout_cpu_s']} | {result['idle_cpu_s_per_min']} | "

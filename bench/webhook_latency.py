@@ -33,16 +33,12 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from common import free_port, kubectl  # noqa: E402
 CONFIGURATION = "microapp.dev"  # the operator's ValidatingWebhookConfiguration
 NAMESPACE = "team-finance"  # a namespace of team finance in the default policy
 WARMUP = 200  # requests before the measurement (connections, first skeletons); distinct bodies of their own
 CACHE = Path(os.environ.get("MICROAPP_CACHE", Path.home() / ".cache" / "microapp-operator"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def review(i: int, distinct: bool = True) -> dict:
@@ -89,11 +85,6 @@ def load(binary: Path, url: str, n: int, concurrency: int, bodies: list[dict] | 
     if done.returncode != 0:
         raise SystemExit(f"loadgen failed: {done.stderr.strip()} {done.stdout.strip()}")
     return json.loads(done.stdout)
-
-
-def kubectl(kubeconfig: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], capture_output=True, text=True,
-                          check=check, timeout=60)
 
 
 def registration(kubeconfig: str) -> str:

@@ -19,6 +19,8 @@ Decimal arithmetic throughout; the total is rounded to cents (half up).
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -176,7 +178,10 @@ def _replicas(obj: Mapping[str, Any], hpa_max: Mapping[tuple[str, str], int], pr
     return Decimal(1), ""
 
 
+@functools.lru_cache(maxsize=1024)
 def _runs_per_month(schedule: str, hours: Decimal, *, cap: int) -> int:
+    """Cron runs in a reference month (croniter walks every run: memoized, as every reconcile
+    and admission of a scheduled job asks again; a schedule does not change its answer)."""
     try:
         it = croniter(schedule, _REFERENCE_MONTH - timedelta(seconds=1))
     except (ValueError, KeyError):

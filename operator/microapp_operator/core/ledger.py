@@ -9,6 +9,10 @@ A reservation is held for the admitted generation of the app until the reconcile
 estimate for that generation or a later one, however long the reconcile backlog. Only a
 reservation whose apply never arrived (another webhook refused it after ours admitted it: no
 event with that generation within ``unseen_ttl`` seconds) expires.
+
+Each team's total is kept as a running sum, changed by exactly what one app's counted entry
+changed: reconciles and admissions ask for it on every app, and summing all apps each time
+made both linear in the number of apps (a sixth of the operator's CPU at 1,000 apps).
 """
 
 from __future__ import annotations
@@ -39,26 +43,50 @@ class Ledger:
         self.ttl = unseen_ttl
         self.apps: dict[Key, Entry] = {}
         self.reservations: dict[Key, Reservation] = {}
+        self.totals: dict[str, tuple[Decimal, int]] = {}   # team -> (sum, apps) of the counted entries
+
+    def _counted(self, key: Key) -> Entry | None:
+        held = self.reservations.get(key)
+        return held.entry if held is not None else self.apps.get(key)
+
+    def _recount(self, before: Entry | None, after: Entry | None) -> None:
+        """One app's counted entry went from ``before`` to ``after``: move the running totals."""
+        if before == after:
+            return
+        for entry, sign in ((before, -1), (after, 1)):
+            if entry is not None:
+                amount, count = self.totals.get(entry.team, (Decimal(0), 0))
+                amount, count = amount + sign * entry.amount, count + sign
+                if count:
+                    self.totals[entry.team] = (amount, count)
+                else:
+                    self.totals.pop(entry.team, None)
 
     def set_app(self, key: Key, team: str, amount: Decimal, *, generation: int | None = None) -> bool:
         """Record an app's estimate for ``generation``; True if the committed amounts changed.
         A reservation for that generation or an earlier one is released."""
-        entry = Entry(team, amount)
+        entry, before = Entry(team, amount), self._counted(key)
         changed = self.apps.get(key) != entry
         self.apps[key] = entry
         held = self.reservations.get(key)
         if held is not None and generation is not None and generation >= held.generation:
             del self.reservations[key]
             changed = changed or held.entry != entry
+        self._recount(before, self._counted(key))
         return changed
 
     def remove_app(self, key: Key) -> Entry | None:
+        before = self._counted(key)
         self.reservations.pop(key, None)
-        return self.apps.pop(key, None)
+        gone = self.apps.pop(key, None)
+        self._recount(before, None)
+        return gone
 
     def reserve(self, key: Key, team: str, amount: Decimal, *, generation: int) -> None:
         """Hold ``amount`` for ``key`` until the reconciler has priced ``generation``."""
+        before = self._counted(key)
         self.reservations[key] = Reservation(Entry(team, amount), generation, self.clock() + self.ttl)
+        self._recount(before, self._counted(key))
 
     def seen(self, key: Key, generation: int) -> None:
         """The admitted apply arrived (an event with that generation): hold until priced."""
@@ -69,13 +97,9 @@ class Ledger:
     def _expire(self) -> None:
         now = self.clock()
         for key in [k for k, r in self.reservations.items() if r.expires is not None and r.expires <= now]:
+            before = self._counted(key)
             del self.reservations[key]
-
-    def _live(self) -> dict[Key, Entry]:
-        self._expire()
-        merged = dict(self.apps)
-        merged.update({k: r.entry for k, r in self.reservations.items()})  # the newest intent wins
-        return merged
+            self._recount(before, self._counted(key))
 
     def reservation(self, key: Key) -> Entry | None:
         """What admission still holds for ``key`` (None once released, expired or never made)."""
@@ -91,5 +115,9 @@ class Ledger:
 
     def committed(self, team: str, *, excluding: Key | None = None) -> tuple[Decimal, int]:
         """(sum, number of apps) committed by ``team``."""
-        entries = [e for k, e in self._live().items() if e.team == team and k != excluding]
-        return sum((e.amount for e in entries), Decimal(0)), len(entries)
+        self._expire()
+        amount, count = self.totals.get(team, (Decimal(0), 0))
+        left_out = self._counted(excluding) if excluding is not None else None
+        if left_out is not None and left_out.team == team:
+            return amount - left_out.amount, count - 1
+        return amount, count

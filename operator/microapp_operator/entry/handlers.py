@@ -54,7 +54,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     memo.manager = Manager(kube, workers=int(cfg.get("workers", 4)), resync=float(cfg.get("resync", 300)),
                            on_fatal=lambda reason: _stop(memo, reason), shard=shard,
                            lease_namespace=str(cfg.get("lease", "")).partition("/")[0],
-                           lease_prefix=str(cfg.get("lease_prefix") or ""))
+                           lease_prefix=str(cfg.get("lease_prefix") or ""),
+                           routine_events=bool(cfg.get("routine_events", True)))
     memo.elector = None
     if cfg.get("leader_elect"):
         work = await _elected(memo, cfg, kube)

@@ -24,8 +24,11 @@ class Announcer:
     reconcile does not wait for them (they are best effort, and a rollout of many apps would
     otherwise spend two round trips per app on them)."""
 
-    def __init__(self, kube: Kube, notifier: Notifier, in_flight: int = 8) -> None:
+    ROUTINE = frozenset({"Applied", "Pruned", "TemplateResolved", "Ready"})
+
+    def __init__(self, kube: Kube, notifier: Notifier, in_flight: int = 8, routine: bool = True) -> None:
         self.kube = kube
+        self.routine = routine   # False: only Warnings and lifecycle Events (status carries the rest)
         self.notifier = notifier
         self.pending: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(in_flight)
@@ -85,6 +88,8 @@ class Announcer:
             await self.event(app, "Normal", "Ready", after.get("message", ""), now)
 
     async def event(self, app: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime) -> None:
+        if not self.routine and type_ == "Normal" and reason in self.ROUTINE:
+            return
         task = asyncio.create_task(self._post(app, type_, reason, message, now))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)

@@ -40,7 +40,8 @@ Clock = Callable[[], datetime]
 class Manager:
     def __init__(self, kube: Kube, *, clock: Clock = lambda: datetime.now(timezone.utc), workers: int = 4,
                  resync: float = 300.0, on_fatal: Callable[[str], None] | None = None,
-                 shard: Shard = Shard(), lease_namespace: str = "", lease_prefix: str = "") -> None:
+                 shard: Shard = Shard(), lease_namespace: str = "", lease_prefix: str = "",
+                 routine_events: bool = True) -> None:
         self.kube = kube
         self.clock = clock
         self.resync_interval = resync
@@ -61,7 +62,8 @@ class Manager:
                                           if self.world.policy.lifecycle and self.world.policy.lifecycle.notify
                                           else None))
         self.reconciler = Reconciler(self.world, self.budgets, self.reports, kube, self.cache, clock,
-                                     requeue=self.queue.add_after, notifier=self.notifier)
+                                     requeue=self.queue.add_after, notifier=self.notifier,
+                                     routine_events=routine_events)
         self.handover = Handover(self.world, kube, self.shards, self.cache, self.budgets, self.reports,
                                  self.queue, self.app_event, self.reconciler.forget,
                                  self.reconciler.announce.drain)

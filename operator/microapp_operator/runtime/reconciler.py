@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 class Reconciler:
     def __init__(self, world: World, budgets: Budgets, reports: Reports, kube: Kube, cache: ChildCache,
                  clock: Callable[[], datetime], requeue: Callable[[Key, float], None],
-                 notifier: Notifier | None = None) -> None:
-        self.announce = Announcer(kube, notifier or Notifier(lambda: None))
+                 notifier: Notifier | None = None, routine_events: bool = True) -> None:
+        self.announce = Announcer(kube, notifier or Notifier(lambda: None), routine=routine_events)
         self.world = world
         self.budgets = budgets
         self.reports = reports

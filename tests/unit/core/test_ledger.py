@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from decimal import Decimal as D
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from microapp_operator.core.ledger import Ledger
 
@@ -64,3 +68,34 @@ def test_team_change_and_removal() -> None:
     assert ledger.committed("t1") == (D("0"), 0) and ledger.committed("t2") == (D("10"), 1)
     assert ledger.remove_app(("ns", "a")) is not None
     assert ledger.committed("t2") == (D("0"), 0) and ledger.apps == {}
+
+
+def _brute(ledger: Ledger, team: str, excluding: tuple[str, str] | None = None) -> tuple[Decimal, int]:
+    """What the running totals must equal: every app's counted entry summed from scratch."""
+    counted = {**ledger.apps, **{k: r.entry for k, r in ledger.reservations.items()}}
+    entries = [e for k, e in counted.items() if e.team == team and k != excluding]
+    return sum((e.amount for e in entries), Decimal(0)), len(entries)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["set", "remove", "reserve", "seen", "tick"]),
+                          st.sampled_from([("ns", "a"), ("ns", "b"), ("other", "a")]),
+                          st.sampled_from(["x", "y"]), st.integers(0, 500), st.integers(1, 4)), max_size=40))
+def test_running_totals_always_equal_the_sum_of_every_counted_entry(ops: list[tuple]) -> None:
+    now = [0.0]
+    ledger = Ledger(lambda: now[0], unseen_ttl=10)
+    for op, key, team, cents, generation in ops:
+        amount = Decimal(cents) / 100
+        if op == "set":
+            ledger.set_app(key, team, amount, generation=generation)
+        elif op == "remove":
+            ledger.remove_app(key)
+        elif op == "reserve":
+            ledger.reserve(key, team, amount, generation=generation)
+        elif op == "seen":
+            ledger.seen(key, generation)
+        else:
+            now[0] += 6   # reservations nobody saw expire after 10
+        for t in ("x", "y"):
+            assert ledger.committed(t) == _brute(ledger, t)
+            assert ledger.committed(t, excluding=key) == _brute(ledger, t, excluding=key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from microapp_operator.runtime.kube import KubeError, _retry_after
@@ -18,3 +20,22 @@ def test_retry_after_in_seconds_capped(headers: dict, seconds: float | None) -> 
                                               (403, False), (404, False), (422, False)])
 def test_which_errors_pass(status: int, transient: bool) -> None:
     assert KubeError(status, "x").transient is transient
+
+
+def test_the_environment_is_read_once_not_on_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aiohttp re-reads proxies and ~/.netrc per request when the session trusts the environment."""
+    from kubernetes_asyncio import client
+
+    from microapp_operator.runtime.kube import _environment_once
+
+    async def check() -> None:
+        for proxy, expected in (("", None), ("http://proxy.corp:3128", "http://proxy.corp:3128")):
+            monkeypatch.setenv("HTTPS_PROXY", proxy)
+            monkeypatch.delenv("NO_PROXY", raising=False)
+            configuration = client.Configuration(host="https://10.0.0.1:6443")
+            api = client.ApiClient(configuration)
+            _environment_once(api)
+            assert api.rest_client.pool_manager.trust_env is False
+            assert (api.rest_client.proxy or None) == expected
+            await api.close()
+    asyncio.run(check())

@@ -47,3 +47,19 @@ async def test_no_url_sends_nothing() -> None:
     notifier = Notifier(lambda: None)
     notifier.send({"subject": "ns/shop"})
     assert notifier.tasks == set()
+
+
+async def test_without_routine_events_only_warnings_and_lifecycle_events_are_posted() -> None:
+    from microapp_operator.runtime.announce import Announcer
+    from tests.fake_kube import FakeKube
+
+    app = {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp",
+           "metadata": {"name": "shop", "namespace": "ns", "uid": "u1"}}
+    now = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    for routine, expected in ((True, ["Applied", "Ready", "Idle", "NameConflict"]), (False, ["Idle", "NameConflict"])):
+        kube = FakeKube()
+        announce = Announcer(kube, Notifier(lambda: None), routine=routine)   # type: ignore[arg-type]
+        for type_, reason in (("Normal", "Applied"), ("Normal", "Ready"), ("Normal", "Idle"), ("Warning", "NameConflict")):
+            await announce.event(app, type_, reason, "m", now)
+        await announce.drain()
+        assert [e["reason"] for e in kube.events] == expected
