@@ -45,6 +45,26 @@ def add_parser(sub: Any) -> None:
                           "and leave the rest alone (default: the operator manages its own, named microapp.dev)")
     run.add_argument("--webhook-tls-dir", metavar="DIR",
                      help="serve tls.crt/tls.key from DIR, with ca.crt as the CA (cert-manager's Secret, mounted)")
+    _add_replica_options(run)
+    run.add_argument("--create-builtin-templates", action="store_true",
+                     help="create the built-in AppTemplates that do not exist yet (never overwrites)")
+    run.add_argument("--create-default-policy", metavar="FILE",
+                     help="create this PlatformPolicy if it does not exist yet (never overwrites)")
+    run.add_argument("--no-webhook", action="store_true",
+                     help="do not serve admission (budgets and policy are then only checked after the fact)")
+    run.add_argument("--no-routine-events", dest="routine_events", action="store_false",
+                     help="post only Warning and lifecycle Events, not the routine Applied, Pruned, TemplateResolved "
+                          "and Ready ones (status says the same; at thousands of apps they are a quarter of the "
+                          "operator's writes)")
+    run.add_argument("--log-format", choices=["text", "json"], default="text",
+                     help="text for people (default), json for log pipelines: one object per line")
+    run.add_argument("--verbose", action="store_true", help="more logging")
+    run.add_argument("--debug", action="store_true", help="debug logging")
+    run.set_defaults(func=command)
+
+
+def _add_replica_options(run: Any) -> None:
+    """Active/standby replicas and shards."""
     run.add_argument("--leader-elect", action="store_true",
                      help="run active/standby: only the holder of a Lease reconciles and admits")
     run.add_argument("--leader-elect-lease", metavar="NAMESPACE/NAME",
@@ -62,21 +82,6 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--shard-lease-prefix", metavar="NAMESPACE/PREFIX",
                      help="shard X elects its leader on the Lease PREFIX-X, which the other shards read to "
                           "see whether it is alive (default: $POD_NAMESPACE/microapp-operator)")
-    run.add_argument("--create-builtin-templates", action="store_true",
-                     help="create the built-in AppTemplates that do not exist yet (never overwrites)")
-    run.add_argument("--create-default-policy", metavar="FILE",
-                     help="create this PlatformPolicy if it does not exist yet (never overwrites)")
-    run.add_argument("--no-webhook", action="store_true",
-                     help="do not serve admission (budgets and policy are then only checked after the fact)")
-    run.add_argument("--no-routine-events", dest="routine_events", action="store_false",
-                     help="post only Warning and lifecycle Events, not the routine Applied, Pruned, TemplateResolved "
-                          "and Ready ones (status says the same; at thousands of apps they are a quarter of the "
-                          "operator's writes)")
-    run.add_argument("--log-format", choices=["text", "json"], default="text",
-                     help="text for people (default), json for log pipelines: one object per line")
-    run.add_argument("--verbose", action="store_true", help="more logging")
-    run.add_argument("--debug", action="store_true", help="debug logging")
-    run.set_defaults(func=command)
 
 
 def config(args: argparse.Namespace, stop: asyncio.Event) -> dict[str, Any]:
