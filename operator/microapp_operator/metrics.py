@@ -39,6 +39,8 @@ lifecycle_transitions = Counter("microapp_lifecycle_transitions_total", "Lifecyc
                                 ["state"], registry=REGISTRY)
 activity_source_up = Gauge("microapp_activity_source_up", "1 while the traffic activity source answers (0: "
                            "apps are not idled).", registry=REGISTRY)
+shard_namespaces = Gauge("microapp_shard_namespaces", "Namespaces this shard holds (held) or is waiting for "
+                         "another shard to release (waiting); 0 when not sharded.", ["state"], registry=REGISTRY)
 watch_reconnects = Counter("microapp_watch_reconnects_total", "Child watch streams re-established.",
                            ["kind"], registry=REGISTRY)
 

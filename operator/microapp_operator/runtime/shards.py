@@ -20,6 +20,7 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Mapping
 
+from .. import metrics
 from ..api.kinds import LEASE, NAMESPACE
 from ..core import leader, shard as rules
 from ..core.shard import Shard, Step
@@ -104,11 +105,13 @@ class Shards:
         try:
             while True:
                 try:
-                    await self._watch(rv)
+                    rv = await self._watch(rv)   # a stream the server closed goes on from where it was
                 except KubeError as exc:
                     log.warning("namespace watch failed error=%s; relisting", exc)
                     await asyncio.sleep(1)
-                rv = await self._relist()
+                    rv = ""
+                if not rv:
+                    rv = await self._relist()
         finally:
             checker.cancel()
 
@@ -121,11 +124,13 @@ class Shards:
         await asyncio.gather(*(self._consider(ns) for ns in seen))
         return str((listing.get("metadata") or {}).get("resourceVersion", ""))
 
-    async def _watch(self, rv: str) -> None:
+    async def _watch(self, rv: str) -> str:
+        """Follow the stream; the resourceVersion to go on from, or "" to relist (410 Gone)."""
         async for event in self.kube.watch(NAMESPACE, label_selector="", resource_version=rv):
             kind, obj = event.get("type"), event.get("object") or {}
             if kind == "ERROR":
-                return   # 410 Gone and the like: relist
+                return ""
+            rv = str((obj.get("metadata") or {}).get("resourceVersion") or rv)
             if kind == "BOOKMARK":
                 continue
             name = (obj.get("metadata") or {}).get("name", "")
@@ -134,6 +139,7 @@ class Shards:
                 continue
             self.namespaces[name] = obj
             self._spawn(self._consider(name))
+        return rv
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         """Decisions on different namespaces do not wait for each other (an acquire lists)."""
@@ -213,6 +219,8 @@ class Shards:
             self.waiting.add(namespace)
         elif namespace in self.accepted:   # the holder was changed by hand: stop acting at once
             await self._drop(namespace)
+        metrics.shard_namespaces.labels("held").set(len(self.owned))
+        metrics.shard_namespaces.labels("waiting").set(len(self.waiting))
         return True
 
     async def _write(self, namespace: str, obj: Mapping[str, Any], value: str | None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from microapp_operator import metrics
 from microapp_operator.api.kinds import LEASE, NAMESPACE
 from microapp_operator.core.shard import HOLDER_ANNOTATION, SHARD_LABEL, Shard
 from microapp_operator.runtime.shards import Shards
@@ -90,12 +91,15 @@ async def test_a_dead_holder_is_waited_for_until_its_lease_runs_out() -> None:
     task = asyncio.create_task(b.run(await b.start()))
     try:
         assert b.waiting == {"x"} and holder(kube, "x") == "a"
+        assert metrics.shard_namespaces.labels("waiting")._value.get() == 1
         clock[0] = 3.0
         await asyncio.sleep(0.2)
         assert "x" not in b.owned   # a's Lease is not yet 4 s old on b's clock
         clock[0] = 5.0
         await until(lambda: "x" in b.owned)
         assert holder(kube, "x") == "b" and log == [("b", "acquire", "x")]
+        assert metrics.shard_namespaces.labels("held")._value.get() == 1
+        assert metrics.shard_namespaces.labels("waiting")._value.get() == 0
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
