@@ -318,17 +318,18 @@ def test_customization_installs_into_argocd_cm_by_kustomize_or_chart(cluster: Pa
 
 
 def test_example_applications_are_valid_argo_cd_applications(cluster: Path) -> None:
-    """The examples against Argo CD's own Application CRD (from the Argo CD module the CLI was
-    built from), by a server-side dry run."""
+    """The examples against Argo CD's own Application and ApplicationSet CRDs (from the Argo CD
+    module the CLI was built from), by a server-side dry run."""
     argocd_binary()   # downloads the module too
     source = subprocess.run(["go", "mod", "download", "-json",
                              f"github.com/argoproj/argo-cd/v2@{VERSIONS['ARGOCD_VERSION']}"],
                             capture_output=True, text=True, check=True)
-    crd = Path(json.loads(source.stdout)["Dir"]) / "manifests" / "crds" / "application-crd.yaml"
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
-    eventually(lambda: any(c["type"] == "Established" and c["status"] == "True" for c in
-                           get_json("crd", "applications.argoproj.io").get("status", {}).get("conditions") or []),
-               what="Argo CD's Application CRD established")
+    crds = Path(json.loads(source.stdout)["Dir"]) / "manifests" / "crds"
+    for crd, name in (("application-crd.yaml", "applications"), ("applicationset-crd.yaml", "applicationsets")):
+        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crds / crd))
+        eventually(lambda: any(c["type"] == "Established" and c["status"] == "True" for c in
+                               get_json("crd", f"{name}.argoproj.io").get("status", {}).get("conditions") or []),
+                   what=f"Argo CD's {name} CRD established")
     kubectl("create", "namespace", "argocd", check=False)
     examples = ROOT / "manifests" / "argocd" / "examples"
     for path in sorted(examples.glob("*.yaml")):

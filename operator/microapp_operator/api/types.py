@@ -13,7 +13,7 @@ the platform team's kinds (``platform``), so ``from ..api import types as api`` 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -200,6 +200,11 @@ class MicroAppStatus(Model):
 
 _IMMUTABLE_TEMPLATE_FIELDS = ("templateName", "version", "runtime", "description", "parameters",
                               "defaults", "security", "manifests")
+# The catalog's documentation is part of the published version too (its own rule: each CEL
+# expression has its own cost budget).
+_IMMUTABLE_CATALOG_FIELDS = ("tags", "examples", "changelog")
+SEMVER_PATTERN = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+TAG_PATTERN = DNS_LABEL_PATTERN  # lower-case words and dashes
 
 
 def _immutable(fields: tuple[str, ...]) -> dict[str, Any]:
@@ -227,15 +232,36 @@ class TemplateSecurity(Model):
         None, description="Mount the app's ServiceAccount token (default: not mounted).")
 
 
+class TemplateExample(Model):
+    """A ready-to-use app of this template, shown by `microapp catalog` and rendered by `microapp template lint`."""
+
+    name: str = Field(description="Example name, a DNS label, e.g. autoscaled; also the example app's name.",
+                      pattern=DNS_LABEL_PATTERN, max_length=40)
+    description: str | None = Field(None, description="What the example shows.", max_length=512)
+    spec: dict[str, Any] | None = Field(
+        None, description="MicroApp spec fields of the example besides template, e.g. "
+        "{parameters: {autoscale: {max: 4}}, expose: public, host: shop.example.com}; "
+        "image defaults to a placeholder.",
+        json_schema_extra={"type": "object", "x-kubernetes-preserve-unknown-fields": True})
+
+
+class ChangelogEntry(Model):
+    """What changed in one version, for the teams whose apps move to it."""
+
+    version: str = Field(description="The version this note is about, e.g. 1.3.0.", max_length=64,
+                         pattern=SEMVER_PATTERN)
+    note: str = Field(description="What changed and what apps must do, if anything.", max_length=1024)
+
+
 class AppTemplateSpec(Model):
     """A versioned, immutable catalog entry."""
 
-    model_config = ConfigDict(json_schema_extra=validations(_immutable(_IMMUTABLE_TEMPLATE_FIELDS)))
+    model_config = ConfigDict(json_schema_extra=validations(_immutable(_IMMUTABLE_TEMPLATE_FIELDS),
+                                                            _immutable(_IMMUTABLE_CATALOG_FIELDS)))
 
     template_name: str = Field(description="Template name used in MicroApp.spec.template, e.g. web-service.",
                                pattern=DNS_LABEL_PATTERN, max_length=63)
-    version: str = Field(description="Semantic version, e.g. 1.3.0.", max_length=64,
-                         pattern=r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+    version: str = Field(description="Semantic version, e.g. 1.3.0.", max_length=64, pattern=SEMVER_PATTERN)
     runtime: Literal["container", "serverless", "job"] = Field(description="container, serverless or job.")
     description: str | None = Field(None, description="What the template is for.", max_length=1024)
     deprecated: bool | None = Field(None, description="Deprecated versions are not chosen by ranges; the only mutable field.")
@@ -245,3 +271,12 @@ class AppTemplateSpec(Model):
     defaults: TemplateDefaults | None = Field(None, description=TemplateDefaults.__doc__)
     security: TemplateSecurity | None = Field(None, description=TemplateSecurity.__doc__)
     manifests: str = Field(description="Jinja2 multi-document YAML, rendered in a sandbox.", max_length=262144)
+    tags: list[Annotated[str, Field(pattern=TAG_PATTERN, max_length=40)]] | None = Field(
+        None, max_length=20, description="Lower-case words `microapp catalog QUERY` searches besides the name "
+        "and description, e.g. http, api, cron.")
+    examples: list[TemplateExample] | None = Field(
+        None, max_length=10, description="Ready-to-use apps of this template (at least one for a published "
+        "template: `microapp template lint` checks it).")
+    changelog: list[ChangelogEntry] | None = Field(
+        None, max_length=100, description="What changed per version; `microapp template lint` requires an "
+        "entry for spec.version.")

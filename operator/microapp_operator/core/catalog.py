@@ -54,6 +54,16 @@ def _semver(version: str) -> semantic_version.Version:
     return semantic_version.Version(version)
 
 
+def newest_first(templates: Iterable[api.AppTemplateSpec]) -> list[api.AppTemplateSpec]:
+    """Templates in semver order, newest first."""
+    return sorted(templates, key=_version, reverse=True)
+
+
+def is_newer(version: str, than: str) -> bool:
+    """``version`` > ``than`` in semver order (pre-releases before their release)."""
+    return _semver(version) > _semver(than)
+
+
 def resolve(ref: str, templates: Iterable[api.AppTemplateSpec], *, pinned: str | None = None) -> Resolution:
     """Pick the template for ``ref``. No side effects.
 
@@ -61,7 +71,7 @@ def resolve(ref: str, templates: Iterable[api.AppTemplateSpec], *, pinned: str |
     and still matches the range, even if newer or deprecated.
     """
     name, rng = parse_ref(ref)
-    versions = sorted((t for t in templates if t.template_name == name), key=_version, reverse=True)
+    versions = newest_first(t for t in templates if t.template_name == name)
     if not versions:
         raise ResolutionError(f"spec.template {ref!r}: no template named {name!r} in the catalog "
                               f"(kubectl get apptemplates lists them)")

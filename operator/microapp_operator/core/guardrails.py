@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from ..api import types as api
-from . import rbac
+from . import rbac, telemetry
 from .app import AppMeta
 from .quantity import QuantityError, quantity
 from ..api.kinds import KNATIVE_SERVICE
@@ -88,7 +88,7 @@ def _images(spec: api.MicroAppSpec, objects: Iterable[Mapping[str, Any]] | None,
     for obj in objects or []:
         for _, pod in pod_specs(obj):
             images |= {str(c.get("image", "")) for g in ("initContainers", "containers") for c in pod.get(g) or []}
-    sidecar = (policy.telemetry.sidecar_image if policy.telemetry else None) or ""
+    sidecar = telemetry.Settings.from_policy(policy).image   # the operator's own, default or configured
     found = []
     for image in sorted(i for i in images if i and i != sidecar):
         if rails.allowed_registries and not any(image.startswith(p) for p in rails.allowed_registries):

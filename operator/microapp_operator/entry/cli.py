@@ -1,4 +1,5 @@
-"""The ``microapp`` command: run the operator, and offline tools that call the same core."""
+"""The ``microapp`` command (also ``kubectl microapp``): run the operator, offline tools that call
+the same core, the template catalog and the platform team's template checks."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from ..api import chartvalues, crdgen
 from ..api import types as api
 from ..core import catalog, cost, dashboards, guardrails, lifecycle, plan
 from ..core.render import RenderError
-from . import run
+from . import catalogcmd, completion, files, run, templatecmd
+from .files import UsageError
 
 _REQUIRED_ANNOTATIONS = (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
 _EXAMPLES: dict[str, Any] = {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": False}
@@ -48,34 +50,8 @@ def _cmd_crds(args: argparse.Namespace) -> int:
     return 0
 
 
-class UsageError(Exception):
-    """A problem with the command line or its files: printed, exit code 2, no traceback."""
-
-
-def _templates(template_dir: str | None) -> list[api.AppTemplateSpec]:
-    """The built-in catalog, plus (overriding) AppTemplate files from --template-dir."""
-    specs = {(t.template_name, t.version): t for t in catalog.builtin()}
-    if template_dir:
-        for path in sorted(Path(template_dir).glob("*.y*ml")):
-            for obj in _load(path):
-                if obj.get("kind") == "AppTemplate":
-                    for spec in catalog.index([obj]):
-                        specs[(spec.template_name, spec.version)] = spec
-    return list(specs.values())
-
-
-def _load(path: Path | str) -> list[dict[str, Any]]:
-    try:
-        text = sys.stdin.read() if str(path) == "-" else Path(path).read_text()
-        return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {exc}") from None
-
-
 def _microapps(path: str) -> Iterator[dict[str, Any]]:
-    docs = [d for d in _load(path) if d.get("kind") == "MicroApp"]
+    docs = [d for d in files.load(path) if d.get("kind") == "MicroApp"]
     if not docs:
         raise UsageError(f"{path}: no MicroApp in the file")
     for doc in docs:
@@ -107,8 +83,8 @@ def problems(app: dict[str, Any], templates: list[api.AppTemplateSpec],
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Print every problem of every MicroApp in the files; exit 1 if there is any."""
-    templates = _templates(args.template_dir)
-    policy = _policy(args.policy) if args.policy else None
+    templates = files.templates(args.template_dir)
+    policy = files.policy(args.policy) if args.policy else None
     bad = 0
     for path in args.files:
         for app in _microapps(path):
@@ -125,7 +101,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_render(args: argparse.Namespace) -> int:
     """Print the objects that would be applied (without ownerReferences: no cluster here)."""
-    templates = _templates(args.template_dir)
+    templates = files.templates(args.template_dir)
     docs = []
     for app in _microapps(args.file):
         try:
@@ -136,20 +112,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _policy(policy_file: str) -> api.PlatformPolicySpec:
-    docs = [d for d in _load(policy_file) if d.get("kind") == "PlatformPolicy"]
-    if not docs:
-        raise UsageError(f"{policy_file}: no PlatformPolicy in the file")
-    try:
-        return api.PlatformPolicySpec.model_validate(docs[0].get("spec") or {})
-    except ValueError as exc:
-        raise UsageError(f"{policy_file}: invalid PlatformPolicy: {exc}") from None
-
-
 def _cmd_estimate(args: argparse.Namespace) -> int:
     """The monthly cost and its breakdown, with the numbers the admission webhook uses."""
-    templates = _templates(args.template_dir)
-    policy = _policy(args.policy) if args.policy else None
+    templates = files.templates(args.template_dir)
+    policy = files.policy(args.policy) if args.policy else None
     prices = cost.Prices.from_policy(policy.pricing if policy else None)
     for app in _microapps(args.file):
         meta = app["metadata"]
@@ -175,7 +141,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
 def _cmd_new(args: argparse.Namespace) -> int:
     """A commented MicroApp to start from, with the template's parameters and defaults."""
-    templates = _templates(args.template_dir)
+    templates = files.templates(args.template_dir)
     try:
         res = catalog.resolve(args.template, templates)
     except catalog.ResolutionError as exc:
@@ -230,58 +196,80 @@ def skeleton(args: argparse.Namespace, res: catalog.Resolution) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="microapp", description=__doc__)
+def build_parser(prog: str = "microapp") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
+    parser.set_defaults(prog=prog)   # commands name themselves as typed in their messages
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run.add_parser(sub)
 
     crds = sub.add_parser("crds", help="generate the CRDs from the API types")
-    crds.add_argument("--output", "-o", action="append",
-                      help="directory, repeatable (default crds/)")
-    crds.add_argument("--dashboards", action="append", metavar="DIR",
-                      help="also write the platform Grafana dashboards here (repeatable)")
-    crds.add_argument("--values-schema", metavar="FILE",
-                      help="also write the Helm chart's values.schema.json here")
+    files.dir_argument(crds.add_argument("--output", "-o", action="append",
+                                         help="directory, repeatable (default crds/)"))
+    files.dir_argument(crds.add_argument("--dashboards", action="append", metavar="DIR",
+                                         help="also write the platform Grafana dashboards here (repeatable)"))
+    files.file_argument(crds.add_argument("--values-schema", metavar="FILE",
+                                          help="also write the Helm chart's values.schema.json here"))
     crds.add_argument("--check", action="store_true",
                       help="exit 1 if the files in --output differ from a fresh generation")
     crds.set_defaults(func=_cmd_crds)
 
     tdir = argparse.ArgumentParser(add_help=False)
-    tdir.add_argument("--template-dir", help="directory of AppTemplate YAML files (added to the built-in ones)")
+    files.dir_argument(tdir.add_argument("--template-dir",
+                                         help="directory of AppTemplate YAML files (added to the built-in ones)"))
+    _offline_parsers(sub, tdir)
+    catalogcmd.add_parser(sub, [tdir])
+    templatecmd.add_parser(sub)
+    completion.add_parser(sub, parser)
+    return parser
 
+
+def _offline_parsers(sub: Any, tdir: argparse.ArgumentParser) -> None:
+    """validate, render, estimate and new: MicroApp files, no cluster."""
     validate = sub.add_parser("validate", parents=[tdir], help="check MicroApp files offline (exit 1 on problems)")
-    validate.add_argument("files", nargs="+", metavar="FILE", help="YAML files ('-' for stdin)")
-    validate.add_argument("--policy", help="PlatformPolicy file: also check its guardrails, teams and namespaces")
+    files.file_argument(validate.add_argument("files", nargs="+", metavar="FILE", help="YAML files ('-' for stdin)"))
+    files.file_argument(validate.add_argument(
+        "--policy", help="PlatformPolicy file: also check its guardrails, teams and namespaces"))
     validate.set_defaults(func=_cmd_validate)
 
     rend = sub.add_parser("render", parents=[tdir], help="print the objects a MicroApp file renders to")
-    rend.add_argument("file", metavar="FILE", help="YAML file ('-' for stdin)")
+    files.file_argument(rend.add_argument("file", metavar="FILE", help="YAML file ('-' for stdin)"))
     rend.set_defaults(func=_cmd_render)
 
     est = sub.add_parser("estimate", parents=[tdir], help="monthly cost and breakdown of a MicroApp file")
-    est.add_argument("file", metavar="FILE", help="YAML file ('-' for stdin)")
-    est.add_argument("--policy", help="PlatformPolicy file for prices (default: OpenCost's price sheet)")
+    files.file_argument(est.add_argument("file", metavar="FILE", help="YAML file ('-' for stdin)"))
+    files.file_argument(est.add_argument(
+        "--policy", help="PlatformPolicy file for prices (default: OpenCost's price sheet)"))
     est.set_defaults(func=_cmd_estimate)
 
     new = sub.add_parser("new", parents=[tdir], help="write a commented MicroApp to start from")
     new.add_argument("name", help="app name (lower case, at most 53 characters)")
-    new.add_argument("--template", "-t", required=True, help="template, e.g. web-service")
+    new.add_argument("--template", "-t", required=True, help="template, e.g. web-service (microapp catalog lists them)")
     new.add_argument("--namespace", "-n", default="default")
     new.add_argument("--team", default="TEAM")
     new.add_argument("--owner", default="you@example.com")
-    new.add_argument("--output", "-o", help="file to write (default: stdout)")
+    files.file_argument(new.add_argument("--output", "-o", help="file to write (default: stdout)"))
     new.set_defaults(func=_cmd_new)
-    return parser
+
+
+def prog_name(argv0: str) -> str:
+    """``kubectl microapp`` when run as the kubectl plugin, so help and errors show what was typed."""
+    return "kubectl microapp" if Path(argv0).name.startswith("kubectl-microapp") else "microapp"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    prog = prog_name(sys.argv[0])
+    args = build_parser(prog).parse_args(argv)
     try:
         return int(args.func(args))
     except UsageError as exc:
-        print(f"microapp: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+
+
+def kubectl_complete() -> int:
+    """The ``kubectl_complete-microapp`` executable (kubectl's plugin completion protocol)."""
+    return completion.kubectl_complete(lambda: build_parser("kubectl microapp"))
 
 
 if __name__ == "__main__":

@@ -46,23 +46,18 @@ class Shards:
         self.accepted: set[str] = set()
         self.owned: set[str] = set()
         self.waiting: set[str] = set()                     # selected, held by a live peer
-        self.started = False
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.started, self.handovers = False, 0
         self.peers = PeerLeases(kube, shard, lease_namespace, lease_prefix, monotonic)
-        self.handovers = 0
+        self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Future[None]] = set()
 
     # --- what the rest of the runtime asks ------------------------------------------------
 
     def accepts(self, namespace: str) -> bool:
-        if not self.shard.sharded:
-            return self.shard.selects(namespace, None)
-        return namespace in self.accepted
+        return namespace in self.accepted if self.shard.sharded else self.shard.selects(namespace, None)
 
     def owns(self, namespace: str) -> bool:
-        if not self.shard.sharded:
-            return self.shard.selects(namespace, None)
-        return namespace in self.owned
+        return namespace in self.owned if self.shard.sharded else self.shard.selects(namespace, None)
 
     def shard_of(self, namespace: str) -> str | None:
         obj = self.namespaces.get(namespace)
@@ -219,8 +214,7 @@ class Shards:
             self.waiting.add(namespace)
         elif namespace in self.accepted:   # the holder was changed by hand: stop acting at once
             await self._drop(namespace)
-        metrics.shard_namespaces.labels("held").set(len(self.owned))
-        metrics.shard_namespaces.labels("waiting").set(len(self.waiting))
+        _gauge(len(self.owned), len(self.waiting))
         return True
 
     async def _write(self, namespace: str, obj: Mapping[str, Any], value: str | None) -> dict[str, Any]:
@@ -240,6 +234,11 @@ class Shards:
         self.owned.discard(namespace)
         self.accepted.discard(namespace)
         await self.release_hook(namespace)
+
+
+def _gauge(held: int, waiting: int) -> None:
+    metrics.shard_namespaces.labels("held").set(held)
+    metrics.shard_namespaces.labels("waiting").set(waiting)
 
 
 class PeerLeases:

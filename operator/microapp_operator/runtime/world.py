@@ -58,7 +58,9 @@ class World:
         if kind == "DELETED":
             self.apps.pop(key, None)  # children go with the ownerReferences
             return []
-        self.apps[key] = dict(body)
+        meta = body.get("metadata") or {}
+        # managedFields are most of a MicroApp's size and nothing here reads them.
+        self.apps[key] = {**body, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
         return [key]
 
     def policy_event(self, kind: str | None, body: Mapping[str, Any]) -> list[Key]:

@@ -57,6 +57,14 @@ def test_violation(body: dict, message: str) -> None:
     assert any(message in v for v in found), found
 
 
+def test_the_default_telemetry_sidecar_is_not_judged_as_the_apps_image() -> None:
+    """A policy that restricts registries but leaves telemetry.sidecarImage unset gets the
+    default collector injected: the operator must not refuse its own sidecar."""
+    policy = api.PlatformPolicySpec.model_validate({"guardrails": {"allowedRegistries": ["registry.internal/"]}})
+    objects = plan.desired(plan.parse(app()), catalog.builtin(), policy=policy).objects
+    assert guardrails.evaluate_workload(plan.parse(app()).spec, objects, policy) == []
+
+
 def test_digest_pinned_images_are_fine() -> None:
     assert violations(app(image="registry.internal/a@sha256:" + "0" * 64)) == []
 

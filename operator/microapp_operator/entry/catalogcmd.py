@@ -1,0 +1,87 @@
+"""``microapp catalog [QUERY]``: search the cluster's templates (or, offline, the built-in ones).
+
+The search and the output are pure (``core.search``); this module only chooses where the
+templates come from and reads them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any, Callable
+
+import yaml
+
+from ..api import types as api
+from ..api.kinds import APPTEMPLATE
+from ..core import catalog, search
+from . import files
+from .files import UsageError
+
+CLUSTER_TIMEOUT = 20.0   # seconds: a CLI must not hang on an unreachable API server
+
+FORMATS: dict[str, Callable[[list[search.Entry]], str]] = {
+    "text": search.details,
+    "table": search.table,
+    "json": lambda found: json.dumps([search.as_data(e) for e in found], indent=2) + "\n",
+    "yaml": lambda found: yaml.safe_dump([search.as_data(e) for e in found], sort_keys=False),
+}
+
+
+def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    cat = sub.add_parser("catalog", parents=parents,
+                         help="search the templates by name, description and tags; show parameters and examples")
+    cat.add_argument("query", nargs="*", metavar="QUERY",
+                     help="words that must all occur, case-insensitive (none: every template)")
+    cat.add_argument("--offline", action="store_true",
+                     help="the built-in catalog (plus --template-dir) instead of the cluster's AppTemplates")
+    cat.add_argument("--output", "-o", choices=tuple(FORMATS), default="text",
+                     help="text: everything with one example (default); table: one line per template; "
+                          "json, yaml: everything, every example as a MicroApp")
+    cat.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the matching templates; exit 1 with a hint when none matches."""
+    query = " ".join(args.query)
+    templates = files.templates(args.template_dir) if args.offline else \
+        files.with_template_dir(cluster_templates(), args.template_dir)
+    where = "the built-in catalog" if args.offline else "the cluster's catalog"
+    if not templates:
+        print(f"{args.prog}: {where} is empty; install the templates (make install) or try --offline", file=sys.stderr)
+        return 1
+    found = search.search(templates, query)
+    if not found:
+        print(f"{args.prog}: no template in {where} matches {query!r} (all words must occur in the name, description "
+              "or tags); `microapp catalog` without a query lists every template", file=sys.stderr)
+        return 1
+    sys.stdout.write(FORMATS[args.output](found))
+    return 0
+
+
+def cluster_templates() -> list[api.AppTemplateSpec]:
+    """The AppTemplates of the cluster of $KUBECONFIG (or the in-cluster config)."""
+    # Imported here: the Kubernetes client is most of a second of start-up that the offline
+    # commands and tab completion do not need.
+    import aiohttp
+    from kubernetes_asyncio.config import ConfigException
+
+    from ..runtime.kube import KubeError
+    try:
+        listed = asyncio.run(_list())
+    except (ConfigException, KubeError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"cannot read AppTemplates from the cluster of $KUBECONFIG ({reason}); "
+                         "use --offline for the built-in catalog") from None
+    return catalog.index(listed.get("items") or [])
+
+
+async def _list() -> dict[str, Any]:
+    from ..runtime.kube import Kube
+    kube = await Kube.connect()
+    try:
+        return await asyncio.wait_for(kube.list(APPTEMPLATE), CLUSTER_TIMEOUT)
+    finally:
+        await kube.close()
