@@ -13,16 +13,20 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable, Mapping
 
-from .kube import Kube, KubeError
+from .kube import Kube, KubeError, resource_of
 
 log = logging.getLogger(__name__)
 
 
 async def create_missing(kube: Kube, objects: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Create each object that does not exist yet; return the names created."""
+    """Create each object that does not exist yet; return the names created. A read first: a
+    refused create still counts as a write in the API server's audit log, and every election
+    would otherwise send one per object."""
     created = []
     for obj in objects:
         name = f"{obj['kind']}/{obj['metadata']['name']}"
+        if await kube.get(resource_of(obj), obj["metadata"].get("namespace"), obj["metadata"]["name"]) is not None:
+            continue
         try:
             await kube.create(obj)
         except KubeError as exc:

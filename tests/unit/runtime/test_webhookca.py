@@ -104,5 +104,7 @@ async def test_the_starting_catalog_is_created_once_and_never_overwritten() -> N
     assert await bootstrap.create_missing(kube, [policy]) == ["PlatformPolicy/default"]
     edited = {**policy, "spec": {"teams": [{"name": "edited"}]}}
     kube.put(edited)
+    writes = kube.writes
     assert await bootstrap.create_missing(kube, [policy]) == []
+    assert kube.writes == writes   # present: read, not a refused create
     assert kube.stored(PLATFORMPOLICY, "", "default")["spec"] == edited["spec"]
