@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import asyncio
 import contextlib
 from datetime import datetime
@@ -70,7 +71,8 @@ class Kube:
         try:
             config.load_incluster_config()
         except config.ConfigException:
-            await config.load_kube_config()
+            # $KUBECONFIG as it is now: kubernetes_asyncio's default is read once, at import
+            await config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or None)
         api_client = client.ApiClient()
         api_client.user_agent = USER_AGENT   # audit logs and API server metrics tell our requests apart
         _environment_once(api_client)
