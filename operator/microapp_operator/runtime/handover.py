@@ -44,9 +44,13 @@ class Handover:
     def refusal(self, namespace: str, team: str) -> tuple[int, str] | None:
         """Why admission cannot decide here (code, message), or None: the namespace is being
         handed over (503: retry), or the team's budget would have two writers (403)."""
+        shard = self.shards.shard
+        if not self.shards.owns(namespace) and not shard.sharded:
+            return 403, (f"namespace {namespace} is not one of this microapp operator's namespaces "
+                         f"(--namespace {', '.join(sorted(shard.only))}): add it there, or apply the app in one of them")
         if not self.shards.owns(namespace):
             return 503, (f"namespace {namespace} is being handed over between microapp operator shards "
-                         f"({self.shards.shard.name} to {self.shards.shard_of(namespace)}); retry in a few seconds")
+                         f"({shard.name} to {self.shards.shard_of(namespace)}); retry in a few seconds")
         found = guardrails.team_of(self.world.policy, team)
         if found is not None and team in self.world.budgets:
             split = self.shards.split(list(found.namespaces or []))

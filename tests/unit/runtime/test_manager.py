@@ -8,6 +8,11 @@ import logging
 import pytest
 
 from microapp_operator.api.kinds import MICROAPP
+from microapp_operator.core import budget
+from microapp_operator.core.shard import Shard
+from microapp_operator.runtime.manager import Manager
+from microapp_operator.runtime.world import BudgetObject
+from tests.fake_kube import FakeKube
 from tests.unit.runtime.harness import Runtime, microapp
 
 
@@ -69,3 +74,35 @@ async def test_resync_enqueues_every_app_at_a_jittered_moment_within_the_interva
     await asyncio.gather(task, return_exceptions=True)
     assert sorted(k for k, _ in scheduled) == [("ns", "a"), ("ns", "b"), ("ns", "c")]
     assert all(0 <= d <= 60 for _, d in scheduled) and len({d for _, d in scheduled}) == 3
+
+
+def test_a_sharded_manager_keeps_only_its_namespaces_and_says_why_it_refuses() -> None:
+    manager = Manager(FakeKube(), shard=Shard.parse("a", ["a", "b"]))   # type: ignore[arg-type]
+    manager.shards.accepted |= {"mine"}
+    manager.shards.owned |= {"mine"}
+    manager.shards.namespaces.update({
+        "mine": {"metadata": {"name": "mine", "labels": {}}},
+        "theirs": {"metadata": {"name": "theirs", "labels": {"microapp.dev/shard": "b"}}}})
+    for ns in ("theirs", "mine"):
+        body = microapp("shop")
+        body["metadata"]["namespace"] = ns
+        manager.app_event("ADDED", body)
+    assert list(manager.world.apps) == [("mine", "shop")]
+    code, message = manager.handover.refusal("theirs", "finance") or (0, "")
+    assert code == 503 and "being handed over" in message and "(a to b)" in message
+    assert manager.handover.refusal("mine", "finance") is None
+    # A team with a budget and namespaces in both shards: refused, with the fix.
+    manager.world.policy_event("ADDED", {"metadata": {"name": "default"}, "spec": {
+        "teams": [{"name": "finance", "groups": ["g"], "namespaces": ["mine", "theirs"]}]}})
+    manager.world.budgets["finance"] = BudgetObject("finance", 1, budget.TeamBudget.from_spec(
+        {"team": "finance", "monthlyLimit": "100"}))
+    code, message = manager.handover.refusal("mine", "finance") or (0, "")
+    assert code == 403 and "shard a: mine; shard b: theirs" in message
+    assert not manager.handover.keeps_team("finance")
+
+
+def test_an_operator_limited_to_namespaces_refuses_the_others_with_the_flag_named() -> None:
+    manager = Manager(FakeKube(), shard=Shard.parse(None, [], ["team-a"]))   # type: ignore[arg-type]
+    code, message = manager.handover.refusal("team-b", "finance") or (0, "")
+    assert code == 403 and "not one of this microapp operator's namespaces (--namespace team-a)" in message
+    assert manager.handover.refusal("team-a", "finance") is None
