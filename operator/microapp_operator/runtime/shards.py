@@ -249,11 +249,18 @@ class PeerLeases:
                  monotonic: Callable[[], float]) -> None:
         self.kube, self.shard, self.namespace, self.prefix, self.monotonic = kube, shard, namespace, prefix, monotonic
         self.observed: dict[str, leader.Observed] = {}
+        self.read: dict[str, tuple[float, dict[str, Any] | None]] = {}   # peer -> (when, its Lease)
 
-    async def alive(self, peer: str) -> bool:
+    async def alive(self, peer: str, fresh_for: float = 1.0) -> bool:
+        """One Lease read per peer per ``fresh_for`` seconds, however many namespaces it holds."""
         if peer not in self.shard.names or not self.prefix:
             return peer in self.shard.names
-        lease = await self.kube.get(LEASE, self.namespace, self.shard.lease_of(self.prefix, peer))
+        last = self.read.get(peer)
+        if last is not None and self.monotonic() - last[0] < fresh_for:
+            lease = last[1]
+        else:
+            lease = await self.kube.get(LEASE, self.namespace, self.shard.lease_of(self.prefix, peer))
+            self.read[peer] = (self.monotonic(), lease)
         observed = self.observed[peer] = leader.observe(self.observed.get(peer), leader.Record.of(lease),
                                                         self.monotonic())
         return leader.decide(observed, f"shard {self.shard.name}", self.monotonic()) is leader.Verdict.WAIT

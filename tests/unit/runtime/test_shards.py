@@ -130,3 +130,14 @@ def test_unsharded_owns_every_namespace_or_the_listed_ones() -> None:
     assert Shards(kube, Shard()).owns("anything")
     only = Shards(kube, Shard.parse(None, [], ["team-a"]))
     assert only.owns("team-a") and not only.accepts("team-b")
+
+
+async def test_many_namespaces_held_by_one_peer_cost_one_lease_read_per_check() -> None:
+    kube, log = FakeKube(), []
+    kube.put(lease("a"))
+    for name in ("x", "y", "z"):
+        kube.put(namespace(name, "b", holder="a"))
+    b = shards(kube, "b", log)
+    await b.start()
+    assert b.waiting == {"x", "y", "z"}
+    assert [c for c in kube.calls if c[0] == "get" and c[1] == "Lease"] == [("get", "Lease", "ops", "ops-a")]
