@@ -4,18 +4,20 @@
 #   hack/build-tool.sh kind    sigs.k8s.io/kind (KIND_VERSION), to validate kind-config.yaml
 #   hack/build-tool.sh argocd  the argocd CLI (github.com/argoproj/argo-cd/v2, ARGOCD_VERSION), to run the
 #                              Argo CD health checks and actions through Argo CD's own code
+#   hack/build-tool.sh actionlint  github.com/rhysd/actionlint (ACTIONLINT_VERSION), to check manifests/ci/'s workflow
 # Prints the binary's path on its last line; progress goes to stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
 cache=${MICROAPP_CACHE:-$HOME/.cache/microapp-operator}
-tool=${1:?usage: hack/build-tool.sh helm|kind|argocd}
+tool=${1:?usage: hack/build-tool.sh helm|kind|argocd|actionlint}
 case "$tool" in
   helm) version=$HELM_VERSION module=helm.sh/helm/v3 pkg=helm.sh/helm/v3/cmd/helm ;;
   kind) version=$KIND_VERSION module=sigs.k8s.io/kind pkg=sigs.k8s.io/kind ;;
   argocd) version=$ARGOCD_VERSION module=github.com/argoproj/argo-cd/v2 pkg=github.com/argoproj/argo-cd/v2/cmd ;;
-  *) echo "unknown tool $tool (helm, kind or argocd)" >&2; exit 2 ;;
+  actionlint) version=$ACTIONLINT_VERSION module=github.com/rhysd/actionlint pkg=github.com/rhysd/actionlint/cmd/actionlint ;;
+  *) echo "unknown tool $tool (helm, kind, argocd or actionlint)" >&2; exit 2 ;;
 esac
 bin="$cache/$tool-$version/bin"
 mkdir -p "$bin"
@@ -51,5 +53,5 @@ else
   GOBIN="$bin.tmp" go install -trimpath -ldflags "$ldflags" "$pkg@$version" >&2
   mv "$bin.tmp/$tool" "$bin/$tool"; rmdir "$bin.tmp"
 fi
-echo "[$tool] built in $(( $(date +%s) - t0 ))s: $("$bin/$tool" version $([ "$tool" = argocd ] && echo --client --short) 2>&1 | head -1)" >&2
+echo "[$tool] built in $(( $(date +%s) - t0 ))s: $(case $tool in argocd) "$bin/$tool" version --client --short ;; actionlint) "$bin/$tool" -version ;; *) "$bin/$tool" version ;; esac 2>&1 | head -1)" >&2
 echo "$bin/$tool"

@@ -22,7 +22,7 @@ def contains(live: Any, desired: Any) -> bool:
     if isinstance(desired, dict):
         if not isinstance(live, dict):
             return False
-        return all(contains(live[k], v) if k in live else _omitted(v) for k, v in desired.items())
+        return all(contains(live[k], v) if k in live else omitted(v) for k, v in desired.items())
     if isinstance(desired, list):
         return isinstance(live, list) and len(live) == len(desired) and all(
             contains(lv, dv) for lv, dv in zip(live, desired))
@@ -33,7 +33,7 @@ def contains(live: Any, desired: Any) -> bool:
     return bool(live == desired)
 
 
-def _omitted(value: Any) -> bool:
+def omitted(value: Any) -> bool:
     """The API server drops empty values of omitempty fields (``env: []``, ``value: ""``)."""
     return value is None or value is False or value in ("", 0) or value == [] or value == {}
 

@@ -7,7 +7,6 @@ templates come from and reads them.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any, Callable
@@ -17,10 +16,8 @@ import yaml
 from ..api import types as api
 from ..api.kinds import APPTEMPLATE
 from ..core import catalog, search
-from . import files
+from . import cluster, files
 from .files import UsageError
-
-CLUSTER_TIMEOUT = 20.0   # seconds: a CLI must not hang on an unreachable API server
 
 FORMATS: dict[str, Callable[[list[search.Entry]], str]] = {
     "text": search.details,
@@ -63,25 +60,6 @@ def run(args: argparse.Namespace) -> int:
 
 def cluster_templates() -> list[api.AppTemplateSpec]:
     """The AppTemplates of the cluster of $KUBECONFIG (or the in-cluster config)."""
-    # Imported here: the Kubernetes client is most of a second of start-up that the offline
-    # commands and tab completion do not need.
-    import aiohttp
-    from kubernetes_asyncio.config import ConfigException
-
-    from ..runtime.kube import KubeError
-    try:
-        listed = asyncio.run(_list())
-    except (ConfigException, KubeError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UsageError(f"cannot read AppTemplates from the cluster of $KUBECONFIG ({reason}); "
-                         "use --offline for the built-in catalog") from None
+    listed = cluster.read(lambda kube: kube.list(APPTEMPLATE), what="AppTemplates",
+                          hint="use --offline for the built-in catalog")
     return catalog.index(listed.get("items") or [])
-
-
-async def _list() -> dict[str, Any]:
-    from ..runtime.kube import Kube
-    kube = await Kube.connect()
-    try:
-        return await asyncio.wait_for(kube.list(APPTEMPLATE), CLUSTER_TIMEOUT)
-    finally:
-        await kube.close()

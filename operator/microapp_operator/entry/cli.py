@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import yaml
 
@@ -15,7 +15,7 @@ from ..api import chartvalues, crdgen
 from ..api import types as api
 from ..core import catalog, cost, dashboards, guardrails, lifecycle, plan
 from ..core.render import RenderError
-from . import catalogcmd, completion, files, run, templatecmd
+from . import catalogcmd, completion, diffcmd, files, run, templatecmd
 from .files import UsageError
 
 _REQUIRED_ANNOTATIONS = (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
@@ -50,17 +50,6 @@ def _cmd_crds(args: argparse.Namespace) -> int:
     return 0
 
 
-def _microapps(path: str) -> Iterator[dict[str, Any]]:
-    docs = [d for d in files.load(path) if d.get("kind") == "MicroApp"]
-    if not docs:
-        raise UsageError(f"{path}: no MicroApp in the file")
-    for doc in docs:
-        meta = doc.setdefault("metadata", {})
-        meta.setdefault("namespace", "default")
-        meta.setdefault("name", "unnamed")
-        yield doc
-
-
 def problems(app: dict[str, Any], templates: list[api.AppTemplateSpec],
              policy: api.PlatformPolicySpec | None = None) -> list[str]:
     """Everything wrong with one MicroApp, offline: each problem names its field. With a
@@ -87,7 +76,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     policy = files.policy(args.policy) if args.policy else None
     bad = 0
     for path in args.files:
-        for app in _microapps(path):
+        for app in files.microapps(path):
             meta = app["metadata"]
             found = problems(app, templates, policy)
             for problem in found:
@@ -103,7 +92,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     """Print the objects that would be applied (without ownerReferences: no cluster here)."""
     templates = files.templates(args.template_dir)
     docs = []
-    for app in _microapps(args.file):
+    for app in files.microapps(args.file):
         try:
             docs += list(plan.desired(plan.parse(app), templates).objects)
         except plan.PlanError as exc:
@@ -117,7 +106,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     templates = files.templates(args.template_dir)
     policy = files.policy(args.policy) if args.policy else None
     prices = cost.Prices.from_policy(policy.pricing if policy else None)
-    for app in _microapps(args.file):
+    for app in files.microapps(args.file):
         meta = app["metadata"]
         try:
             est = cost.estimate(plan.workload(plan.parse(app), templates, policy=policy).objects, prices)
@@ -219,6 +208,7 @@ def build_parser(prog: str = "microapp") -> argparse.ArgumentParser:
                                          help="directory of AppTemplate YAML files (added to the built-in ones)"))
     _offline_parsers(sub, tdir)
     catalogcmd.add_parser(sub, [tdir])
+    diffcmd.add_parser(sub)
     templatecmd.add_parser(sub)
     completion.add_parser(sub, parser)
     return parser

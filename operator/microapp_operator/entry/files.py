@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import shtab
 import yaml
@@ -43,6 +43,19 @@ def load(path: Path | str) -> list[dict[str, Any]]:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: not valid YAML: {exc}") from None
+
+
+def microapps(path: str, namespace: str = "default") -> Iterator[dict[str, Any]]:
+    """The MicroApps of a file, each with a namespace (``namespace`` where the file names none,
+    as kubectl would use the context's) and a name."""
+    docs = [d for d in load(path) if d.get("kind") == "MicroApp"]
+    if not docs:
+        raise UsageError(f"{path}: no MicroApp in the file")
+    for doc in docs:
+        meta = doc.setdefault("metadata", {})
+        meta.setdefault("namespace", namespace)
+        meta.setdefault("name", "unnamed")
+        yield doc
 
 
 def yaml_files(directory: Path | str) -> list[Path]:
