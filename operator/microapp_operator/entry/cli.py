@@ -171,8 +171,8 @@ def skeleton(args: argparse.Namespace, res: catalog.Resolution) -> str:
     ]
     props = (t.parameters or {}).get("properties") or {}
     required = set((t.parameters or {}).get("required") or [])
-    if props:
-        lines.append("  parameters:")
+    if props:   # (commented out too when every parameter is optional: an empty key is null)
+        lines.append(("  " if required else "  # ") + "parameters:")
         for name, sub in props.items():
             sub = sub if isinstance(sub, dict) else {}
             note = sub.get("description") or sub.get("type", "")

@@ -114,7 +114,7 @@ async def _report(kube: "Kube", snap: Snapshot, app: dict[str, Any], now: dateti
     ns, name = meta["namespace"], meta["name"]
     live_app = await kube.get(MICROAPP, ns, name)
     try:
-        after = await kube.request("PATCH", MICROAPP.path(ns, name), body=app, counted=False,
+        after = await kube.request("PATCH", MICROAPP.path(ns, name), body=without_nulls(app), counted=False,
                                    query={"fieldManager": DRY_RUN_MANAGER, "force": "true", "dryRun": "All"},
                                    content_type="application/apply-patch+yaml")
     except KubeError as exc:
@@ -155,6 +155,16 @@ async def _children(kube: "Kube", namespace: str, decision: reconcile.Decision, 
         if found is not None:
             live[key] = found
     return live, unreadable
+
+
+def without_nulls(value: Any) -> Any:
+    """The document as kubectl sends it: a key whose value is empty in YAML (``parameters:``
+    with every entry commented out) is left out, not sent as null, which the schema refuses."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
 
 
 def _decimal(text: Any) -> Decimal:

@@ -29,6 +29,9 @@ def test_new_writes_a_skeleton_that_validates_once_filled(tmp_path: Path, capsys
         assert key in text
     doc = yaml.safe_load(text)
     assert doc["spec"]["template"] == f"{template}@^1"
+    # no empty `parameters:` (null, which the API server refuses) when every parameter is optional
+    assert ("parameters" in doc["spec"]) == (template == "scheduled-job")
+    assert None not in doc["spec"].values()
     if template == "scheduled-job":
         assert "required: Cron schedule" in text
         doc["spec"]["parameters"]["schedule"] = "@daily"
