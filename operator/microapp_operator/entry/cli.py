@@ -15,7 +15,7 @@ from ..api import chartvalues, crdgen
 from ..api import types as api
 from ..core import catalog, cost, dashboards, guardrails, lifecycle, plan
 from ..core.render import RenderError
-from . import catalogcmd, completion, diffcmd, files, run, templatecmd
+from . import catalogcmd, completion, diffcmd, explaincmd, files, run, templatecmd
 from .files import UsageError
 
 _REQUIRED_ANNOTATIONS = (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
@@ -209,6 +209,7 @@ def build_parser(prog: str = "microapp") -> argparse.ArgumentParser:
     _offline_parsers(sub, tdir)
     catalogcmd.add_parser(sub, [tdir])
     diffcmd.add_parser(sub)
+    explaincmd.add_parser(sub)
     templatecmd.add_parser(sub)
     completion.add_parser(sub, parser)
     return parser

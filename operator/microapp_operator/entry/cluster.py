@@ -34,7 +34,7 @@ def read(reads: Callable[["Kube"], Awaitable[T]], *, what: str, hint: str = "") 
     if missing:
         raise UsageError(f"cannot read {what}: no kubeconfig at {missing}; set $KUBECONFIG to your cluster's "
                          "kubeconfig (make demo writes .cluster/kubeconfig)" + (f"; {hint}" if hint else ""))
-    logging.getLogger("kubernetes_asyncio").setLevel(logging.ERROR)   # its warnings repeat what we say
+    quiet()
     try:
         return asyncio.run(_run(reads))
     except KubeError as exc:
@@ -47,6 +47,11 @@ def read(reads: Callable[["Kube"], Awaitable[T]], *, what: str, hint: str = "") 
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise UsageError(f"cannot read {what} from the cluster of $KUBECONFIG ({reason})"
                          + (f"; {hint}" if hint else "")) from None
+
+
+def quiet() -> None:
+    """The client library's warnings ("Config not found: ...") repeat what our messages say."""
+    logging.getLogger("kubernetes_asyncio").setLevel(logging.ERROR)
 
 
 def _missing_kubeconfig() -> str | None:

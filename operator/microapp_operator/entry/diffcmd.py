@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..api import types as api
 from ..api.kinds import APPTEMPLATE, KNATIVE_SERVICE, MICROAPP, PLATFORMPOLICY, PODMONITOR, RESOURCES, TEAMBUDGET
 from ..core import budget, catalog, cost, diff, reconcile
-from . import cluster, files
+from . import cluster, explaincmd, files
 
 if TYPE_CHECKING:
     from ..runtime.kube import Kube
@@ -36,7 +35,8 @@ def add_parser(sub: Any) -> None:
                                     "cost and policy findings (exit 1 when something would change)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     files.file_argument(d.add_argument("files", nargs="+", metavar="FILE", help="YAML files ('-' for stdin)"))
-    d.add_argument("--namespace", "-n", default="default", help="namespace of MicroApps whose file names none")
+    d.add_argument("--namespace", "-n", help="namespace of MicroApps whose file names none "
+                                              "(default: the kubeconfig context's, else default, as kubectl)")
     d.add_argument("--output", "-o", choices=("text", "json"), default="text")
     d.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="auto: colour on a terminal unless NO_COLOR is set")
@@ -44,14 +44,14 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    apps = [app for path in args.files for app in files.microapps(path, args.namespace)]
+    namespace = args.namespace or explaincmd.context_namespace()
+    apps = [app for path in args.files for app in files.microapps(path, namespace)]
     now = datetime.now(timezone.utc)
     reports = cluster.read(lambda kube: _reports(kube, apps, now), what="the MicroApps, catalog and policy")
     if args.output == "json":
         print(json.dumps([diff.as_data(r) for r in reports], indent=2))
     else:
-        colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty()
-                                            and not os.environ.get("NO_COLOR"))
+        colour = explaincmd.colour(args.color, sys.stdout)
         sys.stdout.write("\n".join(diff.text(r, colour=colour) for r in reports))
         print(f"{diff.changed(reports)} of {len(reports)} MicroApp(s) would change")
     if any(r.outcome == "refused" for r in reports):

@@ -27,6 +27,7 @@ from .announce import Announcer
 from .notify import Notifier
 from .queue import Retry
 from .reports import Reports
+from .settled import Settled
 from .world import Key, World
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,10 @@ class Reconciler:
         self.reconciles = 0
         self.phases: dict[Key, tuple[str, str]] = {}   # app -> (phase, team), for microapp_apps
         self.status_refusals: dict[Key, str] = {}       # app -> the last terminal status-write error
+        self.settled = Settled(cache)                   # apps whose last reconcile changed nothing
 
     def forget(self, key: Key) -> None:
+        self.settled.forget(key)
         self.phases.pop(key, None)
         self.status_refusals.pop(key, None)
 
@@ -83,19 +86,18 @@ class Reconciler:
         self.reconciles += 1
         await self.cache.wait_synced()
         meta, old, now = AppMeta.of(app), dict(app.get("status") or {}), self.clock()
+        inputs = self._inputs(key, app, meta.team)
+        if self.settled.unchanged(key, inputs, now):
+            metrics.reconcile_skipped.inc()
+            return   # nothing it reads changed since a reconcile that changed nothing
 
         # 2. Decide (pure).
         decision = reconcile.decide(body=app, old_status=old, world=self._decision_world(key, meta.team),
                                     live=self._live, now=now)
-        self.budgets.account(key, meta.team, decision.estimate, generation=meta.generation)
-        if isinstance(decision, reconcile.Hold):
-            self.budgets.hold(key, meta.team)
-        else:
-            self.budgets.unhold(key)
-        self.reports.update(key, meta.uid or "", decision.violations)
-        self.budgets.saved(key, meta.team, decision.saved if isinstance(decision, reconcile.Apply) else Decimal(0))
+        self._account(key, meta, decision)
         if not isinstance(decision, reconcile.Apply):
-            await self._write_status(app, old, decision.status, now)
+            if not await self._write_status(app, old, decision.status, now):
+                self.settled.remember(key, inputs, (), now, None)
             return
 
         # 3. Never touch what is not ours: if any rendered object exists and is not this app's,
@@ -130,11 +132,36 @@ class Reconciler:
 
         # 5. Tell, and write the status decided from the state of the world.
         await self.announce.applied(app, meta, applied, pruned, decision, now, self.reconciles)
-        await self._write_status(app, old, decision.status, now)
+        written = await self._write_status(app, old, decision.status, now)
+        await self._after(key, meta, decision, inputs, now, changed=bool(applied or pruned or written),
+                          read=[*decision.inventory, *(old.get("inventory") or [])])
+
+    def _account(self, key: Key, meta: AppMeta, decision: reconcile.Decision) -> None:
+        """The ledger, holds, savings and the PolicyReport follow every decision."""
+        self.budgets.account(key, meta.team, decision.estimate, generation=meta.generation)
+        if isinstance(decision, reconcile.Hold):
+            self.budgets.hold(key, meta.team)
+        else:
+            self.budgets.unhold(key)
+        self.reports.update(key, meta.uid or "", decision.violations)
+        self.budgets.saved(key, meta.team, decision.saved if isinstance(decision, reconcile.Apply) else Decimal(0))
+
+    async def _after(self, key: Key, meta: AppMeta, decision: reconcile.Apply, inputs: tuple[Any, ...],
+                     now: datetime, *, changed: bool, read: list[Mapping[str, str]]) -> None:
+        """Remember a no-op reconcile; look again when time says so; delete a retired app (Delete)."""
+        if not (changed or decision.delete_app):
+            self.settled.remember(key, inputs, read, now, decision.requeue_after)
         if decision.requeue_after is not None:
             self.requeue(key, decision.requeue_after)
         if decision.delete_app:   # retired with onRetire: Delete: the app itself goes (its archive with it)
             await self.kube.delete(MICROAPP, meta.namespace, meta.name, uid=meta.uid)
+
+    def _inputs(self, key: Key, app: Mapping[str, Any], team: str) -> tuple[Any, ...]:
+        """Everything the decision reads besides the children and the clock (see ``settled``)."""
+        w, ledger = self.world, self.budgets.ledger
+        return (app["metadata"].get("resourceVersion"), w.catalog_version, w.policy_version, w.podmonitor,
+                self.cache.absent(), w.budget_of(team), ledger.committed(team, excluding=key)[0],
+                ledger.reservation(key), w.activity.get(key), w.activity_known)
 
     def _decision_world(self, key: Key, team: str) -> reconcile.World:
         """What the pure decision needs to know about the world and this app's team."""
@@ -179,23 +206,24 @@ class Reconciler:
         return pruned
 
     async def _write_status(self, app: dict[str, Any], old: Mapping[str, Any], new: dict[str, Any],
-                            now: datetime) -> None:
+                            now: datetime) -> bool:
+        """Write the status if it changed; whether a write was sent."""
         meta = app["metadata"]
         key = (meta["namespace"], meta["name"])
         team = AppMeta.of(app).team
         if new.get("phase") and key in self.world.apps:
             self.phases[key] = (new["phase"], team)
         if all(old.get(k) == v for k, v in new.items()):
-            return
+            return False
         try:
             await self.kube.patch_status(MICROAPP, meta["namespace"], meta["name"], new)
         except KubeError as exc:
             if exc.status == 404 or exc.namespace_terminating:
-                return  # deleted meanwhile
+                return True  # deleted meanwhile
             if exc.transient:
                 raise Retry(str(exc), retry_after=exc.retry_after) from None
             self._refused_status(key, exc)   # retrying cannot help: say so once, wait for a change
-            return
+            return True
         self.status_refusals.pop(key, None)
         app["status"] = {**old, **{k: v for k, v in new.items() if v is not None}}
         if new.get("phase") and new["phase"] != old.get("phase"):
@@ -204,6 +232,7 @@ class Reconciler:
         if stalled:
             metrics.reconcile_errors.labels(stalled["reason"]).inc()
         await self.announce.conditions(app, old, new, now)
+        return True
 
 
 

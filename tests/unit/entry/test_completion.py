@@ -14,7 +14,7 @@ import pytest
 from microapp_operator.entry import cli, completion
 
 BIN = Path(sys.executable).parent
-COMMANDS = ("run", "crds", "validate", "render", "estimate", "new", "catalog", "diff", "template", "completion")
+COMMANDS = ("run", "crds", "validate", "render", "estimate", "new", "catalog", "diff", "explain", "template", "completion")
 
 
 def complete(*typed: str) -> tuple[list[str], int]:

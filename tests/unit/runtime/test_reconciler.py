@@ -205,3 +205,83 @@ async def test_prune_errors_are_retried_not_crashes() -> None:
             await rt.reconciler.reconcile(key)
         await rt.reconciler.reconcile(key)
         assert rt.kube.stored(INGRESS, "ns", "shop") is None
+
+
+async def settled(rt: Runtime, key: tuple[str, str]) -> None:
+    """Reconcile until a reconcile changes nothing (the cache has the children, status follows)."""
+    for _ in range(4):
+        await rt.settle()
+        rt.manager.world.apps[key] = rt.kube.stored(MICROAPP, *key)
+        await rt.reconciler.reconcile(key)
+
+
+async def test_an_unchanged_app_is_not_decided_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resync of a settled app skips the plan, the estimate and the drift check."""
+    from microapp_operator.core import reconcile
+    async with Runtime() as rt:
+        key = rt.add(microapp())
+        await settled(rt, key)
+        decided = []
+        real = reconcile.decide
+        monkeypatch.setattr(reconcile, "decide", lambda **kw: decided.append(1) or real(**kw))
+        skipped = rt.reconciler.settled.skipped
+        await rt.reconciler.reconcile(key)
+        assert (decided, rt.reconciler.settled.skipped) == ([], skipped + 1)
+
+        # each input the decision reads makes it decide again
+        rt.manager.world.catalog_version += 1
+        await rt.reconciler.reconcile(key)
+        assert len(decided) == 1
+        await rt.reconciler.reconcile(key)   # remembered again: nothing changed
+        assert len(decided) == 1
+        rt.manager.world.activity[key] = rt.reconciler.clock()
+        await rt.reconciler.reconcile(key)
+        assert len(decided) == 2
+
+
+async def test_a_changed_child_or_app_is_decided_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from microapp_operator.core import reconcile
+    async with Runtime() as rt:
+        key = rt.add(microapp())
+        await settled(rt, key)
+        decided = []
+        real = reconcile.decide
+        monkeypatch.setattr(reconcile, "decide", lambda **kw: decided.append(1) or real(**kw))
+        deployment = rt.kube.stored(DEPLOYMENT, "ns", "shop")
+        deployment["spec"]["replicas"] = 5                       # someone edits a child: drift
+        rt.kube.put(deployment)
+        await rt.settle()
+        writes = rt.kube.writes
+        await rt.reconciler.reconcile(key)
+        assert len(decided) == 1 and rt.kube.stored(DEPLOYMENT, "ns", "shop")["spec"]["replicas"] == 1
+        assert rt.kube.writes > writes                           # the drift was put right
+        await settled(rt, key)
+        count = len(decided)
+        app = rt.kube.stored(MICROAPP, *key)
+        app["metadata"]["annotations"]["microapp.dev/last-activity"] = "2026-11-30T08:00:00Z"
+        rt.manager.app_event("MODIFIED", rt.kube.put(app))        # a new resourceVersion
+        await rt.reconciler.reconcile(key)
+        assert len(decided) == count + 1
+        rt.reconciler.forget(key)
+        assert key not in rt.reconciler.settled.memory
+
+
+async def test_a_time_based_decision_is_remembered_only_until_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from microapp_operator.core import reconcile
+    async with Runtime() as rt:
+        key = rt.add(microapp(lifecycle={"idleAfter": "1h"}))
+        await settled(rt, key)
+        memory = rt.reconciler.settled.memory[key]
+        assert memory.until is not None and memory.until <= rt.reconciler.clock() + timedelta(hours=1)
+        decided = []
+        real = reconcile.decide
+        monkeypatch.setattr(reconcile, "decide", lambda **kw: decided.append(1) or real(**kw))
+        await rt.reconciler.reconcile(key)
+        assert decided == []
+        later = memory.until
+        rt.reconciler.clock = lambda: later
+        await rt.reconciler.reconcile(key)
+        assert decided == [1]
+        assert rt.status(key)["phase"] == "Idle"                 # the lifecycle acted on time
