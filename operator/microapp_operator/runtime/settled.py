@@ -62,5 +62,4 @@ class Settled:
 
     def _version(self, api_version: str, kind: str, namespace: str, name: str) -> str | None:
         res = RESOURCES.get((api_version, kind))
-        live = self.cache.get(res, namespace, name) if res is not None else None
-        return (live.get("metadata") or {}).get("resourceVersion") if live is not None else None
+        return self.cache.version(res, namespace, name) if res is not None else None

@@ -118,3 +118,15 @@ async def test_a_failed_stream_backs_off_relists_and_counts_the_reconnect() -> N
         await until(lambda: h.cache.get(CONFIGMAP, "ns", "shop-b") is not None, "the relist", timeout=4)
         assert sum(c[0] == "list" for c in kube.calls) == 2
     assert metrics.watch_reconnects.labels("ConfigMap")._value.get() == before + 1
+
+
+async def test_objects_are_kept_packed_and_every_reader_gets_its_own_copy() -> None:
+    kube = FakeKube()
+    stored = kube.put(cm("shop-a"))
+    async with Harness(kube, [CONFIGMAP]) as h:
+        first = h.cache.get(CONFIGMAP, "ns", "shop-a")
+        first["data"]["v"] = "mutated by a reader"
+        assert h.cache.get(CONFIGMAP, "ns", "shop-a")["data"] == {"v": "1"}
+        assert isinstance(h.cache.objects[CONFIGMAP][("ns", "shop-a")].data, bytes)
+        assert h.cache.version(CONFIGMAP, "ns", "shop-a") == stored["metadata"]["resourceVersion"]
+        assert h.cache.version(CONFIGMAP, "ns", "missing") is None
