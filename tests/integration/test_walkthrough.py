@@ -35,7 +35,7 @@ EXPECTED: list[tuple[str, list[str]]] = [
                        "1 of 1 MicroApp(s) would change\n"]),
     ("kubectl apply", ["microapp.microapp.dev/hello configured\n"]),
     ("kubectl wait --for=jsonpath=", ["condition met"]),
-    ("microapp diff", [f"MicroApp {NAMESPACE}/hello: no changes (7 children checked)\n",
+    ("microapp diff", [f"MicroApp {NAMESPACE}/hello: no changes (",   # 7 children, 8 with the PodMonitor CRD
                        "0 of 1 MicroApp(s) would change\n"]),
 ]
 

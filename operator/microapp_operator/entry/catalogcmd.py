@@ -17,7 +17,6 @@ from ..api import types as api
 from ..api.kinds import APPTEMPLATE
 from ..core import catalog, search
 from . import cluster, files
-from .files import UsageError
 
 FORMATS: dict[str, Callable[[list[search.Entry]], str]] = {
     "text": search.details,

@@ -2,16 +2,13 @@
 the in-cluster config), run the reads within a time limit, close, and turn every connection or
 API failure into a :class:`UsageError` naming what could not be read and what to try.
 
-The Kubernetes client is imported on first use: it is most of a second of start-up that the
-offline commands and tab completion do not need.
+The Kubernetes layer is imported on first use: the offline commands and tab completion do not
+need it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable, TypeVar
 
 from .files import UsageError
@@ -27,14 +24,9 @@ def read(reads: Callable[["Kube"], Awaitable[T]], *, what: str, hint: str = "") 
     """The result of ``reads(kube)``; ``what`` (e.g. "the MicroApp") and ``hint`` go into the
     message when the cluster cannot answer."""
     import aiohttp
-    from kubernetes_asyncio.config import ConfigException
 
     from ..runtime.kube import KubeError
-    missing = _missing_kubeconfig()
-    if missing:
-        raise UsageError(f"cannot read {what}: no kubeconfig at {missing}; set $KUBECONFIG to your cluster's "
-                         "kubeconfig (make demo writes .cluster/kubeconfig)" + (f"; {hint}" if hint else ""))
-    quiet()
+    from ..runtime.kubeconfig import ConfigError
     try:
         return asyncio.run(_run(reads))
     except KubeError as exc:
@@ -43,23 +35,13 @@ def read(reads: Callable[["Kube"], Awaitable[T]], *, what: str, hint: str = "") 
                              "ask your platform team for read access to it") from None
         raise UsageError(f"cannot read {what} from the cluster of $KUBECONFIG ({exc.status}: {exc.message})"
                          + (f"; {hint}" if hint else "")) from None
-    except (ConfigException, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+    except ConfigError as exc:
+        raise UsageError(f"cannot read {what}: {exc}; set $KUBECONFIG to your cluster's kubeconfig (make demo "
+                         "writes .cluster/kubeconfig)" + (f"; {hint}" if hint else "")) from None
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise UsageError(f"cannot read {what} from the cluster of $KUBECONFIG ({reason})"
                          + (f"; {hint}" if hint else "")) from None
-
-
-def quiet() -> None:
-    """The client library's warnings ("Config not found: ...") repeat what our messages say."""
-    logging.getLogger("kubernetes_asyncio").setLevel(logging.ERROR)
-
-
-def _missing_kubeconfig() -> str | None:
-    """The kubeconfig path(s) the client would read, when none exists (and not in a Pod)."""
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
-        return None
-    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p] or [str(Path.home() / ".kube" / "config")]
-    return None if any(Path(p).is_file() for p in paths) else ", ".join(paths)
 
 
 async def _run(reads: Callable[["Kube"], Awaitable[T]]) -> T:

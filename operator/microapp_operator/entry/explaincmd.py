@@ -60,13 +60,11 @@ def run(args: argparse.Namespace) -> int:
 
 def context_namespace() -> str:
     """The namespace of the kubeconfig's current context, as kubectl would use it; else default."""
-    from kubernetes_asyncio.config import ConfigException, list_kube_config_contexts
-    cluster.quiet()
+    from ..runtime.kubeconfig import ConfigError, from_kubeconfig, paths
     try:
-        _, current = list_kube_config_contexts(os.environ.get("KUBECONFIG") or None)
-    except (ConfigException, OSError, ValueError, TypeError):
+        return from_kubeconfig(paths()).namespace
+    except ConfigError:
         return "default"
-    return str(((current or {}).get("context") or {}).get("namespace") or "default")
 
 
 def width() -> int:

@@ -17,7 +17,7 @@ import asyncio
 import base64
 import logging
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Coroutine
 
@@ -28,7 +28,7 @@ from ..api import types as api
 from ..core import budget, catalog, identity
 from ..core.app import AppMeta
 from ..core.shard import SHARD_LABEL, Shard
-from ..runtime import bootstrap, podrole, webhookca
+from ..runtime import bootstrap, kubeconfig, podrole, webhookca
 from ..runtime.kube import Kube, KubeError
 from ..runtime.leader import Elector
 from ..runtime.manager import Manager
@@ -38,6 +38,23 @@ from .webhook import WebhookServer
 
 WEBHOOK_CONFIGURATION = "microapp.dev"
 log = logging.getLogger(__name__)
+
+
+@kopf.on.login()
+async def login(**_: Any) -> kopf.ConnectionInfo:
+    """Kopf's connection, from the same credentials as ours (``runtime.kubeconfig``). Without a
+    login handler Kopf looks for a client library to find them, and importing one costs about
+    40 MB. A token that rotates is given an expiry, so Kopf asks again."""
+    creds = kubeconfig.load()
+    auth = await creds.authorization() or ""
+    token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+    user, password = creds.basic if creds.basic and token is None else (None, None)
+    rotating = creds.token_file is not None or creds.exec_spec is not None
+    return kopf.ConnectionInfo(
+        server=creds.server, ca_data=creds.ca_data, insecure=creds.insecure or None, token=token,
+        scheme="Bearer" if token else None, username=user, password=password,
+        certificate_data=creds.cert_data, private_key_data=creds.key_data, default_namespace=creds.namespace,
+        expiration=datetime.now(timezone.utc) + timedelta(minutes=5) if rotating else None)
 
 
 @kopf.on.startup()

@@ -1,4 +1,5 @@
-"""The operator's one small Kubernetes layer (async, kubernetes_asyncio underneath).
+"""The operator's one small Kubernetes layer (async, aiohttp underneath; credentials from
+``runtime.kubeconfig``).
 
 Server-side apply with field manager ``microapp-operator``, status merge patches, deletes,
 Events, and raw list/watch streams for the label-filtered child cache. Paths come from the
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import asyncio
 import contextlib
 from datetime import datetime
@@ -19,11 +19,10 @@ from typing import Any, AsyncIterator, Iterator, Mapping
 import aiohttp
 import orjson
 from yarl import URL
-from kubernetes_asyncio import client, config
-from kubernetes_asyncio.client.exceptions import ApiException
 
 from ..api import types as api
 from ..api.kinds import EVENT, RESOURCES, Resource
+from .kubeconfig import ConfigError, Credentials, load
 
 FIELD_MANAGER = "microapp-operator"
 USER_AGENT = "microapp-operator/0.1"
@@ -62,24 +61,26 @@ def resource_of(obj: Mapping[str, Any]) -> Resource:
 class Kube:
     """A connection to the API server. Create with :meth:`connect`."""
 
-    def __init__(self, api_client: client.ApiClient) -> None:
-        self.api = api_client
+    def __init__(self, creds: Credentials, session: aiohttp.ClientSession, proxy: str | None = None) -> None:
+        self.creds = creds
+        self.session = session
+        self.proxy = proxy
         self.writes = 0   # write requests sent (for tests and metrics)
 
     @classmethod
-    async def connect(cls) -> "Kube":
-        try:
-            config.load_incluster_config()
-        except config.ConfigException:
-            # $KUBECONFIG as it is now: kubernetes_asyncio's default is read once, at import
-            await config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or None)
-        api_client = client.ApiClient()
-        api_client.user_agent = USER_AGENT   # audit logs and API server metrics tell our requests apart
-        _environment_once(api_client)
-        return cls(api_client)
+    async def connect(cls, creds: Credentials | None = None, *, user_agent: str = USER_AGENT) -> "Kube":
+        """In a Pod, its ServiceAccount; elsewhere ``$KUBECONFIG`` as it is now. Raises
+        :class:`ConfigError` (with what to fix) when neither works."""
+        creds = creds or load()
+        # The session does not trust the environment: aiohttp would look up HTTPS_PROXY/NO_PROXY
+        # and parse ~/.netrc (in a thread) on every request, a fifth of the operator's CPU at
+        # 1,000 apps (py-spy). A proxy for the API server is read once instead.
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=creds.ssl_context(), limit=100),
+                                        trust_env=False, headers={"User-Agent": user_agent})
+        return cls(creds, session, creds.proxy or env_proxy(creds.server))
 
     async def close(self) -> None:
-        await self.api.close()
+        await self.session.close()
 
     async def request(self, method: str, path: str, *, body: Any = None, query: Mapping[str, Any] | None = None,
                       content_type: str = "application/json", timeout: float = 30,
@@ -87,19 +88,38 @@ class Kube:
         """One request; ``counted``: a write the reconcile economy counts (Lease renewals are not)."""
         if method != "GET" and counted:
             self.writes += 1
-        with _translated():
-            resp = await self.api.call_api(
-                path, method, query_params=list((query or {}).items()),
-                header_params={"Content-Type": content_type, "Accept": accept},
-                body=body, auth_settings=["BearerToken"], _preload_content=False,
-                _return_http_data_only=True, _request_timeout=timeout)
-            data = await resp.read()
+        data = None if body is None else orjson.dumps(body, default=str)
+        async with self._send(method, path, query=list((query or {}).items()), data=data, timeout=timeout,
+                              headers={"Content-Type": content_type, "Accept": accept}) as resp:
+            payload = await resp.read()
         if not 200 <= resp.status <= 299:
-            raise KubeError(resp.status, _server_message(data.decode(errors="replace")) or resp.reason or "",
+            raise KubeError(resp.status, _server_message(payload.decode(errors="replace")) or resp.reason or "",
                             retry_after=_retry_after(resp.headers))
         # orjson: faster, and it shares the str objects of repeated keys, so thousands of cached
         # objects do not each hold their own "metadata", "apiVersion", ...
-        return orjson.loads(data) if data else None
+        return orjson.loads(payload) if payload else None
+
+    @contextlib.asynccontextmanager
+    async def _send(self, method: str, path: str, *, query: list[tuple[str, Any]], data: bytes | None,
+                    timeout: float, headers: dict[str, str]) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The response (released on exit); a token the server refused (401) is fetched again once,
+        since ServiceAccount and exec-plugin tokens rotate."""
+        for attempt in (1, 2):
+            with _translated():
+                auth = await self.creds.authorization()
+                resp = await self.session.request(
+                    method, self.creds.server + path, params=[(k, str(v)) for k, v in query], data=data,
+                    headers={**headers, **({"Authorization": auth} if auth else {})}, proxy=self.proxy,
+                    timeout=aiohttp.ClientTimeout(total=timeout), server_hostname=self.creds.tls_server_name)
+            if resp.status == 401 and attempt == 1 and auth:
+                resp.release()
+                self.creds.expire()
+                continue
+            try:
+                yield resp
+            finally:
+                resp.release()
+            return
 
     async def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         try:
@@ -191,37 +211,25 @@ class Kube:
         """Raw watch events (dicts with type and object) until the server closes the stream."""
         query = [("watch", "1"), ("labelSelector", label_selector), ("resourceVersion", resource_version),
                  ("allowWatchBookmarks", "true"), ("timeoutSeconds", str(timeout_seconds))]
-        with _translated():
-            resp = await self.api.call_api(
-                res.path(), "GET", query_params=query, header_params={"Accept": "application/json"},
-                auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
-                _request_timeout=timeout_seconds + 30)
-        if not 200 <= resp.status <= 299:
-            text = await resp.text()
-            resp.release()
-            raise KubeError(resp.status, _server_message(text) or resp.reason or "",
-                            retry_after=_retry_after(resp.headers))
-        try:
-            async for line in resp.content:
-                if line.strip():
-                    yield orjson.loads(line)
-        finally:
-            resp.release()
+        async with self._send("GET", res.path(), query=query, data=None, timeout=timeout_seconds + 30,
+                              headers={"Accept": "application/json"}) as resp:
+            if not 200 <= resp.status <= 299:
+                text = await resp.text()
+                raise KubeError(resp.status, _server_message(text) or resp.reason or "",
+                                retry_after=_retry_after(resp.headers))
+            with _translated():
+                async for line in resp.content:
+                    if line.strip():
+                        yield orjson.loads(line)
 
 
-def _environment_once(api_client: client.ApiClient) -> None:
-    """Read the proxy settings once, not per request. kubernetes_asyncio's session trusts the
-    environment, so aiohttp looked up HTTPS_PROXY/NO_PROXY and parsed ~/.netrc (in a thread) on
-    every request: a fifth of the operator's CPU at 1,000 apps (py-spy). A proxy the environment
-    names for the API server is kept, set once on the client."""
-    rest = api_client.rest_client
-    if not rest.proxy:
-        try:
-            proxy, _ = aiohttp.helpers.get_env_proxy_for_url(URL(api_client.configuration.host))
-            rest.proxy = str(proxy)
-        except LookupError:   # no proxy for the API server (the usual case)
-            pass
-    rest.pool_manager._trust_env = False   # aiohttp has no setter; the session is ours alone
+def env_proxy(server: str) -> str | None:
+    """The proxy the environment names for the API server (HTTPS_PROXY, NO_PROXY), read once."""
+    try:
+        proxy, _ = aiohttp.helpers.get_env_proxy_for_url(URL(server))
+    except LookupError:   # no proxy for the API server (the usual case)
+        return None
+    return str(proxy)
 
 
 async def list_retrying(kube: "Kube", res: Resource, *, label_selector: str = "") -> dict[str, Any]:
@@ -241,9 +249,8 @@ def _translated() -> Iterator[None]:
     """Client exceptions as KubeError: status 0 when the server was not reached."""
     try:
         yield
-    except ApiException as exc:
-        raise KubeError(exc.status or 0, _server_message(exc.body) or str(exc.reason),
-                        retry_after=_retry_after(exc.headers or {})) from None
+    except ConfigError as exc:   # a token file gone, an exec plugin failing: nothing reached the server
+        raise KubeError(0, str(exc)) from None
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise KubeError(0, f"API server unreachable: {exc}") from None
 

@@ -22,20 +22,24 @@ def test_which_errors_pass(status: int, transient: bool) -> None:
     assert KubeError(status, "x").transient is transient
 
 
-def test_the_environment_is_read_once_not_on_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_proxy_is_read_from_the_environment_once_and_the_session_does_not_trust_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """aiohttp re-reads proxies and ~/.netrc per request when the session trusts the environment."""
-    from kubernetes_asyncio import client
+    from microapp_operator.runtime.kube import Kube, env_proxy
+    from microapp_operator.runtime.kubeconfig import Credentials
 
-    from microapp_operator.runtime.kube import _environment_once
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "")
+    assert env_proxy("https://10.0.0.1:6443") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    assert env_proxy("https://10.0.0.1:6443") == "http://proxy.corp:3128"
+    monkeypatch.setenv("NO_PROXY", "10.0.0.1")
+    assert env_proxy("https://10.0.0.1:6443") is None
 
     async def check() -> None:
-        for proxy, expected in (("", None), ("http://proxy.corp:3128", "http://proxy.corp:3128")):
-            monkeypatch.setenv("HTTPS_PROXY", proxy)
-            monkeypatch.delenv("NO_PROXY", raising=False)
-            configuration = client.Configuration(host="https://10.0.0.1:6443")
-            api = client.ApiClient(configuration)
-            _environment_once(api)
-            assert api.rest_client.pool_manager.trust_env is False
-            assert (api.rest_client.proxy or None) == expected
-            await api.close()
+        kube = await Kube.connect(Credentials(server="https://10.0.0.1:6443"), user_agent="t/1")
+        assert kube.session.trust_env is False and kube.proxy is None
+        assert kube.session.headers["User-Agent"] == "t/1"
+        await kube.close()
     asyncio.run(check())

@@ -215,15 +215,21 @@ async def settled(rt: Runtime, key: tuple[str, str]) -> None:
         await rt.reconciler.reconcile(key)
 
 
+def decisions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per reconcile that reached the (pure) decision."""
+    from microapp_operator.core import reconcile
+    decided: list[int] = []
+    real = reconcile.decide
+    monkeypatch.setattr(reconcile, "decide", lambda **kw: decided.append(1) or real(**kw))
+    return decided
+
+
 async def test_an_unchanged_app_is_not_decided_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """A resync of a settled app skips the plan, the estimate and the drift check."""
-    from microapp_operator.core import reconcile
     async with Runtime() as rt:
         key = rt.add(microapp())
         await settled(rt, key)
-        decided = []
-        real = reconcile.decide
-        monkeypatch.setattr(reconcile, "decide", lambda **kw: decided.append(1) or real(**kw))
+        decided = decisions(monkeypatch)
         skipped = rt.reconciler.settled.skipped
         await rt.reconciler.reconcile(key)
         assert (decided, rt.reconciler.settled.skipped) == ([], skipped + 1)
@@ -240,13 +246,10 @@ async def test_an_unchanged_app_is_not_decided_again(monkeypatch: pytest.MonkeyP
 
 
 async def test_a_changed_child_or_app_is_decided_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    from microapp_operator.core import reconcile
     async with Runtime() as rt:
         key = rt.add(microapp())
         await settled(rt, key)
-        decided = []
-        real = reconcile.decide
-        monkeypatch.setattr(reconcile, "decide", lambda **kw: decided.append(1) or real(**kw))
+        decided = decisions(monkeypatch)
         deployment = rt.kube.stored(DEPLOYMENT, "ns", "shop")
         deployment["spec"]["replicas"] = 5                       # someone edits a child: drift
         rt.kube.put(deployment)
@@ -269,15 +272,12 @@ async def test_a_changed_child_or_app_is_decided_again(monkeypatch: pytest.Monke
 async def test_a_time_based_decision_is_remembered_only_until_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import timedelta
 
-    from microapp_operator.core import reconcile
     async with Runtime() as rt:
         key = rt.add(microapp(lifecycle={"idleAfter": "1h"}))
         await settled(rt, key)
         memory = rt.reconciler.settled.memory[key]
         assert memory.until is not None and memory.until <= rt.reconciler.clock() + timedelta(hours=1)
-        decided = []
-        real = reconcile.decide
-        monkeypatch.setattr(reconcile, "decide", lambda **kw: decided.append(1) or real(**kw))
+        decided = decisions(monkeypatch)
         await rt.reconciler.reconcile(key)
         assert decided == []
         later = memory.until
