@@ -91,7 +91,8 @@ class Kube:
         data = None if body is None else orjson.dumps(body, default=str)
         async with self._send(method, path, query=list((query or {}).items()), data=data, timeout=timeout,
                               headers={"Content-Type": content_type, "Accept": accept}) as resp:
-            payload = await resp.read()
+            with _translated():   # the connection can also break while the body is read
+                payload = await resp.read()
         if not 200 <= resp.status <= 299:
             raise KubeError(resp.status, _server_message(payload.decode(errors="replace")) or resp.reason or "",
                             retry_after=_retry_after(resp.headers))

@@ -43,3 +43,28 @@ def test_the_proxy_is_read_from_the_environment_once_and_the_session_does_not_tr
         assert kube.session.headers["User-Agent"] == "t/1"
         await kube.close()
     asyncio.run(check())
+
+
+def test_a_connection_that_breaks_mid_answer_is_a_transient_kube_error() -> None:
+    """Against a real socket: the server promises a body and hangs up half-way."""
+    from microapp_operator.runtime.kube import Kube
+    from microapp_operator.runtime.kubeconfig import Credentials
+
+    async def check() -> None:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"items\"")
+            await writer.drain()
+            writer.close()
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        kube = await Kube.connect(Credentials(server=f"http://127.0.0.1:{port}"))
+        try:
+            with pytest.raises(KubeError) as caught:
+                await kube.request("GET", "/api/v1/namespaces")
+            assert caught.value.status == 0 and caught.value.transient
+            assert "API server unreachable" in caught.value.message
+        finally:
+            await kube.close()
+            server.close()
+    asyncio.run(check())
