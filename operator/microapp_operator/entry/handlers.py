@@ -106,7 +106,7 @@ async def _elected(memo: kopf.Memo, cfg: dict[str, Any], kube: Kube) -> Coroutin
     namespace, _, name = str(cfg["lease"]).partition("/")
     duration = float(cfg.get("lease_duration", 8.0))
     memo.elector = Elector(kube, namespace, name, str(cfg["identity"]), duration=duration,
-                           renew_deadline=duration * 0.75)
+                           renew_deadline=duration * 0.75, renew_every=duration / 4, retry=min(1.0, duration / 8))
     pod = cfg.get("pod")
     if pod:
         await podrole.stand_by(kube, namespace, pod)

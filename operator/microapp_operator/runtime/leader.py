@@ -63,11 +63,14 @@ class Elector:
     async def _keep(self) -> str:
         """Renew every ``renew_every`` seconds; return why leadership ended."""
         last_ok = self.monotonic()
+        wait = self.renew_every
         while True:
-            await asyncio.sleep(self.renew_every)
+            await asyncio.sleep(wait)
+            wait = min(self.retry, self.renew_every)   # after a failure, try again sooner (client-go's retryPeriod)
             try:
                 if await self.try_once():
                     last_ok = self.monotonic()
+                    wait = self.renew_every
                     continue
                 if self.holder != self.identity:
                     return f"lost the lease {self.namespace}/{self.name} to {self.holder}"

@@ -113,6 +113,26 @@ async def test_run_leads_and_ends_leadership_when_renewal_fails_past_the_deadlin
     assert not a.leading.is_set()
 
 
+async def test_throttled_renewals_are_retried_sooner_and_keep_the_lead() -> None:
+    """Two 429s in a row within the deadline: retried every `retry`, not every `renew_every`,
+    so a throttled API server does not end leadership (the chaos test's shard hit this)."""
+    kube = FakeKube()
+    a = Elector(kube, "ops", "microapp-operator", "a", renew_every=0.2, renew_deadline=0.3, retry=0.05)
+    started, lost = asyncio.Event(), []
+
+    async def lead() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(a.run(lead, lost.append))
+    await asyncio.wait_for(started.wait(), 1)
+    kube.fail("get", *[KubeError(429, "Too many requests")] * 2)
+    await asyncio.sleep(0.8)
+    assert lost == [] and a.leading.is_set()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_run_waits_while_another_replica_leads() -> None:
     kube, clock = FakeKube(), Clock()
     await elector(kube, "a", clock).try_once()
