@@ -13,7 +13,7 @@ and other controllers add (``status``, defaults, ``managedFields``), which is wh
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable, Literal, Mapping
 
@@ -67,7 +67,6 @@ class Report:
     findings_gone: tuple[str, ...] = ()
     template_before: str = ""
     template_after: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def differs(self) -> bool:
@@ -89,7 +88,7 @@ def compare(*, live_app: Mapping[str, Any] | None, after: Mapping[str, Any], dec
     reconciler would decide for it, ``live`` the existing children by (apiVersion, kind, name)."""
     meta = after.get("metadata") or {}
     old_status = (live_app or {}).get("status") or {}
-    before_cost = _decimal((old_status.get("cost") or {}).get("estimatedMonthly"))
+    before_cost = decimal((old_status.get("cost") or {}).get("estimatedMonthly"))
     old_findings = tuple(old_status.get("violations") or ())
     new_findings = tuple(decision.violations)
     template = (decision.status.get("template") or {}) if isinstance(decision, reconcile.Apply) else {}
@@ -218,7 +217,8 @@ def _version(template: Mapping[str, Any] | None) -> str:
     return f"{t['name']}@{t['version']}" if t.get("name") and t.get("version") else ""
 
 
-def _decimal(text: Any) -> Decimal | None:
+def decimal(text: Any) -> Decimal | None:
+    """A money string from a status, or None when absent or not a number."""
     try:
         return Decimal(str(text)) if text not in (None, "") else None
     except ArithmeticError:

@@ -73,8 +73,9 @@ class Snapshot:
     def world(self, team: str, live_app: Mapping[str, Any] | None) -> reconcile.World:
         """The operator's view for one app: the team's budget with the rest of the team committed."""
         tb, status = self.budgets.get(team, (None, {}))
-        committed = _decimal(status.get("committedMonthly"))
-        mine = _decimal((((live_app or {}).get("status") or {}).get("cost") or {}).get("estimatedMonthly"))
+        committed = diff.decimal(status.get("committedMonthly")) or Decimal(0)
+        mine = diff.decimal((((live_app or {}).get("status") or {}).get("cost") or {}).get("estimatedMonthly")) \
+            or Decimal(0)
         return reconcile.World(templates=tuple(self.templates), policy=self.policy, prices=self.prices,
                                podmonitor=PODMONITOR.key not in self.absent, budget=tb,
                                committed_others=max(committed - mine, Decimal(0)), absent=self.absent)
@@ -165,10 +166,3 @@ def without_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [without_nulls(v) for v in value]
     return value
-
-
-def _decimal(text: Any) -> Decimal:
-    try:
-        return Decimal(str(text)) if text not in (None, "") else Decimal(0)
-    except ArithmeticError:
-        return Decimal(0)

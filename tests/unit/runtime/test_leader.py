@@ -95,9 +95,8 @@ async def test_a_stopped_leader_releases_after_its_run_was_cancelled() -> None:
     assert kube.stored(LEASE, "ops", "microapp-operator")["spec"]["holderIdentity"] == ""
 
 
-async def test_run_leads_and_ends_leadership_when_renewal_fails_past_the_deadline() -> None:
-    kube = FakeKube()
-    a = Elector(kube, "ops", "microapp-operator", "a", renew_every=0.01, renew_deadline=0.05, retry=0.01)
+async def leading(a: Elector) -> tuple["asyncio.Task[None]", list[str]]:
+    """``a`` running and elected, leading until cancelled; the reasons it lost the lead, if any."""
     started, lost = asyncio.Event(), []
 
     async def lead() -> None:
@@ -106,6 +105,13 @@ async def test_run_leads_and_ends_leadership_when_renewal_fails_past_the_deadlin
 
     task = asyncio.create_task(a.run(lead, lost.append))
     await asyncio.wait_for(started.wait(), 1)
+    return task, lost
+
+
+async def test_run_leads_and_ends_leadership_when_renewal_fails_past_the_deadline() -> None:
+    kube = FakeKube()
+    a = Elector(kube, "ops", "microapp-operator", "a", renew_every=0.01, renew_deadline=0.05, retry=0.01)
+    task, lost = await leading(a)
     assert a.leading.is_set()
     kube.fail("get", *[KubeError(0, "API server unreachable")] * 100)
     await asyncio.wait_for(task, 2)
@@ -118,14 +124,7 @@ async def test_throttled_renewals_are_retried_sooner_and_keep_the_lead() -> None
     so a throttled API server does not end leadership (the chaos test's shard hit this)."""
     kube = FakeKube()
     a = Elector(kube, "ops", "microapp-operator", "a", renew_every=0.2, renew_deadline=0.3, retry=0.05)
-    started, lost = asyncio.Event(), []
-
-    async def lead() -> None:
-        started.set()
-        await asyncio.Event().wait()
-
-    task = asyncio.create_task(a.run(lead, lost.append))
-    await asyncio.wait_for(started.wait(), 1)
+    task, lost = await leading(a)
     kube.fail("get", *[KubeError(429, "Too many requests")] * 2)
     await asyncio.sleep(0.8)
     assert lost == [] and a.leading.is_set()
