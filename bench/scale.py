@@ -13,7 +13,9 @@ in one run:
   writes per created app against children + 1 (split: children, status, Events), writes during
   a full no-op resync and after a restart (both must be 0; a restart in this local mode
   re-registers Kopf's webhook configurations with a new CA: counted apart);
-- footprint: peak RSS, CPU seconds of the rollout, CPU per minute idle (one full resync inside);
+- footprint: peak RSS (after the rollout and idle minute, and of the restarted operator 10 s
+  after its start with N apps present), CPU seconds of the rollout, CPU per minute idle (one
+  full resync inside);
 - admission: p50/p99 of dry-run creates through kube-apiserver at 20 concurrent with N apps present.
 
 Results: a row in BENCHMARKS.md (printed) and bench/results/scale-N.json.
@@ -371,6 +373,7 @@ def main() -> None:
         op.wait()
     time.sleep(10)
     restart_writes = audit_writes(restart_from)
+    restart_peak = [op.peak_rss_mb() for op in ops]   # a start with N apps present: every list at once
     for op in ops:
         op.stop()
     in_flight = args.workers * len(ops)
@@ -401,7 +404,11 @@ def main() -> None:
               "writes_by_kind": _by_kind(writes),
               "writes_noop_resync": len(resync_writes), "writes_restart": len(restart_writes),
               "writes_restart_by_kind": _by_kind(restart_writes),
-              "peak_rss_mb": round(max(peak), 1), "rollout_cpu_s": round(sum(rollout_cpu), 1),
+              "peak_rss_mb": round(max(peak), 1), "peak_rss_restart_mb": round(max(restart_peak), 1),
+              "status_writes_per_app": round(sum(1 for e in writes if (e.get("objectRef") or {}).get(
+                  "subresource") == "status" and (e.get("objectRef") or {}).get("resource") == "microapps")
+                  / args.apps, 2),
+              "rollout_cpu_s": round(sum(rollout_cpu), 1),
               "idle_cpu_s_per_min": round(sum(idle_cpu_per_min), 2), "admission": adm, "shards": shards,
               "profile": profile, "total_s": round(time.monotonic() - t_all, 1)}
     suffix = (f"-shards-{len(ops)}" if len(ops) > 1 else "") + ("-no-routine-events" if args.no_routine_events else "")

@@ -161,6 +161,16 @@ class FakeKube:
                  if _matches(o, label_selector) and namespace in (None, o["metadata"].get("namespace"))]
         return {"items": items, "metadata": {"resourceVersion": str(self._current())}}
 
+    async def pages(self, res: Resource, *, label_selector: str = "", namespace: str | None = None,
+                    limit: int = 500) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
+        """The listing in pages of ``limit`` (each page a "list" call, as each is a request)."""
+        listing = await self.list(res, label_selector=label_selector, namespace=namespace)
+        items, rv = listing["items"], listing["metadata"]["resourceVersion"]
+        yield items[:limit], rv
+        for start in range(limit, len(items), limit):
+            self._call("list", res, namespace or "", "")
+            yield items[start:start + limit], rv
+
     async def watch(self, res: Resource, *, label_selector: str, resource_version: str,
                     timeout_seconds: int = 290) -> AsyncIterator[dict[str, Any]]:
         self._call("watch", res, "", "")

@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "microapp_operator"
 LAYERS = {"api": 0, "core": 1, "metrics": 2, "runtime": 3, "entry": 4, "__main__": 5}
-RUNTIME_ORDER = {"kubeconfig": -1, "kube": 0, "cache": 1, "queue": 1, "notify": 1, "names": 1, "world": 2, "budgets": 3, "reports": 3,
+RUNTIME_ORDER = {"kubeconfig": -1, "kube": 0, "packed": 0, "cache": 1, "queue": 1, "notify": 1, "names": 1, "world": 2, "budgets": 3, "reports": 3,
                  "activity": 3, "announce": 3, "settled": 3, "leader": 1, "webhookca": 1, "podrole": 1, "bootstrap": 1, "shards": 1,
                  "admission": 4, "reconciler": 5, "handover": 5, "manager": 6}
 # Third-party packages that mean I/O or a framework: never in the pure core or the API types.

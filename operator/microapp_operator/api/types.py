@@ -184,7 +184,7 @@ class MicroAppStatus(Model):
     conditions: list[Condition] | None = Field(
         None, description="Conditions (metav1.Condition); Ready is always present.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]})
-    replicas: int | None = Field(None, description="Current number of instances (scale subresource).")
+    replicas: int | None = Field(None, description="Available instances (scale subresource).")
     selector: str | None = Field(None, description="Label selector of the app's Pods (scale subresource, HPA).")
     url: str | None = Field(None, description="Where the app is reachable.")
     template: TemplateStatus | None = Field(None, description=TemplateStatus.__doc__)

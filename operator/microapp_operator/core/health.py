@@ -31,23 +31,22 @@ def _generation_lag(obj: Mapping[str, Any]) -> bool:
 
 
 def deployment(obj: Mapping[str, Any]) -> ChildHealth:
+    """A rollout's steps (not yet observed, Pods updated, Pods available) read as one message,
+    which changes only when the count of available Pods does: the app's status is written
+    once per count, not once per step of the Deployment controller. Replicas: available Pods."""
     want = (obj.get("spec") or {}).get("replicas", 1)
     st = obj.get("status") or {}
-    have = st.get("replicas", 0)
+    have, updated, available = st.get("replicas", 0), st.get("updatedReplicas", 0), st.get("availableReplicas", 0)
     name = f"Deployment {obj['metadata']['name']}"
-    if _generation_lag(obj):
-        return ChildHealth(State.PROGRESSING, f"{name}: waiting for the rollout to start", have)
+    lag = _generation_lag(obj)
     progressing = _conditions(obj).get("Progressing") or {}
-    if progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded":
-        return ChildHealth(State.FAILED, f"{name}: {progressing.get('message', 'rollout stuck')}", have)
-    updated, available = st.get("updatedReplicas", 0), st.get("availableReplicas", 0)
-    if updated < want:
-        return ChildHealth(State.PROGRESSING, f"{name}: {updated} of {want} Pods updated", have)
-    if have > updated:
-        return ChildHealth(State.PROGRESSING, f"{name}: {have - updated} old Pods terminating", have)
-    if available < want:
-        return ChildHealth(State.PROGRESSING, f"{name}: {available} of {want} Pods available", have)
-    return ChildHealth(State.READY, f"{name}: {available} of {want} Pods available", have)
+    if not lag and progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded":
+        return ChildHealth(State.FAILED, f"{name}: {progressing.get('message', 'rollout stuck')}", available)
+    if not lag and updated >= want and have > updated:
+        return ChildHealth(State.PROGRESSING, f"{name}: rolling out, {have - updated} old Pods terminating", available)
+    if lag or updated < want or available < want:
+        return ChildHealth(State.PROGRESSING, f"{name}: rolling out, {available} of {want} Pods available", available)
+    return ChildHealth(State.READY, f"{name}: {available} of {want} Pods available", available)
 
 
 def knative_service(obj: Mapping[str, Any]) -> ChildHealth:

@@ -70,6 +70,10 @@ class Apply:
     lifecycle: "lifecycle.Verdict | None" = None
     delete_app: bool = False            # retired with onRetire: Delete (and not tracked by Argo CD)
     saved: Decimal = Decimal(0)         # what sleeping or retirement saves a month (awake minus now)
+    # The same status, from other live children: the reconciler passes what the API server
+    # answered to its applies, so a first rollout's status says what was created, not "waiting
+    # to be created" (and costs one status write, not two).
+    observe: Callable[[Live], dict[str, Any]] | None = field(default=None, compare=False, repr=False)
 
 
 Decision = Union[Stall, Hold, Apply]
@@ -127,16 +131,19 @@ def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: Wor
         new.update({"cost": cost_status, "violations": violations or None})
         return Hold(new, violations, estimate.monthly)
     # 4. Status from the state of the world (the live children).
-    new = _observed_status(meta, old_status, desired, objects, verdict, live, now, [budget_cond, compliant])
-    new.update({"violations": violations or None, "cost": cost_status})
+    inventory = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]} for o in objects]
+
+    def observe(live: Live) -> dict[str, Any]:
+        new = _observed_status(meta, old_status, desired, objects, verdict, live, now, [budget_cond, compliant])
+        new.update({"violations": violations or None, "cost": cost_status, "inventory": inventory})
+        return new
+
     resolved = None
     if (old_status.get("template") or {}).get("version") != res.version:
         resolved = f"rendered from {res.name}@{res.version} (newest: {res.latest})"
-    inventory = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]} for o in objects]
-    new["inventory"] = inventory
     saved = max(awake.monthly - estimate.monthly, Decimal(0))   # what sleeping or retirement saves
-    return Apply(tuple(objects), inventory, new, violations, estimate.monthly, resolved, verdict.requeue_after,
-                 verdict, _delete(app, verdict, rules), saved)
+    return Apply(tuple(objects), inventory, observe(live), violations, estimate.monthly, resolved,
+                 verdict.requeue_after, verdict, _delete(app, verdict, rules), saved, observe)
 
 
 def _observed(meta: AppMeta, old_status: Mapping[str, Any], world: World, now: datetime) -> lifecycle.Observed:

@@ -70,8 +70,7 @@ class ActivitySweep:
         woken = []
         for key in busy:
             self.world.activity[key] = now
-            phase = ((self.world.apps.get(key) or {}).get("status") or {}).get("phase")
-            if phase in ("Idle", "Retiring"):
+            if self.world.apps.phase(key) in ("Idle", "Retiring"):
                 woken.append(key)
         if woken:
             self.enqueue(sorted(woken))

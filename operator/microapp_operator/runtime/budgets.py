@@ -19,7 +19,7 @@ from ..api.kinds import MICROAPP, TEAMBUDGET
 from ..core import budget, cost, plan
 from ..core.ledger import Entry, Ledger
 from ..core.render import RenderError
-from .kube import Kube, KubeError, list_retrying
+from .kube import Kube, KubeError
 from .world import Key, World
 
 log = logging.getLogger(__name__)
@@ -112,14 +112,26 @@ class Budgets:
         if waiting:
             self.release(sorted(waiting))
 
-    async def prime(self, accepts: Callable[[str], bool] = lambda namespace: True) -> list[dict[str, Any]]:
+    async def prime(self, accepts: Callable[[str], bool] = lambda namespace: True,
+                    each: Callable[[dict[str, Any]], None] = lambda item: None) -> int:
         """Every app's estimate before the first reconcile: budget verdicts made during the
-        initial sync must not depend on which apps happened to be reconciled first. Returns the
-        apps of the namespaces ``accepts`` (this shard's)."""
-        listing = await list_retrying(self.kube, MICROAPP)
-        items = [i for i in listing.get("items") or [] if accepts(i["metadata"]["namespace"])]
-        self.price(items)
-        return items
+        initial sync must not depend on which apps happened to be reconciled first. Reads the
+        apps page by page; ``each`` sees those of the namespaces ``accepts`` (this shard's).
+        Returns how many there were."""
+        delay, count = 1.0, 0
+        while True:   # start-up must not fail on a restarting API server
+            try:
+                async for items, _ in self.kube.pages(MICROAPP):
+                    mine = [i for i in items if accepts(i["metadata"]["namespace"])]
+                    self.price(mine)
+                    for item in mine:
+                        each(item)
+                    count += len(mine)
+                return count
+            except KubeError as exc:
+                log.warning("cannot list microapps error=%s retry_in=%.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay, count = min(delay * 2, 30), 0
 
     def price(self, items: list[dict[str, Any]]) -> None:
         """Record these apps' estimates as they are stored (priming: before any reconcile)."""

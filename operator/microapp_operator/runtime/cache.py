@@ -8,43 +8,27 @@ children from here, so a resync costs no API reads. Kinds whose CRD is missing (
 Serving) are re-detected every ``retry_absent`` seconds, so installing them later works
 without a restart.
 
-Each object is kept packed: its resourceVersion, and the rest as compact JSON bytes (orjson),
-decoded on each :meth:`get`. A decoded Deployment takes about four times its JSON in Python
-objects; at 5,000 apps the packed cache saves about 60 MB, and a reconcile decodes its four or
-five children in well under a millisecond (most resyncs decode nothing: ``runtime.settled``
-compares resourceVersions alone). Every reader gets its own copy, so none can change the cache.
+Each object is kept packed (``runtime.packed``), decoded on each :meth:`get`: at 5,000 apps
+that saves about 60 MB, and a reconcile decodes its four or five children in well under a
+millisecond (most resyncs decode nothing: ``runtime.settled`` compares resourceVersions
+alone). Lists are read in pages and packed page by page.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
-
-import orjson
+from typing import Any, Callable, Iterable, Mapping
 
 from .. import metrics
 from ..api import types as api
 from ..api.kinds import MANAGED_BY_SELECTOR as SELECTOR
 from ..api.kinds import RESOURCES, Resource
 from .kube import Kube, KubeError
+from .packed import Packed
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
-
-
-class Packed(NamedTuple):
-    """One cached object: its resourceVersion, and the object as JSON bytes (no managedFields)."""
-
-    rv: str | None
-    data: bytes
-
-    @classmethod
-    def of(cls, obj: Mapping[str, Any]) -> "Packed":
-        return cls((obj.get("metadata") or {}).get("resourceVersion"), orjson.dumps(obj))
-
-    def unpack(self) -> dict[str, Any]:
-        return dict(orjson.loads(self.data))
 
 
 class ChildCache:
@@ -104,11 +88,12 @@ class ChildCache:
     async def run(self) -> None:
         await asyncio.gather(*(self._run(res) for res in self.resources))
 
-    def _notify(self, obj: dict[str, Any]) -> None:
-        meta = obj.get("metadata") or {}
-        app = (meta.get("labels") or {}).get(api.NAME_LABEL)
-        if app and meta.get("namespace") and self.accepts(meta["namespace"]):
-            self.on_change(meta["namespace"], app)
+    def _notify(self, obj: Mapping[str, Any]) -> None:
+        self._tell(_owner(obj))
+
+    def _tell(self, owner: Key | None) -> None:
+        if owner is not None and self.accepts(owner[0]):
+            self.on_change(*owner)
 
     def _store(self, res: Resource, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
@@ -126,17 +111,16 @@ class ChildCache:
         deleted: set[tuple[Resource, Key]] = set()
         self._deleted[namespace] = deleted
         try:
-            listings = await asyncio.gather(*(self.kube.list(res, label_selector=SELECTOR, namespace=namespace)
-                                              for res in kinds))
+            for res in kinds:   # one kind at a time, page by page: the listing is never all decoded
+                async for items, _ in self.kube.pages(res, label_selector=SELECTOR, namespace=namespace):
+                    for item in items:
+                        item.setdefault("apiVersion", res.api_version)
+                        item.setdefault("kind", res.kind)
+                        key = (namespace, item["metadata"]["name"])
+                        if key not in self.objects[res] and (res, key) not in deleted:
+                            self._store(res, item)
         finally:
             self._deleted.pop(namespace, None)
-        for res, listing in zip(kinds, listings):
-            for item in listing.get("items") or []:
-                item.setdefault("apiVersion", res.api_version)
-                item.setdefault("kind", res.kind)
-                key = (namespace, item["metadata"]["name"])
-                if key not in self.objects[res] and (res, key) not in deleted:
-                    self._store(res, item)
 
     def release(self, namespace: str) -> None:
         """A namespace handed to another shard: forget its children (they stay in the cluster)."""
@@ -177,30 +161,34 @@ class ChildCache:
                 delay = min(delay * 2, 30)
 
     async def _relist(self, res: Resource) -> str:
-        listing = await self.kube.list(res, label_selector=SELECTOR)
-        fresh: dict[Key, dict[str, Any]] = {}
-        for item in listing.get("items") or []:
-            item.setdefault("apiVersion", res.api_version)
-            item.setdefault("kind", res.kind)
-            meta = item["metadata"]
-            fresh[(meta.get("namespace", ""), meta["name"])] = item
-        old = self.objects[res]
+        """List the kind page by page, packing each page as it comes (a listing of thousands is
+        never held decoded), then swap it in and tell the apps whose children changed."""
+        old, fresh, changed, rv = self.objects[res], {}, [], ""
+        async for items, rv in self.kube.pages(res, label_selector=SELECTOR):
+            for item in items:
+                meta = item["metadata"]
+                key = (meta.get("namespace", ""), meta["name"])
+                if not self.accepts(key[0]):
+                    continue   # another shard's
+                item.setdefault("apiVersion", res.api_version)
+                item.setdefault("kind", res.kind)
+                before = old.get(key)
+                if before is None or before.rv != meta.get("resourceVersion"):
+                    changed.append(_owner(item))
+                meta.pop("managedFields", None)
+                fresh[key] = Packed.of(item)
         appeared = not self.present[res] and self.synced[res].is_set()  # installed while we run
         if not self.present[res]:
             log.info("watching kind=%s apiVersion=%s objects=%d", res.kind, res.api_version, len(fresh))
         self.present[res] = True
-        changed = [o for k, o in fresh.items()
-                   if k not in old or old[k].rv != o["metadata"].get("resourceVersion")]
-        removed = [o.unpack() for k, o in old.items() if k not in fresh]
-        self.objects[res] = {}
-        for obj in fresh.values():
-            self._store(res, obj)
+        removed = [_owner(o.unpack()) for k, o in old.items() if k not in fresh]
+        self.objects[res] = fresh
         self.synced[res].set()
-        for obj in changed + removed:
-            self._notify(obj)
+        for owner in dict.fromkeys(changed + removed):
+            self._tell(owner)
         if appeared:
             self.on_kind(res, True)
-        return str((listing.get("metadata") or {}).get("resourceVersion", ""))
+        return rv
 
     async def _watch(self, res: Resource, rv: str) -> None:
         """Follow the stream until it ends or expires (410 Gone: the caller relists)."""
@@ -223,3 +211,10 @@ class ChildCache:
                 else:
                     self._store(res, obj)
                 self._notify(obj)
+
+
+def _owner(obj: Mapping[str, Any]) -> Key | None:
+    """(namespace, app) of a child, from its app label."""
+    meta = obj.get("metadata") or {}
+    app = (meta.get("labels") or {}).get(api.NAME_LABEL)
+    return (meta["namespace"], app) if app and meta.get("namespace") else None

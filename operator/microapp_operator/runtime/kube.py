@@ -207,6 +207,20 @@ class Kube:
         accept = METADATA_LIST if metadata_only else "application/json"
         return await self.request("GET", res.path(namespace), query=query, timeout=120, accept=accept)
 
+    async def pages(self, res: Resource, *, label_selector: str = "", namespace: str | None = None,
+                    limit: int = 500) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
+        """A list read ``limit`` objects at a time (as client-go's reflector reads it), yielding
+        each page's items and the snapshot's resourceVersion. A caller keeps what it needs of a
+        page before the next is read: 5,000 Deployments are never all decoded at once."""
+        query: dict[str, Any] = {"limit": limit, **({"labelSelector": label_selector} if label_selector else {})}
+        while True:
+            page = await self.request("GET", res.path(namespace), query=query, timeout=120)
+            meta = page.get("metadata") or {}
+            yield page.get("items") or [], str(meta.get("resourceVersion", ""))
+            if not meta.get("continue"):
+                return
+            query = {**query, "continue": meta["continue"]}
+
     async def watch(self, res: Resource, *, label_selector: str, resource_version: str,
                     timeout_seconds: int = 290) -> AsyncIterator[dict[str, Any]]:
         """Raw watch events (dicts with type and object) until the server closes the stream."""

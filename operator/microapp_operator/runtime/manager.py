@@ -81,6 +81,11 @@ class Manager:
 
     # --- events in (from Kopf) --------------------------------------------------------
 
+    def _missed(self, item: dict[str, Any]) -> None:
+        """Sharded: Kopf's events from before the shard was settled were dropped; take them here."""
+        if (item["metadata"]["namespace"], item["metadata"]["name"]) not in self.world.apps:
+            self.app_event("ADDED", item)
+
     def app_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
         if not self.shards.accepts(key[0]):
@@ -126,11 +131,7 @@ class Manager:
         await self._load_catalog()
         await self.cache.wait_synced(timeout=300)
         self.world.podmonitor = self.cache.present.get(PODMONITOR, False)
-        apps = await self.budgets.prime(self.shards.accepts)
-        if self.shards.shard.sharded:   # Kopf's events before the shard was settled were dropped
-            for item in apps:
-                if (item["metadata"]["namespace"], item["metadata"]["name"]) not in self.world.apps:
-                    self.app_event("ADDED", item)
+        await self.budgets.prime(self.shards.accepts, each=self._missed if self.shards.shard.sharded else _ignore)
         log.info("caches synced templates=%d apps=%d", len(self.world.templates), len(self.world.apps))
         tasks = [shards, cache, self._spawn(self.queue.run(), "work-queue"),
                  self._spawn(self._report_initial_sync(), "initial-sync"),
@@ -201,3 +202,7 @@ class Manager:
                                                    now=self.clock()))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+
+def _ignore(item: dict[str, Any]) -> None:
+    """Unsharded: Kopf delivers every app itself."""

@@ -111,7 +111,7 @@ class Reconciler:
                                      message="; ".join(clash), now=now)
                 await self._write_status(app, old, new, now)
                 return
-            applied = await self._apply(decision.objects, live)
+            applied = await apply_changed(self.kube, decision.objects, live)
         except KubeError as exc:
             if exc.namespace_terminating:
                 return
@@ -124,15 +124,15 @@ class Reconciler:
 
         # 4. Prune what was applied before and is no longer rendered (retried until it is gone).
         try:
-            pruned = await self._prune(meta, old.get("inventory") or [], decision.inventory)
+            pruned = await prune(self.kube, self.cache, meta, old.get("inventory") or [], decision.inventory)
         except KubeError as exc:
             if exc.namespace_terminating:
                 return
             raise Retry(f"prune: {exc}", retry_after=exc.retry_after) from None
 
-        # 5. Tell, and write the status decided from the state of the world.
-        await self.announce.applied(app, meta, applied, pruned, decision, now, self.reconciles)
-        written = await self._write_status(app, old, decision.status, now)
+        # 5. Tell, and write the status from the state of the world.
+        await self.announce.applied(app, meta, list(applied), pruned, decision, now, self.reconciles)
+        written = await self._write_status(app, old, self._observed(decision, applied), now)
         await self._after(key, meta, decision, inputs, now, changed=bool(applied or pruned or written),
                           read=[*decision.inventory, *(old.get("inventory") or [])])
 
@@ -172,38 +172,17 @@ class Reconciler:
                                reserved=self.budgets.ledger.reservation(key), absent=self.cache.absent(),
                                traffic=w.activity.get(key), activity_known=w.activity_known)
 
+    def _observed(self, decision: reconcile.Apply, applied: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+        """The decided status, or if objects were just applied, the status from the objects as
+        the API server answered (the cache has not seen them yet)."""
+        if not applied or decision.observe is None:
+            return decision.status
+        answered = {_identity(obj): obj for obj in applied.values()}
+        return decision.observe(lambda obj: answered.get(_identity(obj)) or self._live(obj))
+
     def _live(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         res = RESOURCES[(obj["apiVersion"], obj["kind"])]
         return self.cache.get(res, obj["metadata"]["namespace"], obj["metadata"]["name"])
-
-    async def _apply(self, objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]) -> list[str]:
-        """Apply the objects that differ, all at once (one round trip per reconcile, not one per
-        object; the API server needs no order among them); force only over objects this app
-        already controls. The first refusal is raised once every apply has answered."""
-        todo = [(obj, current) for obj, current in zip(map(drift.with_hash, objects), live)
-                if not drift.in_sync(current, obj)]
-        results = await asyncio.gather(*(self.kube.apply(obj, force=current is not None) for obj, current in todo),
-                                       return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        return [f"{obj['kind']}/{obj['metadata']['name']}" for obj, _ in todo]
-
-    async def _prune(self, meta: AppMeta, before: list[Mapping[str, str]],
-                     now_rendered: list[dict[str, str]]) -> list[str]:
-        keep = {(e["apiVersion"], e["kind"], e["name"]) for e in now_rendered}
-        pruned = []
-        for entry in before:
-            ident = (entry.get("apiVersion"), entry.get("kind"), entry.get("name"))
-            res: Resource | None = RESOURCES.get((ident[0], ident[1]))  # type: ignore[arg-type]
-            if ident in keep or res is None or not isinstance(ident[2], str):
-                continue
-            live = self.cache.get(res, meta.namespace, ident[2]) or await self.kube.get(res, meta.namespace, ident[2])
-            if live is None or not ownership.controlled_by(live, meta.uid):
-                continue  # never delete what this app does not control
-            if await self.kube.delete(res, meta.namespace, ident[2], uid=live["metadata"].get("uid")):
-                pruned.append(f"{ident[1]}/{ident[2]}")
-        return pruned
 
     async def _write_status(self, app: dict[str, Any], old: Mapping[str, Any], new: dict[str, Any],
                             now: datetime) -> bool:
@@ -226,6 +205,7 @@ class Reconciler:
             return True
         self.status_refusals.pop(key, None)
         app["status"] = {**old, **{k: v for k, v in new.items() if v is not None}}
+        self.world.apps.status_written(key, app)
         if new.get("phase") and new["phase"] != old.get("phase"):
             metrics.phase_transitions.labels(old.get("phase") or "None", new["phase"]).inc()
         stalled = _condition(new, ConditionType.STALLED)
@@ -244,3 +224,43 @@ def _by_identity(objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] 
                  ) -> Callable[[Mapping[str, Any]], dict[str, Any] | None]:
     found = {(o["apiVersion"], o["kind"], o["metadata"]["name"]): current for o, current in zip(objects, live)}
     return lambda obj: found.get((obj["apiVersion"], obj["kind"], obj["metadata"]["name"]))
+
+
+async def apply_changed(kube: Kube, objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]
+                        ) -> dict[str, dict[str, Any]]:
+    """Apply the objects that differ, all at once (one round trip per reconcile, not one per
+    object; the API server needs no order among them); force only over objects this app
+    already controls. The first refusal is raised once every apply has answered. Returns
+    "Kind/name" -> the object as the API server answered."""
+    todo = [(obj, current) for obj, current in zip(map(drift.with_hash, objects), live)
+            if not drift.in_sync(current, obj)]
+    results = await asyncio.gather(*(kube.apply(obj, force=current is not None) for obj, current in todo),
+                                   return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return {f"{obj['kind']}/{obj['metadata']['name']}": {"apiVersion": obj["apiVersion"], "kind": obj["kind"],
+                                                        **(answer or {})}
+            for (obj, _), answer in zip(todo, results)}
+
+
+async def prune(kube: Kube, cache: ChildCache, meta: AppMeta, before: list[Mapping[str, str]],
+                now_rendered: list[dict[str, str]]) -> list[str]:
+    """Delete what was applied before and is no longer rendered, if this app controls it."""
+    keep = {(e["apiVersion"], e["kind"], e["name"]) for e in now_rendered}
+    pruned = []
+    for entry in before:
+        ident = (entry.get("apiVersion"), entry.get("kind"), entry.get("name"))
+        res: Resource | None = RESOURCES.get((ident[0], ident[1]))  # type: ignore[arg-type]
+        if ident in keep or res is None or not isinstance(ident[2], str):
+            continue
+        live = cache.get(res, meta.namespace, ident[2]) or await kube.get(res, meta.namespace, ident[2])
+        if live is None or not ownership.controlled_by(live, meta.uid):
+            continue  # never delete what this app does not control
+        if await kube.delete(res, meta.namespace, ident[2], uid=live["metadata"].get("uid")):
+            pruned.append(f"{ident[1]}/{ident[2]}")
+    return pruned
+
+
+def _identity(obj: Mapping[str, Any]) -> tuple[str, str, str]:
+    return obj["apiVersion"], obj["kind"], obj["metadata"]["name"]

@@ -4,6 +4,7 @@ wgpolicyk8s.io CRD exists (re-detected, so installing Policy Reporter later work
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import datetime
@@ -48,7 +49,9 @@ class Reports:
             if time.monotonic() - checked > recheck:
                 checked = time.monotonic()
                 try:
-                    await self.kube.list(POLICYREPORT, label_selector=MANAGED_BY_SELECTOR)
+                    async with contextlib.aclosing(self.kube.pages(POLICYREPORT, label_selector=MANAGED_BY_SELECTOR,
+                                                                   limit=1)) as pages:
+                        await anext(pages)   # is the kind served? One object answers it, not them all
                     if not present:
                         log.info("PolicyReport CRD found: writing reports")
                         self.dirty |= {ns for ns, _ in self.findings}

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping, MutableMapping, NamedTuple
 
 from ..api import types as api
 from ..api.kinds import PODMONITOR, Resource
 from ..core import budget, cost
 from ..core.memo import ByIdentity
+from .packed import Packed
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
@@ -30,9 +31,64 @@ class BudgetObject:
     status: Mapping[str, Any] = field(default_factory=dict)
 
 
+class AppEntry(NamedTuple):
+    """One MicroApp as kept: packed, with what the scans over every app read beside it."""
+
+    packed: Packed
+    team: str
+    template: str           # the template's name (spec.template before "@")
+    phase: str | None
+
+
+class Apps(MutableMapping[Key, dict[str, Any]]):
+    """The latest MicroApps, packed (``runtime.packed``): at 5,000 apps about 30 MB less than
+    decoded dicts. Reading one decodes a copy. managedFields are dropped (most of a MicroApp's
+    size; nothing reads them)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Key, AppEntry] = {}
+
+    def __getitem__(self, key: Key) -> dict[str, Any]:
+        return self._entries[key].packed.unpack()
+
+    def __setitem__(self, key: Key, body: Mapping[str, Any]) -> None:
+        meta = body.get("metadata") or {}
+        slim = {**body, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+        template = str((body.get("spec") or {}).get("template", "")).partition("@")[0]
+        self._entries[key] = AppEntry(Packed.of(slim), _team(body), template, (body.get("status") or {}).get("phase"))
+
+    def __delitem__(self, key: Key) -> None:
+        del self._entries[key]
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def phase(self, key: Key) -> str | None:
+        entry = self._entries.get(key)
+        return entry.phase if entry else None
+
+    def where(self, *, team: str | None = None, template: str | None = None) -> list[Key]:
+        """The apps of a team or a template, without decoding any."""
+        return [key for key, e in self._entries.items()
+                if (team is None or e.team == team) and (template is None or e.template == template)]
+
+    def status_written(self, key: Key, app: Mapping[str, Any]) -> None:
+        """Keep ``app`` (with the status just written) unless a newer version arrived meanwhile,
+        so the next reconcile compares with what is on the server, not with the status before."""
+        entry = self._entries.get(key)
+        if entry is not None and entry.packed.rv == (app.get("metadata") or {}).get("resourceVersion"):
+            self[key] = app
+
+
 class World:
     def __init__(self) -> None:
-        self.apps: dict[Key, dict[str, Any]] = {}
+        self.apps = Apps()
         self.templates: dict[tuple[str, str], api.AppTemplateSpec] = {}
         self.policy = api.PlatformPolicySpec()
         self.budgets: dict[str, BudgetObject] = {}    # team -> its TeamBudget
@@ -58,9 +114,7 @@ class World:
         if kind == "DELETED":
             self.apps.pop(key, None)  # children go with the ownerReferences
             return []
-        meta = body.get("metadata") or {}
-        # managedFields are most of a MicroApp's size and nothing here reads them.
-        self.apps[key] = {**body, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+        self.apps[key] = body
         return [key]
 
     def policy_event(self, kind: str | None, body: Mapping[str, Any]) -> list[Key]:
@@ -76,10 +130,13 @@ class World:
         return list(self.apps)  # prices and rules apply to every app
 
     def budget_event(self, kind: str | None, body: Mapping[str, Any]) -> list[Key]:
+        """The apps of the teams whose budget changed. A status-only update (the operator's own,
+        every time a team's committed total moves) changes no decision: it re-queues nothing."""
         name = body["metadata"]["name"]
-        for team, entry in list(self.budgets.items()):
-            if entry.name == name:
-                del self.budgets[team]
+        before = {team: entry.budget for team, entry in self.budgets.items() if entry.name == name}
+        for team in before:
+            del self.budgets[team]
+        after: dict[str, budget.TeamBudget] = {}
         if kind != "DELETED":
             try:
                 tb = budget.TeamBudget.from_spec(body.get("spec") or {})
@@ -88,7 +145,9 @@ class World:
                 return []
             self.budgets[tb.team] = BudgetObject(name, int(body["metadata"].get("generation") or 1), tb,
                                                  dict(body.get("status") or {}))
-        return [key for key, app in self.apps.items() if _team(app)]
+            after[tb.team] = tb
+        teams = {team for team in {*before, *after} if before.get(team) != after.get(team)}
+        return [key for team in sorted(teams) for key in self.apps.where(team=team)]
 
     def template_event(self, kind: str | None, body: Mapping[str, Any]) -> list[Key]:
         try:
@@ -101,8 +160,7 @@ class World:
         else:
             self.templates[(spec.template_name, spec.version)] = spec
         self.catalog_version += 1
-        return [key for key, app in self.apps.items()
-                if str((app.get("spec") or {}).get("template", "")).partition("@")[0] == spec.template_name]
+        return self.apps.where(template=spec.template_name)
 
     def kind_changed(self, res: Resource, present: bool) -> list[Key]:
         """A CRD we render for appeared or went: every app is looked at again (PodMonitor switches

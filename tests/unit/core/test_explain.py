@@ -183,8 +183,8 @@ def test_held_over_the_team_budget_shows_both_budgets_and_how_to_fit() -> None:
 
 
 def test_a_crash_looping_pod_with_its_warning_event_points_at_its_logs() -> None:
-    obj = app(conditions=[cond("Ready", "False", "Progressing", "Deployment shop: 1 of 2 Pods available"),
-                          cond("Reconciling", "True", "Progressing", "Deployment shop: 1 of 2 Pods available")])
+    obj = app(conditions=[cond("Ready", "False", "Progressing", "Deployment shop: rolling out, 1 of 2 Pods available"),
+                          cond("Reconciling", "True", "Progressing", "Deployment shop: rolling out, 1 of 2 Pods available")])
     events = [event("shop", "Ready", "all objects ready", at="2026-03-01T11:00:00Z"),
               event("shop-7d9c-b", "BackOff", "Back-off restarting failed container app", type_="Warning",
                     kind="Pod", count=12, at="2026-03-01T11:59:00Z"),
@@ -193,7 +193,7 @@ def test_a_crash_looping_pod_with_its_warning_event_points_at_its_logs() -> None
                  pods=[pod("shop-7d9c-a"), pod("shop-7d9c-b", ready=False, waiting="CrashLoopBackOff", restarts=12)],
                  events=events)
     out = screen_of(expl)
-    assert "  Progressing  Deployment shop: 1 of 2 Pods available\n" in out
+    assert "  Progressing  Deployment shop: rolling out, 1 of 2 Pods available\n" in out
     assert (f"{HANG}- Available=False MinimumReplicas: Deployment does not have\n"
             f"{HANG}  minimum availability.\n") in out
     assert ("Pods (2)\n  Failing      shop-7d9c-b: CrashLoopBackOff, Running, not ready, 12 restarts\n"

@@ -17,10 +17,10 @@ def dep(*, generation: int = 1, observed: int = 1, want: int = 2, replicas: int 
 
 DEPLOYMENTS = {
     "available": (dep(), State.READY, "2 of 2 Pods available"),
-    "generation-lag": (dep(generation=2), State.PROGRESSING, "waiting for the rollout to start"),
-    "updating": (dep(updated=1), State.PROGRESSING, "1 of 2 Pods updated"),
-    "old-pods": (dep(replicas=3), State.PROGRESSING, "1 old Pods terminating"),
-    "not-available": (dep(available=1), State.PROGRESSING, "1 of 2 Pods available"),
+    "generation-lag": (dep(generation=2), State.PROGRESSING, "rolling out, 2 of 2 Pods available"),
+    "updating": (dep(updated=1), State.PROGRESSING, "rolling out, 2 of 2 Pods available"),
+    "old-pods": (dep(replicas=3), State.PROGRESSING, "rolling out, 1 old Pods terminating"),
+    "not-available": (dep(available=1), State.PROGRESSING, "rolling out, 1 of 2 Pods available"),
     "deadline": (dep(conditions=[{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
                                   "message": "ReplicaSet has timed out progressing."}]),
                  State.FAILED, "ReplicaSet has timed out progressing."),
@@ -32,6 +32,18 @@ DEPLOYMENTS = {
 def test_deployment(obj: dict, state: State, message: str) -> None:
     h = health.child("apps/v1", "Deployment", obj)
     assert h.state == state and message in h.message
+
+
+def test_the_steps_of_a_first_rollout_read_the_same_until_a_pod_is_available() -> None:
+    """As created (no status), observed with no Pods, Pods created but not available: one
+    message and one replica count, so the app's status is not rewritten for each step."""
+    steps = [{"metadata": {"name": "web", "generation": 1}, "spec": {"replicas": 1}},
+             dep(want=1, replicas=0, updated=0, available=0),
+             dep(want=1, replicas=1, updated=1, available=0)]
+    seen = {(h.state, h.message, h.replicas) for h in (health.child("apps/v1", "Deployment", s) for s in steps)}
+    assert seen == {(State.PROGRESSING, "Deployment web: rolling out, 0 of 1 Pods available", 0)}
+    done = health.child("apps/v1", "Deployment", dep(want=1, replicas=1, updated=1, available=1))
+    assert (done.state, done.replicas) == (State.READY, 1)
 
 
 def ksvc(status: str | None, observed: int = 1) -> dict:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from microapp_operator.api.kinds import MICROAPP
+from microapp_operator.runtime.kube import KubeError
 from tests.unit.runtime.harness import Runtime, microapp
 
 USER = {"username": "alice", "groups": ["finance-devs"]}
@@ -70,3 +73,19 @@ async def test_held_apps_are_requeued_when_their_teams_total_drops() -> None:
         rt.manager.world.apps[held] = rt.kube.stored(MICROAPP, *held)
         await rt.reconciler.reconcile(held)
         assert rt.condition(held, "Ready")["reason"] != "OverBudget"
+
+
+async def test_priming_reads_the_apps_in_pages_retries_and_keeps_to_the_shard() -> None:
+    """1,100 apps (three pages); the first read fails once (API server restarting); apps of
+    other shards' namespaces are neither priced nor handed on."""
+    async with Runtime() as rt:
+        for i in range(1100):
+            body = microapp(f"a{i:04d}")
+            body["metadata"]["namespace"] = "mine" if i % 2 else "theirs"
+            rt.kube.put(body)
+        rt.kube.fail("list", KubeError(503, "etcd leader changed"))
+        budgets, seen = rt.manager.budgets, []
+        count = await asyncio.wait_for(budgets.prime(lambda ns: ns == "mine", each=seen.append), 10)
+        assert count == len(seen) == 550 and {i["metadata"]["namespace"] for i in seen} == {"mine"}
+        assert {k[0] for k in budgets.ledger.apps if k[1].startswith("a")} == {"mine"}
+        assert sum(c[:2] == ("list", "MicroApp") for c in rt.kube.calls) == 1 + 3

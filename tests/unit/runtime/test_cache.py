@@ -59,23 +59,41 @@ async def test_lists_only_labelled_objects_and_follows_the_watch() -> None:
         assert h.changed.count(("ns", "shop")) == 3   # the initial list, then each change names its app
 
 
+def app_cm(app: str, data: str = "1") -> dict[str, Any]:
+    return cm(f"{app}-a", data, labels={**LABELS, "microapp.dev/name": app})
+
+
 async def test_410_gone_relists_and_reports_what_changed_meanwhile() -> None:
     kube = FakeKube()
-    kube.put(cm("shop-a"))
-    kube.put(cm("shop-b"))
+    for app in ("changed", "removed", "same"):
+        kube.put(app_cm(app))
     async with Harness(kube, [CONFIGMAP]) as h:
         await until(lambda: kube.watching(CONFIGMAP), "the watch")
         lists = sum(c[0] == "list" for c in kube.calls)
         # Changes the stream never delivered, then the server says the resourceVersion is too old.
-        kube.objects[CONFIGMAP][("ns", "shop-a")]["data"] = {"v": "changed"}
-        kube.objects[CONFIGMAP][("ns", "shop-a")]["metadata"]["resourceVersion"] = "999"
-        del kube.objects[CONFIGMAP][("ns", "shop-b")]
+        kube.objects[CONFIGMAP][("ns", "changed-a")]["data"] = {"v": "changed"}
+        kube.objects[CONFIGMAP][("ns", "changed-a")]["metadata"]["resourceVersion"] = "999"
+        del kube.objects[CONFIGMAP][("ns", "removed-a")]
         h.changed.clear()
         kube.expire(CONFIGMAP)
         await until(lambda: sum(c[0] == "list" for c in kube.calls) > lists, "the relist")
-        await until(lambda: h.cache.get(CONFIGMAP, "ns", "shop-b") is None, "the removal")
-        assert h.cache.get(CONFIGMAP, "ns", "shop-a")["data"] == {"v": "changed"}
-        assert h.changed == [("ns", "shop"), ("ns", "shop")]   # the changed one and the removed one
+        await until(lambda: h.cache.get(CONFIGMAP, "ns", "removed-a") is None, "the removal")
+        assert h.cache.get(CONFIGMAP, "ns", "changed-a")["data"] == {"v": "changed"}
+        assert h.cache.get(CONFIGMAP, "ns", "same-a")["data"] == {"v": "1"}
+        assert sorted(h.changed) == [("ns", "changed"), ("ns", "removed")]   # not the unchanged one
+
+
+async def test_a_listing_is_read_in_pages_and_each_app_told_once() -> None:
+    """1,201 objects: three pages of 500 (client-go's size), all kept; two children of one app
+    changed in the same relist tell that app once."""
+    kube = FakeKube()
+    for i in range(1201):
+        kube.put(cm(f"c{i:04d}", labels={**LABELS, "microapp.dev/name": f"app{i // 2}"}))
+    async with Harness(kube, [CONFIGMAP]) as h:
+        assert sum(c[:2] == ("list", "ConfigMap") for c in kube.calls) == 3
+        assert len(h.cache.objects[CONFIGMAP]) == 1201
+        assert h.cache.get(CONFIGMAP, "ns", "c1200")["metadata"]["labels"]["microapp.dev/name"] == "app600"
+        assert len(h.changed) == 601 and len(set(h.changed)) == 601
 
 
 async def test_a_missing_kind_counts_as_synced_and_is_picked_up_when_installed() -> None:

@@ -58,6 +58,31 @@ async def test_apply_then_an_unchanged_app_costs_zero_writes() -> None:
         assert rt.kube.writes == writes
 
 
+async def test_a_first_rollout_writes_status_once_per_state_not_once_per_step() -> None:
+    """The first status is made from what the applies answered (not "waiting to be created"),
+    and the Deployment controller's steps before a Pod is available write nothing more: two
+    status writes for an app with a Deployment, Progressing then Ready."""
+    async with Runtime() as rt:
+        key = rt.add(microapp(replicas=1))
+
+        async def step(status: dict) -> None:
+            dep = rt.kube.stored(DEPLOYMENT, *key)
+            rt.kube.put({**dep, "status": {"observedGeneration": dep["metadata"]["generation"], **status}})
+            await rt.settle()
+            rt.manager.world.apps[key] = rt.kube.stored(MICROAPP, *key)
+            await rt.reconciler.reconcile(key)
+
+        await rt.reconciler.reconcile(key)
+        ready = rt.condition(key, "Ready")
+        assert (ready["status"], ready["message"]) == ("False", "Deployment shop: rolling out, 0 of 1 Pods available")
+        await step({"replicas": 0})
+        await step({"replicas": 1, "updatedReplicas": 1})
+        assert sum(c[0] == "patch_status" for c in rt.kube.calls) == 1
+        await step({"replicas": 1, "updatedReplicas": 1, "availableReplicas": 1})
+        assert (rt.condition(key, "Ready")["status"], rt.status(key)["replicas"]) == ("True", 1)
+        assert sum(c[0] == "patch_status" for c in rt.kube.calls) == 2
+
+
 async def test_an_object_the_api_server_refuses_stalls_the_app() -> None:
     async with Runtime() as rt:
         key = rt.add(microapp())

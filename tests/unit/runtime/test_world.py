@@ -67,6 +67,41 @@ def test_budget_events_track_the_team_and_move_with_it() -> None:
     assert world.budgets == {}
 
 
+def test_a_budget_status_update_re_checks_nothing_and_a_moved_budget_both_teams() -> None:
+    """The operator writes TeamBudget status whenever a team's total moves: that must not
+    re-queue the team's apps (at thousands of apps, every second during a rollout)."""
+    world = world_with(app("a"), app("h", team="hr"), app("s", team="sales"))
+    body = {"metadata": {"name": "b1", "generation": 1}, "spec": {"team": "finance", "monthlyLimit": "100"}}
+    assert world.budget_event("ADDED", body) == [("ns", "a")]
+    assert world.budget_event("MODIFIED", {**body, "status": {"committed": "12.00"}}) == []
+    assert world.budgets["finance"].status == {"committed": "12.00"}
+    moved = {**body, "spec": {"team": "hr", "monthlyLimit": "100"}}
+    assert world.budget_event("MODIFIED", moved) == [("ns", "a"), ("ns", "h")]
+    assert world.budget_event("DELETED", moved) == [("ns", "h")]
+
+
+def test_apps_are_kept_packed_and_each_reader_gets_a_copy() -> None:
+    world = world_with({**app("a"), "metadata": {**app("a")["metadata"], "resourceVersion": "5",
+                                                  "managedFields": [{"manager": "kubectl"}]}})
+    first = world.apps[("ns", "a")]
+    first["spec"]["image"] = "changed by a reader"
+    assert world.apps[("ns", "a")]["spec"]["image"] == "registry.internal/a:1"
+    assert "managedFields" not in first["metadata"]
+    assert world.apps.where(team="finance", template="web-service") == [("ns", "a")]
+    assert world.apps.where(team="hr") == []
+
+
+def test_a_written_status_is_kept_unless_a_newer_app_arrived_meanwhile() -> None:
+    world = world_with({**app("a"), "metadata": {**app("a")["metadata"], "resourceVersion": "5"}})
+    read = world.apps[("ns", "a")]
+    world.apps.status_written(("ns", "a"), {**read, "status": {"phase": "Running"}})
+    assert world.apps.phase(("ns", "a")) == "Running"
+    newer = {**read, "metadata": {**read["metadata"], "resourceVersion": "6"}, "spec": {**read["spec"], "replicas": 2}}
+    world.app_event("MODIFIED", newer)
+    world.apps.status_written(("ns", "a"), {**read, "status": {"phase": "Failed"}})   # written from rv 5
+    assert world.apps[("ns", "a")]["spec"]["replicas"] == 2 and world.apps.phase(("ns", "a")) is None
+
+
 def test_a_crd_appearing_or_going_re_checks_every_app() -> None:
     world = world_with(app("a"), app("b"))
     assert sorted(world.kind_changed(KNATIVE_SERVICE, True)) == [("ns", "a"), ("ns", "b")]
