@@ -83,6 +83,8 @@ class ChildCache:
         return found
 
     async def wait_synced(self, timeout: float = 60) -> None:
+        if all(event.is_set() for event in self.synced.values()):
+            return   # every reconcile asks: no tasks for the common case
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in self.synced.values())), timeout)
 
     async def run(self) -> None:

@@ -79,17 +79,20 @@ class Reconciler:
             metrics.reconcile_duration.labels(result).observe(time.perf_counter() - start)
 
     async def _reconcile(self, key: Key) -> None:
-        # 1. Load: the latest MicroApp as Kopf delivered it, and synced children.
-        app = self.world.apps.get(key)
-        if app is None or app["metadata"].get("deletionTimestamp"):
+        # 1. Load: the latest MicroApp as Kopf delivered it (decoded only if it is not settled),
+        #    and synced children.
+        entry = self.world.apps.entry(key)
+        if entry is None or entry.deleting:
             return
         self.reconciles += 1
         await self.cache.wait_synced()
-        meta, old, now = AppMeta.of(app), dict(app.get("status") or {}), self.clock()
-        inputs = self._inputs(key, app, meta.team)
+        now = self.clock()
+        inputs = self._inputs(key, entry.packed.rv, entry.team)
         if self.settled.unchanged(key, inputs, now):
             metrics.reconcile_skipped.inc()
             return   # nothing it reads changed since a reconcile that changed nothing
+        app = entry.packed.unpack()
+        meta, old = AppMeta.of(app), dict(app.get("status") or {})
 
         # 2. Decide (pure).
         decision = reconcile.decide(body=app, old_status=old, world=self._decision_world(key, meta.team),
@@ -156,10 +159,10 @@ class Reconciler:
         if decision.delete_app:   # retired with onRetire: Delete: the app itself goes (its archive with it)
             await self.kube.delete(MICROAPP, meta.namespace, meta.name, uid=meta.uid)
 
-    def _inputs(self, key: Key, app: Mapping[str, Any], team: str) -> tuple[Any, ...]:
+    def _inputs(self, key: Key, rv: str | None, team: str) -> tuple[Any, ...]:
         """Everything the decision reads besides the children and the clock (see ``settled``)."""
         w, ledger = self.world, self.budgets.ledger
-        return (app["metadata"].get("resourceVersion"), w.catalog_version, w.policy_version, w.podmonitor,
+        return (rv, w.catalog_version, w.policy_version, w.podmonitor,
                 self.cache.absent(), w.budget_of(team), ledger.committed(team, excluding=key)[0],
                 ledger.reservation(key), w.activity.get(key), w.activity_known)
 

@@ -38,6 +38,7 @@ class AppEntry(NamedTuple):
     team: str
     template: str           # the template's name (spec.template before "@")
     phase: str | None
+    deleting: bool          # metadata.deletionTimestamp is set
 
 
 class Apps(MutableMapping[Key, dict[str, Any]]):
@@ -55,7 +56,8 @@ class Apps(MutableMapping[Key, dict[str, Any]]):
         meta = body.get("metadata") or {}
         slim = {**body, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
         template = str((body.get("spec") or {}).get("template", "")).partition("@")[0]
-        self._entries[key] = AppEntry(Packed.of(slim), _team(body), template, (body.get("status") or {}).get("phase"))
+        self._entries[key] = AppEntry(Packed.of(slim), _team(body), template, (body.get("status") or {}).get("phase"),
+                                      bool(meta.get("deletionTimestamp")))
 
     def __delitem__(self, key: Key) -> None:
         del self._entries[key]
@@ -68,6 +70,10 @@ class Apps(MutableMapping[Key, dict[str, Any]]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._entries
+
+    def entry(self, key: Key) -> AppEntry | None:
+        """The kept app without decoding it (a settled app's resync reads no more)."""
+        return self._entries.get(key)
 
     def phase(self, key: Key) -> str | None:
         entry = self._entries.get(key)

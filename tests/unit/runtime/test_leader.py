@@ -123,10 +123,13 @@ async def test_throttled_renewals_are_retried_sooner_and_keep_the_lead() -> None
     """Two 429s in a row within the deadline: retried every `retry`, not every `renew_every`,
     so a throttled API server does not end leadership (the chaos test's shard hit this)."""
     kube = FakeKube()
-    a = Elector(kube, "ops", "microapp-operator", "a", renew_every=0.2, renew_deadline=0.3, retry=0.05)
+    # The second failure comes at renew_every + retry = 1.1 s, 0.8 s inside the deadline: slack
+    # for a loaded machine (CI, a benchmark). Retried only every renew_every, it would come at
+    # 2.0 s, past the deadline.
+    a = Elector(kube, "ops", "microapp-operator", "a", renew_every=1.0, renew_deadline=1.9, retry=0.1)
     task, lost = await leading(a)
     kube.fail("get", *[KubeError(429, "Too many requests")] * 2)
-    await asyncio.sleep(0.8)
+    await asyncio.sleep(2.5)
     assert lost == [] and a.leading.is_set()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
