@@ -173,6 +173,8 @@ def command(args: argparse.Namespace) -> int:
     # rarer: fewer pauses in the middle of an admission review.
     gc.freeze()
     gc.set_threshold(20000, 50, 100)
+    from . import diagnostics
+    diagnostics.install()
     namespaces = args.namespace or []
     stop = asyncio.Event()  # set by the manager when a background task dies
     memo = kopf.Memo(config=config(args, stop))
