@@ -25,3 +25,11 @@ def test_every_handler_is_async() -> None:
     assert {"login", "start", "stop", "microapp_event", "apptemplate_event", "policy_event", "teambudget_event",
             "admit_microapp", "admit_microapp_scale"} <= names
     assert [fn.__name__ for fn in found if not inspect.iscoroutinefunction(fn)] == []
+
+
+def test_kopf_lists_in_chunks_and_lets_idle_workers_go_soon() -> None:
+    """At a start with thousands of apps, Kopf's defaults held every app's body at once."""
+    settings = kopf.OperatorSettings()
+    handlers.tune(settings)
+    assert settings.watching.chunk_size == 500 and settings.queueing.idle_timeout == 0.5
+    assert settings.posting.enabled is False
