@@ -4,12 +4,14 @@ version resolved, Ready or stalled, lifecycle states) and the retirement notice.
 from __future__ import annotations
 
 import asyncio
+import collections
 
 import logging
 from datetime import datetime
 from typing import Any, Mapping
 
 from .. import metrics
+from ..api import types as api
 from ..api.conditions import ConditionType
 from ..core import lifecycle, reconcile
 from ..core.app import AppMeta
@@ -20,18 +22,23 @@ log = logging.getLogger(__name__)
 
 
 class Announcer:
-    """Events and notices. Events go out in the background, at most ``in_flight`` at a time: a
-    reconcile does not wait for them (they are best effort, and a rollout of many apps would
-    otherwise spend two round trips per app on them)."""
+    """Events and notices. Events go out in the background through at most ``in_flight``
+    senders: a reconcile does not wait for them (they are best effort, and a rollout of many
+    apps would otherwise spend two round trips per app on them). What waits is a small tuple per
+    Event (the app's reference, not the app), so a backlog on a saturated API server stays small;
+    past ``backlog`` waiting, the oldest are dropped and counted, as client-go's broadcaster does."""
 
     ROUTINE = frozenset({"Applied", "Pruned", "TemplateResolved", "Ready"})
 
-    def __init__(self, kube: Kube, notifier: Notifier, in_flight: int = 8, routine: bool = True) -> None:
+    def __init__(self, kube: Kube, notifier: Notifier, in_flight: int = 8, routine: bool = True,
+                 backlog: int = 5000) -> None:
         self.kube = kube
         self.routine = routine   # False: only Warnings and lifecycle Events (status carries the rest)
         self.notifier = notifier
-        self.pending: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(in_flight)
+        self.in_flight = in_flight
+        self.waiting: collections.deque[tuple[dict[str, Any], str, str, str, datetime]] = \
+            collections.deque(maxlen=backlog)
+        self.pending: set[asyncio.Task[None]] = set()   # the senders
 
     async def applied(self, app: Mapping[str, Any], meta: AppMeta, applied: list[str], pruned: list[str],
                       decision: reconcile.Apply, now: datetime, reconcile_id: int) -> None:
@@ -90,18 +97,30 @@ class Announcer:
     async def event(self, app: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime) -> None:
         if not self.routine and type_ == "Normal" and reason in self.ROUTINE:
             return
-        task = asyncio.create_task(self._post(app, type_, reason, message, now))
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
+        if len(self.waiting) == self.waiting.maxlen:
+            metrics.events_dropped.inc()
+        self.waiting.append((reference(app), type_, reason, message, now))
+        if len(self.pending) < self.in_flight:
+            task = asyncio.create_task(self._send())
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
 
-    async def _post(self, app: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime) -> None:
-        async with self._slots:
-            await self.kube.event(app, type_=type_, reason=reason, message=message, now=now)
+    async def _send(self) -> None:
+        while self.waiting:
+            involved, type_, reason, message, now = self.waiting.popleft()
+            await self.kube.event(involved, type_=type_, reason=reason, message=message, now=now)
 
     async def drain(self) -> None:
         """Wait for the Events in flight (tests; a clean stop)."""
         while self.pending:
             await asyncio.gather(*list(self.pending), return_exceptions=True)
+
+
+def reference(app: Mapping[str, Any]) -> dict[str, Any]:
+    """What an Event names of its app (``Kube.event``'s involvedObject), and nothing more."""
+    meta = app.get("metadata") or {}
+    return {"apiVersion": app.get("apiVersion", api.API_VERSION), "kind": app.get("kind", "MicroApp"),
+            "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "resourceVersion")}}
 
 
 def condition(st: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]:

@@ -63,3 +63,36 @@ async def test_without_routine_events_only_warnings_and_lifecycle_events_are_pos
             await announce.event(app, type_, reason, "m", now)
         await announce.drain()
         assert [e["reason"] for e in kube.events] == expected
+
+
+async def test_a_backlog_keeps_only_references_and_drops_the_oldest_past_its_bound() -> None:
+    """On a saturated API server Events wait as small tuples (the app's reference, not the app),
+    taken in order by at most ``in_flight`` senders; past the bound the oldest go, counted."""
+    from microapp_operator import metrics
+    from microapp_operator.runtime.announce import Announcer
+    from tests.fake_kube import FakeKube
+
+    kube = FakeKube()
+    gate = asyncio.Event()
+    posted = kube.event
+
+    async def slow(involved: dict, **kwargs: object) -> None:
+        await gate.wait()
+        await posted(involved, **kwargs)   # type: ignore[arg-type]
+
+    kube.event = slow   # type: ignore[method-assign]
+    announce = Announcer(kube, Notifier(lambda: None), in_flight=2, backlog=5)   # type: ignore[arg-type]
+    app = {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp", "spec": {"big": "x" * 10_000},
+           "metadata": {"name": "shop", "namespace": "ns", "uid": "u1", "resourceVersion": "7"}}
+    dropped = metrics.events_dropped._value.get()
+    now = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    for i in range(10):
+        await announce.event(app, "Normal", f"R{i}", "m", now)
+        await asyncio.sleep(0)   # the senders take their first Event
+    assert len(announce.pending) == 2
+    assert all("spec" not in involved for involved, *_ in announce.waiting)
+    gate.set()
+    await announce.drain()
+    reasons = sorted(e["reason"] for e in kube.events)   # two senders: they may finish in either order
+    assert reasons == ["R0", "R1", "R5", "R6", "R7", "R8", "R9"]   # R2-R4 dropped: the oldest waiting
+    assert metrics.events_dropped._value.get() - dropped == 3
