@@ -162,9 +162,11 @@ class Operator:
 
 
 def audit_writes(since: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
-    """Write requests the API server logged from the operator (its client or Kopf's)."""
+    """Write requests the API server logged from the operator (its client or Kopf's). The API
+    server rotates its audit log every 100 MB (audit-<time>.log beside it): all are read."""
     out = []
-    for line in AUDIT.read_text().splitlines():
+    lines = (line for path in sorted(AUDIT.parent.glob("audit*.log")) for line in path.read_text().splitlines())
+    for line in lines:
         e = json.loads(line)
         agent = str(e.get("userAgent", ""))
         if e.get("stage") != "ResponseComplete" or not (agent.startswith("microapp-operator/") or agent.startswith("kopf/")):
