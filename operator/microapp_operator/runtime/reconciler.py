@@ -79,8 +79,7 @@ class Reconciler:
             metrics.reconcile_duration.labels(result).observe(time.perf_counter() - start)
 
     async def _reconcile(self, key: Key) -> None:
-        # 1. Load: the latest MicroApp as Kopf delivered it (decoded only if it is not settled),
-        #    and synced children.
+        # 1. Load: the latest MicroApp (decoded only if it is not settled), and synced children.
         entry = self.world.apps.entry(key)
         if entry is None or entry.deleting:
             return
@@ -134,7 +133,8 @@ class Reconciler:
             raise Retry(f"prune: {exc}", retry_after=exc.retry_after) from None
 
         # 5. Tell, and write the status from the state of the world.
-        await self.announce.applied(app, meta, list(applied), pruned, decision, now, self.reconciles)
+        await self.announce.applied(app, meta, [f"{kind}/{name}" for _, kind, name in applied], pruned, decision,
+                                    now, self.reconciles)
         written = await self._write_status(app, old, self._observed(decision, applied), now)
         await self._after(key, meta, decision, inputs, now, changed=bool(applied or pruned or written),
                           read=[*decision.inventory, *(old.get("inventory") or [])])
@@ -175,13 +175,13 @@ class Reconciler:
                                reserved=self.budgets.ledger.reservation(key), absent=self.cache.absent(),
                                traffic=w.activity.get(key), activity_known=w.activity_known)
 
-    def _observed(self, decision: reconcile.Apply, applied: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    def _observed(self, decision: reconcile.Apply, applied: Mapping[tuple[str, str, str], dict[str, Any]]
+                  ) -> dict[str, Any]:
         """The decided status, or if objects were just applied, the status from the objects as
         the API server answered (the cache has not seen them yet)."""
         if not applied or decision.observe is None:
             return decision.status
-        answered = {_identity(obj): obj for obj in applied.values()}
-        return decision.observe(lambda obj: answered.get(_identity(obj)) or self._live(obj))
+        return decision.observe(lambda obj: applied.get(_identity(obj)) or self._live(obj))
 
     def _live(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         res = RESOURCES[(obj["apiVersion"], obj["kind"])]
@@ -230,11 +230,12 @@ def _by_identity(objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] 
 
 
 async def apply_changed(kube: Kube, objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]
-                        ) -> dict[str, dict[str, Any]]:
+                        ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Apply the objects that differ, all at once (one round trip per reconcile, not one per
     object; the API server needs no order among them); force only over objects this app
-    already controls. The first refusal is raised once every apply has answered. Returns
-    "Kind/name" -> the object as the API server answered."""
+    already controls. The first refusal is raised once every apply has answered. Returns each
+    applied object's identity (apiVersion, kind, name) -> the object as the API server answered
+    (a core and a Knative Service may share a name)."""
     todo = [(obj, current) for obj, current in zip(map(drift.with_hash, objects), live)
             if not drift.in_sync(current, obj)]
     results = await asyncio.gather(*(kube.apply(obj, force=current is not None) for obj, current in todo),
@@ -242,8 +243,7 @@ async def apply_changed(kube: Kube, objects: tuple[dict[str, Any], ...], live: l
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    return {f"{obj['kind']}/{obj['metadata']['name']}": {"apiVersion": obj["apiVersion"], "kind": obj["kind"],
-                                                        **(answer or {})}
+    return {_identity(obj): {"apiVersion": obj["apiVersion"], "kind": obj["kind"], **(answer or {})}
             for (obj, _), answer in zip(todo, results)}
 
 

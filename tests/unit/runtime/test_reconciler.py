@@ -310,3 +310,15 @@ async def test_a_time_based_decision_is_remembered_only_until_its_time(monkeypat
         await rt.reconciler.reconcile(key)
         assert decided == [1]
         assert rt.status(key)["phase"] == "Idle"                 # the lifecycle acted on time
+
+
+async def test_a_core_and_a_knative_service_of_one_name_are_both_applied_and_answered() -> None:
+    """Identities are (apiVersion, kind, name): a template may render both kinds of Service."""
+    from microapp_operator.runtime.reconciler import apply_changed
+    from tests.fake_kube import FakeKube
+
+    objects = tuple({"apiVersion": api_version, "kind": "Service", "metadata": {"name": "fn", "namespace": "ns"},
+                     "spec": {}} for api_version in ("v1", "serving.knative.dev/v1"))
+    applied = await apply_changed(FakeKube(), objects, [None, None])
+    assert sorted(applied) == [("serving.knative.dev/v1", "Service", "fn"), ("v1", "Service", "fn")]
+    assert {answer["apiVersion"] for answer in applied.values()} == {"v1", "serving.knative.dev/v1"}
