@@ -44,6 +44,7 @@ class Ledger:
         self.apps: dict[Key, Entry] = {}
         self.reservations: dict[Key, Reservation] = {}
         self.totals: dict[str, tuple[Decimal, int]] = {}   # team -> (sum, apps) of the counted entries
+        self.soonest = float("inf")   # no reservation expires before this: most calls scan nothing
 
     def _counted(self, key: Key) -> Entry | None:
         held = self.reservations.get(key)
@@ -85,7 +86,9 @@ class Ledger:
     def reserve(self, key: Key, team: str, amount: Decimal, *, generation: int) -> None:
         """Hold ``amount`` for ``key`` until the reconciler has priced ``generation``."""
         before = self._counted(key)
-        self.reservations[key] = Reservation(Entry(team, amount), generation, self.clock() + self.ttl)
+        expires = self.clock() + self.ttl
+        self.reservations[key] = Reservation(Entry(team, amount), generation, expires)
+        self.soonest = min(self.soonest, expires)
         self._recount(before, self._counted(key))
 
     def seen(self, key: Key, generation: int) -> None:
@@ -95,11 +98,18 @@ class Ledger:
             self.reservations[key] = Reservation(held.entry, held.generation, None)
 
     def _expire(self) -> None:
+        """Drop the reservations whose apply never arrived. Every read asks; a scan of all
+        reservations each time was a twentieth of the operator's CPU in a 1,000-app rollout,
+        so it scans only once the soonest expiry has passed."""
         now = self.clock()
+        if now < self.soonest:
+            return
         for key in [k for k, r in self.reservations.items() if r.expires is not None and r.expires <= now]:
             before = self._counted(key)
             del self.reservations[key]
             self._recount(before, self._counted(key))
+        self.soonest = min((r.expires for r in self.reservations.values() if r.expires is not None),
+                           default=float("inf"))
 
     def reservation(self, key: Key) -> Entry | None:
         """What admission still holds for ``key`` (None once released, expired or never made)."""

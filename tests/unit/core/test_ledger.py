@@ -99,3 +99,5 @@ def test_running_totals_always_equal_the_sum_of_every_counted_entry(ops: list[tu
         for t in ("x", "y"):
             assert ledger.committed(t) == _brute(ledger, t)
             assert ledger.committed(t, excluding=key) == _brute(ledger, t, excluding=key)
+        # and a read never counts a reservation past its expiry (the scan waits for the soonest)
+        assert all(r.expires is None or r.expires > now[0] for r in ledger.reservations.values())

@@ -33,3 +33,14 @@ def test_kopf_lists_in_chunks_and_lets_idle_workers_go_soon() -> None:
     handlers.tune(settings)
     assert settings.watching.chunk_size == 500 and settings.queueing.idle_timeout == 0.5
     assert settings.posting.enabled is False
+
+
+def test_no_last_handled_state_is_built_and_nothing_would_need_it() -> None:
+    """Kopf deep-copied every event's body into a diff base that only on.create/update/delete
+    handlers read; there are none, and the storage now builds and stores nothing."""
+    settings = kopf.OperatorSettings()
+    handlers.tune(settings)
+    body = kopf.Body({"metadata": {"name": "a", "annotations": {"x": "1"}}, "spec": {"image": "i"}})
+    assert settings.persistence.diffbase_storage.build(body=body) == {}
+    assert settings.persistence.diffbase_storage.fetch(body=body) is None
+    assert kopf.get_default_registry()._changing.get_all_handlers() == []
