@@ -125,9 +125,11 @@ integration: venv cluster-up tools ## integration tests only
 
 APPS ?= 1000
 SHARDS ?= 1
-bench-scale: venv ## N MicroApps on their own control plane (APPS=1000|5000, SHARDS=2, PROFILE=1, QUIET_EVENTS=1): rollout, writes, footprint
+WORKERS ?= 4
+RESYNC ?= 60
+bench-scale: venv ## N MicroApps on their own control plane (APPS=1000|5000, SHARDS=2, WORKERS=4, RESYNC=60, PROFILE=1, QUIET_EVENTS=1): rollout, writes, footprint
 	@hack/build-control-plane.sh >/dev/null
-	$(VENV)/bin/python bench/scale.py --apps $(APPS) --shards $(SHARDS) $(if $(PROFILE),--profile) $(if $(QUIET_EVENTS),--no-routine-events)
+	$(VENV)/bin/python bench/scale.py --apps $(APPS) --shards $(SHARDS) --workers $(WORKERS) --resync $(RESYNC) $(if $(PROFILE),--profile) $(if $(QUIET_EVENTS),--no-routine-events)
 
 bench: venv cluster-up ## the benchmark (see BENCHMARKS.md)
 	$(VENV)/bin/python bench/render_throughput.py
