@@ -132,7 +132,7 @@ def test_microapp_cycle_with_the_chart_identity(cluster: Path, pods: Replicas, a
     eventually(lambda: get_json("deployment", "shop", "-n", app_ns)["spec"]["replicas"] == 2, what="scaled to 2")
     refused = kubectl("apply", "-f", "-", input=microapp("shop", app_ns, image="docker.io/evil/miner:1"), check=False)
     assert refused.returncode != 0 and 'admission webhook "admission.microapp.dev" denied the request' in refused.stderr
-    assert "image 'docker.io/evil/miner:1' is not from an allowed registry (registry.internal/)" in refused.stderr
+    assert "spec.image 'docker.io/evil/miner:1' is not from an allowed registry (registry.internal/)" in refused.stderr
     kubectl("delete", "mapp", "shop", "-n", app_ns)
     eventually(lambda: kubectl("get", "deployment", "shop", "-n", app_ns, check=False).returncode != 0,
                timeout=60, what="the children garbage-collected with their MicroApp")
