@@ -217,7 +217,7 @@ def test_a_second_budget_for_a_team_is_stalled_and_takes_over_when_the_first_goe
         kubectl("delete", "teambudget", team)
         eventually(lambda: tb_status(second).get("remaining") is not None, what="the second in force")
         refused = kubectl("apply", "-f", "-", input=app("more", namespace, team), check=False)
-        assert refused.returncode != 0 and "5.00" in refused.stderr
+        assert refused.returncode != 0 and "over the TeamBudget limit of 5.00 USD" in refused.stderr
         assert not any(c["type"] == "Stalled" for c in tb_status(second).get("conditions", []))
     finally:
         kubectl("delete", "teambudget", second, "--ignore-not-found", "--wait=false")
