@@ -77,6 +77,10 @@ class Apps(MutableMapping[Key, dict[str, Any]]):
     def __contains__(self, key: object) -> bool:
         return key in self._entries
 
+    def discard(self, key: Key) -> None:
+        """Forget an app if kept (``pop`` would decode it first, only to drop it)."""
+        self._entries.pop(key, None)
+
     def entry(self, key: Key) -> AppEntry | None:
         """The kept app without decoding it (a settled app's resync reads no more)."""
         return self._entries.get(key)
@@ -125,7 +129,7 @@ class World:
     def app_event(self, kind: str | None, body: Mapping[str, Any]) -> list[Key]:
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
         if kind == "DELETED":
-            self.apps.pop(key, None)  # children go with the ownerReferences
+            self.apps.discard(key)  # children go with the ownerReferences
             return []
         self.apps[key] = body
         return [key]

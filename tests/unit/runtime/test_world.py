@@ -141,3 +141,14 @@ def test_deleting_a_budget_that_is_not_in_force_changes_nothing() -> None:
     assert world.budget_event("ADDED", newer) == []
     assert world.budget_event("DELETED", newer) == []
     assert world.budget_of("finance").limit == 100
+
+
+def test_a_deleted_app_is_forgotten_without_being_decoded(monkeypatch: object) -> None:
+    world = world_with(app("a"))
+    from microapp_operator.runtime import packed
+    def refuse(self: object) -> dict:
+        raise AssertionError("decoded")
+    monkeypatch.setattr(packed.Packed, "unpack", refuse)  # type: ignore[attr-defined]
+    assert world.app_event("DELETED", app("a")) == []
+    assert ("ns", "a") not in world.apps
+    world.apps.discard(("ns", "never"))
