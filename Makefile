@@ -13,7 +13,7 @@ export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export MICROAPP_CACHE := $(CACHE)
 PYTEST_ARGS ?=
 
-.PHONY: help venv manifests tools image delivery bench-scale control-plane cluster-up cluster-down crds install run demo down test unit integration chaos bench
+.PHONY: help venv manifests tools image delivery bench-scale bench-api-cost control-plane cluster-up cluster-down crds install run demo down test unit integration chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -130,6 +130,10 @@ RESYNC ?= 60
 bench-scale: venv ## N MicroApps on their own control plane (APPS=1000|5000, SHARDS=2, WORKERS=4, RESYNC=60, PROFILE=1, QUIET_EVENTS=1): rollout, writes, footprint
 	@hack/build-control-plane.sh >/dev/null
 	$(VENV)/bin/python bench/scale.py --apps $(APPS) --shards $(SHARDS) --workers $(WORKERS) --resync $(RESYNC) $(if $(PROFILE),--profile) $(if $(QUIET_EVENTS),--no-routine-events)
+
+bench-api-cost: venv ## API server CPU per request, by kind (GET, apply, Event, MicroApp create and status) on its own control plane
+	@hack/build-control-plane.sh >/dev/null
+	$(VENV)/bin/python bench/api_cost.py
 
 bench: venv cluster-up ## the benchmark (see BENCHMARKS.md)
 	$(VENV)/bin/python bench/render_throughput.py

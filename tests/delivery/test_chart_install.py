@@ -132,7 +132,7 @@ def test_microapp_cycle_with_the_chart_identity(cluster: Path, pods: Replicas, a
     eventually(lambda: get_json("deployment", "shop", "-n", app_ns)["spec"]["replicas"] == 2, what="scaled to 2")
     refused = kubectl("apply", "-f", "-", input=microapp("shop", app_ns, image="docker.io/evil/miner:1"), check=False)
     assert refused.returncode != 0 and 'admission webhook "admission.microapp.dev" denied the request' in refused.stderr
-    assert "image 'docker.io/evil/miner:1' is not from an allowed registry (registry.internal/)" in refused.stderr
+    assert "spec.image 'docker.io/evil/miner:1' is not from an allowed registry (registry.internal/)" in refused.stderr
     kubectl("delete", "mapp", "shop", "-n", app_ns)
     eventually(lambda: kubectl("get", "deployment", "shop", "-n", app_ns, check=False).returncode != 0,
                timeout=60, what="the children garbage-collected with their MicroApp")
@@ -179,6 +179,9 @@ def test_upgrade_rolls_the_pods_and_keeps_admission(cluster: Path, helm_bin: str
 
 
 def test_uninstall_keeps_crds_and_microapps(cluster: Path, helm_bin: str, pods: Replicas, app_ns: str) -> None:
+    for kind, name in (("lease", RELEASE), ("secret", f"{RELEASE}-webhook-ca")):
+        refs = get_json(kind, name, "-n", NS)["metadata"].get("ownerReferences") or []
+        assert [(r["kind"], r["name"]) for r in refs] == [("ServiceAccount", RELEASE)], (kind, refs)
     out = helm(helm_bin, "uninstall", RELEASE, "-n", NS)
     assert "kept due to the resource policy" in out.stdout + out.stderr
     pods.remove_all()
@@ -186,5 +189,10 @@ def test_uninstall_keeps_crds_and_microapps(cluster: Path, helm_bin: str, pods: 
     assert get_json("mapp", "kept", "-n", app_ns)["spec"]["replicas"] == 2
     assert kubectl("get", "validatingwebhookconfiguration", "microapp.dev", check=False).returncode != 0
     assert kubectl("get", "deployment", RELEASE, "-n", NS, check=False).returncode != 0
+    # What the operator made beside the release (its Lease, the CA Secret with the private key)
+    # is owned by the release's ServiceAccount: the garbage collector takes it with the release.
+    eventually(lambda: kubectl("get", "lease", RELEASE, "-n", NS, check=False).returncode != 0
+               and kubectl("get", "secret", f"{RELEASE}-webhook-ca", "-n", NS, check=False).returncode != 0,
+               timeout=60, what="the Lease and the webhook CA Secret deleted with the release")
     # Without the operator, MicroApps stay editable (no webhook left behind to fail closed).
     kubectl("annotate", "mapp", "kept", "-n", app_ns, "example.com/after-uninstall=yes")

@@ -196,3 +196,29 @@ def test_budget_enforcement_fails_closed_without_the_operator(operator: object, 
     finally:
         operator.start()
     kubectl("apply", "-f", "-", input=microapp("closed", namespace))
+
+
+def test_a_second_budget_for_a_team_is_stalled_and_takes_over_when_the_first_goes(
+        operator: object, namespace: str, team: str) -> None:
+    """Two TeamBudgets for one team: the older is enforced; the newer says so (Stalled,
+    DuplicateBudget); deleting the older puts the newer in force, at admission too."""
+    budget(team, "100")
+    second = f"{team}-second"
+    kubectl("apply", "-f", "-", input={"apiVersion": "microapp.dev/v1alpha1", "kind": "TeamBudget",
+                                       "metadata": {"name": second}, "spec": {"team": team, "monthlyLimit": "5"}})
+    try:
+        def stalled() -> dict:
+            conds = {c["type"]: c for c in (get_json("teambudget", second).get("status") or {}).get("conditions", [])}
+            return conds.get("Stalled", {})
+        cond = eventually(stalled, what="the second TeamBudget Stalled")
+        assert cond["reason"] == "DuplicateBudget"
+        assert f"team {team}'s budget is TeamBudget {team}" in cond["message"]
+        kubectl("apply", "-f", "-", input=app("fits", namespace, team))   # 6.54 fits 100, not 5
+        kubectl("delete", "teambudget", team)
+        eventually(lambda: tb_status(second).get("remaining") is not None, what="the second in force")
+        refused = kubectl("apply", "-f", "-", input=app("more", namespace, team), check=False)
+        assert refused.returncode != 0 and "over the TeamBudget limit of 5.00 USD" in refused.stderr
+        assert not any(c["type"] == "Stalled" for c in tb_status(second).get("conditions", []))
+    finally:
+        kubectl("delete", "teambudget", second, "--ignore-not-found", "--wait=false")
+        kubectl("delete", "mapp", "fits", "-n", namespace, "--ignore-not-found", "--wait=false")

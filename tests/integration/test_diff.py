@@ -111,7 +111,7 @@ def test_what_admission_would_refuse_is_exit_2_with_the_reason(operator: object,
     proc = cli("diff", write(tmp_path / "app.yaml", bad))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stdout.startswith(f"MicroApp {namespace}/evil: the apply would be refused\n")
-    assert "image 'docker.io/evil/miner:1.0' is not from an allowed registry (registry.internal/)" in proc.stdout
+    assert "spec.image 'docker.io/evil/miner:1.0' is not from an allowed registry (registry.internal/)" in proc.stdout
     assert "Traceback" not in proc.stderr
 
 

@@ -99,9 +99,9 @@ def test_dangerous_editors_are_refused(operator: object, sec: dict, value: str, 
 
 SPECS = {
     "foreign-registry": ({"image": "docker.io/evil/miner:1.0"},
-                         "- image 'docker.io/evil/miner:1.0' is not from an allowed registry (registry.internal/)"),
+                         "- spec.image 'docker.io/evil/miner:1.0' is not from an allowed registry (registry.internal/)"),
     "latest-tag": ({"image": "registry.internal/sec/app:latest"},
-                   "- image 'registry.internal/sec/app:latest' has no fixed tag"),
+                   "- spec.image 'registry.internal/sec/app:latest' has no fixed tag"),
     "privileged-parameter": ({"parameters": {"securityContext": {"privileged": True}}},
                              "- spec.parameters: Additional properties are not allowed ('securityContext' was unexpected)"),
     "hostpath-parameter": ({"template": "worker", "parameters": {"volumes": [{"name": "h", "hostPath": {"path": "/"}}]}},

@@ -36,6 +36,7 @@ class Reason(str, Enum):
     WITHIN_BUDGET = "WithinBudget"          # estimate inside the app's and the team's limits
     OVER_BUDGET = "OverBudget"              # app or team limit exceeded (flagged; first rollout held)
     OVER_WARN_THRESHOLD = "OverWarnThreshold"
+    DUPLICATE_BUDGET = "DuplicateBudget"    # TeamBudget: another, older one sets this team's budget
     COMPLIANT = "Compliant"                 # no PlatformPolicy violations
     POLICY_VIOLATIONS = "PolicyViolations"  # flagged after a policy change; the app keeps running
     ACTIVE = "Active"                       # lifecycle: in use (Idle=False)

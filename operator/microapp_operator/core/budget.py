@@ -98,6 +98,19 @@ def within(*, estimate: Decimal, currency: str, team: str, committed: Decimal, b
         f", within team {team}'s budget of {money(budget.limit)}" if budget else "")
 
 
+def shadowed_status(*, team: str, in_force: str, generation: int, old: Mapping[str, Any],
+                    now: datetime) -> dict[str, Any]:
+    """The status of a TeamBudget that is not enforced: an older one sets its team's budget.
+    No side effects. Its totals are cleared (they would be the other one's)."""
+    cond = status.condition(ConditionType.STALLED, "True", Reason.DUPLICATE_BUDGET,
+                            f"not enforced: team {team}'s budget is TeamBudget {in_force}, the oldest of the "
+                            f"team's TeamBudgets; delete this one or set spec.team to another team",
+                            generation=generation, now=now)
+    return {"observedGeneration": generation, "committedMonthly": None, "remaining": None, "apps": None,
+            "conditions": status.merge_conditions(old.get("conditions") or [], [cond], drop=[
+                ConditionType.WITHIN_BUDGET.value, ConditionType.WARN_THRESHOLD.value])}
+
+
 def app_limit(spec: api.MicroAppSpec) -> Decimal | None:
     """The app's own ``spec.budget.monthlyLimit``, if any."""
     limit = spec.budget.monthly_limit if spec.budget else None

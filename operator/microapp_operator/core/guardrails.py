@@ -91,10 +91,11 @@ def _images(spec: api.MicroAppSpec, objects: Iterable[Mapping[str, Any]] | None,
     sidecar = telemetry.Settings.from_policy(policy).image   # the operator's own, default or configured
     found = []
     for image in sorted(i for i in images if i and i != sidecar):
+        field = "spec.image" if image == spec.image else "image"   # else one the template renders
         if rails.allowed_registries and not any(image.startswith(p) for p in rails.allowed_registries):
-            found.append(f"image {image!r} is not from an allowed registry ({', '.join(rails.allowed_registries)})")
+            found.append(f"{field} {image!r} is not from an allowed registry ({', '.join(rails.allowed_registries)})")
         if not rails.allow_latest_tag and _latest(image):
-            found.append(f"image {image!r} has no fixed tag; use a version tag such as :1.4.0 (latest is not allowed)")
+            found.append(f"{field} {image!r} has no fixed tag; use a version tag such as :1.4.0 (latest is not allowed)")
     return found
 
 

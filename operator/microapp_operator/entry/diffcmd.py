@@ -85,10 +85,11 @@ async def snapshot(kube: "Kube") -> Snapshot:
     templates = catalog.index((await kube.list(APPTEMPLATE)).get("items") or [])
     found = await kube.get(PLATFORMPOLICY, None, "default")
     policy = api.PlatformPolicySpec.model_validate((found or {}).get("spec") or {})
-    budgets = {}
-    for item in (await kube.list(TEAMBUDGET)).get("items") or []:
+    budgets: dict[str, tuple[budget.TeamBudget, dict]] = {}
+    items = (await kube.list(TEAMBUDGET)).get("items") or []
+    for item in sorted(items, key=lambda i: (i["metadata"].get("creationTimestamp") or "", i["metadata"]["name"])):
         tb = budget.TeamBudget.from_spec(item.get("spec") or {})
-        budgets[tb.team] = (tb, item.get("status") or {})
+        budgets.setdefault(tb.team, (tb, item.get("status") or {}))   # the oldest is in force, as in the operator
     absent = frozenset([res.key for res in _OPTIONAL_KINDS if not await _served(kube, res)])
     return Snapshot(templates, policy, budgets, absent)
 

@@ -91,6 +91,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     tune(settings)
     cfg = memo.get("config") or {}
     kube = await Kube.connect()
+    cfg["owner_ref"] = await bootstrap.owner_reference(kube, cfg.get("owner"))
     if cfg.get("webhook_port") is not None:
         await _serve_webhook(settings, cfg, kube, memo)
     shard = cfg.get("shard") or Shard()
@@ -132,7 +133,8 @@ async def _elected(memo: kopf.Memo, cfg: dict[str, Any], kube: Kube) -> Coroutin
     namespace, _, name = str(cfg["lease"]).partition("/")
     duration = float(cfg.get("lease_duration", 8.0))
     memo.elector = Elector(kube, namespace, name, str(cfg["identity"]), duration=duration,
-                           renew_deadline=duration * 0.75, renew_every=duration / 4, retry=min(1.0, duration / 8))
+                           renew_deadline=duration * 0.75, renew_every=duration / 4, retry=min(1.0, duration / 8),
+                           owner=bootstrap.owner_in(cfg.get("owner_ref"), namespace))
     pod = cfg.get("pod")
     if pod:
         await podrole.stand_by(kube, namespace, pod)
@@ -205,7 +207,8 @@ async def _certificate(cfg: dict[str, Any], kube: Kube, names: list[str]) -> cer
         return certs.generate(cert_dir, names)
     namespace, _, secret = str(cfg["webhook_ca_secret"]).partition("/")
     ca_pem, ca_key = await webhookca.shared_ca(kube, namespace, secret, make=certs.new_ca,
-                                               expiry=certs.not_after, now=datetime.now(timezone.utc))
+                                               expiry=certs.not_after, now=datetime.now(timezone.utc),
+                                               owner=bootstrap.owner_in(cfg.get("owner_ref"), namespace))
     return certs.serving(cert_dir, names, ca_pem, ca_key)
 
 

@@ -43,6 +43,9 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--webhook-configuration", metavar="NAME",
                      help="the ValidatingWebhookConfiguration the chart installed: keep its caBundle current "
                           "and leave the rest alone (default: the operator manages its own, named microapp.dev)")
+    run.add_argument("--owned-by-service-account", metavar="NAMESPACE/NAME",
+                     help="make this ServiceAccount (the chart's) the owner of the Lease and the webhook CA Secret "
+                          "the operator creates, so that deleting it (helm uninstall) deletes them too")
     run.add_argument("--webhook-tls-dir", metavar="DIR",
                      help="serve tls.crt/tls.key from DIR, with ca.crt as the CA (cert-manager's Secret, mounted)")
     _add_replica_options(run)
@@ -111,7 +114,7 @@ def config(args: argparse.Namespace, stop: asyncio.Event) -> dict[str, Any]:
             "pod": os.environ.get("POD_NAME"), "create_templates": args.create_builtin_templates,
             "create_policy": _policy(args.create_default_policy),
             "lease_duration": args.leader_elect_lease_duration, "shard": shard,
-            "routine_events": args.routine_events,
+            "routine_events": args.routine_events, "owner": args.owned_by_service_account,
             "lease_prefix": prefix.partition("/")[2] if shard.sharded else ""}
 
 

@@ -161,6 +161,7 @@ class Budgets:
                     except KubeError as exc:
                         log.warning("TeamBudget status not written team=%s error=%s", team, exc)
                         self.dirty.add(team)
+            await self._write_shadowed()
 
     def _sync_limits(self) -> None:
         for team in self._limits - self.world.budgets.keys():
@@ -168,6 +169,22 @@ class Budgets:
         for team, entry in self.world.budgets.items():
             metrics.team_limit.labels(team).set(float(entry.budget.limit))
         self._limits = set(self.world.budgets)
+
+    async def _write_shadowed(self) -> None:
+        """Say on each TeamBudget that is not in force which one is (written when it changed)."""
+        for entry, in_force in self.world.shadowed():
+            if not self.keeps(entry.budget.team):
+                continue
+            old: Mapping[str, Any] = self.written.get(entry.name, entry.status)
+            new = budget.shadowed_status(team=entry.budget.team, in_force=in_force.name,
+                                         generation=entry.generation, old=old, now=self.clock())
+            if all(old.get(k) == v for k, v in new.items()):
+                continue
+            try:
+                await self.kube.patch_status(TEAMBUDGET, "", entry.name, new)
+                self.written[entry.name] = {k: v for k, v in {**old, **new}.items() if v is not None}
+            except KubeError as exc:
+                log.warning("TeamBudget status not written name=%s error=%s", entry.name, exc)
 
     async def _write_status(self, team: str, committed: Decimal, count: int) -> None:
         entry = self.world.budgets[team]

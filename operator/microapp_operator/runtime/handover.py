@@ -74,7 +74,7 @@ class Handover:
     async def release(self, namespace: str) -> None:
         keys = [key for key in self.world.apps if key[0] == namespace]
         for key in keys:
-            self.world.apps.pop(key, None)
+            self.world.apps.discard(key)
             self.forget(key)
             self.reports.release(key)
             self.budgets.forget(key)

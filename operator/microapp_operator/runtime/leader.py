@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 from ..api.kinds import LEASE
 from ..core import leader
@@ -31,8 +31,10 @@ class Elector:
     def __init__(self, kube: Kube, namespace: str, name: str, identity: str, *, duration: float = 8.0,
                  renew_deadline: float = 6.0, retry: float = 1.0, renew_every: float = 2.0,
                  monotonic: Callable[[], float] = time.monotonic,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 owner: Mapping[str, Any] | None = None) -> None:
         self.kube, self.namespace, self.name, self.identity = kube, namespace, name, identity
+        self.owner = owner   # an ownerReference (the chart's ServiceAccount): helm uninstall takes the Lease
         self.duration, self.renew_deadline, self.retry, self.renew_every = duration, renew_deadline, retry, renew_every
         self.monotonic, self.clock = monotonic, clock
         self.observed: leader.Observed | None = None
@@ -105,8 +107,7 @@ class Elector:
     async def _write(self, spec: dict[str, Any]) -> bool:
         """Create or replace the Lease at the version we decided on; a conflict means another
         replica wrote first (it leads, we look again later)."""
-        body: dict[str, Any] = {"apiVersion": LEASE.api_version, "kind": LEASE.kind,
-                                "metadata": {"name": self.name, "namespace": self.namespace}, "spec": spec}
+        body = self._body(spec)
         try:
             if self.lease is None:
                 self.lease = await self.kube.create(body, counted=False)
@@ -121,6 +122,13 @@ class Elector:
         self.observed = leader.observe(self.observed, leader.Record.of(self.lease), self.monotonic())
         return True
 
+    def _body(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """The Lease as written (a replace keeps only what it carries: the owner each time)."""
+        meta: dict[str, Any] = {"name": self.name, "namespace": self.namespace}
+        if self.owner is not None:
+            meta["ownerReferences"] = [dict(self.owner)]
+        return {"apiVersion": LEASE.api_version, "kind": LEASE.kind, "metadata": meta, "spec": spec}
+
     def holds(self) -> bool:
         """The Lease as this replica last read or wrote it names this replica (whether or not
         ``run`` is still leading: a stop cancels it first)."""
@@ -134,10 +142,8 @@ class Elector:
             return
         record = leader.Record.of(self.lease)
         assert record is not None and self.lease is not None
-        body = {"apiVersion": LEASE.api_version, "kind": LEASE.kind,
-                "metadata": {"name": self.name, "namespace": self.namespace,
-                             "resourceVersion": self.lease["metadata"]["resourceVersion"]},
-                "spec": leader.released(record)}
+        body = self._body(leader.released(record))
+        body["metadata"]["resourceVersion"] = self.lease["metadata"]["resourceVersion"]
         try:
             await self.kube.replace(body, counted=False)
             log.info("lease %s/%s released", self.namespace, self.name)

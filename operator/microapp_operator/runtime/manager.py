@@ -106,7 +106,8 @@ class Manager:
     def budget_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
         keys = self.world.budget_event(kind, body)
         self.budgets.budget_seen(body["metadata"]["name"])
-        self.budgets.touch(str((body.get("spec") or {}).get("team") or "") if kind != "DELETED" else None)
+        # (a deleted one's team too: another TeamBudget of the team may now be in force)
+        self.budgets.touch(str((body.get("spec") or {}).get("team") or ""))
         self.queue.add_all(keys)
 
     def template_event(self, kind: str | None, body: Mapping[str, Any]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..api.kinds import SECRET, WEBHOOK_CONFIGURATION
 from .kube import Kube, KubeError
@@ -22,15 +22,29 @@ Expiry = Callable[[bytes], datetime]            # certificate PEM -> not after
 
 
 async def shared_ca(kube: Kube, namespace: str, name: str, *, make: MakeCA, expiry: Expiry, now: datetime,
-                    renew_before: timedelta = timedelta(days=30)) -> tuple[bytes, bytes]:
-    """The CA (certificate PEM, key PEM) every replica uses, created or renewed if need be."""
+                    renew_before: timedelta = timedelta(days=30),
+                    owner: Mapping[str, Any] | None = None) -> tuple[bytes, bytes]:
+    """The CA (certificate PEM, key PEM) every replica uses, created or renewed if need be.
+    ``owner``: an ownerReference (the chart's ServiceAccount) that takes the Secret with it
+    when deleted; a Secret made before it was given gets it added."""
     for _ in range(5):
         secret = await kube.get(SECRET, namespace, name)
         found = _read(secret)
         if found is not None and expiry(found[0]) - now > renew_before:
+            if secret is not None and owner is not None and not owned(secret, owner):
+                meta = {**secret["metadata"], "ownerReferences": [
+                    *(secret["metadata"].get("ownerReferences") or []), dict(owner)]}
+                try:   # (the Role grants update on this Secret, not patch)
+                    await kube.replace({**secret, "metadata": meta}, counted=False)
+                except KubeError as exc:
+                    if exc.status != 409:
+                        raise
+                    continue   # another replica changed it meanwhile: read it again
             return found
         cert, key = make()
         body = _secret(namespace, name, cert, key)
+        if owner is not None:
+            body["metadata"]["ownerReferences"] = [dict(owner)]
         try:
             if secret is None:
                 await kube.create(body, counted=False)
@@ -47,6 +61,10 @@ async def shared_ca(kube: Kube, namespace: str, name: str, *, make: MakeCA, expi
             # another replica wrote it first: use theirs
     raise KubeError(409, f"the webhook CA Secret {namespace}/{name} keeps changing; is another "
                          "operator installation using the same name?")
+
+
+def owned(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:
+    return any(ref.get("uid") == owner.get("uid") for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
 
 
 def _read(secret: dict[str, Any] | None) -> tuple[bytes, bytes] | None:

@@ -23,12 +23,18 @@ Key = tuple[str, str]
 
 @dataclass(frozen=True)
 class BudgetObject:
-    """One TeamBudget as last seen: its object name and generation, the parsed spec, its status."""
+    """One TeamBudget as last seen: its object name and generation, the parsed spec, its status,
+    and its creationTimestamp (of a team's TeamBudgets, the oldest is in force)."""
 
     name: str
     generation: int
     budget: budget.TeamBudget
     status: Mapping[str, Any] = field(default_factory=dict)
+    created: str = ""
+
+    @property
+    def precedence(self) -> tuple[str, str]:
+        return self.created, self.name
 
 
 class AppEntry(NamedTuple):
@@ -71,6 +77,10 @@ class Apps(MutableMapping[Key, dict[str, Any]]):
     def __contains__(self, key: object) -> bool:
         return key in self._entries
 
+    def discard(self, key: Key) -> None:
+        """Forget an app if kept (``pop`` would decode it first, only to drop it)."""
+        self._entries.pop(key, None)
+
     def entry(self, key: Key) -> AppEntry | None:
         """The kept app without decoding it (a settled app's resync reads no more)."""
         return self._entries.get(key)
@@ -97,7 +107,8 @@ class World:
         self.apps = Apps()
         self.templates: dict[tuple[str, str], api.AppTemplateSpec] = {}
         self.policy = api.PlatformPolicySpec()
-        self.budgets: dict[str, BudgetObject] = {}    # team -> its TeamBudget
+        self.budgets: dict[str, BudgetObject] = {}    # team -> the TeamBudget in force (the oldest)
+        self.budget_objects: dict[str, BudgetObject] = {}   # name -> every valid TeamBudget
         self.podmonitor = False                       # the Prometheus Operator's PodMonitor CRD exists
         self.activity: dict[Key, datetime] = {}       # last traffic per app, from the activity sweep
         self.activity_known = True                    # False while the traffic source fails
@@ -118,7 +129,7 @@ class World:
     def app_event(self, kind: str | None, body: Mapping[str, Any]) -> list[Key]:
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
         if kind == "DELETED":
-            self.apps.pop(key, None)  # children go with the ownerReferences
+            self.apps.discard(key)  # children go with the ownerReferences
             return []
         self.apps[key] = body
         return [key]
@@ -136,24 +147,38 @@ class World:
         return list(self.apps)  # prices and rules apply to every app
 
     def budget_event(self, kind: str | None, body: Mapping[str, Any]) -> list[Key]:
-        """The apps of the teams whose budget changed. A status-only update (the operator's own,
-        every time a team's committed total moves) changes no decision: it re-queues nothing."""
-        name = body["metadata"]["name"]
-        before = {team: entry.budget for team, entry in self.budgets.items() if entry.name == name}
-        for team in before:
-            del self.budgets[team]
-        after: dict[str, budget.TeamBudget] = {}
+        """The apps of the teams whose budget in force changed. A status-only update (the
+        operator's own, every time a team's committed total moves) changes no decision: it
+        re-queues nothing. Of several TeamBudgets for one team the oldest is in force; the
+        others are reported Stalled (``shadowed``), and one takes over when it goes."""
+        meta = body["metadata"]
+        gone = self.budget_objects.pop(meta["name"], None)
+        teams = {gone.budget.team} if gone else set()
         if kind != "DELETED":
             try:
                 tb = budget.TeamBudget.from_spec(body.get("spec") or {})
             except ValueError:
-                log.warning("ignoring invalid TeamBudget name=%s", name)
-                return []
-            self.budgets[tb.team] = BudgetObject(name, int(body["metadata"].get("generation") or 1), tb,
-                                                 dict(body.get("status") or {}))
-            after[tb.team] = tb
-        teams = {team for team in {*before, *after} if before.get(team) != after.get(team)}
-        return [key for team in sorted(teams) for key in self.apps.where(team=team)]
+                log.warning("ignoring invalid TeamBudget name=%s", meta["name"])
+                tb = None
+            if tb is not None:
+                self.budget_objects[meta["name"]] = BudgetObject(
+                    meta["name"], int(meta.get("generation") or 1), tb, dict(body.get("status") or {}),
+                    str(meta.get("creationTimestamp") or ""))
+                teams.add(tb.team)
+        before = {team: self.budgets[team].budget for team in teams if team in self.budgets}
+        for team in teams:
+            mine = [o for o in self.budget_objects.values() if o.budget.team == team]
+            if mine:
+                self.budgets[team] = min(mine, key=lambda o: o.precedence)
+            else:
+                self.budgets.pop(team, None)
+        changed = {team for team in teams if before.get(team) != self.budget_of(team)}
+        return [key for team in sorted(changed) for key in self.apps.where(team=team)]
+
+    def shadowed(self) -> list[tuple[BudgetObject, BudgetObject]]:
+        """(TeamBudget not in force, the one in force for its team)."""
+        return [(o, self.budgets[o.budget.team]) for o in self.budget_objects.values()
+                if o.budget.team in self.budgets and self.budgets[o.budget.team].name != o.name]
 
     def template_event(self, kind: str | None, body: Mapping[str, Any]) -> list[Key]:
         try:

@@ -37,8 +37,8 @@ CASES = {
                             "metadata.annotations.microapp.dev/cost-center is required by the platform"),
     "unknown-team": (app(annotations={"microapp.dev/team": "sales"}), "team 'sales' is not in the PlatformPolicy (teams: finance)"),
     "wrong-namespace": (app(namespace="team-hr"), "namespace 'team-hr' is not one of team finance's namespaces"),
-    "registry": (app(image="docker.io/x/y:1"), "image 'docker.io/x/y:1' is not from an allowed registry (registry.internal/)"),
-    "untagged": (app(image="registry.internal/a"), "image 'registry.internal/a' has no fixed tag"),
+    "registry": (app(image="docker.io/x/y:1"), "spec.image 'docker.io/x/y:1' is not from an allowed registry (registry.internal/)"),
+    "untagged": (app(image="registry.internal/a"), "spec.image 'registry.internal/a' has no fixed tag"),
     "latest": (app(image="registry.internal/a:latest"), "has no fixed tag"),
     "replicas": (app(replicas=11), "spec.replicas is 11; the platform allows at most 10 replicas"),
     "hpa": (app(parameters={"autoscale": {"max": 12}}), "the autoscaler's maximum (spec.parameters) is 12"),
@@ -71,4 +71,17 @@ def test_digest_pinned_images_are_fine() -> None:
 
 def test_without_objects_still_checks_the_spec() -> None:
     body = app(image="docker.io/x:1")
-    assert guardrails.evaluate(plan.AppMeta.of(body), plan.parse(body).spec, None, POLICY) == ["image 'docker.io/x:1' is not from an allowed registry (registry.internal/)"]
+    assert guardrails.evaluate(plan.AppMeta.of(body), plan.parse(body).spec, None, POLICY) == ["spec.image 'docker.io/x:1' is not from an allowed registry (registry.internal/)"]
+
+
+def test_an_image_the_template_renders_is_named_as_such_not_as_spec_image() -> None:
+    """The message names the field to fix: spec.image for the app's own image; an image only
+    the template renders (here an init container) is not something spec.image can change."""
+    body = app()
+    objects = list(plan.desired(plan.parse(body), catalog.builtin(), policy=POLICY).objects)
+    deploy = next(o for o in objects if o["kind"] == "Deployment")
+    pod = deploy["spec"]["template"]["spec"]
+    objects[objects.index(deploy)] = {**deploy, "spec": {**deploy["spec"], "template": {**deploy["spec"]["template"], "spec": {
+        **pod, "initContainers": [{"name": "init", "image": "docker.io/busybox:1"}]}}}}
+    assert guardrails.evaluate(plan.AppMeta.of(body), plan.parse(body).spec, objects, POLICY) == [
+        "image 'docker.io/busybox:1' is not from an allowed registry (registry.internal/)"]

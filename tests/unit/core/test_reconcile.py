@@ -78,7 +78,7 @@ def test_policy_violations_hold_a_first_rollout() -> None:
     d = decide(body(image="docker.io/shop:1"))
     assert isinstance(d, reconcile.Hold)
     assert cond(d.status, "PolicyCompliant")["status"] == "False"
-    assert d.violations == ["image 'docker.io/shop:1' is not from an allowed registry (registry.internal/)"]
+    assert d.violations == ["spec.image 'docker.io/shop:1' is not from an allowed registry (registry.internal/)"]
 
 
 def test_apply_carries_objects_inventory_status_and_the_resolution_event() -> None:

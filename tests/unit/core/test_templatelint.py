@@ -131,7 +131,7 @@ def test_examples_must_pass_the_guardrails_of_the_policy() -> None:
                 policy=policy) == [
         "t0.yaml: AppTemplate web-service@1.1.0, example wide (spec.examples[0]): the autoscaler's maximum "
         "(spec.parameters) is 6; the platform allows at most 4 replicas",
-        "t0.yaml: AppTemplate web-service@1.1.0, example foreign (spec.examples[1]): image 'docker.io/nginx:1.27' "
+        "t0.yaml: AppTemplate web-service@1.1.0, example foreign (spec.examples[1]): spec.image 'docker.io/nginx:1.27' "
         "is not from an allowed registry (registry.internal/)",
     ]
 

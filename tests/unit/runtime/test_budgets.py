@@ -89,3 +89,37 @@ async def test_priming_reads_the_apps_in_pages_retries_and_keeps_to_the_shard() 
         assert count == len(seen) == 550 and {i["metadata"]["namespace"] for i in seen} == {"mine"}
         assert {k[0] for k in budgets.ledger.apps if k[1].startswith("a")} == {"mine"}
         assert sum(c[:2] == ("list", "MicroApp") for c in rt.kube.calls) == 1 + 3
+
+
+async def test_a_second_budget_for_a_team_is_stalled_until_the_first_goes() -> None:
+    """Two TeamBudgets for one team: the newer one says it is not enforced and which one is;
+    once the older is deleted, the newer is in force and reports the team's totals."""
+    from microapp_operator.api.kinds import TEAMBUDGET
+
+    def teambudget(name: str, created: str, limit: str) -> dict:
+        return {"apiVersion": "microapp.dev/v1alpha1", "kind": "TeamBudget",
+                "metadata": {"name": name, "creationTimestamp": created},
+                "spec": {"team": "finance", "monthlyLimit": limit}}
+
+    async with Runtime() as rt:
+        older = rt.kube.put(teambudget("finance", "2026-11-01T00:00:00Z", "100"))
+        rt.manager.budget_event("ADDED", older)
+        rt.manager.budget_event("ADDED", rt.kube.put(teambudget("finance-2", "2026-11-02T00:00:00Z", "5")))
+        budgets = rt.manager.budgets
+        run = asyncio.create_task(budgets.run(interval=0.01))
+        try:
+            await asyncio.sleep(0.1)
+            stalled = rt.kube.stored(TEAMBUDGET, "", "finance-2")["status"]
+            cond = {c["type"]: c for c in stalled["conditions"]}
+            assert (cond["Stalled"]["status"], cond["Stalled"]["reason"]) == ("True", "DuplicateBudget")
+            assert "team finance's budget is TeamBudget finance" in cond["Stalled"]["message"]
+            assert "WithinBudget" not in cond and "committedMonthly" not in stalled
+            assert rt.kube.stored(TEAMBUDGET, "", "finance")["status"]["remaining"] == "100.00"
+            rt.kube.remove(TEAMBUDGET, "", "finance")
+            rt.manager.budget_event("DELETED", older)
+            await asyncio.sleep(0.1)
+            taken_over = rt.kube.stored(TEAMBUDGET, "", "finance-2")["status"]
+            assert taken_over["remaining"] == "5.00"
+            assert {c["type"] for c in taken_over["conditions"]} == {"WithinBudget"}
+        finally:
+            run.cancel()

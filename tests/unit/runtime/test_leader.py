@@ -179,3 +179,16 @@ async def test_a_conflicting_write_to_its_own_lease_does_not_end_leadership() ->
     assert [c for c in kube.calls if c[0] == "replace"][-1:]    # renewals went on after the conflicts
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_the_lease_keeps_its_owner_through_renewals_and_the_release() -> None:
+    """Owned by the chart's ServiceAccount, the Lease goes with helm uninstall; a replace writes
+    the whole object, so each write must carry the owner or the reference would be dropped."""
+    kube, clock = FakeKube(), Clock()
+    owner = {"apiVersion": "v1", "kind": "ServiceAccount", "name": "op", "uid": "sa-uid"}
+    a = Elector(kube, "ops", "microapp-operator", "a", monotonic=clock, owner=owner)
+    assert await a.try_once()               # created
+    assert await a.try_once()               # renewed (a replace)
+    assert kube.stored(LEASE, "ops", "microapp-operator")["metadata"]["ownerReferences"] == [owner]
+    await a.release()
+    assert kube.stored(LEASE, "ops", "microapp-operator")["metadata"]["ownerReferences"] == [owner]

@@ -108,3 +108,36 @@ async def test_the_starting_catalog_is_created_once_and_never_overwritten() -> N
     assert await bootstrap.create_missing(kube, [policy]) == []
     assert kube.writes == writes   # present: read, not a refused create
     assert kube.stored(PLATFORMPOLICY, "", "default")["spec"] == edited["spec"]
+
+
+async def test_the_ca_secret_is_owned_and_an_older_one_gets_the_owner_added() -> None:
+    """helm uninstall must not leave the CA's private key behind: the Secret is owned by the
+    chart's ServiceAccount, also when it was created by a version that did not set an owner."""
+    kube = FakeKube()
+    owner = {"apiVersion": "v1", "kind": "ServiceAccount", "name": "op", "uid": "sa-uid"}
+    first = await ca(kube)                               # an older operator: no owner
+    assert not kube.stored(SECRET, "ops", "op-webhook-ca")["metadata"].get("ownerReferences")
+    again = await webhookca.shared_ca(kube, "ops", "op-webhook-ca", make=certs.new_ca, expiry=certs.not_after,
+                                      now=NOW, owner=owner)
+    assert again == first                                # the same CA, now owned
+    assert kube.stored(SECRET, "ops", "op-webhook-ca")["metadata"]["ownerReferences"] == [owner]
+    writes = len(kube.calls)
+    await webhookca.shared_ca(kube, "ops", "op-webhook-ca", make=certs.new_ca, expiry=certs.not_after,
+                              now=NOW, owner=owner)
+    assert [c[0] for c in kube.calls[writes:]] == ["get"]   # owned already: nothing written
+    fresh = FakeKube()
+    await webhookca.shared_ca(fresh, "ops", "op-webhook-ca", make=certs.new_ca, expiry=certs.not_after,
+                              now=NOW, owner=owner)
+    assert fresh.stored(SECRET, "ops", "op-webhook-ca")["metadata"]["ownerReferences"] == [owner]
+
+
+async def test_an_owner_in_another_namespace_is_never_referenced() -> None:
+    """The garbage collector counts a namespaced owner in another namespace as absent and would
+    delete the object at once."""
+    kube = FakeKube()
+    kube.put({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "op", "namespace": "ops"}})
+    ref = await bootstrap.owner_reference(kube, "ops/op")
+    assert ref is not None and ref[1]["kind"] == "ServiceAccount" and ref[1]["uid"]
+    assert bootstrap.owner_in(ref, "ops") == ref[1] and bootstrap.owner_in(ref, "elsewhere") is None
+    assert await bootstrap.owner_reference(kube, "ops/missing") is None
+    assert await bootstrap.owner_reference(kube, None) is None

@@ -110,3 +110,45 @@ def test_a_crd_appearing_or_going_re_checks_every_app() -> None:
     assert world.podmonitor is True
     world.kind_changed(PODMONITOR, False)
     assert world.podmonitor is False
+
+
+def test_of_two_budgets_for_one_team_the_oldest_is_in_force_and_the_other_takes_over() -> None:
+    """Whichever arrives first, the older TeamBudget sets the team's budget; the other is listed
+    as shadowed (its status says so); when the older goes, the other is in force at once."""
+    world = world_with(app("a"))
+    older = {"metadata": {"name": "z-older", "generation": 1, "creationTimestamp": "2026-11-01T00:00:00Z"},
+             "spec": {"team": "finance", "monthlyLimit": "100"}}
+    newer = {"metadata": {"name": "a-newer", "generation": 1, "creationTimestamp": "2026-11-02T00:00:00Z"},
+             "spec": {"team": "finance", "monthlyLimit": "5"}}
+    assert world.budget_event("ADDED", newer) == [("ns", "a")]
+    assert world.budget_event("ADDED", older) == [("ns", "a")]   # the older one, seen second, wins
+    assert world.budget_of("finance").limit == 100
+    assert [(shadowed.name, in_force.name) for shadowed, in_force in world.shadowed()] == [("a-newer", "z-older")]
+    assert world.budget_event("MODIFIED", {**newer, "spec": {"team": "finance", "monthlyLimit": "7"}}) == []
+    assert world.budget_event("DELETED", older) == [("ns", "a")]
+    assert world.budget_of("finance").limit == 7 and world.shadowed() == []
+    assert world.budget_event("DELETED", newer) == [("ns", "a")]
+    assert world.budgets == {} and world.budget_objects == {}
+
+
+def test_deleting_a_budget_that_is_not_in_force_changes_nothing() -> None:
+    world = world_with(app("a"))
+    older = {"metadata": {"name": "b1", "creationTimestamp": "2026-11-01T00:00:00Z"},
+             "spec": {"team": "finance", "monthlyLimit": "100"}}
+    newer = {"metadata": {"name": "b2", "creationTimestamp": "2026-11-02T00:00:00Z"},
+             "spec": {"team": "finance", "monthlyLimit": "5"}}
+    world.budget_event("ADDED", older)
+    assert world.budget_event("ADDED", newer) == []
+    assert world.budget_event("DELETED", newer) == []
+    assert world.budget_of("finance").limit == 100
+
+
+def test_a_deleted_app_is_forgotten_without_being_decoded(monkeypatch: object) -> None:
+    world = world_with(app("a"))
+    from microapp_operator.runtime import packed
+    def refuse(self: object) -> dict:
+        raise AssertionError("decoded")
+    monkeypatch.setattr(packed.Packed, "unpack", refuse)  # type: ignore[attr-defined]
+    assert world.app_event("DELETED", app("a")) == []
+    assert ("ns", "a") not in world.apps
+    world.apps.discard(("ns", "never"))
