@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import time
@@ -109,7 +110,10 @@ def main() -> None:
     scale.setup(args.n, 1)
     print("| request | API server CPU ms per request | p50 ms (4 in flight) |\n|---|---|---|", flush=True)
     try:
-        asyncio.run(run(args.n))
+        rows = asyncio.run(run(args.n))
+        out = scale.ROOT / "bench" / "results" / "api-cost.json"
+        out.write_text(json.dumps({"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "n": args.n,
+                                   "in_flight": 4, "rows": rows}, indent=1) + "\n")
     finally:
         if not args.keep:
             subprocess.run([str(scale.ROOT / "hack" / "cluster.sh"), "down"], env=scale.ENV, check=False)
