@@ -13,7 +13,7 @@ export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export MICROAPP_CACHE := $(CACHE)
 PYTEST_ARGS ?=
 
-.PHONY: help venv manifests tools image delivery bench-scale bench-api-cost control-plane cluster-up cluster-down crds install run demo down test unit integration chaos bench
+.PHONY: help venv lint manifests tools image delivery bench-scale bench-api-cost control-plane cluster-up cluster-down crds install run demo down test unit integration chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -77,7 +77,13 @@ down: ## stop everything make demo / make cluster-up started
 	hack/operator.sh stop
 	hack/cluster.sh down
 
+lint: venv ## ruff: lint and format check of the whole tree (configured in pyproject.toml)
+	@echo "[lint] ruff check and ruff format --check ..."
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 test: venv ## everything: venv, control plane (built once), Prometheus (Debian package), then all tests
+	@$(MAKE) --no-print-directory lint
 	@hack/operator.sh stop >/dev/null
 	hack/cluster.sh up
 	hack/prometheus.sh

@@ -19,10 +19,12 @@ import os
 import subprocess
 import time
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
-import scale   # the bench's control plane, client and app mix
+import scale  # the bench's control plane, client and app mix
+
 from microapp_operator.api.kinds import MICROAPP, RESOURCES
 from microapp_operator.runtime.kube import Kube, KubeError
 
@@ -51,8 +53,13 @@ async def measure(name: str, n: int, one: Callable[[Kube, int], Awaitable[Any]])
     await asyncio.sleep(3)
     cpu = apiserver_cpu() - cpu0
     await k.close()
-    row = {"request": name, "n": n, "api_cpu_ms_per_request": round(1000 * cpu / n, 2),
-           "p50_ms": round(scale.pct(latencies, 0.5), 1), "wall_s": round(wall, 1)}
+    row = {
+        "request": name,
+        "n": n,
+        "api_cpu_ms_per_request": round(1000 * cpu / n, 2),
+        "p50_ms": round(scale.pct(latencies, 0.5), 1),
+        "wall_s": round(wall, 1),
+    }
     print(f"| {name} | {row['api_cpu_ms_per_request']} | {row['p50_ms']} |", flush=True)
     return row
 
@@ -69,35 +76,74 @@ async def run(n: int) -> list[dict[str, Any]]:
     run_id = uuid.uuid4().hex[:6]
 
     def sa(i: int) -> dict[str, Any]:
-        return {"apiVersion": "v1", "kind": "ServiceAccount",
-                "metadata": {"name": f"cost-{run_id}-{i}", "namespace": NS,
-                             "labels": {"app.kubernetes.io/managed-by": "microapp-operator"}}}
+        return {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {
+                "name": f"cost-{run_id}-{i}",
+                "namespace": NS,
+                "labels": {"app.kubernetes.io/managed-by": "microapp-operator"},
+            },
+        }
 
     def mapp(i: int) -> dict[str, Any]:
         body = scale.app(i)
         body["metadata"]["name"] = f"cost-{run_id}-{i:05d}"
         return body
 
-    involved = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"namespace": NS, "uid": "u", "resourceVersion": "1"}}
-    status = {"observedGeneration": 1, "phase": "Pending", "cost": {"estimatedMonthly": "3.20", "currency": "USD"},
-              "conditions": [{"type": "Ready", "status": "False", "reason": "Progressing",
-                              "message": "Deployment x: rolling out, 0 of 1 Pods available",
-                              "lastTransitionTime": "2026-11-30T18:00:00Z", "observedGeneration": 1}],
-              "inventory": [{"apiVersion": "v1", "kind": "ServiceAccount", "name": "x"}]}
+    involved = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"namespace": NS, "uid": "u", "resourceVersion": "1"},
+    }
+    status = {
+        "observedGeneration": 1,
+        "phase": "Pending",
+        "cost": {"estimatedMonthly": "3.20", "currency": "USD"},
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "Progressing",
+                "message": "Deployment x: rolling out, 0 of 1 Pods available",
+                "lastTransitionTime": "2026-11-30T18:00:00Z",
+                "observedGeneration": 1,
+            }
+        ],
+        "inventory": [{"apiVersion": "v1", "kind": "ServiceAccount", "name": "x"}],
+    }
     rows = [
-        await measure("GET of a missing object (the takeover check before a create)", n,
-                      lambda k, i: absent(k, SA.path(NS, f"missing-{run_id}-{i}"))),
-        await measure("the same GET from the watch cache (resourceVersion=0)", n,
-                      lambda k, i: absent(k, SA.path(NS, f"missing-{run_id}-{i}"), resourceVersion="0")),
+        await measure(
+            "GET of a missing object (the takeover check before a create)",
+            n,
+            lambda k, i: absent(k, SA.path(NS, f"missing-{run_id}-{i}")),
+        ),
+        await measure(
+            "the same GET from the watch cache (resourceVersion=0)",
+            n,
+            lambda k, i: absent(k, SA.path(NS, f"missing-{run_id}-{i}"), resourceVersion="0"),
+        ),
         await measure("server-side apply creating a ServiceAccount", n, lambda k, i: k.apply(sa(i), force=False)),
         await measure("server-side apply of the same, unchanged", n, lambda k, i: k.apply(sa(i), force=True)),
-        await measure("Event create", n, lambda k, i: k.event(
-            {**involved, "metadata": {**involved["metadata"], "name": f"cost-{run_id}-{i}"}}, type_="Normal",
-            reason="Applied", message="applied ServiceAccount/x, NetworkPolicy/x, Deployment/x",
-            now=datetime.now(timezone.utc))),
+        await measure(
+            "Event create",
+            n,
+            lambda k, i: k.event(
+                {**involved, "metadata": {**involved["metadata"], "name": f"cost-{run_id}-{i}"}},
+                type_="Normal",
+                reason="Applied",
+                message="applied ServiceAccount/x, NetworkPolicy/x, Deployment/x",
+                now=datetime.now(UTC),
+            ),
+        ),
         await measure("MicroApp create (no admission webhook registered)", n, lambda k, i: k.create(mapp(i))),
-        await measure("MicroApp status merge patch", n, lambda k, i: k.patch_status(
-            MICROAPP, mapp(i)["metadata"]["namespace"], mapp(i)["metadata"]["name"], status)),
+        await measure(
+            "MicroApp status merge patch",
+            n,
+            lambda k, i: k.patch_status(
+                MICROAPP, mapp(i)["metadata"]["namespace"], mapp(i)["metadata"]["name"], status
+            ),
+        ),
     ]
     return rows
 
@@ -112,8 +158,12 @@ def main() -> None:
     try:
         rows = asyncio.run(run(args.n))
         out = scale.ROOT / "bench" / "results" / "api-cost.json"
-        out.write_text(json.dumps({"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "n": args.n,
-                                   "in_flight": 4, "rows": rows}, indent=1) + "\n")
+        out.write_text(
+            json.dumps(
+                {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "n": args.n, "in_flight": 4, "rows": rows}, indent=1
+            )
+            + "\n"
+        )
     finally:
         if not args.keep:
             subprocess.run([str(scale.ROOT / "hack" / "cluster.sh"), "down"], env=scale.ENV, check=False)

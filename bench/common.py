@@ -12,6 +12,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def kubectl(kubeconfig: str, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=input, capture_output=True,
-                          text=True, check=check, timeout=120)
+def kubectl(
+    kubeconfig: str, *args: str, input: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["kubectl", "--kubeconfig", kubeconfig, *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=120,
+    )

@@ -11,7 +11,7 @@ import json
 import statistics
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from microapp_operator.api import types as api
@@ -19,12 +19,14 @@ from microapp_operator.core import lifecycle
 from microapp_operator.runtime.activity import ActivitySweep
 from microapp_operator.runtime.world import World
 
-NOW = datetime(2026, 11, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
 
 def answer(apps: int) -> bytes:
-    result = [{"metric": {"namespace": f"team-{i % 50}", "microapp": f"app-{i}"}, "value": [0, str(i % 3)]}
-              for i in range(apps)]
+    result = [
+        {"metric": {"namespace": f"team-{i % 50}", "microapp": f"app-{i}"}, "value": [0, str(i % 3)]}
+        for i in range(apps)
+    ]
     return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
 
 
@@ -38,6 +40,7 @@ def serve(body: bytes) -> HTTPServer:
 
         def log_message(self, *_: object) -> None:
             pass
+
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -50,7 +53,10 @@ def main() -> None:
     args = parser.parse_args()
     world = World()
     for i in range(args.apps):
-        world.apps[(f"team-{i % 50}", f"app-{i}")] = {"metadata": {}, "status": {"phase": "Idle" if i % 10 == 0 else "Running"}}
+        world.apps[(f"team-{i % 50}", f"app-{i}")] = {
+            "metadata": {},
+            "status": {"phase": "Idle" if i % 10 == 0 else "Running"},
+        }
     server = serve(answer(args.apps))
     sweep = ActivitySweep(world, lambda keys: None, lambda: NOW)
     url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -62,8 +68,10 @@ def main() -> None:
 
     sweeps = [one_sweep() for _ in range(args.rounds)]
     rules = lifecycle.settings(api.Lifecycle(idle_after="7d", retire_after="30d"), None)
-    seen = [lifecycle.Observed(created=NOW - timedelta(days=i % 40), traffic=NOW - timedelta(hours=i % 300))
-            for i in range(args.apps)]
+    seen = [
+        lifecycle.Observed(created=NOW - timedelta(days=i % 40), traffic=NOW - timedelta(hours=i % 300))
+        for i in range(args.apps)
+    ]
 
     def decisions() -> float:
         start = time.thread_time()
@@ -73,10 +81,18 @@ def main() -> None:
 
     decide = [decisions() for _ in range(args.rounds)]
     server.shutdown()
-    print(json.dumps({"apps": args.apps, "rounds": args.rounds, "active_in_answer": len(world.activity),
-                      "sweep_cpu_ms": round(statistics.median(sweeps) * 1000, 1),
-                      "decisions_cpu_ms": round(statistics.median(decide) * 1000, 1),
-                      "decision_us_per_app": round(statistics.median(decide) / args.apps * 1e6, 1)}))
+    print(
+        json.dumps(
+            {
+                "apps": args.apps,
+                "rounds": args.rounds,
+                "active_in_answer": len(world.activity),
+                "sweep_cpu_ms": round(statistics.median(sweeps) * 1000, 1),
+                "decisions_cpu_ms": round(statistics.median(decide) * 1000, 1),
+                "decision_us_per_app": round(statistics.median(decide) / args.apps * 1e6, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -16,12 +16,16 @@ import os
 import statistics
 import time
 
-from microapp_operator.core import catalog, plan, render, rendered, parameters
+from microapp_operator.core import catalog, parameters, plan, render, rendered
 
 MIX = [
     {"template": "web-service@^1", "replicas": 2},
-    {"template": "web-service@^1", "expose": "public", "host": "a.example.com",
-     "parameters": {"autoscale": {"min": 2, "max": 6}}},
+    {
+        "template": "web-service@^1",
+        "expose": "public",
+        "host": "a.example.com",
+        "parameters": {"autoscale": {"min": 2, "max": 6}},
+    },
     {"template": "worker", "parameters": {"args": ["--queue", "orders"]}},
     {"template": "scheduled-job", "parameters": {"schedule": "0 6 * * 1-5"}},
     {"template": "serverless-function", "parameters": {"maxScale": 5}},
@@ -30,10 +34,19 @@ MIX = [
 
 
 def apps(n: int) -> list[dict]:
-    return [{"metadata": {"name": f"app-{i}", "namespace": f"team-{i % 20}", "uid": f"uid-{i}", "generation": 1,
-                          "annotations": {"microapp.dev/team": "finance", "microapp.dev/owner": "alice"}},
-             "spec": {"image": "registry.internal/x:1", "env": [{"name": "MODE", "value": "prod"}], **MIX[i % len(MIX)]}}
-            for i in range(n)]
+    return [
+        {
+            "metadata": {
+                "name": f"app-{i}",
+                "namespace": f"team-{i % 20}",
+                "uid": f"uid-{i}",
+                "generation": 1,
+                "annotations": {"microapp.dev/team": "finance", "microapp.dev/owner": "alice"},
+            },
+            "spec": {"image": "registry.internal/x:1", "env": [{"name": "MODE", "value": "prod"}], **MIX[i % len(MIX)]},
+        }
+        for i in range(n)
+    ]
 
 
 def timed(fn, items) -> float:
@@ -58,8 +71,13 @@ def main() -> None:
             res = catalog.resolve(app["spec"]["template"], templates)
             values = plan.app_values(plan.parse(app), res.template)
             params = parameters.for_template(res.template.parameters, app["spec"].get("parameters"))
-            fn(res.template, render.context(values, params, rendered.labels(app=values.name, team="t"),
-                                            rendered.selector(values.name)))
+            fn(
+                res.template,
+                render.context(
+                    values, params, rendered.labels(app=values.name, team="t"), rendered.selector(values.name)
+                ),
+            )
+
         return one
 
     def median(fn) -> float:  # noqa: ANN001
@@ -69,13 +87,17 @@ def main() -> None:
     work = median(lambda a: plan.workload(plan.parse(a), templates))
     text = median(rendering(render.render_text))
     cached = median(rendering(render.render))
-    result = {"apps": args.apps, "rounds": args.rounds,
-              "pipeline_apps_per_s": round(args.apps / full), "workload_apps_per_s": round(args.apps / work),
-              "full_text_render_apps_per_s": round(args.apps / text),
-              "skeleton_render_apps_per_s": round(args.apps / cached),
-              "pipeline_over_full_text_render": round(full / text, 2),
-              "full_text_over_skeleton_render": round(text / cached, 2),
-              "pipeline_ms_per_app": round(1000 * full / args.apps, 3)}
+    result = {
+        "apps": args.apps,
+        "rounds": args.rounds,
+        "pipeline_apps_per_s": round(args.apps / full),
+        "workload_apps_per_s": round(args.apps / work),
+        "full_text_render_apps_per_s": round(args.apps / text),
+        "skeleton_render_apps_per_s": round(args.apps / cached),
+        "pipeline_over_full_text_render": round(full / text, 2),
+        "full_text_over_skeleton_render": round(text / cached, 2),
+        "pipeline_ms_per_app": round(1000 * full / args.apps, 3),
+    }
     print("render throughput (one core, median of rounds):")
     for k, v in result.items():
         print(f"  {k:28} {v}")

@@ -33,14 +33,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "operator"))
 sys.path.insert(0, str(ROOT / "bench"))
-from common import free_port, kubectl as _kubectl  # noqa: E402
+from common import free_port  # noqa: E402
+from common import kubectl as _kubectl  # noqa: E402
+
 STATE = ROOT / ".cluster-scale"
 NAME = "microapp-scale"
 ENV = {**os.environ, "MICROAPP_STATE_DIR": str(STATE), "MICROAPP_CLUSTER_NAME": NAME}
@@ -48,8 +50,13 @@ KUBECONFIG = STATE / "kubeconfig"
 AUDIT = STATE / "kwok" / "clusters" / NAME / "logs" / "audit.log"
 TEAMS = ["alpha", "beta", "gamma", "delta"]
 NAMESPACES = [f"scale-{t}-{k}" for t in TEAMS for k in range(3)]
-MIX = [("web-service", 4, {}), ("worker", 2, {}), ("scheduled-job", 2, {"schedule": "0 3 * * *"}),
-       ("serverless-function", 1, {}), ("webhook-handler", 1, {})]
+MIX = [
+    ("web-service", 4, {}),
+    ("worker", 2, {}),
+    ("scheduled-job", 2, {"schedule": "0 3 * * *"}),
+    ("serverless-function", 1, {}),
+    ("webhook-handler", 1, {}),
+]
 PODS = {"web-service": 1, "worker": 1}
 
 
@@ -71,18 +78,30 @@ def app(i: int) -> dict[str, Any]:
     params = next(p for name, _, p in MIX if name == slot)
     namespace = NAMESPACES[i % len(NAMESPACES)]
     team = namespace.split("-")[1]
-    spec: dict[str, Any] = {"template": f"{slot}@^1", "image": f"registry.internal/{team}/app-{i % 50}:1.{i % 7}.0",
-                            "resources": {"cpu": f"{100 + 50 * (i % 4)}m", "memory": f"{128 * (1 + i % 3)}Mi"},
-                            "telemetry": {"enabled": False}}
+    spec: dict[str, Any] = {
+        "template": f"{slot}@^1",
+        "image": f"registry.internal/{team}/app-{i % 50}:1.{i % 7}.0",
+        "resources": {"cpu": f"{100 + 50 * (i % 4)}m", "memory": f"{128 * (1 + i % 3)}Mi"},
+        "telemetry": {"enabled": False},
+    }
     if params:
         spec["parameters"] = params
     if slot in ("web-service", "worker"):
         spec["replicas"] = 1
-    return {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp",
-            "metadata": {"name": f"app-{i:05d}", "namespace": namespace,
-                         "annotations": {"microapp.dev/owner": f"dev{i % 40}@example.com", "microapp.dev/team": team,
-                                         "microapp.dev/cost-center": "CC-1234"}},
-            "spec": spec}
+    return {
+        "apiVersion": "microapp.dev/v1alpha1",
+        "kind": "MicroApp",
+        "metadata": {
+            "name": f"app-{i:05d}",
+            "namespace": namespace,
+            "annotations": {
+                "microapp.dev/owner": f"dev{i % 40}@example.com",
+                "microapp.dev/team": team,
+                "microapp.dev/cost-center": "CC-1234",
+            },
+        },
+        "spec": spec,
+    }
 
 
 def setup(n: int, shards: int) -> None:
@@ -93,24 +112,34 @@ def setup(n: int, shards: int) -> None:
     for d in (ROOT / "crds", ROOT / "hack" / "crds"):
         kubectl("apply", "--server-side", "-f", str(d))
         kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(d))
-    policy = {"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"},
-              "spec": {"pricing": {"currency": "USD", "hoursPerMonth": 730, "cpuCoreHour": "0.031611",
-                                   "memoryGiBHour": "0.004237"},
-                       "teams": [{"name": t, "groups": [f"{t}-devs"], "namespaces": [f"scale-{t}-*"]} for t in TEAMS],
-                       "guardrails": {"allowedRegistries": ["registry.internal/"], "maxReplicas": 10,
-                                      "requireCostCenter": True}}}
+    policy = {
+        "apiVersion": "microapp.dev/v1alpha1",
+        "kind": "PlatformPolicy",
+        "metadata": {"name": "default"},
+        "spec": {
+            "pricing": {
+                "currency": "USD",
+                "hoursPerMonth": 730,
+                "cpuCoreHour": "0.031611",
+                "memoryGiBHour": "0.004237",
+            },
+            "teams": [{"name": t, "groups": [f"{t}-devs"], "namespaces": [f"scale-{t}-*"]} for t in TEAMS],
+            "guardrails": {"allowedRegistries": ["registry.internal/"], "maxReplicas": 10, "requireCostCenter": True},
+        },
+    }
     kubectl("apply", "--server-side", "-f", "-", input=json.dumps(policy))
     kubectl("apply", "--server-side", "-f", str(ROOT / "operator" / "microapp_operator" / "templates"))
     for ns in NAMESPACES:
         kubectl("create", "namespace", ns, check=False)
         if shard_of(ns, shards):
             kubectl("label", "namespace", ns, f"microapp.dev/shard={shard_of(ns, shards)}", "--overwrite")
-    kubectl("create", "namespace", "microapp-system", check=False)   # the shards' Leases
+    kubectl("create", "namespace", "microapp-system", check=False)  # the shards' Leases
 
 
 class Operator:
-    def __init__(self, workers: int, resync: float, shard: str | None = None, shards: int = 1,
-                 extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, workers: int, resync: float, shard: str | None = None, shards: int = 1, extra: tuple[str, ...] = ()
+    ) -> None:
         self.workers, self.resync, self.shard, self.shards, self.extra = workers, resync, shard, shards, extra
         self.log = STATE / (f"operator-{shard}.log" if shard else "operator.log")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -124,15 +153,45 @@ class Operator:
         self.liveness = f"http://127.0.0.1:{port}/healthz"
         self.metrics = f"http://127.0.0.1:{metrics}/metrics"
         self.offset = self.log.stat().st_size if self.log.exists() else 0
-        sharding = [] if not self.shard else [
-            "--shard", self.shard, "--shards", ",".join(f"s{i}" for i in range(self.shards)), "--leader-elect",
-            "--leader-elect-identity", self.shard, "--shard-lease-prefix", "microapp-system/bench"]
+        sharding = (
+            []
+            if not self.shard
+            else [
+                "--shard",
+                self.shard,
+                "--shards",
+                ",".join(f"s{i}" for i in range(self.shards)),
+                "--leader-elect",
+                "--leader-elect-identity",
+                self.shard,
+                "--shard-lease-prefix",
+                "microapp-system/bench",
+            ]
+        )
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "microapp_operator", "run", "--workers", str(self.workers),
-                 "--resync-seconds", str(self.resync), "--liveness", self.liveness, "--metrics-port", str(metrics),
-                 "--webhook-port", str(free_port()), *sharding, *self.extra],
-                env={**os.environ, "KUBECONFIG": str(KUBECONFIG)}, stdout=out, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "microapp_operator",
+                    "run",
+                    "--workers",
+                    str(self.workers),
+                    "--resync-seconds",
+                    str(self.resync),
+                    "--liveness",
+                    self.liveness,
+                    "--metrics-port",
+                    str(metrics),
+                    "--webhook-port",
+                    str(free_port()),
+                    *sharding,
+                    *self.extra,
+                ],
+                env={**os.environ, "KUBECONFIG": str(KUBECONFIG)},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def wait(self) -> None:
         assert self.proc is not None
@@ -151,8 +210,10 @@ class Operator:
     def reconciles(self) -> tuple[float, float]:
         """(reconciles run, reconciles skipped as settled) so far, from the operator's /metrics."""
         text = urllib.request.urlopen(self.metrics, timeout=10).read().decode()
+
         def total(name: str) -> float:
             return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
         return total("microapp_reconcile_duration_seconds_count"), total("microapp_reconciles_skipped_total")
 
     def peak_rss_mb(self) -> float:
@@ -177,11 +238,17 @@ def audit_writes(since: datetime, until: datetime | None = None) -> list[dict[st
     for line in lines:
         e = json.loads(line)
         agent = str(e.get("userAgent", ""))
-        if e.get("stage") != "ResponseComplete" or not (agent.startswith("microapp-operator/") or agent.startswith("kopf/")):
+        if e.get("stage") != "ResponseComplete" or not (
+            agent.startswith("microapp-operator/") or agent.startswith("kopf/")
+        ):
             continue
         at = datetime.fromisoformat(e["requestReceivedTimestamp"].replace("Z", "+00:00"))
-        if at >= since and (until is None or at <= until) and e["verb"] in ("create", "update", "patch", "delete") \
-                and (e.get("objectRef") or {}).get("resource") != "leases":   # a shard's leader renews its Lease
+        if (
+            at >= since
+            and (until is None or at <= until)
+            and e["verb"] in ("create", "update", "patch", "delete")
+            and (e.get("objectRef") or {}).get("resource") != "leases"
+        ):  # a shard's leader renews its Lease
             out.append(e)
     return out
 
@@ -195,6 +262,7 @@ async def parallel(items: list[Any], fn: Any, concurrency: int) -> list[float]:
             t0 = time.perf_counter()
             await fn(item)
             latencies.append(1000 * (time.perf_counter() - t0))
+
     await asyncio.gather(*(one(i) for i in items))
     return latencies
 
@@ -202,7 +270,8 @@ async def parallel(items: list[Any], fn: Any, concurrency: int) -> list[float]:
 async def kube() -> Any:
     os.environ["KUBECONFIG"] = str(KUBECONFIG)
     from microapp_operator.runtime.kube import Kube
-    return await Kube.connect(user_agent="bench-scale/1")   # the audit log tells the bench's requests apart
+
+    return await Kube.connect(user_agent="bench-scale/1")  # the audit log tells the bench's requests apart
 
 
 def _by_kind(events: list[dict[str, Any]]) -> dict[str, int]:
@@ -226,7 +295,7 @@ class Progress:
 
     def __init__(self, shards: int) -> None:
         self.shards = shards
-        self.apps: dict[tuple[str, str], tuple[str, bool, bool, int]] = {}   # group, current, ready, children
+        self.apps: dict[tuple[str, str], tuple[str, bool, bool, int]] = {}  # group, current, ready, children
 
     def take(self, obj: dict[str, Any], deleted: bool = False) -> None:
         meta, st = obj["metadata"], obj.get("status") or {}
@@ -235,23 +304,30 @@ class Progress:
             self.apps.pop(key, None)
             return
         knative = str(obj["spec"].get("template", "")).startswith(("serverless-function", "webhook-handler"))
-        ready = knative or any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or [])
-        self.apps[key] = (shard_of(meta["namespace"], self.shards) or "all",
-                          st.get("observedGeneration") == meta.get("generation"), ready, len(st.get("inventory") or []))
+        ready = knative or any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or []
+        )
+        self.apps[key] = (
+            shard_of(meta["namespace"], self.shards) or "all",
+            st.get("observedGeneration") == meta.get("generation"),
+            ready,
+            len(st.get("inventory") or []),
+        )
 
     async def follow(self, k: Any) -> None:
         from microapp_operator.api.kinds import MICROAPP
+
         while True:
             try:
                 rv = ""
-                async for items, rv in k.pages(MICROAPP):
+                async for items, rv in k.pages(MICROAPP):  # noqa: B007 - rv: the list's version, for the watch
                     for obj in items:
                         self.take(obj)
                 async for event in k.watch(MICROAPP, label_selector="", resource_version=rv):
                     if event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
                         self.take(event["object"], deleted=event["type"] == "DELETED")
                     elif event.get("type") == "ERROR":
-                        break   # expired: list again
+                        break  # expired: list again
             except Exception as exc:  # noqa: BLE001 - a broken stream: list again
                 print(f"[bench-scale] watch of MicroApps broke ({exc}); listing again", flush=True)
                 await asyncio.sleep(1)
@@ -267,7 +343,7 @@ async def rollout(n: int, shards: int) -> dict[str, Any]:
     k = await kube()
     progress = Progress(shards)
     follower = asyncio.create_task(progress.follow(k))
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     t0 = time.monotonic()
     await parallel([app(i) for i in range(n)], lambda body: k.create(body), 20)
     created = time.monotonic() - t0
@@ -290,14 +366,21 @@ async def rollout(n: int, shards: int) -> dict[str, Any]:
     follower.cancel()
     await asyncio.gather(follower, return_exceptions=True)
     await k.close()
-    return {"since": since, "seconds": round(seconds, 1), "create_seconds": round(created, 1), "children": children,
-            "ready_seconds": round(ready, 1), "per_shard_s": per_shard}
+    return {
+        "since": since,
+        "seconds": round(seconds, 1),
+        "create_seconds": round(created, 1),
+        "children": children,
+        "ready_seconds": round(ready, 1),
+        "per_shard_s": per_shard,
+    }
 
 
 async def floor(workers: int, prefix: str = "floor-") -> dict[str, Any]:
     """The same children, copied into fresh namespaces, server-side applied with `workers` in flight."""
     k = await kube()
     from microapp_operator.api.kinds import CHILDREN
+
     objects = []
     for res in CHILDREN:
         try:
@@ -307,14 +390,23 @@ async def floor(workers: int, prefix: str = "floor-") -> dict[str, Any]:
         for o in listing.get("items") or []:
             meta = o["metadata"]
             if meta["namespace"] not in NAMESPACES:
-                continue   # an earlier floor's copies
-            if res.kind == "Service" and res.api_version == "v1":   # addresses are allocated, not copied
+                continue  # an earlier floor's copies
+            if res.kind == "Service" and res.api_version == "v1":  # addresses are allocated, not copied
                 for key in ("clusterIP", "clusterIPs"):
                     o["spec"].pop(key, None)
-            objects.append({"apiVersion": res.api_version, "kind": res.kind,
-                            "metadata": {"name": meta["name"], "namespace": prefix + meta["namespace"],
-                                         "labels": meta.get("labels") or {}, "annotations": meta.get("annotations") or {}},
-                            **{key: v for key, v in o.items() if key not in ("apiVersion", "kind", "metadata", "status")}})
+            objects.append(
+                {
+                    "apiVersion": res.api_version,
+                    "kind": res.kind,
+                    "metadata": {
+                        "name": meta["name"],
+                        "namespace": prefix + meta["namespace"],
+                        "labels": meta.get("labels") or {},
+                        "annotations": meta.get("annotations") or {},
+                    },
+                    **{key: v for key, v in o.items() if key not in ("apiVersion", "kind", "metadata", "status")},
+                }
+            )
     for ns in NAMESPACES:
         kubectl("create", "namespace", prefix + ns, check=False)
     t0 = time.monotonic()
@@ -327,12 +419,26 @@ async def floor(workers: int, prefix: str = "floor-") -> dict[str, Any]:
 async def admission(n: int) -> dict[str, Any]:
     k = await kube()
     bodies = [app(100000 + i) for i in range(n)]
-    await parallel(bodies[:100], lambda b: k.request("POST", f"/apis/microapp.dev/v1alpha1/namespaces/"
-                                                    f"{b['metadata']['namespace']}/microapps", body=b,
-                                                    query={"dryRun": "All"}), 20)
-    lat = await parallel(bodies[100:], lambda b: k.request("POST", f"/apis/microapp.dev/v1alpha1/namespaces/"
-                                                          f"{b['metadata']['namespace']}/microapps", body=b,
-                                                          query={"dryRun": "All"}), 20)
+    await parallel(
+        bodies[:100],
+        lambda b: k.request(
+            "POST",
+            f"/apis/microapp.dev/v1alpha1/namespaces/{b['metadata']['namespace']}/microapps",
+            body=b,
+            query={"dryRun": "All"},
+        ),
+        20,
+    )
+    lat = await parallel(
+        bodies[100:],
+        lambda b: k.request(
+            "POST",
+            f"/apis/microapp.dev/v1alpha1/namespaces/{b['metadata']['namespace']}/microapps",
+            body=b,
+            query={"dryRun": "All"},
+        ),
+        20,
+    )
     await k.close()
     return {"requests": len(lat), "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99)}
 
@@ -342,9 +448,23 @@ class Profiler:
 
     def __init__(self, pid: int, name: str) -> None:
         self.out = STATE / f"profile-{name}.txt"
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
-                                      "--rate", "50", "--format", "raw", "--nonblocking", "-o", str(self.out)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "50",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "-o",
+                str(self.out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop(self, top: int = 12) -> dict[str, Any]:
         """The functions with the most samples on top of the stack (self) and anywhere in it
@@ -358,8 +478,9 @@ class Profiler:
             stack, _, count = line.rpartition(" ")
             if not stack or not count.isdigit():
                 continue
-            frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].split("/")[-1] if " (" in f else f
-                      for f in stack.split(";")]
+            frames = [
+                f.split(" (")[0] + " (" + f.split(" (")[-1].split("/")[-1] if " (" in f else f for f in stack.split(";")
+            ]
             total += int(count)
             own[frames[-1]] = own.get(frames[-1], 0) + int(count)
             for frame in set(frames):
@@ -367,10 +488,25 @@ class Profiler:
 
         def share(counts: dict[str, int]) -> list[str]:
             return [f"{100 * c / max(total, 1):.1f}% {f}" for f, c in sorted(counts.items(), key=lambda x: -x[1])[:top]]
-        roots = ("<module>", "<frozen runpy>", "main (cli.py", "command (run.py", "run (uvloop", "Runner.run",
-                 "_run_once", "run_until_complete", "run_forever", "Thread.", "_worker (thread.py")
-        return {"samples": total, "self": share(own), "inclusive": share(
-            {f: c for f, c in inclusive.items() if not any(r in f for r in roots)})}
+
+        roots = (
+            "<module>",
+            "<frozen runpy>",
+            "main (cli.py",
+            "command (run.py",
+            "run (uvloop",
+            "Runner.run",
+            "_run_once",
+            "run_until_complete",
+            "run_forever",
+            "Thread.",
+            "_worker (thread.py",
+        )
+        return {
+            "samples": total,
+            "self": share(own),
+            "inclusive": share({f: c for f, c in inclusive.items() if not any(r in f for r in roots)}),
+        }
 
 
 def main() -> None:
@@ -386,26 +522,38 @@ def main() -> None:
     t_all = time.monotonic()
     setup(args.apps, args.shards)
     names = [f"s{i}" for i in range(args.shards)] if args.shards > 1 else [None]
-    ops = [Operator(args.workers, resync=args.resync, shard=name, shards=args.shards,
-                    extra=("--no-routine-events",) if args.no_routine_events else ()) for name in names]
+    ops = [
+        Operator(
+            args.workers,
+            resync=args.resync,
+            shard=name,
+            shards=args.shards,
+            extra=("--no-routine-events",) if args.no_routine_events else (),
+        )
+        for name in names
+    ]
     for op in ops:
         op.launch()
     for op in ops:
         op.wait()
-    log(f"rollout of {args.apps} apps (20 creates in flight, {args.workers} operator workers, "
-        f"{len(ops)} operator(s)) ...")
+    log(
+        f"rollout of {args.apps} apps (20 creates in flight, {args.workers} operator workers, "
+        f"{len(ops)} operator(s)) ..."
+    )
     cpu0 = [op.cpu() for op in ops]
-    profiler = Profiler(ops[0].proc.pid, f"rollout-{args.apps}") if args.profile else None   # type: ignore[union-attr]
+    profiler = Profiler(ops[0].proc.pid, f"rollout-{args.apps}") if args.profile else None  # type: ignore[union-attr]
     roll = asyncio.run(rollout(args.apps, args.shards))
     profile = {"rollout": profiler.stop()} if profiler else {}
     rollout_cpu = [op.cpu() - c for op, c in zip(ops, cpu0)]
     reconciles = [op.reconciles() for op in ops]
-    time.sleep(5)   # the last Events and status writes land
+    time.sleep(5)  # the last Events and status writes land
     writes = audit_writes(roll["since"])
-    log(f"rolled out in {roll['seconds']}s, all Ready at {roll['ready_seconds']}s; {len(writes)} operator writes; "
-        f"waiting one full resync ({args.resync:.0f} s) ...")
-    quiet_from, cpu1 = datetime.now(timezone.utc), [op.cpu() for op in ops]
-    profiler = Profiler(ops[0].proc.pid, f"idle-{args.apps}") if args.profile else None   # type: ignore[union-attr]
+    log(
+        f"rolled out in {roll['seconds']}s, all Ready at {roll['ready_seconds']}s; {len(writes)} operator writes; "
+        f"waiting one full resync ({args.resync:.0f} s) ..."
+    )
+    quiet_from, cpu1 = datetime.now(UTC), [op.cpu() for op in ops]
+    profiler = Profiler(ops[0].proc.pid, f"idle-{args.apps}") if args.profile else None  # type: ignore[union-attr]
     idle_window = args.resync + 10
     time.sleep(idle_window)
     if profiler:
@@ -418,14 +566,14 @@ def main() -> None:
     log("operator restart ...")
     for op in ops:
         op.stop()
-    restart_from = datetime.now(timezone.utc)
+    restart_from = datetime.now(UTC)
     for op in ops:
         op.launch()
     for op in ops:
         op.wait()
     time.sleep(10)
     restart_writes = audit_writes(restart_from)
-    restart_peak = [op.peak_rss_mb() for op in ops]   # a start with N apps present: every list at once
+    restart_peak = [op.peak_rss_mb() for op in ops]  # a start with N apps present: every list at once
     for op in ops:
         op.stop()
     in_flight = args.workers * len(ops)
@@ -436,47 +584,85 @@ def main() -> None:
     fl_wide = asyncio.run(floor(16, prefix="floor16-")) if args.apps <= 1000 else {"seconds": None}
     shards = {}
     for i, name in enumerate(names):
-        mine = [e for e in writes if name is None or shard_of((e.get("objectRef") or {}).get("namespace", ""), args.shards) == name]
-        apps = sum(1 for j in range(args.apps) if name is None or shard_of(app(j)["metadata"]["namespace"], args.shards) == name)
-        shards[name or "all"] = {"apps": apps, "rollout_s": roll["per_shard_s"].get(name or "all"),
-                                 "writes_per_app": round(len(mine) / max(apps, 1), 2), "peak_rss_mb": round(peak[i], 1),
-                                 "rollout_cpu_s": round(rollout_cpu[i], 1), "idle_cpu_s_per_min": round(idle_cpu_per_min[i], 2)}
-    result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "apps": args.apps, "workers": args.workers,
-              "operators": len(ops), "routine_events": not args.no_routine_events,
-              "rollout_s": roll["seconds"], "create_s": roll["create_seconds"], "all_ready_s": roll["ready_seconds"],
-              "floor_s": fl["seconds"], "floor_objects": fl["objects"], "floor_in_flight": in_flight,
-              "rollout_over_floor": round(roll["seconds"] / fl["seconds"], 2),
-              "floor_16_in_flight_s": fl_wide["seconds"],
-              "rollout_over_floor_16": round(roll["seconds"] / fl_wide["seconds"], 2) if fl_wide["seconds"] else None,
-              "children": roll["children"], "writes_rollout": len(writes),
-              "writes_per_app": round(len(writes) / args.apps, 2),
-              "writes_per_app_without_events": round(sum(1 for e in writes if (e.get("objectRef") or {}).get(
-                  "resource") != "events") / args.apps, 2),
-              "children_plus_one_per_app": round(roll["children"] / args.apps + 1, 2),
-              "writes_by_kind": _by_kind(writes),
-              "writes_noop_resync": len(resync_writes), "writes_restart": len(restart_writes),
-              "writes_restart_by_kind": _by_kind(restart_writes),
-              "peak_rss_mb": round(max(peak), 1), "peak_rss_restart_mb": round(max(restart_peak), 1),
-              "status_writes_per_app": round(sum(1 for e in writes if (e.get("objectRef") or {}).get(
-                  "subresource") == "status" and (e.get("objectRef") or {}).get("resource") == "microapps")
-                  / args.apps, 2),
-              "rollout_cpu_s": round(sum(rollout_cpu), 1),
-              "reconciles_per_app": round(sum(r for r, _ in reconciles) / args.apps, 2),
-              "reconciles_skipped_per_app": round(sum(k for _, k in reconciles) / args.apps, 2),
-              "resync_s": args.resync,
-              "idle_cpu_s_per_min": round(sum(idle_cpu_per_min), 2), "admission": adm, "shards": shards,
-              "profile": profile, "total_s": round(time.monotonic() - t_all, 1)}
+        mine = [
+            e
+            for e in writes
+            if name is None or shard_of((e.get("objectRef") or {}).get("namespace", ""), args.shards) == name
+        ]
+        apps = sum(
+            1
+            for j in range(args.apps)
+            if name is None or shard_of(app(j)["metadata"]["namespace"], args.shards) == name
+        )
+        shards[name or "all"] = {
+            "apps": apps,
+            "rollout_s": roll["per_shard_s"].get(name or "all"),
+            "writes_per_app": round(len(mine) / max(apps, 1), 2),
+            "peak_rss_mb": round(peak[i], 1),
+            "rollout_cpu_s": round(rollout_cpu[i], 1),
+            "idle_cpu_s_per_min": round(idle_cpu_per_min[i], 2),
+        }
+    result = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "apps": args.apps,
+        "workers": args.workers,
+        "operators": len(ops),
+        "routine_events": not args.no_routine_events,
+        "rollout_s": roll["seconds"],
+        "create_s": roll["create_seconds"],
+        "all_ready_s": roll["ready_seconds"],
+        "floor_s": fl["seconds"],
+        "floor_objects": fl["objects"],
+        "floor_in_flight": in_flight,
+        "rollout_over_floor": round(roll["seconds"] / fl["seconds"], 2),
+        "floor_16_in_flight_s": fl_wide["seconds"],
+        "rollout_over_floor_16": round(roll["seconds"] / fl_wide["seconds"], 2) if fl_wide["seconds"] else None,
+        "children": roll["children"],
+        "writes_rollout": len(writes),
+        "writes_per_app": round(len(writes) / args.apps, 2),
+        "writes_per_app_without_events": round(
+            sum(1 for e in writes if (e.get("objectRef") or {}).get("resource") != "events") / args.apps, 2
+        ),
+        "children_plus_one_per_app": round(roll["children"] / args.apps + 1, 2),
+        "writes_by_kind": _by_kind(writes),
+        "writes_noop_resync": len(resync_writes),
+        "writes_restart": len(restart_writes),
+        "writes_restart_by_kind": _by_kind(restart_writes),
+        "peak_rss_mb": round(max(peak), 1),
+        "peak_rss_restart_mb": round(max(restart_peak), 1),
+        "status_writes_per_app": round(
+            sum(
+                1
+                for e in writes
+                if (e.get("objectRef") or {}).get("subresource") == "status"
+                and (e.get("objectRef") or {}).get("resource") == "microapps"
+            )
+            / args.apps,
+            2,
+        ),
+        "rollout_cpu_s": round(sum(rollout_cpu), 1),
+        "reconciles_per_app": round(sum(r for r, _ in reconciles) / args.apps, 2),
+        "reconciles_skipped_per_app": round(sum(k for _, k in reconciles) / args.apps, 2),
+        "resync_s": args.resync,
+        "idle_cpu_s_per_min": round(sum(idle_cpu_per_min), 2),
+        "admission": adm,
+        "shards": shards,
+        "profile": profile,
+        "total_s": round(time.monotonic() - t_all, 1),
+    }
     suffix = (f"-shards-{len(ops)}" if len(ops) > 1 else "") + ("-no-routine-events" if args.no_routine_events else "")
     out = ROOT / "bench" / "results" / f"scale-{args.apps}{suffix}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
-    print(f"| {result['date']} | {args.apps} ({len(ops)} operator{'s' if len(ops) > 1 else ''}) | "
-          f"{result['rollout_s']} / {result['floor_s']} = "
-          f"{result['rollout_over_floor']} | {result['writes_per_app']} (children+1: "
-          f"{result['children_plus_one_per_app']}) | {result['writes_noop_resync']} / {result['writes_restart']} | "
-          f"{result['peak_rss_mb']} | {result['rollout_cpu_s']} | {result['idle_cpu_s_per_min']} | "
-          f"{adm['p50_ms']} / {adm['p99_ms']} |")
+    print(
+        f"| {result['date']} | {args.apps} ({len(ops)} operator{'s' if len(ops) > 1 else ''}) | "
+        f"{result['rollout_s']} / {result['floor_s']} = "
+        f"{result['rollout_over_floor']} | {result['writes_per_app']} (children+1: "
+        f"{result['children_plus_one_per_app']}) | {result['writes_noop_resync']} / {result['writes_restart']} | "
+        f"{result['peak_rss_mb']} | {result['rollout_cpu_s']} | {result['idle_cpu_s_per_min']} | "
+        f"{adm['p50_ms']} / {adm['p99_ms']} |"
+    )
     if not args.keep:
         subprocess.run([str(ROOT / "hack" / "cluster.sh"), "down"], env=ENV, check=False)
 

@@ -35,6 +35,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from common import free_port, kubectl  # noqa: E402
+
 CONFIGURATION = "microapp.dev"  # the operator's ValidatingWebhookConfiguration
 NAMESPACE = "team-finance"  # a namespace of team finance in the default policy
 WARMUP = 200  # requests before the measurement (connections, first skeletons); distinct bodies of their own
@@ -44,20 +45,44 @@ CACHE = Path(os.environ.get("MICROAPP_CACHE", Path.home() / ".cache" / "microapp
 def review(i: int, distinct: bool = True) -> dict:
     """Distinct: every request a different spec (no memo hits, the worst case). Otherwise
     20 specs repeat, as when Argo CD or a CI job re-applies a directory of apps."""
-    app = {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp",
-           "metadata": {"name": f"bench-{i}", "namespace": "team-finance",  # team finance of the default policy
-                        "annotations": {"microapp.dev/owner": "alice@example.com", "microapp.dev/team": "finance",
-                                        "microapp.dev/cost-center": "CC-1234"}},
-           "spec": {"template": "web-service@^1", "image": "registry.internal/bench/app:1.0.0",
-                    "replicas": 1 + (i if distinct else i % 20) % 10,
-                    "resources": {"cpu": f"{100 + (i if distinct else i % 20) % 1000}m",
-                                  "memory": f"{256 + (i // 1000 if distinct else 0)}Mi"}}}
-    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": {"uid": str(uuid.uuid4()), "kind": {"group": "microapp.dev", "version": "v1alpha1", "kind": "MicroApp"},
-                        "resource": {"group": "microapp.dev", "version": "v1alpha1", "resource": "microapps"},
-                        "name": app["metadata"]["name"], "namespace": "team-finance", "operation": "CREATE",
-                        "userInfo": {"username": "alice@example.com", "groups": ["finance-devs"]},
-                        "object": app, "oldObject": None, "dryRun": True}}
+    app = {
+        "apiVersion": "microapp.dev/v1alpha1",
+        "kind": "MicroApp",
+        "metadata": {
+            "name": f"bench-{i}",
+            "namespace": "team-finance",  # team finance of the default policy
+            "annotations": {
+                "microapp.dev/owner": "alice@example.com",
+                "microapp.dev/team": "finance",
+                "microapp.dev/cost-center": "CC-1234",
+            },
+        },
+        "spec": {
+            "template": "web-service@^1",
+            "image": "registry.internal/bench/app:1.0.0",
+            "replicas": 1 + (i if distinct else i % 20) % 10,
+            "resources": {
+                "cpu": f"{100 + (i if distinct else i % 20) % 1000}m",
+                "memory": f"{256 + (i // 1000 if distinct else 0)}Mi",
+            },
+        },
+    }
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": str(uuid.uuid4()),
+            "kind": {"group": "microapp.dev", "version": "v1alpha1", "kind": "MicroApp"},
+            "resource": {"group": "microapp.dev", "version": "v1alpha1", "resource": "microapps"},
+            "name": app["metadata"]["name"],
+            "namespace": "team-finance",
+            "operation": "CREATE",
+            "userInfo": {"username": "alice@example.com", "groups": ["finance-devs"]},
+            "object": app,
+            "oldObject": None,
+            "dryRun": True,
+        },
+    }
 
 
 def loadgen() -> Path:
@@ -69,8 +94,9 @@ def loadgen() -> Path:
     return binary
 
 
-def load(binary: Path, url: str, n: int, concurrency: int, bodies: list[dict] | None,
-         extra: list[str] | None = None) -> dict:
+def load(
+    binary: Path, url: str, n: int, concurrency: int, bodies: list[dict] | None, extra: list[str] | None = None
+) -> dict:
     """Run the Go client; its JSON summary (latencies in ms)."""
     args = [str(binary), "-url", url, "-n", str(n), "-c", str(concurrency), "-warmup", str(WARMUP), *(extra or [])]
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
@@ -90,8 +116,15 @@ def load(binary: Path, url: str, n: int, concurrency: int, bodies: list[dict] | 
 def registration(kubeconfig: str) -> str:
     """'absent', 'stale' (kept after its operator stopped: it fails closed) or 'live' (another
     operator answers it: leave it alone)."""
-    got = kubectl(kubeconfig, "get", "validatingwebhookconfiguration", CONFIGURATION, "-o",
-                  "jsonpath={.webhooks[0].clientConfig.url}", check=False)
+    got = kubectl(
+        kubeconfig,
+        "get",
+        "validatingwebhookconfiguration",
+        CONFIGURATION,
+        "-o",
+        "jsonpath={.webhooks[0].clientConfig.url}",
+        check=False,
+    )
     if got.returncode != 0:
         return "absent"
     url = urllib.parse.urlsplit(got.stdout.strip())
@@ -108,10 +141,11 @@ def webhook_histogram(kubeconfig: str) -> dict[str, float]:
     out: dict[str, float] = {}
     prefix = "apiserver_admission_webhook_admission_duration_seconds_"
     for line in text.splitlines():
-        if not (line.startswith(prefix) and f'name="admission.{CONFIGURATION}"' in line
-                and 'operation="CREATE"' in line):
+        if not (
+            line.startswith(prefix) and f'name="admission.{CONFIGURATION}"' in line and 'operation="CREATE"' in line
+        ):
             continue
-        series = line[len(prefix):].split("{", 1)[0]
+        series = line[len(prefix) :].split("{", 1)[0]
         key = line.split('le="', 1)[1].split('"', 1)[0] if series == "bucket" else series
         out[key] = out.get(key, 0) + float(line.rsplit(" ", 1)[1])
     return out
@@ -122,8 +156,15 @@ def wait_registered(kubeconfig: str, port: int, timeout: float = 60) -> None:
     print(f"waiting for the webhook configuration to point at 127.0.0.1:{port} ...", file=sys.stderr)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        got = kubectl(kubeconfig, "get", "validatingwebhookconfiguration", CONFIGURATION, "-o",
-                      "jsonpath={.webhooks[*].clientConfig.url}", check=False).stdout
+        got = kubectl(
+            kubeconfig,
+            "get",
+            "validatingwebhookconfiguration",
+            CONFIGURATION,
+            "-o",
+            "jsonpath={.webhooks[*].clientConfig.url}",
+            check=False,
+        ).stdout
         if got and all(f":{port}/" in url for url in got.split()):
             return
         time.sleep(0.5)
@@ -155,21 +196,41 @@ def api_server_pass(binary: Path, kubeconfig: str, n: int, concurrency: int) -> 
         key.chmod(0o600)
         url = f"{cluster['server']}/apis/microapp.dev/v1alpha1/namespaces/{NAMESPACE}/microapps?dryRun=All"
         before = webhook_histogram(kubeconfig)
-        client = load(binary, url, n, concurrency, [review(i)["request"]["object"] for i in range(n + WARMUP)],
-                      extra=["-cert", str(cert), "-key", str(key), "-status", "201", "-review=false",
-                             "-warning", "estimated cost"])
+        client = load(
+            binary,
+            url,
+            n,
+            concurrency,
+            [review(i)["request"]["object"] for i in range(n + WARMUP)],
+            extra=[
+                "-cert",
+                str(cert),
+                "-key",
+                str(key),
+                "-status",
+                "201",
+                "-review=false",
+                "-warning",
+                "estimated cost",
+            ],
+        )
         after = webhook_histogram(kubeconfig)
     if created_ns:
         kubectl(kubeconfig, "delete", "namespace", NAMESPACE, "--wait=false", check=False)
     calls = {le: after.get(le, 0) - before.get(le, 0) for le in after}
     total = calls.get("+Inf", 0)
     mean = calls.get("sum", 0) / total if total else 0
-    return {"api_requests": n, "api_p50_ms": client["p50_ms"], "api_p99_ms": client["p99_ms"],
-            "api_webhook_calls": int(total), "api_webhook_mean_ms": round(1000 * mean, 2),
-            # Little's law: how many webhook calls the API server had in flight on average
-            "api_webhook_in_flight": round(client["requests_per_second"] * mean, 1),
-            "api_webhook_calls_under_5ms": round(calls.get("0.005", 0) / total, 4) if total else None,
-            "api_webhook_calls_under_25ms": round(calls.get("0.025", 0) / total, 4) if total else None}
+    return {
+        "api_requests": n,
+        "api_p50_ms": client["p50_ms"],
+        "api_p99_ms": client["p99_ms"],
+        "api_webhook_calls": int(total),
+        "api_webhook_mean_ms": round(1000 * mean, 2),
+        # Little's law: how many webhook calls the API server had in flight on average
+        "api_webhook_in_flight": round(client["requests_per_second"] * mean, 1),
+        "api_webhook_calls_under_5ms": round(calls.get("0.005", 0) / total, 4) if total else None,
+        "api_webhook_calls_under_25ms": round(calls.get("0.025", 0) / total, 4) if total else None,
+    }
 
 
 def main() -> None:
@@ -182,17 +243,34 @@ def main() -> None:
     before = registration(kubeconfig)
     register = before != "live"  # another operator's registration (a make demo) is left alone
     if not register:
-        print("a running operator serves the webhook configuration: skipping the pass through "
-              "kube-apiserver (make down first to include it)", file=sys.stderr)
+        print(
+            "a running operator serves the webhook configuration: skipping the pass through "
+            "kube-apiserver (make down first to include it)",
+            file=sys.stderr,
+        )
     live, hook, prom = free_port(), free_port(), free_port()
     log = Path(tempfile.mkdtemp(prefix="microapp-bench-")) / "operator.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "microapp_operator", "run", "--liveness",
-                                 f"http://127.0.0.1:{live}/healthz", "--webhook-port", str(hook),
-                                 *([] if register else ["--webhook-no-register"]),
-                                 "--namespace", "microapp-bench-none",  # reconcile nothing
-                                 "--metrics-port", str(prom)], env={**os.environ, "KUBECONFIG": kubeconfig},
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "microapp_operator",
+                "run",
+                "--liveness",
+                f"http://127.0.0.1:{live}/healthz",
+                "--webhook-port",
+                str(hook),
+                *([] if register else ["--webhook-no-register"]),
+                "--namespace",
+                "microapp-bench-none",  # reconcile nothing
+                "--metrics-port",
+                str(prom),
+            ],
+            env={**os.environ, "KUBECONFIG": kubeconfig},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 120
         while "initial sync done" not in log.read_text(errors="replace"):
@@ -200,10 +278,16 @@ def main() -> None:
                 raise SystemExit(f"operator did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
         webhook = f"https://127.0.0.1:{hook}/admission"
-        distinct = load(binary, webhook, args.requests, args.concurrency,  # + the warm-up's own
-                        [review(i) for i in range(args.requests + WARMUP)])
-        repeated = load(binary, webhook, args.requests, args.concurrency,
-                        [review(i, distinct=False) for i in range(20)])
+        distinct = load(
+            binary,
+            webhook,
+            args.requests,
+            args.concurrency,  # + the warm-up's own
+            [review(i) for i in range(args.requests + WARMUP)],
+        )
+        repeated = load(
+            binary, webhook, args.requests, args.concurrency, [review(i, distinct=False) for i in range(20)]
+        )
         live = load(binary, f"http://127.0.0.1:{live}/healthz", args.requests, args.concurrency, None)
         api = {}
         if register:
@@ -214,15 +298,22 @@ def main() -> None:
         proc.wait(timeout=20)
         if register and before == "absent":  # persistent (fails closed): do not leave ours behind
             kubectl(kubeconfig, "delete", "validatingwebhookconfiguration", CONFIGURATION, check=False)
-    result = {"requests": args.requests, "concurrency": args.concurrency,
-              "webhook_p50_ms": distinct["p50_ms"], "webhook_p99_ms": distinct["p99_ms"],
-              "webhook_mean_ms": round(distinct["mean_ms"], 2),
-              "webhook_per_second": round(distinct["requests_per_second"]),
-              "repeated_specs_p50_ms": repeated["p50_ms"], "repeated_specs_p99_ms": repeated["p99_ms"],
-              "liveness_p50_ms": live["p50_ms"], "liveness_p99_ms": live["p99_ms"],
-              "webhook_over_liveness_p99": round(distinct["p99_ms"] / live["p99_ms"], 2),
-              "goal_p99_under_25ms_distinct": distinct["p99_ms"] < 25,
-              "goal_p99_under_25ms_repeated": repeated["p99_ms"] < 25, **api}
+    result = {
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        "webhook_p50_ms": distinct["p50_ms"],
+        "webhook_p99_ms": distinct["p99_ms"],
+        "webhook_mean_ms": round(distinct["mean_ms"], 2),
+        "webhook_per_second": round(distinct["requests_per_second"]),
+        "repeated_specs_p50_ms": repeated["p50_ms"],
+        "repeated_specs_p99_ms": repeated["p99_ms"],
+        "liveness_p50_ms": live["p50_ms"],
+        "liveness_p99_ms": live["p99_ms"],
+        "webhook_over_liveness_p99": round(distinct["p99_ms"] / live["p99_ms"], 2),
+        "goal_p99_under_25ms_distinct": distinct["p99_ms"] < 25,
+        "goal_p99_under_25ms_repeated": repeated["p99_ms"] < 25,
+        **api,
+    }
     print(f"admission webhook latency ({args.concurrency} concurrent, {args.requests} dry-run reviews):")
     for k, v in result.items():
         print(f"  {k:28} {v}")

@@ -35,9 +35,13 @@ def argocd_binary() -> str:
 
 
 def _run(argocd: str, *args: str, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run([argocd, "admin", "settings", "resource-overrides", *args, "--argocd-cm-path",
-                           str(ARGOCD_CM)], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "HOME": os.environ.get("HOME", "/tmp"), **(env or {})})
+    proc = subprocess.run(
+        [argocd, "admin", "settings", "resource-overrides", *args, "--argocd-cm-path", str(ARGOCD_CM)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": os.environ.get("HOME", "/tmp"), **(env or {})},
+    )
     assert proc.returncode == 0, f"argocd {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
@@ -81,15 +85,25 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
     namespace = meta["namespace"]
     keep = {"generation", "labels", "annotations", "finalizers", "deletionTimestamp"}
     out_meta = {"name": meta["name"], "namespace": FIXTURE_NS, **{k: v for k, v in meta.items() if k in keep}}
-    annotations = {k: v for k, v in (out_meta.get("annotations") or {}).items()
-                   if k != "kubectl.kubernetes.io/last-applied-configuration"}
+    annotations = {
+        k: v
+        for k, v in (out_meta.get("annotations") or {}).items()
+        if k != "kubectl.kubernetes.io/last-applied-configuration"
+    }
     if annotations:
         out_meta["annotations"] = annotations
     else:
         out_meta.pop("annotations", None)
-    text = yaml.safe_dump({"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": out_meta,
-                           "spec": obj.get("spec"), **({"status": obj["status"]} if "status" in obj else {})},
-                          sort_keys=False)
+    text = yaml.safe_dump(
+        {
+            "apiVersion": obj["apiVersion"],
+            "kind": obj["kind"],
+            "metadata": out_meta,
+            "spec": obj.get("spec"),
+            **({"status": obj["status"]} if "status" in obj else {}),
+        },
+        sort_keys=False,
+    )
     text = text.replace(namespace, FIXTURE_NS)
     return stamp(yaml.safe_load(text))
 
@@ -99,12 +113,17 @@ def write_action_expectations() -> None:
     (the test compares after replacing every time by STAMP, and checks the real one against the
     clock). Rewritten with the fixtures (MICROAPP_UPDATE_FIXTURES=1)."""
     tests = yaml.safe_load((CUSTOMIZATION / "actions" / "action_test.yaml").read_text())["actionTests"]
-    keys = {"wake": "microapp.dev/wake", "snooze": "microapp.dev/snooze-until", "restore": "microapp.dev/restore",
-            "mark-active": "microapp.dev/last-activity"}
+    keys = {
+        "wake": "microapp.dev/wake",
+        "snooze": "microapp.dev/snooze-until",
+        "restore": "microapp.dev/restore",
+        "mark-active": "microapp.dev/last-activity",
+    }
     for case in tests:
         source = CUSTOMIZATION / "actions" / case["inputPath"]
         obj = yaml.safe_load(source.read_text())
         obj["metadata"].setdefault("annotations", {})[keys[case["action"]]] = STAMP
         (CUSTOMIZATION / "actions" / case["expectedOutputPath"]).write_text(
             f"# {source.relative_to(CUSTOMIZATION)} after the '{case['action']}' action (written by "
-            f"tests/argocd.py).\n" + yaml.safe_dump(obj, sort_keys=False))
+            f"tests/argocd.py).\n" + yaml.safe_dump(obj, sort_keys=False)
+        )

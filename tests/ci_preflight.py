@@ -17,9 +17,18 @@ POLICY = ROOT / "tests" / "fixtures" / "platformpolicy.yaml"
 
 
 def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
+    subprocess.run(
+        ["git", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+        },
+    )
 
 
 def pull_request(tmp_path: Path, files: dict[str, object], namespace: str = "t-ci") -> Path:
@@ -41,8 +50,13 @@ def pull_request(tmp_path: Path, files: dict[str, object], namespace: str = "t-c
 
 def preflight(repo: Path, tmp_path: Path, *, kubeconfig: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
-    env.update({"MICROAPP": f"{sys.executable} -m microapp_operator", "POLICY": str(POLICY),
-                "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
+    env.update(
+        {
+            "MICROAPP": f"{sys.executable} -m microapp_operator",
+            "POLICY": str(POLICY),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        }
+    )
     if kubeconfig:
         env["KUBECONFIG"] = kubeconfig
     return subprocess.run([str(SCRIPT), "main"], cwd=repo, capture_output=True, text=True, env=env, timeout=120)

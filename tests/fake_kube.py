@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
-from typing import Any, AsyncIterator, Mapping
+from typing import Any
 
-from microapp_operator.api.kinds import EVENT, Resource, RESOURCES
+from microapp_operator.api.kinds import EVENT, RESOURCES, Resource
 from microapp_operator.runtime.kube import KubeError, resource_of
 
 Store = dict[tuple[str, str], dict[str, Any]]
@@ -23,13 +24,13 @@ class FakeKube:
     def __init__(self) -> None:
         self.objects: dict[Resource, Store] = {}
         self.writes = 0
-        self.calls: list[tuple[str, str, str, str]] = []        # (verb, kind, namespace, name)
-        self.absent: set[Resource] = set()                     # kinds whose CRD is not installed: 404
-        self.failures: dict[str, list[KubeError]] = {}         # verb -> errors raised by the next calls
+        self.calls: list[tuple[str, str, str, str]] = []  # (verb, kind, namespace, name)
+        self.absent: set[Resource] = set()  # kinds whose CRD is not installed: 404
+        self.failures: dict[str, list[KubeError]] = {}  # verb -> errors raised by the next calls
         self.events: list[dict[str, Any]] = []
         self._rv = itertools.count(1)
         self._watchers: dict[Resource, list[asyncio.Queue[dict[str, Any] | None]]] = {}
-        self._history: dict[Resource, list[tuple[int, dict[str, Any]]]] = {}   # what a watch from an rv replays
+        self._history: dict[Resource, list[tuple[int, dict[str, Any]]]] = {}  # what a watch from an rv replays
 
     # --- test controls ------------------------------------------------------------------
 
@@ -59,8 +60,13 @@ class FakeKube:
 
     def expire(self, res: Resource, code: int = 410) -> None:
         """An ERROR event on every stream: 410 Gone (the client must relist), or another failure."""
-        self._emit(res, {"type": "ERROR", "object": {"code": code, "message": "too old resource version"
-                                                     if code == 410 else "internal error"}})
+        self._emit(
+            res,
+            {
+                "type": "ERROR",
+                "object": {"code": code, "message": "too old resource version" if code == 410 else "internal error"},
+            },
+        )
 
     def drop_watches(self, res: Resource) -> None:
         """The server closes every stream of this kind (as on a restart)."""
@@ -88,12 +94,15 @@ class FakeKube:
         meta = obj["metadata"]
         self._call("apply", res, meta.get("namespace", ""), meta["name"], write=True)
         live = self.stored(res, meta.get("namespace", ""), meta["name"])
-        if live is not None and not force:   # (a real server conflicts only on fields others set)
+        if live is not None and not force:  # (a real server conflicts only on fields others set)
             raise KubeError(409, f"Apply failed with 1 conflict: conflict with another manager for {meta['name']}")
         merged = {**copy.deepcopy(dict(obj)), **({"status": live["status"]} if live and "status" in live else {})}
         if live is not None:
-            merged["metadata"] = {**merged["metadata"], "uid": live["metadata"]["uid"],
-                                  "generation": live["metadata"].get("generation", 1) + 1}
+            merged["metadata"] = {
+                **merged["metadata"],
+                "uid": live["metadata"]["uid"],
+                "generation": live["metadata"].get("generation", 1) + 1,
+            }
         return self.put(merged)
 
     async def create(self, obj: Mapping[str, Any], *, counted: bool = True) -> dict[str, Any]:
@@ -110,19 +119,32 @@ class FakeKube:
         if live is None:
             raise KubeError(404, f"{res.plural} {meta['name']!r} not found")
         if meta.get("resourceVersion") != live["metadata"]["resourceVersion"]:
-            raise KubeError(409, f"Operation cannot be fulfilled on {res.plural} {meta['name']!r}: "
-                                 "the object has been modified; please apply your changes to the latest version")
+            raise KubeError(
+                409,
+                f"Operation cannot be fulfilled on {res.plural} {meta['name']!r}: "
+                "the object has been modified; please apply your changes to the latest version",
+            )
         return copy.deepcopy(self.put({**obj, "metadata": {**meta, "uid": live["metadata"]["uid"]}}))
 
-    async def merge_patch(self, res: Resource, namespace: str, name: str, patch: Mapping[str, Any], *,
-                          strategic: bool = False, counted: bool = True) -> dict[str, Any]:
+    async def merge_patch(
+        self,
+        res: Resource,
+        namespace: str,
+        name: str,
+        patch: Mapping[str, Any],
+        *,
+        strategic: bool = False,
+        counted: bool = True,
+    ) -> dict[str, Any]:
         self._call("merge_patch", res, namespace, name, write=counted)
         live = self.stored(res, namespace, name)
         if live is None:
             raise KubeError(404, f"{res.plural} {name!r} not found")
         expected = (patch.get("metadata") or {}).get("resourceVersion")
-        if expected is not None and expected != live["metadata"]["resourceVersion"]:   # a precondition, as served
-            raise KubeError(409, f"Operation cannot be fulfilled on {res.plural} {name!r}: the object has been modified")
+        if expected is not None and expected != live["metadata"]["resourceVersion"]:  # a precondition, as served
+            raise KubeError(
+                409, f"Operation cannot be fulfilled on {res.plural} {name!r}: the object has been modified"
+            )
         return copy.deepcopy(self.put(_merge(live, patch, strategic=strategic)))
 
     async def delete(self, res: Resource, namespace: str, name: str, *, uid: str | None = None) -> bool:
@@ -145,39 +167,42 @@ class FakeKube:
             merged.pop(k, None)
         self.put({**live, "status": copy.deepcopy(merged)})
 
-    async def event(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str,
-                    now: datetime) -> None:
+    async def event(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str, now: datetime) -> None:
         self._call("event", EVENT, involved["metadata"]["namespace"], involved["metadata"]["name"], write=True)
-        self.events.append({"type": type_, "reason": reason, "message": message,
-                            "name": involved["metadata"]["name"]})
+        self.events.append({"type": type_, "reason": reason, "message": message, "name": involved["metadata"]["name"]})
 
-    async def list(self, res: Resource, *, label_selector: str = "", namespace: str | None = None,
-                   metadata_only: bool = False) -> dict[str, Any]:
+    async def list(
+        self, res: Resource, *, label_selector: str = "", namespace: str | None = None, metadata_only: bool = False
+    ) -> dict[str, Any]:
         self._call("list", res, namespace or "", "")
         if res in self.absent:
             raise KubeError(404, "the server could not find the requested resource")
-        items = [copy.deepcopy({"metadata": o["metadata"]} if metadata_only else o)
-                 for o in self.objects.get(res, {}).values()
-                 if _matches(o, label_selector) and namespace in (None, o["metadata"].get("namespace"))]
+        items = [
+            copy.deepcopy({"metadata": o["metadata"]} if metadata_only else o)
+            for o in self.objects.get(res, {}).values()
+            if _matches(o, label_selector) and namespace in (None, o["metadata"].get("namespace"))
+        ]
         return {"items": items, "metadata": {"resourceVersion": str(self._current())}}
 
-    async def pages(self, res: Resource, *, label_selector: str = "", namespace: str | None = None,
-                    limit: int = 500) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
+    async def pages(
+        self, res: Resource, *, label_selector: str = "", namespace: str | None = None, limit: int = 500
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
         """The listing in pages of ``limit`` (each page a "list" call, as each is a request)."""
         listing = await self.list(res, label_selector=label_selector, namespace=namespace)
         items, rv = listing["items"], listing["metadata"]["resourceVersion"]
         yield items[:limit], rv
         for start in range(limit, len(items), limit):
             self._call("list", res, namespace or "", "")
-            yield items[start:start + limit], rv
+            yield items[start : start + limit], rv
 
-    async def watch(self, res: Resource, *, label_selector: str, resource_version: str,
-                    timeout_seconds: int = 290) -> AsyncIterator[dict[str, Any]]:
+    async def watch(
+        self, res: Resource, *, label_selector: str, resource_version: str, timeout_seconds: int = 290
+    ) -> AsyncIterator[dict[str, Any]]:
         self._call("watch", res, "", "")
         if res in self.absent:
             raise KubeError(404, "the server could not find the requested resource")
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        for rv, event in self._history.get(res, []):   # events since resource_version, as the server does
+        for rv, event in self._history.get(res, []):  # events since resource_version, as the server does
             if rv > int(resource_version or 0):
                 queue.put_nowait(copy.deepcopy(event))
         self._watchers.setdefault(res, []).append(queue)
@@ -226,8 +251,10 @@ def _merge(base: Mapping[str, Any], patch: Mapping[str, Any], *, strategic: bool
             out[key] = _merge(out[key], value, strategic=strategic)
         elif strategic and isinstance(value, list) and isinstance(out.get(key), list):
             by_name = {item.get("name"): item for item in value if isinstance(item, Mapping)}
-            out[key] = [_merge(item, by_name[item.get("name")], strategic=True) if item.get("name") in by_name
-                        else item for item in out[key]]
+            out[key] = [
+                _merge(item, by_name[item.get("name")], strategic=True) if item.get("name") in by_name else item
+                for item in out[key]
+            ]
         else:
             out[key] = copy.deepcopy(value)
     return out

@@ -6,9 +6,10 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -17,8 +18,11 @@ KUBECONFIG = Path(os.environ.get("MICROAPP_TEST_KUBECONFIG", ROOT / ".cluster" /
 
 
 def _versions() -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in (ROOT / "hack" / "versions.env").read_text().splitlines()
-             if "=" in line and not line.startswith("#"))
+    pairs = (
+        line.split("=", 1)
+        for line in (ROOT / "hack" / "versions.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
     return {k.strip(): v.strip() for k, v in pairs}
 
 
@@ -31,13 +35,15 @@ AUDIT_LOG = KUBECONFIG.parent / "kwok" / "clusters" / CLUSTER_NAME / "logs" / "a
 OPERATOR_AGENT = "microapp-operator/"
 
 
-def kubectl(*args: str, input: str | dict | list | None = None, check: bool = True,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def kubectl(
+    *args: str, input: str | dict | list | None = None, check: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run the control plane's own kubectl; raise with its stderr when ``check`` and it fails."""
     if isinstance(input, (dict, list)):
         input = yaml.safe_dump_all(input if isinstance(input, list) else [input])
-    proc = subprocess.run([KUBECTL, "--kubeconfig", str(KUBECONFIG), *args], input=input,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(KUBECONFIG), *args], input=input, capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
@@ -51,11 +57,21 @@ def audit_writes(*, since: datetime, namespaces: set[str], agent: str = OPERATOR
     for line in AUDIT_LOG.read_text().splitlines():
         event = json.loads(line)
         ref = event.get("objectRef") or {}
-        if (event.get("stage") == "ResponseComplete" and str(event.get("userAgent", "")).startswith(agent)
-                and ref.get("namespace") in namespaces
-                and datetime.fromisoformat(event["requestReceivedTimestamp"].replace("Z", "+00:00")) >= since):
-            found.append({"verb": event["verb"], "resource": ref.get("resource"), "name": ref.get("name"),
-                          "subresource": ref.get("subresource"), "code": (event.get("responseStatus") or {}).get("code")})
+        if (
+            event.get("stage") == "ResponseComplete"
+            and str(event.get("userAgent", "")).startswith(agent)
+            and ref.get("namespace") in namespaces
+            and datetime.fromisoformat(event["requestReceivedTimestamp"].replace("Z", "+00:00")) >= since
+        ):
+            found.append(
+                {
+                    "verb": event["verb"],
+                    "resource": ref.get("resource"),
+                    "name": ref.get("name"),
+                    "subresource": ref.get("subresource"),
+                    "code": (event.get("responseStatus") or {}).get("code"),
+                }
+            )
     return found
 
 
@@ -63,8 +79,9 @@ def get_json(*args: str) -> dict[str, Any]:
     return json.loads(kubectl("get", *args, "-o", "json").stdout)
 
 
-def eventually(predicate: Callable[[], Any], *, timeout: float = 30, interval: float = 0.5,
-               what: str = "condition") -> Any:
+def eventually(
+    predicate: Callable[[], Any], *, timeout: float = 30, interval: float = 0.5, what: str = "condition"
+) -> Any:
     """Poll until ``predicate`` returns something truthy; fail naming ``what`` otherwise."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -85,11 +102,21 @@ def microapp(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "apiVersion": "microapp.dev/v1alpha1",
         "kind": "MicroApp",
-        "metadata": {"name": name, "namespace": namespace, "annotations": {
-            "microapp.dev/owner": "alice@example.com", "microapp.dev/team": "qa",
-            "microapp.dev/cost-center": "CC-1234"}},
-        "spec": {"template": "web-service@^1", "image": "registry.internal/finance/app:1.0.0",
-                 "replicas": 1, "telemetry": {"enabled": False}},  # tests/integration/test_telemetry.py covers it
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "annotations": {
+                "microapp.dev/owner": "alice@example.com",
+                "microapp.dev/team": "qa",
+                "microapp.dev/cost-center": "CC-1234",
+            },
+        },
+        "spec": {
+            "template": "web-service@^1",
+            "image": "registry.internal/finance/app:1.0.0",
+            "replicas": 1,
+            "telemetry": {"enabled": False},
+        },  # tests/integration/test_telemetry.py covers it
     }
     body["spec"].update(spec)
     if spec.get("expose") == "public":  # approved by the test harness's admin (a platform admin)

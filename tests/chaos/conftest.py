@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -44,8 +45,12 @@ def installed(cluster: Path) -> None:
     for path in (ROOT / "crds", ROOT / "hack" / "crds"):
         kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
         kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(path))
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "tests" / "fixtures" / "platformpolicy.yaml"))
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "operator" / "microapp_operator" / "templates"))
+    kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "tests" / "fixtures" / "platformpolicy.yaml")
+    )
+    kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "operator" / "microapp_operator" / "templates")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -54,15 +59,25 @@ def sa_kubeconfig(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     system:masters: its requests are throttled like a deployed operator's)."""
     kubectl("create", "namespace", OPERATOR_NS, check=False)
     kubectl("create", "serviceaccount", "microapp-operator", "-n", OPERATOR_NS, check=False)
-    kubectl("create", "clusterrolebinding", "microapp-operator-chaos", "--clusterrole=cluster-admin",
-            f"--serviceaccount={OPERATOR_NS}:microapp-operator", check=False)
+    kubectl(
+        "create",
+        "clusterrolebinding",
+        "microapp-operator-chaos",
+        "--clusterrole=cluster-admin",
+        f"--serviceaccount={OPERATOR_NS}:microapp-operator",
+        check=False,
+    )
     token = kubectl("create", "token", "microapp-operator", "-n", OPERATOR_NS, "--duration=4h").stdout.strip()
     admin = yaml.safe_load(KUBECONFIG.read_text())
     cluster_entry = admin["clusters"][0]
-    config = {"apiVersion": "v1", "kind": "Config", "clusters": [cluster_entry],
-              "users": [{"name": "operator", "user": {"token": token}}],
-              "contexts": [{"name": "operator", "context": {"cluster": cluster_entry["name"], "user": "operator"}}],
-              "current-context": "operator"}
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster_entry],
+        "users": [{"name": "operator", "user": {"token": token}}],
+        "contexts": [{"name": "operator", "context": {"cluster": cluster_entry["name"], "user": "operator"}}],
+        "current-context": "operator",
+    }
     path = tmp_path_factory.mktemp("sa") / "kubeconfig"
     path.write_text(yaml.safe_dump(config))
     path.chmod(0o600)
@@ -71,8 +86,9 @@ def sa_kubeconfig(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 @pytest.fixture
 def operator(installed: None, sa_kubeconfig: Path, tmp_path: Path) -> Iterator[OperatorProcess]:
-    proc = OperatorProcess(tmp_path / "operator.log", kubeconfig=sa_kubeconfig,
-                           extra=("--workers", "16", "--resync-seconds", "60"))
+    proc = OperatorProcess(
+        tmp_path / "operator.log", kubeconfig=sa_kubeconfig, extra=("--workers", "16", "--resync-seconds", "60")
+    )
     proc.start()
     yield proc
     proc.stop()

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from tests.chaos.conftest import record
 from tests.helpers import ROOT, audit_writes, eventually, get_json, kubectl, microapp
@@ -29,12 +30,21 @@ def job(name: str, namespace: str) -> dict[str, Any]:
     return microapp(name, namespace, template="scheduled-job", parameters={"schedule": "@daily"})
 
 
-def create_apps(namespace: str, count: int, prefix: str = "app", parallel: int = 6,
-                make: Callable[[str, str], dict[str, Any]] = app) -> None:
+def create_apps(
+    namespace: str, count: int, prefix: str = "app", parallel: int = 6, make: Callable[[str, str], dict[str, Any]] = app
+) -> None:
     """``count`` MicroApps through kubectl (and so the webhook), from ``parallel`` clients."""
     chunks = [[make(f"{prefix}-{i}", namespace) for i in range(j, count, parallel)] for j in range(parallel)]
-    procs = [subprocess.Popen([*kubectl_cmd(), "create", "-f", "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for _ in chunks]
+    procs = [
+        subprocess.Popen(
+            [*kubectl_cmd(), "create", "-f", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in chunks
+    ]
     for proc, chunk in zip(procs, chunks):
         proc.stdin.write("".join(f"---\n{json.dumps(doc)}\n" for doc in chunk))  # type: ignore[union-attr]
         proc.stdin.close()  # type: ignore[union-attr]
@@ -44,6 +54,7 @@ def create_apps(namespace: str, count: int, prefix: str = "app", parallel: int =
 
 def kubectl_cmd() -> list[str]:
     from tests.helpers import KUBECONFIG, KUBECTL
+
     return [KUBECTL, "--kubeconfig", str(KUBECONFIG)]
 
 
@@ -54,9 +65,14 @@ def apps(namespace: str) -> list[dict[str, Any]]:
 def converged(namespace: str, count: int) -> Callable[[], bool]:
     def check() -> bool:
         items = apps(namespace)
-        done = [a for a in items if a.get("status", {}).get("observedGeneration") == a["metadata"]["generation"]
-                and any(c["type"] == "Ready" and c["status"] == "True" for c in a["status"].get("conditions", []))]
+        done = [
+            a
+            for a in items
+            if a.get("status", {}).get("observedGeneration") == a["metadata"]["generation"]
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in a["status"].get("conditions", []))
+        ]
         return len(items) == count and len(done) == count
+
     return check
 
 
@@ -64,9 +80,9 @@ def children(namespace: str, kinds: str = KINDS) -> list[dict[str, Any]]:
     return get_json(kinds, "-n", namespace, "-l", "app.kubernetes.io/managed-by=microapp-operator")["items"]
 
 
-def assert_exactly_the_expected_children(namespace: str, count: int,
-                                         kinds: tuple[str, ...] = ("Deployment", "Service", "ServiceAccount",
-                                                                   "NetworkPolicy")) -> None:
+def assert_exactly_the_expected_children(
+    namespace: str, count: int, kinds: tuple[str, ...] = ("Deployment", "Service", "ServiceAccount", "NetworkPolicy")
+) -> None:
     uids = {a["metadata"]["uid"]: a["metadata"]["name"] for a in apps(namespace)}
     found = children(namespace, KINDS + ",cronjobs")
     by_kind: dict[str, list[str]] = {}
@@ -81,12 +97,21 @@ def assert_exactly_the_expected_children(namespace: str, count: int,
 
 
 def team_budget(limit: str = "100000") -> None:
-    kubectl("apply", "-f", "-", input={"apiVersion": "microapp.dev/v1alpha1", "kind": "TeamBudget",
-                                       "metadata": {"name": "qa"}, "spec": {"team": "qa", "monthlyLimit": limit}})
+    kubectl(
+        "apply",
+        "-f",
+        "-",
+        input={
+            "apiVersion": "microapp.dev/v1alpha1",
+            "kind": "TeamBudget",
+            "metadata": {"name": "qa"},
+            "spec": {"team": "qa", "monthlyLimit": limit},
+        },
+    )
 
 
 def test_a_throttled_api_server_is_absorbed_and_300_apps_converge(operator: OperatorProcess, namespace: str) -> None:
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     start = time.monotonic()
     create_apps(namespace, APPS)
     created = time.monotonic() - start
@@ -96,18 +121,28 @@ def test_a_throttled_api_server_is_absorbed_and_300_apps_converge(operator: Oper
     assert throttled, "the API server never throttled the operator: the fault was not injected"
     assert_exactly_the_expected_children(namespace, APPS)
     assert "reconcile crashed" not in operator.text()
-    record("throttled_api_server", apps=APPS, create_seconds=round(created, 1), converge_seconds=round(seconds, 1),
-           operator_429s=len(throttled))
+    record(
+        "throttled_api_server",
+        apps=APPS,
+        create_seconds=round(created, 1),
+        converge_seconds=round(seconds, 1),
+        operator_429s=len(throttled),
+    )
 
 
 def test_sigkill_during_a_300_app_rollout_leaves_exactly_the_expected_children(
-        operator: OperatorProcess, namespace: str) -> None:
+    operator: OperatorProcess, namespace: str
+) -> None:
     team_budget()
     kinds = ("CronJob", "ServiceAccount", "NetworkPolicy")
     try:
         create_apps(namespace, APPS, make=job)
-        eventually(lambda: len(children(namespace, "cronjobs,serviceaccounts,networkpolicies")) >= APPS, timeout=600,
-                   interval=1, what="the rollout to be under way")
+        eventually(
+            lambda: len(children(namespace, "cronjobs,serviceaccounts,networkpolicies")) >= APPS,
+            timeout=600,
+            interval=1,
+            what="the rollout to be under way",
+        )
         before = len(children(namespace, "cronjobs,serviceaccounts,networkpolicies"))
         operator.kill()
         killed = time.monotonic()
@@ -120,10 +155,16 @@ def test_sigkill_during_a_300_app_rollout_leaves_exactly_the_expected_children(
         def settled() -> dict | None:
             st = get_json("teambudget", "qa").get("status", {})
             return st if st.get("apps") == APPS and Decimal(st.get("committedMonthly", "-1")) == estimates else None
+
         assert estimates > 0
         status = eventually(settled, timeout=60, what="TeamBudget status to equal the sum of the estimates")
-        record("sigkill_mid_rollout", apps=APPS, children_at_kill=before, converge_seconds_after_kill=round(seconds, 1),
-               committed=status["committedMonthly"])
+        record(
+            "sigkill_mid_rollout",
+            apps=APPS,
+            children_at_kill=before,
+            converge_seconds_after_kill=round(seconds, 1),
+            committed=status["committedMonthly"],
+        )
     finally:
         kubectl("delete", "teambudget", "qa", check=False)
 
@@ -136,8 +177,16 @@ def test_the_api_server_stopped_and_started_while_apps_change(operator: Operator
 
     def change(names: list[str], mode: str) -> None:
         for name in names:
-            kubectl("patch", "mapp", name, "-n", namespace, "--type=merge",
-                    "-p", json.dumps({"spec": {"env": [{"name": "MODE", "value": mode}]}}))
+            kubectl(
+                "patch",
+                "mapp",
+                name,
+                "-n",
+                namespace,
+                "--type=merge",
+                "-p",
+                json.dumps({"spec": {"env": [{"name": "MODE", "value": mode}]}}),
+            )
 
     before_stop = [f"app-{i}" for i in range(10)]
     after_start = [f"app-{i}" for i in range(10, 20)]
@@ -146,8 +195,11 @@ def test_the_api_server_stopped_and_started_while_apps_change(operator: Operator
     time.sleep(10)
     subprocess.run([str(ROOT / "hack" / "cluster.sh"), "start"], check=True)
     restarted = time.monotonic()
-    eventually(lambda: kubectl("get", "mapp", "-n", namespace, check=False).returncode == 0, timeout=120,
-               what="the API server to answer")
+    eventually(
+        lambda: kubectl("get", "mapp", "-n", namespace, check=False).returncode == 0,
+        timeout=120,
+        what="the API server to answer",
+    )
     change(after_start, "after-start")
 
     def caught_up() -> bool:
@@ -158,8 +210,10 @@ def test_the_api_server_stopped_and_started_while_apps_change(operator: Operator
             if {"name": "MODE", "value": mode} not in env:
                 return False
         return converged(namespace, count)()
+
     eventually(caught_up, timeout=600, interval=2, what="the operator to catch up after the API server restart")
     seconds = time.monotonic() - restarted
-    assert operator.proc is not None and operator.proc.pid == pid and operator.proc.poll() is None, \
+    assert operator.proc is not None and operator.proc.pid == pid and operator.proc.poll() is None, (
         "the operator was restarted or died; it must reconnect on its own"
+    )
     record("api_server_restart", apps=count, changed=20, converge_seconds_after_start=round(seconds, 1))

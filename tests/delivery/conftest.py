@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -45,7 +46,12 @@ def cluster() -> Path:
         pytest.fail("the Pod network is not set up (hack/pod-network.sh up); run `make delivery`", pytrace=False)
     for crd_dir in (ROOT / "tests" / "delivery" / "crds",):
         kubectl("apply", "--server-side", "-f", str(crd_dir))
-    kubectl("apply", "--server-side", "-f", str(ROOT / "tests" / "fixtures" / "crds" / "monitoring.coreos.com_podmonitors.yaml"))
+    kubectl(
+        "apply",
+        "--server-side",
+        "-f",
+        str(ROOT / "tests" / "fixtures" / "crds" / "monitoring.coreos.com_podmonitors.yaml"),
+    )
     return KUBECONFIG
 
 
@@ -59,8 +65,11 @@ def helm_bin() -> str:
 @pytest.fixture(scope="session")
 def image() -> str:
     """The image `make image` built (make delivery builds it first)."""
-    version = next(line.split('"')[1] for line in (ROOT / "pyproject.toml").read_text().splitlines()
-                   if line.startswith("version = "))
+    version = next(
+        line.split('"')[1]
+        for line in (ROOT / "pyproject.toml").read_text().splitlines()
+        if line.startswith("version = ")
+    )
     ref = f"localhost/microapp-operator:{version}"
     if subprocess.run(["podman", "image", "exists", ref]).returncode != 0:
         pytest.fail(f"the image {ref} is not built; run `make image` (or `make delivery`)", pytrace=False)
@@ -68,8 +77,9 @@ def image() -> str:
 
 
 def helm(helm_bin: str, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([helm_bin, "--kubeconfig", str(KUBECONFIG), *args], capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [helm_bin, "--kubeconfig", str(KUBECONFIG), *args], capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"helm {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -79,10 +89,14 @@ def host_values(tmp: Path, **extra: Any) -> Path:
     """Values that put the operator's Pods on the two Nodes whose addresses are this machine's
     (hostNetwork: the podIP is the node's address), with the tests' policy and teams."""
     policy = yaml.safe_load((ROOT / "tests" / "fixtures" / "platformpolicy.yaml").read_text())
-    values = {"hostNetwork": True, "nodeSelector": {"microapp.dev/host-network": "true"},
-              "tolerations": [{"key": "microapp.dev/host-network", "operator": "Exists", "effect": "NoSchedule"}],
-              "operator": {"logFormat": "text", "resyncSeconds": 30},
-              "defaultPolicy": {"spec": policy["spec"]}, **extra}
+    values = {
+        "hostNetwork": True,
+        "nodeSelector": {"microapp.dev/host-network": "true"},
+        "tolerations": [{"key": "microapp.dev/host-network", "operator": "Exists", "effect": "NoSchedule"}],
+        "operator": {"logFormat": "text", "resyncSeconds": 30},
+        "defaultPolicy": {"spec": policy["spec"]},
+        **extra,
+    }
     path = tmp / f"values-{uuid.uuid4().hex[:6]}.yaml"
     path.write_text(yaml.safe_dump(values))
     return path
@@ -101,9 +115,13 @@ class Replicas:
         self.containers: dict[str, PodContainer] = {}
 
     def start_all(self, count: int) -> list[PodContainer]:
-        pods = eventually(lambda: (lambda ps: ps if len(ps) == count and all(
-            p["status"].get("phase") == "Running" for p in ps) else None)(operator_pods()),
-            timeout=90, what=f"{count} operator Pods scheduled and running (kwok)")
+        pods = eventually(
+            lambda: (
+                lambda ps: ps if len(ps) == count and all(p["status"].get("phase") == "Running" for p in ps) else None
+            )(operator_pods()),
+            timeout=90,
+            what=f"{count} operator Pods scheduled and running (kwok)",
+        )
         for pod in pods:
             name = pod["metadata"]["name"]
             if name not in self.containers:
@@ -114,9 +132,13 @@ class Replicas:
     def leader(self) -> PodContainer:
         """The replica holding the Lease (a former release's holder, killed without releasing it,
         keeps it until it expires)."""
-        holder = eventually(lambda: (lambda h: h if h in self.containers else None)(
-            (get_json("lease", RELEASE, "-n", NS).get("spec") or {}).get("holderIdentity")),
-            timeout=60, what="one of these replicas holding the Lease")
+        holder = eventually(
+            lambda: (lambda h: h if h in self.containers else None)(
+                (get_json("lease", RELEASE, "-n", NS).get("spec") or {}).get("holderIdentity")
+            ),
+            timeout=60,
+            what="one of these replicas holding the Lease",
+        )
         return self.containers[holder]
 
     def logs(self) -> str:

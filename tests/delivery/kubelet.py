@@ -31,7 +31,7 @@ from typing import Any
 from tests.helpers import KUBECONFIG, get_json, kubectl
 
 PODMAN = ["podman", "--runtime", "runc"]
-LIMITS = ["--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"]   # what this sandbox allows
+LIMITS = ["--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"]  # what this sandbox allows
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
@@ -64,8 +64,17 @@ class PodContainer:
         host, port = _server()
         env |= {"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port}
         args = [re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), a) for a in container.get("args", [])]
-        cmd = [*PODMAN, "run", "-d", "--replace", "--name", self.name, *LIMITS,
-               "--network", "host" if spec.get("hostNetwork") else "none"]
+        cmd = [
+            *PODMAN,
+            "run",
+            "-d",
+            "--replace",
+            "--name",
+            self.name,
+            *LIMITS,
+            "--network",
+            "host" if spec.get("hostNetwork") else "none",
+        ]
         cmd += self._security(spec, container)
         cmd += ["-v", f"{self._token(pod)}:{SA_DIR}:ro"]
         cmd += self._volumes(spec, container)
@@ -94,8 +103,9 @@ class PodContainer:
         subprocess.run([*PODMAN, "rm", "-f", self.name], capture_output=True)
 
     def running(self) -> bool:
-        proc = subprocess.run([*PODMAN, "inspect", "-f", "{{.State.Running}}", self.name],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [*PODMAN, "inspect", "-f", "{{.State.Running}}", self.name], capture_output=True, text=True
+        )
         return proc.stdout.strip() == "true"
 
     def logs(self) -> str:
@@ -103,8 +113,11 @@ class PodContainer:
         return proc.stdout + proc.stderr
 
     def _env(self, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:
-        fields = {"metadata.name": pod["metadata"]["name"], "metadata.namespace": pod["metadata"]["namespace"],
-                  "status.podIP": pod["status"].get("podIP", "")}
+        fields = {
+            "metadata.name": pod["metadata"]["name"],
+            "metadata.namespace": pod["metadata"]["namespace"],
+            "status.podIP": pod["status"].get("podIP", ""),
+        }
         env = {}
         for item in container.get("env", []):
             ref = ((item.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
@@ -132,9 +145,21 @@ class PodContainer:
         """A TokenRequest bound to the Pod, as the kubelet's projected volume holds it."""
         sa = self.dir / "serviceaccount"
         sa.mkdir(exist_ok=True)
-        token = kubectl("create", "token", pod["spec"]["serviceAccountName"], "-n", self.namespace,
-                        "--bound-object-kind", "Pod", "--bound-object-name", self.pod,
-                        "--bound-object-uid", pod["metadata"]["uid"], "--duration", "1h").stdout.strip()
+        token = kubectl(
+            "create",
+            "token",
+            pod["spec"]["serviceAccountName"],
+            "-n",
+            self.namespace,
+            "--bound-object-kind",
+            "Pod",
+            "--bound-object-name",
+            self.pod,
+            "--bound-object-uid",
+            pod["metadata"]["uid"],
+            "--duration",
+            "1h",
+        ).stdout.strip()
         (sa / "token").write_text(token)
         (sa / "ca.crt").write_bytes(_ca())
         (sa / "namespace").write_text(self.namespace)
@@ -148,7 +173,7 @@ class PodContainer:
         out = []
         for mount in container.get("volumeMounts", []):
             if mount["mountPath"] == SA_DIR:
-                continue   # the projected token volume the ServiceAccount admission added: see _token
+                continue  # the projected token volume the ServiceAccount admission added: see _token
             volume = volumes[mount["name"]]
             if "emptyDir" in volume:
                 size = (volume["emptyDir"] or {}).get("sizeLimit", "64Mi").replace("Mi", "m")
@@ -160,8 +185,11 @@ class PodContainer:
         return out
 
     def _files(self, volume: dict[str, Any]) -> Path:
-        kind, ref = ("configmap", volume["configMap"]["name"]) if "configMap" in volume \
+        kind, ref = (
+            ("configmap", volume["configMap"]["name"])
+            if "configMap" in volume
             else ("secret", volume["secret"]["secretName"])
+        )
         obj = get_json(kind, ref, "-n", self.namespace)
         target = self.dir / f"{kind}-{ref}"
         target.mkdir(exist_ok=True)

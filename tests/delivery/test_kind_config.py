@@ -23,8 +23,13 @@ def kind() -> str:
 
 def create(kind: str, config: Path) -> str:
     env = {**os.environ, "KIND_EXPERIMENTAL_PROVIDER": "podman"}
-    proc = subprocess.run([kind, "create", "cluster", "--config", str(config), "--name", "microapp-config-check",
-                           "--retain=false"], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [kind, "create", "cluster", "--config", str(config), "--name", "microapp-config-check", "--retain=false"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode != 0, "kind created a cluster: this machine was not expected to be able to"
     return proc.stdout + proc.stderr
 
@@ -37,10 +42,13 @@ def test_kind_accepts_the_config_and_stops_only_at_the_image_pull(kind: str) -> 
     assert "kindest/node:v1.34.0" in out and "invalid configuration" not in out and "unable to decode" not in out, out
 
 
-@pytest.mark.parametrize("mutation, message", [
-    (lambda c: c["nodes"][1].update(role="wroker"), '"wroker" is not a valid node role'),
-    (lambda c: c["nodes"][0].update(extraPortMapings=[]), "field extraPortMapings not found"),
-])
+@pytest.mark.parametrize(
+    "mutation, message",
+    [
+        (lambda c: c["nodes"][1].update(role="wroker"), '"wroker" is not a valid node role'),
+        (lambda c: c["nodes"][0].update(extraPortMapings=[]), "field extraPortMapings not found"),
+    ],
+)
 def test_kind_refuses_a_broken_copy(kind: str, tmp_path: Path, mutation, message: str) -> None:  # type: ignore[no-untyped-def]
     """The check can fail: kind's validation does run before the pull."""
     config = yaml.safe_load((ROOT / "kind-config.yaml").read_text())

@@ -13,8 +13,8 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -33,17 +33,19 @@ def cluster() -> Path:
     if subprocess.run([str(ROOT / "hack" / "cluster.sh"), "status"]).returncode != 0:
         proc = subprocess.run([str(ROOT / "hack" / "cluster.sh"), "up"], capture_output=True, text=True)
         if proc.returncode != 0:
-            pytest.fail(f"the local control plane did not start:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}",
-                        pytrace=False)
+            pytest.fail(
+                f"the local control plane did not start:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", pytrace=False
+            )
     return KUBECONFIG
 
 
 @pytest.fixture(scope="session")
 def crds(cluster: Path) -> None:
     """What `make install` installs (with the tests' PlatformPolicy), plus the Knative CRD."""
+
     def apply(path: Path) -> None:
-        kubectl("apply", "--server-side", "--field-manager=microapp-install", "--force-conflicts",
-                "-f", str(path))
+        kubectl("apply", "--server-side", "--field-manager=microapp-install", "--force-conflicts", "-f", str(path))
+
     for crd_dir in (ROOT / "crds", ROOT / "hack" / "crds"):
         apply(crd_dir)
         kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crd_dir))
@@ -85,15 +87,30 @@ class OperatorProcess:
         self.started_at = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "microapp_operator", "run", "--verbose", "--resync-seconds", "15",
-                 "--liveness", f"http://127.0.0.1:{self.port}/healthz",
-                 "--webhook-port", str(self.webhook_port), "--metrics-port", str(self.metrics_port), *self.extra],
-                env=env, stdout=out, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "microapp_operator",
+                    "run",
+                    "--verbose",
+                    "--resync-seconds",
+                    "15",
+                    "--liveness",
+                    f"http://127.0.0.1:{self.port}/healthz",
+                    "--webhook-port",
+                    str(self.webhook_port),
+                    "--metrics-port",
+                    str(self.metrics_port),
+                    *self.extra,
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while True:
             if self.proc.poll() is not None:
-                pytest.fail(f"the operator exited with {self.proc.returncode}:\n{self.text()[-4000:]}",
-                            pytrace=False)
+                pytest.fail(f"the operator exited with {self.proc.returncode}:\n{self.text()[-4000:]}", pytrace=False)
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
                 if "initial sync done" in self.text(self.started_at):
@@ -151,13 +168,34 @@ def policy_team(crds: None) -> Iterator[Callable[..., None]]:
 
     def add(team: str, *, namespaces: list[str], groups: list[str] | None = None, **extra: object) -> None:
         entry = {"name": team, "groups": groups or [f"{team}-devs"], "namespaces": namespaces, **extra}
-        kubectl("apply", "--server-side", f"--field-manager=test-{team}", "-f", "-",
-                input={"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy",
-                       "metadata": {"name": "default"}, "spec": {"teams": [entry]}})
+        kubectl(
+            "apply",
+            "--server-side",
+            f"--field-manager=test-{team}",
+            "-f",
+            "-",
+            input={
+                "apiVersion": "microapp.dev/v1alpha1",
+                "kind": "PlatformPolicy",
+                "metadata": {"name": "default"},
+                "spec": {"teams": [entry]},
+            },
+        )
         added.append(team)
 
     yield add
     for team in added:
-        kubectl("apply", "--server-side", f"--field-manager=test-{team}", "-f", "-",
-                input={"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy",
-                       "metadata": {"name": "default"}, "spec": {}}, check=False)
+        kubectl(
+            "apply",
+            "--server-side",
+            f"--field-manager=test-{team}",
+            "-f",
+            "-",
+            input={
+                "apiVersion": "microapp.dev/v1alpha1",
+                "kind": "PlatformPolicy",
+                "metadata": {"name": "default"},
+                "spec": {},
+            },
+            check=False,
+        )

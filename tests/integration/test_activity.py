@@ -10,9 +10,9 @@ import subprocess
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -35,8 +35,10 @@ class Exporter(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         Exporter.busy += 1
-        body = (f'http_server_requests_total{{namespace="{Exporter.namespace}",microapp="busy"}} {Exporter.busy}\n'
-                f'http_server_requests_total{{namespace="{Exporter.namespace}",microapp="quiet"}} 5\n').encode()
+        body = (
+            f'http_server_requests_total{{namespace="{Exporter.namespace}",microapp="busy"}} {Exporter.busy}\n'
+            f'http_server_requests_total{{namespace="{Exporter.namespace}",microapp="quiet"}} 5\n'
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.end_headers()
@@ -53,11 +55,20 @@ class Prometheus:
             pytest.fail("prometheus is not installed: `make test` installs it (hack/prometheus.sh)", pytrace=False)
         self.port = free_port()
         config = workdir / "prometheus.yml"
-        config.write_text("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-                          f"scrape_configs: [{{job_name: apps, static_configs: [{{targets: ['{target}']}}]}}]\n")
-        self.proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
-                                      f"--web.listen-address=127.0.0.1:{self.port}"],
-                                     stdout=subprocess.DEVNULL, stderr=(workdir / "prometheus.log").open("wb"))
+        config.write_text(
+            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+            f"scrape_configs: [{{job_name: apps, static_configs: [{{targets: ['{target}']}}]}}]\n"
+        )
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(workdir / "prometheus.log").open("wb"),
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         eventually(self.ready, timeout=60, what="Prometheus to be ready")
 
@@ -79,17 +90,50 @@ def prometheus(crds: None, namespace: str, tmp_path: Path) -> Iterator[Prometheu
     exporter = HTTPServer(("127.0.0.1", 0), Exporter)
     threading.Thread(target=exporter.serve_forever, daemon=True).start()
     prom = Prometheus(tmp_path, f"127.0.0.1:{exporter.server_address[1]}")
-    kubectl("apply", "--server-side", "--field-manager=test-activity", "--force-conflicts", "-f", "-", input={
-        "apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"},
-        "spec": {"activity": {"prometheusUrl": prom.url,
-                              "query": "sum by (namespace, microapp) (increase(http_server_requests_total[15s]))"},
-                 "lifecycle": {"sweepInterval": "2s"}}})
+    kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager=test-activity",
+        "--force-conflicts",
+        "-f",
+        "-",
+        input={
+            "apiVersion": "microapp.dev/v1alpha1",
+            "kind": "PlatformPolicy",
+            "metadata": {"name": "default"},
+            "spec": {
+                "activity": {
+                    "prometheusUrl": prom.url,
+                    "query": "sum by (namespace, microapp) (increase(http_server_requests_total[15s]))",
+                },
+                "lifecycle": {"sweepInterval": "2s"},
+            },
+        },
+    )
     yield prom
-    kubectl("apply", "--server-side", "--field-manager=test-activity", "-f", "-", input={
-        "apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"},
-        "spec": {}}, check=False)
-    kubectl("apply", "--server-side", "--field-manager=microapp-install", "--force-conflicts",   # the suite's policy
-            "-f", str(ROOT / "tests" / "fixtures" / "platformpolicy.yaml"), check=False)
+    kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager=test-activity",
+        "-f",
+        "-",
+        input={
+            "apiVersion": "microapp.dev/v1alpha1",
+            "kind": "PlatformPolicy",
+            "metadata": {"name": "default"},
+            "spec": {},
+        },
+        check=False,
+    )
+    kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager=microapp-install",
+        "--force-conflicts",  # the suite's policy
+        "-f",
+        str(ROOT / "tests" / "fixtures" / "platformpolicy.yaml"),
+        check=False,
+    )
     prom.stop()
     exporter.shutdown()
 
@@ -98,17 +142,21 @@ def status(namespace: str, name: str) -> dict:
     return get_json("mapp", name, "-n", namespace).get("status", {})
 
 
-def test_traffic_keeps_an_app_active_while_a_quiet_one_idles(operator: object, namespace: str,
-                                                             prometheus: Prometheus) -> None:
+def test_traffic_keeps_an_app_active_while_a_quiet_one_idles(
+    operator: object, namespace: str, prometheus: Prometheus
+) -> None:
     kubectl("apply", "-f", "-", input=[microapp(name, namespace, lifecycle=LIFE) for name in ("busy", "quiet")])
     eventually(lambda: status(namespace, "quiet").get("phase") == "Idle", timeout=90, what="the quiet app to idle")
     busy = status(namespace, "busy")
     assert busy["phase"] == "Running"
     assert busy["lifecycle"]["activitySource"] == "traffic"
 
-    prometheus.stop()   # the activity source fails: nothing is idled on that basis
-    eventually(lambda: "activity unknown" in (status(namespace, "busy").get("lifecycle") or {}).get("message", ""),
-               timeout=30, what="the status to say why")
-    time.sleep(15)      # longer than idleAfter since busy's last traffic
+    prometheus.stop()  # the activity source fails: nothing is idled on that basis
+    eventually(
+        lambda: "activity unknown" in (status(namespace, "busy").get("lifecycle") or {}).get("message", ""),
+        timeout=30,
+        what="the status to say why",
+    )
+    time.sleep(15)  # longer than idleAfter since busy's last traffic
     assert status(namespace, "busy")["phase"] == "Running"
-    assert status(namespace, "quiet")["phase"] == "Idle"   # and nothing else changed either
+    assert status(namespace, "quiet")["phase"] == "Idle"  # and nothing else changed either

@@ -8,8 +8,8 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -19,8 +19,13 @@ from tests.helpers import KUBECONFIG, KUBECTL, kubectl
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     tools = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "KUBECONFIG": str(KUBECONFIG), "PATH": tools})
+    return subprocess.run(
+        list(args),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "KUBECONFIG": str(KUBECONFIG), "PATH": tools},
+    )
 
 
 @pytest.fixture
@@ -30,9 +35,15 @@ def published(crds: None) -> Iterator[str]:
     for version, tags in (("1.0.0", ["queue"]), ("1.1.0", ["queue", "kafka"])):
         obj = next(o for o in catalog.builtin_objects() if o["spec"]["templateName"] == "worker")
         obj["metadata"] = {"name": f"{name}-{version}"}
-        obj["spec"].update({"templateName": name, "version": version, "tags": tags,
-                            "description": "Consumes a queue; a test template.",
-                            "changelog": [{"version": version, "note": "test"}]})
+        obj["spec"].update(
+            {
+                "templateName": name,
+                "version": version,
+                "tags": tags,
+                "description": "Consumes a queue; a test template.",
+                "changelog": [{"version": version, "note": "test"}],
+            }
+        )
         kubectl("apply", "-f", "-", input=obj)
     yield name
     kubectl("delete", "apptemplate", f"{name}-1.0.0", f"{name}-1.1.0", "--ignore-not-found")
@@ -46,8 +57,10 @@ def test_the_clusters_catalog_is_searched(published: str) -> None:
 
     proc = cli("microapp", "catalog", published, "kafka")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"{published} 1.1.0 (container)\n  Consumes a queue; a test template.\n"
-                                  "  versions: 1.1.0, 1.0.0\n  tags: queue, kafka\n"), proc.stdout
+    assert proc.stdout.startswith(
+        f"{published} 1.1.0 (container)\n  Consumes a queue; a test template.\n"
+        "  versions: 1.1.0, 1.0.0\n  tags: queue, kafka\n"
+    ), proc.stdout
 
     data = json.loads(cli("microapp", "catalog", published, "-o", "json").stdout)
     assert [(e["name"], e["version"], e["versions"]) for e in data] == [(published, "1.1.0", ["1.1.0", "1.0.0"])]

@@ -17,18 +17,26 @@ def test_server_version_is_the_pinned_release(cluster: object) -> None:
 
 def test_at_least_two_ready_kwok_nodes(cluster: object) -> None:
     nodes = get_json("nodes")["items"]
-    ready = [n for n in nodes
-             if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])]
+    ready = [n for n in nodes if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])]
     assert len(ready) >= 2
     assert all(n["metadata"]["annotations"].get("kwok.x-k8s.io/node") == "fake" for n in ready)
 
 
 def _deployment(name: str, replicas: int) -> dict:
     labels = {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "app", "image": "registry.internal/x:1"}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "app", "image": "registry.internal/x:1"}]},
+            },
+        },
+    }
 
 
 def test_deployment_gets_ready_pods_on_kwok_nodes(namespace: str) -> None:
@@ -46,19 +54,28 @@ def test_deployment_gets_ready_pods_on_kwok_nodes(namespace: str) -> None:
 def test_garbage_collector_removes_owned_children(namespace: str) -> None:
     kubectl("create", "configmap", "parent", "-n", namespace)
     uid = get_json("configmap", "parent", "-n", namespace)["metadata"]["uid"]
-    child = {"apiVersion": "v1", "kind": "ConfigMap",
-             "metadata": {"name": "child", "namespace": namespace,
-                          "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "parent",
-                                               "uid": uid, "controller": True}]}}
+    child = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "child",
+            "namespace": namespace,
+            "ownerReferences": [
+                {"apiVersion": "v1", "kind": "ConfigMap", "name": "parent", "uid": uid, "controller": True}
+            ],
+        },
+    }
     kubectl("apply", "-f", "-", input=child)
     kubectl("delete", "configmap", "parent", "-n", namespace)
-    eventually(lambda: kubectl("get", "configmap", "child", "-n", namespace, check=False).returncode != 0,
-               timeout=60, what="the garbage collector to delete the child ConfigMap")
+    eventually(
+        lambda: kubectl("get", "configmap", "child", "-n", namespace, check=False).returncode != 0,
+        timeout=60,
+        what="the garbage collector to delete the child ConfigMap",
+    )
 
 
 def test_rbac_authorization_is_enforced(namespace: str) -> None:
-    proc = kubectl("auth", "can-i", "create", "deployments", "-n", namespace, "--as=mallory@example.com",
-                   check=False)
+    proc = kubectl("auth", "can-i", "create", "deployments", "-n", namespace, "--as=mallory@example.com", check=False)
     assert proc.stdout.strip() == "no"
     denied = kubectl("get", "pods", "-n", namespace, "--as=mallory@example.com", check=False)
     assert denied.returncode != 0 and "forbidden" in denied.stderr
@@ -66,16 +83,22 @@ def test_rbac_authorization_is_enforced(namespace: str) -> None:
 
 def test_pod_security_admission_enforces_restricted(namespace: str) -> None:
     kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "priv", "namespace": namespace},
-           "spec": {"containers": [{"name": "c", "image": "registry.internal/x:1",
-                                    "securityContext": {"privileged": True}}]}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "priv", "namespace": namespace},
+        "spec": {
+            "containers": [{"name": "c", "image": "registry.internal/x:1", "securityContext": {"privileged": True}}]
+        },
+    }
     proc = kubectl("apply", "-f", "-", input=pod, check=False)
     assert proc.returncode != 0
     assert 'violates PodSecurity "restricted:latest"' in proc.stderr
 
 
-async def test_kube_pages_follows_continue_tokens_on_the_real_api_server(namespace: str,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_kube_pages_follows_continue_tokens_on_the_real_api_server(
+    namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Kube.pages (the child cache's and priming's lists): 7 labelled ConfigMaps read 3 at a
     time come in 3 pages, all of one snapshot, none twice, the unlabelled one left out."""
     from microapp_operator.api.kinds import CONFIGMAP
@@ -89,9 +112,10 @@ async def test_kube_pages_follows_continue_tokens_on_the_real_api_server(namespa
     monkeypatch.setenv("KUBECONFIG", str(KUBECONFIG))
     kube = await Kube.connect()
     try:
-        pages = [(sorted(i["metadata"]["name"] for i in items), rv)
-                 async for items, rv in kube.pages(CONFIGMAP, label_selector="paging=yes", namespace=namespace,
-                                                    limit=3)]
+        pages = [
+            (sorted(i["metadata"]["name"] for i in items), rv)
+            async for items, rv in kube.pages(CONFIGMAP, label_selector="paging=yes", namespace=namespace, limit=3)
+        ]
     finally:
         await kube.close()
     assert [len(names) for names, _ in pages] == [3, 3, 1]

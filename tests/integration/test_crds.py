@@ -68,25 +68,31 @@ def test_kubectl_scale_changes_spec_replicas(operator: object, namespace: str) -
 
 
 INVALID = {
-    "host-without-public": ({"host": "x.example.com", "expose": "internal"},
-                            "spec.host is only used with spec.expose: public"),
+    "host-without-public": (
+        {"host": "x.example.com", "expose": "internal"},
+        "spec.host is only used with spec.expose: public",
+    ),
     "public-without-host": ({"expose": "public"}, "spec.expose: public needs spec.host"),
     "replicas-too-high": ({"replicas": 5000}, "should be less than or equal to 1000"),
     "bad-template-ref": ({"template": "Web Service"}, "spec.template must be NAME or NAME@RANGE"),
     "bad-cpu-quantity": ({"resources": {"cpu": "lots"}}, "spec.resources.cpu in body should match"),
     "bad-on-retire": ({"lifecycle": {"onRetire": "Shred"}}, 'supported values: "Archive", "Delete"'),
-    "duplicate-env": ({"env": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]},
-                      'spec.env[1]: Duplicate value: {"name":"A"}'),
+    "duplicate-env": (
+        {"env": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]},
+        'spec.env[1]: Duplicate value: {"name":"A"}',
+    ),
     "bad-budget": ({"budget": {"monthlyLimit": "forty"}}, "spec.budget.monthlyLimit in body should match"),
-    "bad-duration": ({"lifecycle": {"idleAfter": "a week"}},
-                     "spec.lifecycle.idleAfter: Invalid value: \"string\": must be a number and s, m, h, d or w, e.g. 30m, 12h, 7d or 2w"),
+    "bad-duration": (
+        {"lifecycle": {"idleAfter": "a week"}},
+        'spec.lifecycle.idleAfter: Invalid value: "string": '
+        "must be a number and s, m, h, d or w, e.g. 30m, 12h, 7d or 2w",
+    ),
     "image-with-space": ({"image": "registry.internal/a b:1"}, "spec.image must be an image reference without spaces"),
 }
 
 
 @pytest.mark.parametrize("override,message", INVALID.values(), ids=INVALID.keys())
-def test_invalid_microapp_is_refused_with_message(crds: None, namespace: str, override: dict,
-                                                  message: str) -> None:
+def test_invalid_microapp_is_refused_with_message(crds: None, namespace: str, override: dict, message: str) -> None:
     proc = kubectl("apply", "-f", "-", input=microapp("bad", namespace, **override), check=False)
     assert proc.returncode != 0
     assert message in proc.stderr
@@ -101,17 +107,24 @@ def test_missing_image_is_refused(crds: None, namespace: str) -> None:
 
 
 def test_platform_policy_must_be_named_default(crds: None) -> None:
-    body = {"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy",
-            "metadata": {"name": "other"}, "spec": {}}
+    body = {"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "other"}, "spec": {}}
     proc = kubectl("apply", "-f", "-", input=body, check=False)
     assert proc.returncode != 0 and "the PlatformPolicy must be named default" in proc.stderr
 
 
 def _template(name: str, **spec: object) -> dict:
-    body = {"apiVersion": "microapp.dev/v1alpha1", "kind": "AppTemplate", "metadata": {"name": name},
-            "spec": {"templateName": "probe", "version": "1.0.0", "runtime": "container",
-                     "parameters": {"type": "object", "properties": {"a": {"type": "string"}}},
-                     "manifests": "kind: ConfigMap\n"}}
+    body = {
+        "apiVersion": "microapp.dev/v1alpha1",
+        "kind": "AppTemplate",
+        "metadata": {"name": name},
+        "spec": {
+            "templateName": "probe",
+            "version": "1.0.0",
+            "runtime": "container",
+            "parameters": {"type": "object", "properties": {"a": {"type": "string"}}},
+            "manifests": "kind: ConfigMap\n",
+        },
+    }
     body["spec"].update(spec)
     return body
 

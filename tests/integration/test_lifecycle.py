@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Iterator
 
 import pytest
 
@@ -39,13 +39,34 @@ def receiver(crds: None) -> Iterator[list[dict]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/notices"
-    kubectl("apply", "--server-side", "--field-manager=test-lifecycle", "-f", "-",
-            input={"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"},
-                   "spec": {"lifecycle": {"notify": {"url": url}}}})
+    kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager=test-lifecycle",
+        "-f",
+        "-",
+        input={
+            "apiVersion": "microapp.dev/v1alpha1",
+            "kind": "PlatformPolicy",
+            "metadata": {"name": "default"},
+            "spec": {"lifecycle": {"notify": {"url": url}}},
+        },
+    )
     yield Receiver.received
-    kubectl("apply", "--server-side", "--field-manager=test-lifecycle", "-f", "-",
-            input={"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"},
-                   "spec": {}}, check=False)
+    kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager=test-lifecycle",
+        "-f",
+        "-",
+        input={
+            "apiVersion": "microapp.dev/v1alpha1",
+            "kind": "PlatformPolicy",
+            "metadata": {"name": "default"},
+            "spec": {},
+        },
+        check=False,
+    )
     server.shutdown()
 
 
@@ -54,8 +75,11 @@ def status(namespace: str, name: str) -> dict:
 
 
 def phase(namespace: str, name: str, wanted: str, timeout: float = 60) -> dict:
-    return eventually(lambda: (st := status(namespace, name)).get("phase") == wanted and st,
-                      timeout=timeout, what=f"{name} to be {wanted}")
+    return eventually(
+        lambda: (st := status(namespace, name)).get("phase") == wanted and st,
+        timeout=timeout,
+        what=f"{name} to be {wanted}",
+    )
 
 
 def pods(namespace: str, name: str) -> list[str]:
@@ -79,19 +103,29 @@ def test_idle_retiring_retired_and_restored(operator: object, namespace: str, re
     notice = eventually(lambda: receiver, timeout=20, what="the retirement notice")[0]
     assert notice["content_type"] == "application/cloudevents+json"
     assert (notice["specversion"], notice["type"], notice["subject"]) == (
-        "1.0", "dev.microapp.lifecycle.retiring", f"{namespace}/sleepy")
+        "1.0",
+        "dev.microapp.lifecycle.retiring",
+        f"{namespace}/sleepy",
+    )
     assert notice["data"]["retireAt"] == st["lifecycle"]["retireAt"]
 
     st = phase(namespace, "sleepy", "Retired")
     assert st["cost"]["estimatedMonthly"] == "0.00"
     archive = get_json("configmap", "microapp-archive-sleepy", "-n", namespace)
     assert json.loads(archive["data"]["spec.json"])["replicas"] == 2
-    eventually(lambda: kubectl("get", "deploy,svc,serviceaccount", "sleepy", "-n", namespace,
-                               check=False).stdout.strip() == "", what="the children to be removed")
+    eventually(
+        lambda: (
+            kubectl("get", "deploy,svc,serviceaccount", "sleepy", "-n", namespace, check=False).stdout.strip() == ""
+        ),
+        what="the children to be removed",
+    )
 
     kubectl("annotate", "--overwrite", "mapp", "sleepy", "-n", namespace, "microapp.dev/restore=now-1")
-    st = eventually(lambda: (s := status(namespace, "sleepy")).get("phase") == "Running" and s, timeout=60,
-                    what="the restored app to run")
+    st = eventually(
+        lambda: (s := status(namespace, "sleepy")).get("phase") == "Running" and s,
+        timeout=60,
+        what="the restored app to run",
+    )
     assert st["lifecycle"]["activitySource"] == "restore"
     assert get_json("deploy", "sleepy", "-n", namespace)["spec"]["replicas"] == 2
     eventually(lambda: len(pods(namespace, "sleepy")) == 2, what="the Pods to come back")
@@ -101,12 +135,18 @@ def test_delete_on_retire_archives_an_app_argo_cd_tracks(operator: object, names
     life = {**LIFE, "onRetire": "Delete", "retireAfter": "12s", "notifyBefore": "4s"}
     plain = microapp("gone", namespace, lifecycle=life)
     tracked = microapp("gitops", namespace, lifecycle=life)
-    tracked["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"] = \
+    tracked["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"] = (
         f"apps:microapp.dev/MicroApp:{namespace}/gitops"
+    )
     kubectl("apply", "-f", "-", input=[plain, tracked])
-    eventually(lambda: kubectl("get", "mapp", "gone", "-n", namespace, check=False).returncode != 0, timeout=90,
-               what="the untracked app to be deleted")
+    eventually(
+        lambda: kubectl("get", "mapp", "gone", "-n", namespace, check=False).returncode != 0,
+        timeout=90,
+        what="the untracked app to be deleted",
+    )
     st = phase(namespace, "gitops", "Retired", timeout=30)
     assert get_json("configmap", "microapp-archive-gitops", "-n", namespace)["data"]["cost"].endswith("/month")
-    assert "Argo CD tracks this MicroApp and would recreate it: archived instead; remove it from Git" in \
-        st["lifecycle"]["message"]
+    assert (
+        "Argo CD tracks this MicroApp and would recreate it: archived instead; remove it from Git"
+        in st["lifecycle"]["message"]
+    )

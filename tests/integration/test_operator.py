@@ -19,8 +19,10 @@ def test_status_follows_generation(operator: object, namespace: str) -> None:
     assert ready["observedGeneration"] == 1
 
     kubectl("patch", "mapp", "hello", "-n", namespace, "--type=merge", "-p", '{"spec":{"replicas":2}}')
-    eventually(lambda: _status(namespace, "hello").get("observedGeneration") == 2,
-               what="observedGeneration 2 after a spec change")
+    eventually(
+        lambda: _status(namespace, "hello").get("observedGeneration") == 2,
+        what="observedGeneration 2 after a spec change",
+    )
     kubectl("wait", "--for=condition=Ready", "--timeout=60s", "-n", namespace, "microapp/hello")
     row = kubectl("get", "mapp", "hello", "-n", namespace, "--no-headers").stdout.split()
     assert row[:4] == ["hello", "web-service@^1", "Running", "True"]

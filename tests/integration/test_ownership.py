@@ -23,22 +23,44 @@ LABELS = {"app": "foreign"}
 def foreign(kind: str, name: str) -> dict[str, Any]:
     """A minimal valid object of ``kind``, as another team or tool would have created it."""
     api, spec = {
-        "Deployment": ("apps/v1", {"spec": {"selector": {"matchLabels": LABELS},
-                                            "template": {"metadata": {"labels": LABELS}, "spec": POD}}}),
+        "Deployment": (
+            "apps/v1",
+            {"spec": {"selector": {"matchLabels": LABELS}, "template": {"metadata": {"labels": LABELS}, "spec": POD}}},
+        ),
         "Service": ("v1", {"spec": {"ports": [{"port": 80}]}}),
         "ServiceAccount": ("v1", {}),
         "ConfigMap": ("v1", {"data": {"owner": "someone else"}}),
         "Role": ("rbac.authorization.k8s.io/v1", {"rules": []}),
-        "RoleBinding": ("rbac.authorization.k8s.io/v1", {
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-            "subjects": [{"kind": "User", "name": "someone", "apiGroup": "rbac.authorization.k8s.io"}]}),
+        "RoleBinding": (
+            "rbac.authorization.k8s.io/v1",
+            {
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+                "subjects": [{"kind": "User", "name": "someone", "apiGroup": "rbac.authorization.k8s.io"}],
+            },
+        ),
         "NetworkPolicy": ("networking.k8s.io/v1", {"spec": {"podSelector": {}}}),
-        "Ingress": ("networking.k8s.io/v1", {"spec": {"defaultBackend": {"service": {"name": "x",
-                                                                                       "port": {"number": 80}}}}}),
-        "CronJob": ("batch/v1", {"spec": {"schedule": "@daily", "jobTemplate": {"spec": {"template": {
-            "spec": {**POD, "restartPolicy": "Never"}}}}}}),
-        "HorizontalPodAutoscaler": ("autoscaling/v2", {"spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"}, "maxReplicas": 2}}),
+        "Ingress": (
+            "networking.k8s.io/v1",
+            {"spec": {"defaultBackend": {"service": {"name": "x", "port": {"number": 80}}}}},
+        ),
+        "CronJob": (
+            "batch/v1",
+            {
+                "spec": {
+                    "schedule": "@daily",
+                    "jobTemplate": {"spec": {"template": {"spec": {**POD, "restartPolicy": "Never"}}}},
+                }
+            },
+        ),
+        "HorizontalPodAutoscaler": (
+            "autoscaling/v2",
+            {
+                "spec": {
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"},
+                    "maxReplicas": 2,
+                }
+            },
+        ),
         "PodDisruptionBudget": ("policy/v1", {"spec": {"selector": {"matchLabels": LABELS}, "minAvailable": 1}}),
     }[kind]
     return {"apiVersion": api, "kind": kind, "metadata": {"name": name, "labels": {"owner": "another-team"}}, **spec}
@@ -59,10 +81,19 @@ CASES: dict[str, tuple[str, dict, dict | None]] = {
     "HorizontalPodAutoscaler": ("{app}", {"parameters": {"autoscale": {"max": 3}}}, {}),
     "PodDisruptionBudget": ("{app}", {"replicas": 2}, {"replicas": 1}),
 }
-PLURAL = {"Deployment": "deployments", "Service": "services", "ServiceAccount": "serviceaccounts",
-          "ConfigMap": "configmaps", "Role": "roles", "RoleBinding": "rolebindings",
-          "NetworkPolicy": "networkpolicies", "Ingress": "ingresses", "CronJob": "cronjobs",
-          "HorizontalPodAutoscaler": "horizontalpodautoscalers", "PodDisruptionBudget": "poddisruptionbudgets"}
+PLURAL = {
+    "Deployment": "deployments",
+    "Service": "services",
+    "ServiceAccount": "serviceaccounts",
+    "ConfigMap": "configmaps",
+    "Role": "roles",
+    "RoleBinding": "rolebindings",
+    "NetworkPolicy": "networkpolicies",
+    "Ingress": "ingresses",
+    "CronJob": "cronjobs",
+    "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+    "PodDisruptionBudget": "poddisruptionbudgets",
+}
 
 
 def app_body(name: str, namespace: str, spec: dict) -> dict:
@@ -77,13 +108,17 @@ def snapshot(kind: str, name: str, namespace: str) -> dict:
     """What the operator must never change: identity, owners, labels, content, and whether it manages
     any field. (Not resourceVersion or annotations: the deployment controller updates a foreign
     Deployment's status and revision annotation on its own.)"""
-    obj = json.loads(kubectl("get", PLURAL[kind], name, "-n", namespace, "-o", "json",
-                             "--show-managed-fields").stdout)
+    obj = json.loads(kubectl("get", PLURAL[kind], name, "-n", namespace, "-o", "json", "--show-managed-fields").stdout)
     meta = obj["metadata"]
-    return {"uid": meta["uid"], "ownerReferences": meta.get("ownerReferences"), "labels": meta.get("labels"),
-            "content": {k: v for k, v in obj.items() if k not in ("metadata", "status")},
-            "touched by the operator": any(m.get("manager") == "microapp-operator"
-                                           for m in meta.get("managedFields") or [])}
+    return {
+        "uid": meta["uid"],
+        "ownerReferences": meta.get("ownerReferences"),
+        "labels": meta.get("labels"),
+        "content": {k: v for k, v in obj.items() if k not in ("metadata", "status")},
+        "touched by the operator": any(
+            m.get("manager") == "microapp-operator" for m in meta.get("managedFields") or []
+        ),
+    }
 
 
 @pytest.mark.parametrize("kind", CASES, ids=CASES)
@@ -94,17 +129,21 @@ def test_creating_an_app_over_a_foreign_object_is_refused(operator: object, name
     before = snapshot(kind, name_tpl.format(app=app), namespace)
     proc = kubectl("apply", "-f", "-", input=app_body(app, namespace, spec), check=False)
     assert proc.returncode != 0, proc.stdout
-    assert (f"{kind} '{name_tpl.format(app=app)}' (" in proc.stderr
-            and "already exists and is not managed by this MicroApp" in proc.stderr), proc.stderr
+    assert (
+        f"{kind} '{name_tpl.format(app=app)}' (" in proc.stderr
+        and "already exists and is not managed by this MicroApp" in proc.stderr
+    ), proc.stderr
     assert "rename the MicroApp (metadata.name)" in proc.stderr
     assert kubectl("get", "mapp", app, "-n", namespace, check=False).returncode != 0
     assert snapshot(kind, name_tpl.format(app=app), namespace) == before
 
 
-@pytest.mark.parametrize("kind", [k for k, c in CASES.items() if c[2] is not None],
-                         ids=[k for k, c in CASES.items() if c[2] is not None])
+@pytest.mark.parametrize(
+    "kind", [k for k, c in CASES.items() if c[2] is not None], ids=[k for k, c in CASES.items() if c[2] is not None]
+)
 def test_an_app_changed_onto_a_foreign_name_stalls_and_its_deletion_leaves_the_object(
-        operator: object, namespace: str, kind: str) -> None:
+    operator: object, namespace: str, kind: str
+) -> None:
     name_tpl, spec, base = CASES[kind]
     app = f"rec{kind.lower()[:10]}"
     target = name_tpl.format(app=app)
@@ -121,11 +160,16 @@ def test_an_app_changed_onto_a_foreign_name_stalls_and_its_deletion_leaves_the_o
     cond = eventually(stalled, timeout=30, what=f"{app} to stall with NameConflict")
     assert cond["message"].startswith(f"{kind} '{target}' (")
     assert snapshot(kind, target, namespace) == before
-    sa_uid = get_json("serviceaccounts", app, "-n", namespace)["metadata"]["uid"]   # one of the app's own
+    sa_uid = get_json("serviceaccounts", app, "-n", namespace)["metadata"]["uid"]  # one of the app's own
     kubectl("delete", "mapp", app, "-n", namespace, "--wait=true", "--timeout=60s")
-    eventually(lambda: kubectl("get", "serviceaccount", app, "-n", namespace, "-o", "jsonpath={.metadata.uid}",
-                               check=False).stdout != sa_uid,
-               timeout=60, what="the garbage collector to remove the app's own children")
+    eventually(
+        lambda: (
+            kubectl("get", "serviceaccount", app, "-n", namespace, "-o", "jsonpath={.metadata.uid}", check=False).stdout
+            != sa_uid
+        ),
+        timeout=60,
+        what="the garbage collector to remove the app's own children",
+    )
     assert snapshot(kind, target, namespace) == before
 
 
@@ -135,11 +179,14 @@ def test_the_ledger_story(operator: object, namespace: str) -> None:
     for kind, name in (("ServiceAccount", "ledger"), ("ConfigMap", "ledger-otel")):
         kubectl("apply", "-n", namespace, "-f", "-", input=foreign(kind, name))
     before = [snapshot("ServiceAccount", "ledger", namespace), snapshot("ConfigMap", "ledger-otel", namespace)]
-    proc = kubectl("apply", "-f", "-", input=app_body("ledger", namespace, {"template": "worker",
-                                                                             "telemetry": {"enabled": True}}),
-                   check=False)
+    proc = kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=app_body("ledger", namespace, {"template": "worker", "telemetry": {"enabled": True}}),
+        check=False,
+    )
     assert proc.returncode != 0
     assert "ServiceAccount 'ledger' (v1)" in proc.stderr and "ConfigMap 'ledger-otel' (v1)" in proc.stderr
     assert get_json("configmap", "ledger-otel", "-n", namespace)["data"] == {"owner": "someone else"}
-    assert [snapshot("ServiceAccount", "ledger", namespace),
-            snapshot("ConfigMap", "ledger-otel", namespace)] == before
+    assert [snapshot("ServiceAccount", "ledger", namespace), snapshot("ConfigMap", "ledger-otel", namespace)] == before

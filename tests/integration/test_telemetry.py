@@ -42,50 +42,83 @@ def test_installing_podmonitor_crd_switches_existing_apps(operator: object, name
     observed(namespace, "scraped")
     kubectl("apply", "--server-side", "-f", str(PODMONITOR_CRD))
     kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(PODMONITOR_CRD))
-    pm = eventually(lambda: get_json("podmonitor", "scraped", "-n", namespace), timeout=60,
-                    what="a PodMonitor for the running app, without restarting the operator")
+    pm = eventually(
+        lambda: get_json("podmonitor", "scraped", "-n", namespace),
+        timeout=60,
+        what="a PodMonitor for the running app, without restarting the operator",
+    )
     assert pm["spec"]["selector"] == {"matchLabels": {"microapp.dev/name": "scraped"}}
-    eventually(lambda: "prometheus.io/scrape" not in get_json("deployment", "scraped", "-n", namespace)
-               ["spec"]["template"]["metadata"]["annotations"], what="scrape annotations replaced")
+    eventually(
+        lambda: (
+            "prometheus.io/scrape"
+            not in get_json("deployment", "scraped", "-n", namespace)["spec"]["template"]["metadata"]["annotations"]
+        ),
+        what="scrape annotations replaced",
+    )
 
 
 @pytest.fixture
 def telemetry_required() -> object:
     def set_required(value: bool) -> None:
-        kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=test-telemetry", "-f", "-",
-                input={"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"},
-                       "spec": {"telemetry": {"required": value}}})
+        kubectl(
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager=test-telemetry",
+            "-f",
+            "-",
+            input={
+                "apiVersion": "microapp.dev/v1alpha1",
+                "kind": "PlatformPolicy",
+                "metadata": {"name": "default"},
+                "spec": {"telemetry": {"required": value}},
+            },
+        )
+
     set_required(True)
     yield
     set_required(False)
 
 
-def test_opting_out_is_refused_when_the_policy_requires_telemetry(operator: object, namespace: str,
-                                                                 telemetry_required: object) -> None:
+def test_opting_out_is_refused_when_the_policy_requires_telemetry(
+    operator: object, namespace: str, telemetry_required: object
+) -> None:
     def refused() -> str:
         proc = kubectl("apply", "-f", "-", input=microapp("quiet", namespace), check=False)
         return proc.stderr if proc.returncode != 0 else ""
+
     err = eventually(refused, what="the policy change to reach the operator")
-    assert ("- spec.telemetry.enabled: false is not allowed: the platform requires telemetry for every app; "
-            "remove spec.telemetry or set enabled: true") in err
+    assert (
+        "- spec.telemetry.enabled: false is not allowed: the platform requires telemetry for every app; "
+        "remove spec.telemetry or set enabled: true"
+    ) in err
 
 
 def _metrics(operator: object) -> dict[tuple[str, tuple], float]:
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
+
     text = urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/metrics", timeout=5).read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def _value(samples: dict, metric_name: str, **labels: str) -> float:
-    return sum(v for (n, lab), v in samples.items() if n == metric_name and all(dict(lab).get(k) == x for k, x in labels.items()))
+    return sum(
+        v
+        for (n, lab), v in samples.items()
+        if n == metric_name and all(dict(lab).get(k) == x for k, x in labels.items())
+    )
 
 
 def test_operator_metrics_follow_apps(operator: object, namespace: str, policy_team: object) -> None:
     import urllib.request
     import uuid
+
     assert urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/readyz", timeout=5).status == 200
     team = f"m{uuid.uuid4().hex[:8]}"  # its own team: other tests' apps come and go meanwhile
     policy_team(team, namespaces=[namespace])  # type: ignore[operator]
@@ -94,24 +127,35 @@ def test_operator_metrics_follow_apps(operator: object, namespace: str, policy_t
     body["metadata"]["annotations"]["microapp.dev/team"] = team
     kubectl("apply", "-f", "-", input=body)
     observed(namespace, "counted")
+
     def settled() -> dict:
         m = _metrics(operator)
-        return m if (_value(m, "microapp_estimated_monthly_cost", namespace=namespace, name="counted")
-                     and _value(m, "microapp_team_budget_committed", team=team)) else {}
+        return (
+            m
+            if (
+                _value(m, "microapp_estimated_monthly_cost", namespace=namespace, name="counted")
+                and _value(m, "microapp_team_budget_committed", team=team)
+            )
+            else {}
+        )
+
     after = eventually(settled, what="the app's cost series")
     assert _value(after, "microapp_estimated_monthly_cost", namespace=namespace, name="counted", team=team) == 5.39
     assert _value(after, "microapp_team_budget_committed", team=team) == 5.39
-    assert (_value(after, "microapp_reconcile_duration_seconds_count")
-            > _value(before, "microapp_reconcile_duration_seconds_count"))
+    assert _value(after, "microapp_reconcile_duration_seconds_count") > _value(
+        before, "microapp_reconcile_duration_seconds_count"
+    )
     assert _value(before, "microapp_apps", team=team) == 0
     assert _value(after, "microapp_apps", phase="Running", team=team) == 1
     assert _value(after, "microapp_phase_transitions_total", to_phase="Running") >= 1
     assert _value(after, "microapp_admission_requests_total", operation="CREATE", allowed="true") >= 1
     assert _value(after, "microapp_admission_duration_seconds_count") >= 1
     kubectl("delete", "mapp", "counted", "-n", namespace)
+
     def removed() -> dict:
         m = _metrics(operator)
         return {} if _value(m, "microapp_estimated_monthly_cost", namespace=namespace, name="counted") else m
+
     gone = eventually(removed, what="series removed")
     assert _value(gone, "microapp_apps", team=team) == 0
 
@@ -124,11 +168,29 @@ def test_json_logs(crds: None, namespace: str, tmp_path: object) -> None:
     import time
 
     from tests.helpers import KUBECONFIG
+
     log = tmp_path / "json.log"  # type: ignore[operator]
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "microapp_operator", "run", "--log-format", "json",
-                                 "--no-webhook", "--metrics-port", "0", "--liveness", "", "--namespace", namespace],
-                                env={**os.environ, "KUBECONFIG": str(KUBECONFIG)}, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "microapp_operator",
+                "run",
+                "--log-format",
+                "json",
+                "--no-webhook",
+                "--metrics-port",
+                "0",
+                "--liveness",
+                "",
+                "--namespace",
+                namespace,
+            ],
+            env={**os.environ, "KUBECONFIG": str(KUBECONFIG)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while "initial sync done" not in log.read_text() and time.monotonic() < deadline and proc.poll() is None:

@@ -7,8 +7,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -29,14 +29,26 @@ EXPECTED: list[tuple[str, list[str]]] = [
     ("kubectl wait --for=condition=Ready", ["condition met"]),
     ("microapp explain hello", ["hello", "Running", "Deployment hello"]),
     ("sed -i", []),
-    ("microapp diff", [f"MicroApp {NAMESPACE}/hello: changed; 1 to create, 1 to update\n", "-  replicas: 1\n",
-                       "+  replicas: 2\n", "PodDisruptionBudget hello: create\n",
-                       "cost: 4.04 -> 8.08 USD/month (+4.04); budget: ",   # the README quotes this line
-                       "1 of 1 MicroApp(s) would change\n"]),
+    (
+        "microapp diff",
+        [
+            f"MicroApp {NAMESPACE}/hello: changed; 1 to create, 1 to update\n",
+            "-  replicas: 1\n",
+            "+  replicas: 2\n",
+            "PodDisruptionBudget hello: create\n",
+            "cost: 4.04 -> 8.08 USD/month (+4.04); budget: ",  # the README quotes this line
+            "1 of 1 MicroApp(s) would change\n",
+        ],
+    ),
     ("kubectl apply", ["microapp.microapp.dev/hello configured\n"]),
     ("kubectl wait --for=jsonpath=", ["condition met"]),
-    ("microapp diff", [f"MicroApp {NAMESPACE}/hello: no changes (",   # 7 children, 8 with the PodMonitor CRD
-                       "0 of 1 MicroApp(s) would change\n"]),
+    (
+        "microapp diff",
+        [
+            f"MicroApp {NAMESPACE}/hello: no changes (",  # 7 children, 8 with the PodMonitor CRD
+            "0 of 1 MicroApp(s) would change\n",
+        ],
+    ),
 ]
 
 
@@ -73,12 +85,14 @@ def test_the_readme_walkthrough_works_as_written(operator: object, workdir: Path
     for (command, code), (prefix, wanted) in zip(steps, EXPECTED):
         assert command.startswith(prefix), f"README step {command!r} is not the expected {prefix!r}"
         if command.startswith("export KUBECONFIG="):
-            env["KUBECONFIG"] = str(KUBECONFIG)   # the test cluster's, where the README names make demo's
+            env["KUBECONFIG"] = str(KUBECONFIG)  # the test cluster's, where the README names make demo's
             continue
-        proc = subprocess.run(["bash", "-c", command], cwd=workdir, env=env, capture_output=True, text=True,
-                              timeout=120)
-        assert proc.returncode == code, f"{command}\nexit {proc.returncode}, the README says {code}:\n" \
-                                        f"{proc.stdout}\n{proc.stderr}"
+        proc = subprocess.run(
+            ["bash", "-c", command], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == code, (
+            f"{command}\nexit {proc.returncode}, the README says {code}:\n{proc.stdout}\n{proc.stderr}"
+        )
         for text in wanted:
             assert text in proc.stdout, f"{command}\nprinted no {text!r}:\n{proc.stdout}\n{proc.stderr}"
         assert "Traceback" not in proc.stderr, proc.stderr

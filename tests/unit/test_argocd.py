@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,12 @@ from tests.argocd import CUSTOMIZATION, ROOT, TESTDATA, argocd_binary, health, l
 
 HEALTH_CASES = yaml.safe_load((CUSTOMIZATION / "health_test.yaml").read_text())["tests"]
 ACTION_TESTS = yaml.safe_load((CUSTOMIZATION / "actions" / "action_test.yaml").read_text())
-TIMES = {"microapp.dev/wake": timedelta(0), "microapp.dev/restore": timedelta(0),
-         "microapp.dev/last-activity": timedelta(0), "microapp.dev/snooze-until": timedelta(days=7)}
+TIMES = {
+    "microapp.dev/wake": timedelta(0),
+    "microapp.dev/restore": timedelta(0),
+    "microapp.dev/last-activity": timedelta(0),
+    "microapp.dev/snooze-until": timedelta(days=7),
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +31,9 @@ def argocd() -> str:
 
 
 def test_argocd_cm_and_chart_copies_are_current() -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "hack" / "argocd_cm.py"), "--check"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "hack" / "argocd_cm.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -43,15 +49,19 @@ def test_health(argocd: str, case: dict[str, Any]) -> None:
     assert {"status": status, "message": message} == case["healthStatus"]
 
 
-@pytest.mark.parametrize("case", ACTION_TESTS["discoveryTests"],
-                         ids=[Path(c["inputPath"]).stem for c in ACTION_TESTS["discoveryTests"]])
+@pytest.mark.parametrize(
+    "case", ACTION_TESTS["discoveryTests"], ids=[Path(c["inputPath"]).stem for c in ACTION_TESTS["discoveryTests"]]
+)
 def test_discovery(argocd: str, case: dict[str, Any]) -> None:
     found = list_actions(argocd, CUSTOMIZATION / "actions" / case["inputPath"])
     assert sorted(found, key=lambda a: a["name"]) == sorted(case["result"], key=lambda a: a["name"])
 
 
-@pytest.mark.parametrize("case", ACTION_TESTS["actionTests"],
-                         ids=[f"{c['action']}-{Path(c['inputPath']).stem}" for c in ACTION_TESTS["actionTests"]])
+@pytest.mark.parametrize(
+    "case",
+    ACTION_TESTS["actionTests"],
+    ids=[f"{c['action']}-{Path(c['inputPath']).stem}" for c in ACTION_TESTS["actionTests"]],
+)
 def test_action(argocd: str, case: dict[str, Any]) -> None:
     before = yaml.safe_load((CUSTOMIZATION / "actions" / case["inputPath"]).read_text())
     result = run_action(argocd, CUSTOMIZATION / "actions" / case["inputPath"], case["action"])
@@ -59,11 +69,15 @@ def test_action(argocd: str, case: dict[str, Any]) -> None:
     assert stamp(result) == stamp(expected)
     # Only annotations change (never spec or labels Git holds), and the times written are now's.
     assert {k: v for k, v in result.items() if k != "metadata"} == {k: v for k, v in before.items() if k != "metadata"}
-    assert {k: v for k, v in result["metadata"].items() if k != "annotations"} == \
-        {k: v for k, v in before["metadata"].items() if k != "annotations"}
-    written = {k: v for k, v in result["metadata"]["annotations"].items()
-               if (before["metadata"].get("annotations") or {}).get(k) != v}
+    assert {k: v for k, v in result["metadata"].items() if k != "annotations"} == {
+        k: v for k, v in before["metadata"].items() if k != "annotations"
+    }
+    written = {
+        k: v
+        for k, v in result["metadata"]["annotations"].items()
+        if (before["metadata"].get("annotations") or {}).get(k) != v
+    }
     assert len(written) == 1, written
-    (key, value), = written.items()
-    at = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    assert abs(at - datetime.now(timezone.utc) - TIMES[key]) < timedelta(minutes=5), (key, value)
+    ((key, value),) = written.items()
+    at = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert abs(at - datetime.now(UTC) - TIMES[key]) < timedelta(minutes=5), (key, value)

@@ -25,12 +25,20 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "microapp-operator"
 CHILD_VERBS = {"get", "list", "watch", "create", "patch", "update", "delete"}
 # Every toggle flipped from its default, in one set of values.
-FLIPPED = {"replicaCount": 1, "crds": {"enabled": False, "keep": False}, "leaderElection": {"enabled": False},
-           "webhook": {"certManager": {"enabled": True}}, "defaultPolicy": {"enabled": False},
-           "builtinTemplates": {"enabled": False}, "dashboards": {"enabled": False},
-           "metrics": {"podMonitor": {"enabled": True}, "serviceMonitor": {"enabled": True}},
-           "networkPolicy": {"enabled": True}, "hostNetwork": True, "serviceAccount": {"create": False, "name": "ops"},
-           "operator": {"namespaces": ["a", "b"], "logFormat": "text"}}
+FLIPPED = {
+    "replicaCount": 1,
+    "crds": {"enabled": False, "keep": False},
+    "leaderElection": {"enabled": False},
+    "webhook": {"certManager": {"enabled": True}},
+    "defaultPolicy": {"enabled": False},
+    "builtinTemplates": {"enabled": False},
+    "dashboards": {"enabled": False},
+    "metrics": {"podMonitor": {"enabled": True}, "serviceMonitor": {"enabled": True}},
+    "networkPolicy": {"enabled": True},
+    "hostNetwork": True,
+    "serviceAccount": {"create": False, "name": "ops"},
+    "operator": {"namespaces": ["a", "b"], "logFormat": "text"},
+}
 # Sharded: one Deployment, Lease, webhook Service and configuration per shard (core/shard.py).
 SHARDS = ["a", "b", "c"]
 
@@ -117,17 +125,32 @@ def test_operator_holds_every_permission_it_grants(cluster_rules: list[dict[str,
     """RBAC refuses to let anyone create a Role granting more than they hold (no escalate verb)."""
     from microapp_operator.core import catalog, plan
 
-    app = {"metadata": {"name": "a", "namespace": "n", "uid": "u",
-                        "annotations": {"microapp.dev/editors": "user:bob", "microapp.dev/viewers": "user:eve"}},
-           "spec": {"template": "web-service", "image": "r/x:1", "expose": "public", "host": "a.example.com",
-                    "parameters": {"autoscale": {"max": 3, "min": 2}}}}
+    app = {
+        "metadata": {
+            "name": "a",
+            "namespace": "n",
+            "uid": "u",
+            "annotations": {"microapp.dev/editors": "user:bob", "microapp.dev/viewers": "user:eve"},
+        },
+        "spec": {
+            "template": "web-service",
+            "image": "r/x:1",
+            "expose": "public",
+            "host": "a.example.com",
+            "parameters": {"autoscale": {"max": 3, "min": 2}},
+        },
+    }
     roles = [o for o in plan.desired(plan.parse(app), catalog.builtin()).objects if o["kind"] == "Role"]
     assert {r["metadata"]["name"] for r in roles} == {"a-editor", "a-viewer"}
     for role in roles:
         for rule in role["rules"]:
             for group in rule["apiGroups"]:
                 for resource in rule["resources"]:
-                    assert set(rule["verbs"]) <= allowed(cluster_rules, group, resource), (group, resource, rule["verbs"])
+                    assert set(rule["verbs"]) <= allowed(cluster_rules, group, resource), (
+                        group,
+                        resource,
+                        rule["verbs"],
+                    )
 
 
 def run_args(docs: list[dict[str, Any]]) -> list[str]:
@@ -154,8 +177,12 @@ def test_webhooks_are_the_ones_the_operator_answers(default: list[dict[str, Any]
     assert set(hooks) == {f"{hid}.{config['metadata']['name']}" for hid in handlers.ADMISSION}
     for hid, (_, operations) in handlers.ADMISSION.items():
         hook = hooks[f"{hid}.microapp.dev"]
-        assert hook["clientConfig"]["service"] == {"namespace": "microapp-system", "name": "microapp-operator-webhook",
-                                                   "path": f"/{hid}", "port": 443}
+        assert hook["clientConfig"]["service"] == {
+            "namespace": "microapp-system",
+            "name": "microapp-operator-webhook",
+            "path": f"/{hid}",
+            "port": 443,
+        }
         assert set(hook["rules"][0]["operations"]) == operations
         assert hook["failurePolicy"] == "Fail" and hook["sideEffects"] == "NoneOnDryRun"
     assert hooks["admission-scale.microapp.dev"]["rules"][0]["resources"] == ["microapps/scale"]
@@ -183,8 +210,9 @@ def test_values_match_the_schema_generated_from_the_types() -> None:
 
 def test_wrong_values_fail_with_the_field_named(helm: str, tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("webhook: {prot: 1}\nreplicaCount: -1\n")
-    proc = subprocess.run([helm, "template", "x", str(CHART), "-f", str(tmp_path / "bad.yaml")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [helm, "template", "x", str(CHART), "-f", str(tmp_path / "bad.yaml")], capture_output=True, text=True
+    )
     assert proc.returncode != 0
     assert "/replicaCount" in proc.stderr and "prot" in proc.stderr
 
@@ -195,8 +223,9 @@ def test_lint_strict(helm: str) -> None:
 
 
 def test_policy_file_is_the_one_make_install_applies() -> None:
-    assert (CHART / "files/policy/platformpolicy-default.yaml").read_text() == \
-        (ROOT / "manifests/policy/platformpolicy-default.yaml").read_text(), "run 'make crds' and commit"
+    assert (CHART / "files/policy/platformpolicy-default.yaml").read_text() == (
+        ROOT / "manifests/policy/platformpolicy-default.yaml"
+    ).read_text(), "run 'make crds' and commit"
 
 
 def test_install_manifests_equal_helm_template(default: list[dict[str, Any]]) -> None:
@@ -209,6 +238,7 @@ def test_install_manifests_equal_helm_template(default: list[dict[str, Any]]) ->
 
 
 # --- shards -----------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def sharded(helm: str, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
@@ -230,9 +260,12 @@ def matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
         return False
     for e in selector.get("matchExpressions") or []:
         op, present = e["operator"], e["key"] in labels
-        if (op == "In" and not (present and labels[e["key"]] in e["values"])) or \
-                (op == "NotIn" and present and labels[e["key"]] in e["values"]) or \
-                (op == "Exists" and not present) or (op == "DoesNotExist" and present):
+        if (
+            (op == "In" and not (present and labels[e["key"]] in e["values"]))
+            or (op == "NotIn" and present and labels[e["key"]] in e["values"])
+            or (op == "Exists" and not present)
+            or (op == "DoesNotExist" and present)
+        ):
             return False
     return True
 
@@ -264,8 +297,11 @@ def test_default_render_is_not_sharded(default: list[dict[str, Any]], cluster_ru
     args = flags(deployment["spec"]["template"]["spec"]["containers"][0])
     assert not {"--shard", "--shards", "--shard-lease-prefix"} & set(args)
     assert args["--leader-elect-lease"] == "microapp-system/microapp-operator"
-    operator_objects = [d for d in default if d["kind"] in
-                        ("Deployment", "Service", "ValidatingWebhookConfiguration", "PodDisruptionBudget")]
+    operator_objects = [
+        d
+        for d in default
+        if d["kind"] in ("Deployment", "Service", "ValidatingWebhookConfiguration", "PodDisruptionBudget")
+    ]
     assert SHARD_LABEL not in json.dumps(operator_objects)
     assert allowed(cluster_rules, "", "namespaces") == {"get", "list", "watch"}
 
@@ -286,7 +322,7 @@ def test_sharded_deployments(sharded: list[dict[str, Any]]) -> None:
         assert "--leader-elect" in args and args["--leader-elect-lease"] == f"microapp-system/microapp-operator-{s}"
         assert args["--webhook-configuration"] == f"microapp.dev-{s}"
         assert args["--webhook-service"] == f"microapp-system/microapp-operator-webhook-{s}"
-        assert args["--webhook-ca-secret"] == "microapp-system/microapp-operator-webhook-ca"   # one CA for all
+        assert args["--webhook-ca-secret"] == "microapp-system/microapp-operator-webhook-ca"  # one CA for all
         # the flags make a valid shard, whose own Lease is the one it elects on
         parsed = Shard.parse(args["--shard"], args["--shards"].split(","))
         namespace, prefix = args["--shard-lease-prefix"].split("/")
@@ -297,8 +333,9 @@ def test_sharded_deployments(sharded: list[dict[str, Any]]) -> None:
         assert ("--create-default-policy" in args) == first
 
 
-def test_sharded_args_are_accepted_by_microapp_run(sharded: list[dict[str, Any]],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sharded_args_are_accepted_by_microapp_run(
+    sharded: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     parser = cli.build_parser()
     if parser.parse_known_args(["run", "--shard=a", "--shards=a,b"])[1]:
         pytest.skip("microapp run has no --shard/--shards yet")
@@ -309,8 +346,8 @@ def test_sharded_args_are_accepted_by_microapp_run(sharded: list[dict[str, Any]]
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         args = parser.parse_args(["run", *(a.replace("$(POD_IP)", "10.0.0.7") for a in container["args"])])
         assert args.leader_elect and args.webhook_configuration.startswith("microapp.dev-")
-        args.create_default_policy = None   # a file in the Pod (the catalog ConfigMap)
-        cfg = run.config(args, asyncio.Event())   # the shard flags agree with each other and with the Lease
+        args.create_default_policy = None  # a file in the Pod (the catalog ConfigMap)
+        cfg = run.config(args, asyncio.Event())  # the shard flags agree with each other and with the Lease
         assert cfg["shard"].name == args.shard and cfg["lease"] == args.leader_elect_lease
 
 
@@ -320,16 +357,19 @@ def test_sharded_services_and_webhooks(default: list[dict[str, Any]], sharded: l
     (ANDed with the unsharded configuration's own selector, if it has one)."""
     services = named(sharded, "Service")
     assert set(services) == {f"microapp-operator-webhook-{s}" for s in SHARDS} | {"microapp-operator-metrics"}
-    pods = {d["metadata"]["labels"][SHARD_LABEL]: d["spec"]["template"]["metadata"]["labels"]
-            for d in of_kind(sharded, "Deployment")}
+    pods = {
+        d["metadata"]["labels"][SHARD_LABEL]: d["spec"]["template"]["metadata"]["labels"]
+        for d in of_kind(sharded, "Deployment")
+    }
     base_service = named(default, "Service")["microapp-operator-webhook"]["spec"]["selector"]
     for s in SHARDS:
         selector = services[f"microapp-operator-webhook-{s}"]["spec"]["selector"]
         assert selector == {**base_service, SHARD_LABEL: s}
         leaders = {o: {**pods[o], "microapp.dev/leader": "true"} for o in SHARDS}
         assert [o for o in SHARDS if matches({"matchLabels": selector}, leaders[o])] == [s]
-    assert all(matches({"matchLabels": services["microapp-operator-metrics"]["spec"]["selector"]}, p)
-               for p in pods.values())
+    assert all(
+        matches({"matchLabels": services["microapp-operator-metrics"]["spec"]["selector"]}, p) for p in pods.values()
+    )
 
     (base,) = of_kind(default, "ValidatingWebhookConfiguration")
     base_hooks = {w["name"]: w for w in base["webhooks"]}
@@ -342,15 +382,25 @@ def test_sharded_services_and_webhooks(default: list[dict[str, Any]], sharded: l
         for hid in handlers.ADMISSION:
             hook, was = hooks[f"{hid}.microapp.dev-{s}"], base_hooks[f"{hid}.microapp.dev"]
             assert hook["namespaceSelector"] == and_selectors(was.get("namespaceSelector"), expected)
-            assert hook["clientConfig"]["service"] == {**was["clientConfig"]["service"],
-                                                      "name": f"microapp-operator-webhook-{s}"}
+            assert hook["clientConfig"]["service"] == {
+                **was["clientConfig"]["service"],
+                "name": f"microapp-operator-webhook-{s}",
+            }
             rest = {k: v for k, v in hook.items() if k not in ("name", "clientConfig", "namespaceSelector")}
             assert rest == {k: v for k, v in was.items() if k not in ("name", "clientConfig", "namespaceSelector")}
     # every namespace is admitted by exactly one shard: the one core/shard.py gives it
-    for labels in ({}, {"team": "x"}, {SHARD_LABEL: "a"}, {SHARD_LABEL: "b"}, {SHARD_LABEL: "c"},
-                   {SHARD_LABEL: "unknown"}, {SHARD_LABEL: ""}):
-        admitting = [s for s in SHARDS
-                     if matches(configs[f"microapp.dev-{s}"]["webhooks"][0].get("namespaceSelector"), labels)]
+    for labels in (
+        {},
+        {"team": "x"},
+        {SHARD_LABEL: "a"},
+        {SHARD_LABEL: "b"},
+        {SHARD_LABEL: "c"},
+        {SHARD_LABEL: "unknown"},
+        {SHARD_LABEL: ""},
+    ):
+        admitting = [
+            s for s in SHARDS if matches(configs[f"microapp.dev-{s}"]["webhooks"][0].get("namespaceSelector"), labels)
+        ]
         assert admitting == [Shard.parse("a", SHARDS).shard_of(labels)], labels
 
 
@@ -371,17 +421,27 @@ def test_sharded_rbac(sharded: list[dict[str, Any]]) -> None:
     cluster = of_kind(sharded, "ClusterRole")[0]["rules"]
     assert allowed(cluster, "", "namespaces") == {"get", "list", "watch", "patch"}
     for s in SHARDS:
-        assert allowed(cluster, "admissionregistration.k8s.io", "validatingwebhookconfigurations",
-                       name=f"microapp.dev-{s}") == {"get", "patch"}
+        assert allowed(
+            cluster, "admissionregistration.k8s.io", "validatingwebhookconfigurations", name=f"microapp.dev-{s}"
+        ) == {"get", "patch"}
     assert not allowed(cluster, "admissionregistration.k8s.io", "validatingwebhookconfigurations", name="microapp.dev")
 
 
 def test_sharded_pdbs_monitors_network_policy_and_certificate(helm: str, tmp_path: Path) -> None:
-    docs = render(helm, {"shards": SHARDS, "webhook": {"certManager": {"enabled": True}},
-                         "networkPolicy": {"enabled": True},
-                         "metrics": {"podMonitor": {"enabled": True}, "serviceMonitor": {"enabled": True}}}, tmp_path)
-    pods = {d["metadata"]["labels"][SHARD_LABEL]: d["spec"]["template"]["metadata"]["labels"]
-            for d in of_kind(docs, "Deployment")}
+    docs = render(
+        helm,
+        {
+            "shards": SHARDS,
+            "webhook": {"certManager": {"enabled": True}},
+            "networkPolicy": {"enabled": True},
+            "metrics": {"podMonitor": {"enabled": True}, "serviceMonitor": {"enabled": True}},
+        },
+        tmp_path,
+    )
+    pods = {
+        d["metadata"]["labels"][SHARD_LABEL]: d["spec"]["template"]["metadata"]["labels"]
+        for d in of_kind(docs, "Deployment")
+    }
     pdbs = named(docs, "PodDisruptionBudget")
     assert set(pdbs) == {f"microapp-operator-{s}" for s in SHARDS}
     for s in SHARDS:
@@ -390,29 +450,37 @@ def test_sharded_pdbs_monitors_network_policy_and_certificate(helm: str, tmp_pat
         selector = of_kind(docs, kind)[0]
         for key in path:
             selector = selector[key]
-        assert all(matches(selector, p) for p in pods.values()), kind   # every shard's Pods
+        assert all(matches(selector, p) for p in pods.values()), kind  # every shard's Pods
     (certificate,) = of_kind(docs, "Certificate")
     assert certificate["spec"]["dnsNames"] == [f"microapp-operator-webhook-{s}.microapp-system.svc" for s in SHARDS]
     for config in of_kind(docs, "ValidatingWebhookConfiguration"):
-        assert config["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == \
-            "microapp-system/microapp-operator-webhook"
+        assert (
+            config["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
+            == "microapp-system/microapp-operator-webhook"
+        )
     for deployment in of_kind(docs, "Deployment"):
         assert "--webhook-tls-dir" in flags(deployment["spec"]["template"]["spec"]["containers"][0])
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ("shards={A_b}", "/shards/0"),
-    ("shards={a,b,a}", "/shards"),
-    ("shards={a,b},leaderElection.enabled=false", "shards needs leaderElection.enabled=true"),
-    ("shards={" + "x" * 40 + "}", "shards: the webhook Service microapp-operator-webhook-" + "x" * 40),
-], ids=["not-a-label", "duplicate", "no-leader-election", "service-name-too-long"])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ("shards={A_b}", "/shards/0"),
+        ("shards={a,b,a}", "/shards"),
+        ("shards={a,b},leaderElection.enabled=false", "shards needs leaderElection.enabled=true"),
+        ("shards={" + "x" * 40 + "}", "shards: the webhook Service microapp-operator-webhook-" + "x" * 40),
+    ],
+    ids=["not-a-label", "duplicate", "no-leader-election", "service-name-too-long"],
+)
 def test_wrong_shards_fail_with_the_field_named(helm: str, values: str, message: str) -> None:
-    proc = subprocess.run([helm, "template", "microapp-operator", str(CHART), "--set", values],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [helm, "template", "microapp-operator", str(CHART), "--set", values], capture_output=True, text=True
+    )
     assert proc.returncode != 0 and message in proc.stderr, proc.stderr
 
 
 def test_lint_strict_sharded(helm: str) -> None:
-    proc = subprocess.run([helm, "lint", "--strict", str(CHART), "--set", "shards={a,b,c}"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [helm, "lint", "--strict", str(CHART), "--set", "shards={a,b,c}"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

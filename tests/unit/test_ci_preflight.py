@@ -17,8 +17,15 @@ WORKFLOW = ROOT / "manifests" / "ci" / "github-actions.yaml"
 
 def test_a_valid_change_is_validated_and_estimated_and_passes(tmp_path: Path) -> None:
     edited = microapp("existing", "t-ci", replicas=2)
-    repo = pull_request(tmp_path, {"apps/existing.yaml": edited, "apps/new.yaml": microapp("new", "t-ci"),
-                                   "README.md": "only docs\n", "apps/other.yaml": {"kind": "ConfigMap"}})
+    repo = pull_request(
+        tmp_path,
+        {
+            "apps/existing.yaml": edited,
+            "apps/new.yaml": microapp("new", "t-ci"),
+            "README.md": "only docs\n",
+            "apps/other.yaml": {"kind": "ConfigMap"},
+        },
+    )
     proc = preflight(repo, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
@@ -36,7 +43,9 @@ def test_an_invalid_microapp_fails_the_preflight_naming_the_field(tmp_path: Path
     bad = microapp("bad", "t-ci", image="docker.io/evil/miner:latest", replicas=40)
     proc = preflight(pull_request(tmp_path, {"apps/bad.yaml": bad}), tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "apps/bad.yaml: MicroApp t-ci/bad: spec.replicas is 40; the platform allows at most 10 replicas" in proc.stdout
+    assert (
+        "apps/bad.yaml: MicroApp t-ci/bad: spec.replicas is 40; the platform allows at most 10 replicas" in proc.stdout
+    )
     assert "is not from an allowed registry (registry.internal/)" in proc.stdout
     assert proc.stdout.rstrip().endswith("preflight: failed (see above)")
     assert (tmp_path / "summary.md").read_text().startswith("### MicroApp preflight: failed\n")
@@ -56,7 +65,7 @@ def test_a_base_that_is_not_there_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_the_workflow_runs_the_script_on_pull_requests_touching_yaml() -> None:
     flow = yaml.safe_load(WORKFLOW.read_text())
-    assert flow[True]["pull_request"]["paths"] == ["**.yaml", "**.yml"]   # YAML 1.1 reads `on` as True
+    assert flow[True]["pull_request"]["paths"] == ["**.yaml", "**.yml"]  # YAML 1.1 reads `on` as True
     steps = flow["jobs"]["preflight"]["steps"]
     assert steps[0] == {"uses": "actions/checkout@v4", "with": {"fetch-depth": 0}}
     run = steps[-1]["run"]

@@ -52,9 +52,13 @@ def _quantity(value: int | str) -> int | str:
 Quantity = Annotated[
     int | str,
     AfterValidator(_quantity),
-    WithJsonSchema({"x-kubernetes-int-or-string": True,
-                    "anyOf": [{"type": "integer"}, {"type": "string"}],
-                    "pattern": QUANTITY_PATTERN}),
+    WithJsonSchema(
+        {
+            "x-kubernetes-int-or-string": True,
+            "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "pattern": QUANTITY_PATTERN,
+        }
+    ),
 ]
 Money = Annotated[str, Field(pattern=MONEY_PATTERN, max_length=16)]
 DURATION_MESSAGE = "must be a number and s, m, h, d or w, e.g. 30m, 12h, 7d or 2w"
@@ -66,9 +70,17 @@ def _duration(value: str) -> str:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_duration), WithJsonSchema({
-    "type": "string", "maxLength": 12,
-    "x-kubernetes-validations": [{"rule": f"self.matches(r'{DURATION_PATTERN}')", "message": DURATION_MESSAGE}]})]
+Duration = Annotated[
+    str,
+    AfterValidator(_duration),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 12,
+            "x-kubernetes-validations": [{"rule": f"self.matches(r'{DURATION_PATTERN}')", "message": DURATION_MESSAGE}],
+        }
+    ),
+]
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
@@ -84,8 +96,7 @@ def validations(*rules: dict[str, Any]) -> dict[str, Any]:
 class Model(BaseModel):
     """Base: camelCase on the wire, immutable in memory, unknown fields refused."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True,
-                              extra="forbid")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
 
 
 class Condition(Model):

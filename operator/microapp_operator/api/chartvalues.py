@@ -113,6 +113,7 @@ class ArgoCD(_Strict):
 
 class Values(_Strict):
     """The chart's values (charts/microapp-operator/values.yaml documents each)."""
+
     replicaCount: int = Field(2, ge=0, le=10)
     image: Image
     imagePullSecrets: list[Open] = []
@@ -120,11 +121,13 @@ class Values(_Strict):
     serviceAccount: ServiceAccount = ServiceAccount()
     leaderElection: LeaderElection = LeaderElection()
     shards: Annotated[list[ShardName], AfterValidator(_unique)] = Field(
-        [], json_schema_extra={"uniqueItems": True},
+        [],
+        json_schema_extra={"uniqueItems": True},
         description="Split the cluster by namespace between operators, one Deployment (with its own Lease, "
-                    "webhook Service and configuration) per name. A namespace labelled microapp.dev/shard=<name> "
-                    "belongs to that shard; the first also takes namespaces without the label or with an "
-                    "unknown value. Needs leaderElection.enabled. Empty: one operator for the whole cluster.")
+        "webhook Service and configuration) per name. A namespace labelled microapp.dev/shard=<name> "
+        "belongs to that shard; the first also takes namespaces without the label or with an "
+        "unknown value. Needs leaderElection.enabled. Empty: one operator for the whole cluster.",
+    )
     webhook: Webhook = Webhook()
     operator: Operator = Operator()
     defaultPolicy: DefaultPolicy = DefaultPolicy()

@@ -16,33 +16,33 @@ class ConditionType(str, Enum):
     POLICY_COMPLIANT = "PolicyCompliant"
     WITHIN_BUDGET = "WithinBudget"
     IDLE = "Idle"
-    WARN_THRESHOLD = "BudgetWarning"   # TeamBudget: committed past warnAtPercent
+    WARN_THRESHOLD = "BudgetWarning"  # TeamBudget: committed past warnAtPercent
 
 
 class Reason(str, Enum):
     """Condition reasons."""
 
-    PROGRESSING = "Progressing"             # children rolling out
-    AVAILABLE = "Available"                 # every child healthy
-    SUSPENDED = "Suspended"                 # spec.suspend: scaled to zero as asked
-    ROLLOUT_FAILED = "RolloutFailed"        # a child reports failure
-    INVALID_SPEC = "InvalidSpec"            # the spec does not parse
-    TEMPLATE_NOT_FOUND = "TemplateNotFound" # no catalog entry matches spec.template
+    PROGRESSING = "Progressing"  # children rolling out
+    AVAILABLE = "Available"  # every child healthy
+    SUSPENDED = "Suspended"  # spec.suspend: scaled to zero as asked
+    ROLLOUT_FAILED = "RolloutFailed"  # a child reports failure
+    INVALID_SPEC = "InvalidSpec"  # the spec does not parse
+    TEMPLATE_NOT_FOUND = "TemplateNotFound"  # no catalog entry matches spec.template
     INVALID_PARAMETERS = "InvalidParameters"  # spec.parameters breaks the template's schema
-    TEMPLATE_FAILED = "TemplateFailed"      # rendering or the rendered-object rules failed
-    APPLY_FAILED = "ApplyFailed"            # the API server refused an object
-    NAME_CONFLICT = "NameConflict"          # an object the app renders exists and is not the app's
+    TEMPLATE_FAILED = "TemplateFailed"  # rendering or the rendered-object rules failed
+    APPLY_FAILED = "ApplyFailed"  # the API server refused an object
+    NAME_CONFLICT = "NameConflict"  # an object the app renders exists and is not the app's
     RUNTIME_UNAVAILABLE = "RuntimeUnavailable"  # the template needs a kind the cluster lacks (e.g. Knative)
-    WITHIN_BUDGET = "WithinBudget"          # estimate inside the app's and the team's limits
-    OVER_BUDGET = "OverBudget"              # app or team limit exceeded (flagged; first rollout held)
+    WITHIN_BUDGET = "WithinBudget"  # estimate inside the app's and the team's limits
+    OVER_BUDGET = "OverBudget"  # app or team limit exceeded (flagged; first rollout held)
     OVER_WARN_THRESHOLD = "OverWarnThreshold"
-    DUPLICATE_BUDGET = "DuplicateBudget"    # TeamBudget: another, older one sets this team's budget
-    COMPLIANT = "Compliant"                 # no PlatformPolicy violations
+    DUPLICATE_BUDGET = "DuplicateBudget"  # TeamBudget: another, older one sets this team's budget
+    COMPLIANT = "Compliant"  # no PlatformPolicy violations
     POLICY_VIOLATIONS = "PolicyViolations"  # flagged after a policy change; the app keeps running
-    ACTIVE = "Active"                       # lifecycle: in use (Idle=False)
-    IDLE = "Idle"                           # lifecycle: asleep for lack of activity (Ready stays True)
-    RETIRING = "Retiring"                   # lifecycle: asleep, retirement announced
-    RETIRED = "Retired"                     # lifecycle: workload removed, kept in its archive
+    ACTIVE = "Active"  # lifecycle: in use (Idle=False)
+    IDLE = "Idle"  # lifecycle: asleep for lack of activity (Ready stays True)
+    RETIRING = "Retiring"  # lifecycle: asleep, retirement announced
+    RETIRED = "Retired"  # lifecycle: workload removed, kept in its archive
 
 
 class Phase(str, Enum):

@@ -56,27 +56,39 @@ AGE = _column("Age", ".metadata.creationTimestamp", "date")
 
 KINDS: tuple[Kind, ...] = (
     Kind(
-        kind="MicroApp", plural="microapps", scope="Namespaced", short_names=("mapp", "mapps"),
+        kind="MicroApp",
+        plural="microapps",
+        scope="Namespaced",
+        short_names=("mapp", "mapps"),
         description="A small app run by a citizen developer, rendered from an AppTemplate.",
-        spec=api.MicroAppSpec, status=api.MicroAppStatus, scale=True,
+        spec=api.MicroAppSpec,
+        status=api.MicroAppStatus,
+        scale=True,
         root_validations=(
-            api.cel("size(self.metadata.name) <= 53",
-                    "a MicroApp name is at most 53 characters (its objects add suffixes to it)"),
-            api.cel("self.metadata.name.matches(r'^[a-z]([-a-z0-9]*[a-z0-9])?$')",
-                    "a MicroApp name starts with a letter and has only lower-case letters, digits "
-                    "and '-' (it becomes a Service name)"),
+            api.cel(
+                "size(self.metadata.name) <= 53",
+                "a MicroApp name is at most 53 characters (its objects add suffixes to it)",
+            ),
+            api.cel(
+                "self.metadata.name.matches(r'^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+                "a MicroApp name starts with a letter and has only lower-case letters, digits "
+                "and '-' (it becomes a Service name)",
+            ),
         ),
         printer_columns=(
             _column("Template", ".spec.template"),
             _column("Phase", ".status.phase"),
-            _column("Ready", ".status.conditions[?(@.type==\"Ready\")].status"),
+            _column("Ready", '.status.conditions[?(@.type=="Ready")].status'),
             _column("Cost/mo", ".status.cost.estimatedMonthly"),
             _column("Owner", ".metadata.annotations.microapp\\.dev/owner"),
             AGE,
         ),
     ),
     Kind(
-        kind="AppTemplate", plural="apptemplates", scope="Cluster", short_names=("apptpl",),
+        kind="AppTemplate",
+        plural="apptemplates",
+        scope="Cluster",
+        short_names=("apptpl",),
         description="A versioned, immutable catalog entry that MicroApps are rendered from.",
         spec=api.AppTemplateSpec,
         printer_columns=(
@@ -88,9 +100,13 @@ KINDS: tuple[Kind, ...] = (
         ),
     ),
     Kind(
-        kind="TeamBudget", plural="teambudgets", scope="Cluster", short_names=("tbudget",),
+        kind="TeamBudget",
+        plural="teambudgets",
+        scope="Cluster",
+        short_names=("tbudget",),
         description="A team's monthly budget for its MicroApps.",
-        spec=api.TeamBudgetSpec, status=api.TeamBudgetStatus,
+        spec=api.TeamBudgetSpec,
+        status=api.TeamBudgetStatus,
         printer_columns=(
             _column("Team", ".spec.team"),
             _column("Limit", ".spec.monthlyLimit"),
@@ -101,12 +117,19 @@ KINDS: tuple[Kind, ...] = (
         ),
     ),
     Kind(
-        kind="PlatformPolicy", plural="platformpolicies", scope="Cluster", short_names=("ppol",),
+        kind="PlatformPolicy",
+        plural="platformpolicies",
+        scope="Cluster",
+        short_names=("ppol",),
         description="The platform's pricing, teams, guardrails, telemetry and lifecycle rules "
-                    "(only the object named default is used).",
-        spec=api.PlatformPolicySpec, spec_required=False,
-        root_validations=(api.cel("self.metadata.name == 'default'",
-                                  "the PlatformPolicy must be named default (there is one per cluster)"),),
+        "(only the object named default is used).",
+        spec=api.PlatformPolicySpec,
+        spec_required=False,
+        root_validations=(
+            api.cel(
+                "self.metadata.name == 'default'", "the PlatformPolicy must be named default (there is one per cluster)"
+            ),
+        ),
         printer_columns=(AGE,),
     ),
 )
@@ -144,8 +167,22 @@ def structural(schema: JsonSchema) -> JsonSchema:
     return walk(schema)
 
 
-_KEY_ORDER = ("description", "type", "format", "enum", "pattern", "minimum", "maximum",
-              "minLength", "maxLength", "minItems", "maxItems", "required", "properties", "items")
+_KEY_ORDER = (
+    "description",
+    "type",
+    "format",
+    "enum",
+    "pattern",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "required",
+    "properties",
+    "items",
+)
 
 
 def _order(node: JsonSchema) -> JsonSchema:
@@ -175,7 +212,9 @@ def crd(kind: Kind) -> dict[str, Any]:
     if kind.root_validations:
         root["x-kubernetes-validations"] = list(kind.root_validations)
     version: dict[str, Any] = {
-        "name": api.VERSION, "served": True, "storage": True,
+        "name": api.VERSION,
+        "served": True,
+        "storage": True,
         "schema": {"openAPIV3Schema": root},
         "additionalPrinterColumns": list(kind.printer_columns),
     }
@@ -183,21 +222,27 @@ def crd(kind: Kind) -> dict[str, Any]:
     if kind.status is not None:
         subresources["status"] = {}
     if kind.scale:
-        subresources["scale"] = {"specReplicasPath": ".spec.replicas",
-                                 "statusReplicasPath": ".status.replicas",
-                                 "labelSelectorPath": ".status.selector"}
+        subresources["scale"] = {
+            "specReplicasPath": ".spec.replicas",
+            "statusReplicasPath": ".status.replicas",
+            "labelSelectorPath": ".status.selector",
+        }
     if subresources:
         version["subresources"] = subresources
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": kind.crd_name,
-                     "labels": {"app.kubernetes.io/part-of": "microapp-operator"}},
+        "metadata": {"name": kind.crd_name, "labels": {"app.kubernetes.io/part-of": "microapp-operator"}},
         "spec": {
             "group": api.GROUP,
-            "names": {"kind": kind.kind, "listKind": f"{kind.kind}List", "plural": kind.plural,
-                      "singular": kind.singular, "shortNames": list(kind.short_names),
-                      "categories": [api.CATEGORY]},
+            "names": {
+                "kind": kind.kind,
+                "listKind": f"{kind.kind}List",
+                "plural": kind.plural,
+                "singular": kind.singular,
+                "shortNames": list(kind.short_names),
+                "categories": [api.CATEGORY],
+            },
             "scope": kind.scope,
             "versions": [version],
         },
@@ -207,8 +252,7 @@ def crd(kind: Kind) -> dict[str, Any]:
 def render_all() -> dict[str, str]:
     """File name -> YAML text of every CRD, as committed under ``crds/``."""
     header = "# Generated by `make crds` from operator/microapp_operator/api.py. Do not edit.\n"
-    return {f"{api.GROUP}_{k.plural}.yaml": header + yaml.safe_dump(crd(k), sort_keys=False, width=100)
-            for k in KINDS}
+    return {f"{api.GROUP}_{k.plural}.yaml": header + yaml.safe_dump(crd(k), sort_keys=False, width=100) for k in KINDS}
 
 
 def write_all(directory: Path) -> list[Path]:

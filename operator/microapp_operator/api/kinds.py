@@ -21,8 +21,8 @@ class Resource:
     kind: str
     plural: str
     namespaced: bool = True
-    child: bool = False        # rendered for an app (watched through the label-filtered cache)
-    grantable: bool = False    # editors and viewers of an app may read the app's objects of this kind
+    child: bool = False  # rendered for an app (watched through the label-filtered cache)
+    grantable: bool = False  # editors and viewers of an app may read the app's objects of this kind
 
     @property
     def group(self) -> str:
@@ -48,33 +48,40 @@ def _child(api_version: str, kind: str, plural: str, *, grantable: bool = True) 
     return Resource(api_version, kind, plural, child=True, grantable=grantable)
 
 
-RESOURCES: dict[tuple[str, str], Resource] = {r.key: r for r in (
-    _child("apps/v1", "Deployment", "deployments"),
-    _child("v1", "Service", "services"),
-    _child("v1", "ConfigMap", "configmaps"),
-    _child("v1", "ServiceAccount", "serviceaccounts", grantable=False),
-    _child("networking.k8s.io/v1", "Ingress", "ingresses"),
-    _child("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
-    _child("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
-    _child("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
-    _child("batch/v1", "CronJob", "cronjobs"),
-    _child("rbac.authorization.k8s.io/v1", "Role", "roles", grantable=False),
-    _child("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", grantable=False),
-    _child("serving.knative.dev/v1", "Service", "services"),
-    _child("monitoring.coreos.com/v1", "PodMonitor", "podmonitors", grantable=False),
-    Resource(API_VERSION, "MicroApp", "microapps"),
-    Resource(API_VERSION, "AppTemplate", "apptemplates", namespaced=False),
-    Resource(API_VERSION, "TeamBudget", "teambudgets", namespaced=False),
-    Resource(API_VERSION, "PlatformPolicy", "platformpolicies", namespaced=False),
-    Resource("v1", "Event", "events"),
-    Resource("wgpolicyk8s.io/v1alpha2", "PolicyReport", "policyreports"),
-    Resource("coordination.k8s.io/v1", "Lease", "leases"),      # leader election (HA)
-    Resource("v1", "Secret", "secrets"),                        # the webhook CA, in the operator's namespace
-    Resource("v1", "Pod", "pods"),                              # the leader's label on its own Pod
-    Resource("v1", "Namespace", "namespaces", namespaced=False),  # shards: who holds which namespace
-    Resource("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
-             "validatingwebhookconfigurations", namespaced=False),   # the chart's: caBundle kept current
-)}
+RESOURCES: dict[tuple[str, str], Resource] = {
+    r.key: r
+    for r in (
+        _child("apps/v1", "Deployment", "deployments"),
+        _child("v1", "Service", "services"),
+        _child("v1", "ConfigMap", "configmaps"),
+        _child("v1", "ServiceAccount", "serviceaccounts", grantable=False),
+        _child("networking.k8s.io/v1", "Ingress", "ingresses"),
+        _child("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
+        _child("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
+        _child("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
+        _child("batch/v1", "CronJob", "cronjobs"),
+        _child("rbac.authorization.k8s.io/v1", "Role", "roles", grantable=False),
+        _child("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", grantable=False),
+        _child("serving.knative.dev/v1", "Service", "services"),
+        _child("monitoring.coreos.com/v1", "PodMonitor", "podmonitors", grantable=False),
+        Resource(API_VERSION, "MicroApp", "microapps"),
+        Resource(API_VERSION, "AppTemplate", "apptemplates", namespaced=False),
+        Resource(API_VERSION, "TeamBudget", "teambudgets", namespaced=False),
+        Resource(API_VERSION, "PlatformPolicy", "platformpolicies", namespaced=False),
+        Resource("v1", "Event", "events"),
+        Resource("wgpolicyk8s.io/v1alpha2", "PolicyReport", "policyreports"),
+        Resource("coordination.k8s.io/v1", "Lease", "leases"),  # leader election (HA)
+        Resource("v1", "Secret", "secrets"),  # the webhook CA, in the operator's namespace
+        Resource("v1", "Pod", "pods"),  # the leader's label on its own Pod
+        Resource("v1", "Namespace", "namespaces", namespaced=False),  # shards: who holds which namespace
+        Resource(
+            "admissionregistration.k8s.io/v1",
+            "ValidatingWebhookConfiguration",
+            "validatingwebhookconfigurations",
+            namespaced=False,
+        ),  # the chart's: caBundle kept current
+    )
+}
 CHILDREN: tuple[Resource, ...] = tuple(r for r in RESOURCES.values() if r.child)
 MICROAPP = RESOURCES[(API_VERSION, "MicroApp")]
 APPTEMPLATE = RESOURCES[(API_VERSION, "AppTemplate")]
@@ -88,7 +95,7 @@ SECRET = RESOURCES[("v1", "Secret")]
 POD = RESOURCES[("v1", "Pod")]
 NAMESPACE = RESOURCES[("v1", "Namespace")]
 WEBHOOK_CONFIGURATION = RESOURCES[("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration")]
-LEADER_LABEL = "microapp.dev/leader"   # on the leading replica's Pod: the webhook Service selects it
+LEADER_LABEL = "microapp.dev/leader"  # on the leading replica's Pod: the webhook Service selects it
 KNATIVE_SERVICE = RESOURCES[("serving.knative.dev/v1", "Service")]
 DEPLOYMENT = RESOURCES[("apps/v1", "Deployment")]
 CRONJOB = RESOURCES[("batch/v1", "CronJob")]

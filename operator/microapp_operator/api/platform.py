@@ -12,14 +12,20 @@ from .base import DNS_LABEL_PATTERN, Condition, Duration, Model, Money, Quantity
 # TeamBudget
 # ---------------------------------------------------------------------------------------
 
+
 class TeamBudgetSpec(Model):
     """Monthly budget of one team."""
 
-    team: str = Field(description="Team name, as in PlatformPolicy.spec.teams.", pattern=DNS_LABEL_PATTERN, max_length=63)
-    monthly_limit: Money = Field(description="Monthly limit in the PlatformPolicy currency, e.g. \"500\".")
+    team: str = Field(
+        description="Team name, as in PlatformPolicy.spec.teams.", pattern=DNS_LABEL_PATTERN, max_length=63
+    )
+    monthly_limit: Money = Field(description='Monthly limit in the PlatformPolicy currency, e.g. "500".')
     enforcement: Literal["Deny", "Warn"] | None = Field(
-        None, description="Deny refuses applies that exceed the limit; Warn allows them with a warning. Default Deny.")
-    warn_at_percent: int | None = Field(None, ge=1, le=100, description="Warn when this percentage is committed. Default 80.")
+        None, description="Deny refuses applies that exceed the limit; Warn allows them with a warning. Default Deny."
+    )
+    warn_at_percent: int | None = Field(
+        None, ge=1, le=100, description="Warn when this percentage is committed. Default 80."
+    )
 
 
 class TeamBudgetStatus(Model):
@@ -30,33 +36,55 @@ class TeamBudgetStatus(Model):
     remaining: str | None = Field(None, description="monthlyLimit minus committedMonthly.")
     apps: int | None = Field(None, description="Number of the team's apps.")
     conditions: list[Condition] | None = Field(
-        None, description="Conditions (metav1.Condition).",
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]})
+        None,
+        description="Conditions (metav1.Condition).",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # PlatformPolicy
 # ---------------------------------------------------------------------------------------
 
+
 class Pricing(Model):
     """Price sheet for cost estimates (defaults: OpenCost's)."""
 
     currency: str | None = Field(None, description="ISO currency code. Default USD.", pattern=r"^[A-Z]{3}$")
     hours_per_month: int | None = Field(None, ge=1, le=744, description="Hours in a month. Default 730.")
-    cpu_core_hour: str | None = Field(None, description="Price of one vCPU for one hour. Default 0.031611.", pattern=r"^[0-9]+(\.[0-9]+)?$")
-    memory_gi_b_hour: str | None = Field(None, alias="memoryGiBHour", description="Price of one GiB of memory for one hour. Default 0.004237.", pattern=r"^[0-9]+(\.[0-9]+)?$")
-    gpu_hour: str | None = Field(None, description="Price of one GPU for one hour. Default 0.95.", pattern=r"^[0-9]+(\.[0-9]+)?$")
-    storage_gi_b_month: str | None = Field(None, alias="storageGiBMonth", description="Price of one GiB of storage for a month. Default 0.04.", pattern=r"^[0-9]+(\.[0-9]+)?$")
+    cpu_core_hour: str | None = Field(
+        None, description="Price of one vCPU for one hour. Default 0.031611.", pattern=r"^[0-9]+(\.[0-9]+)?$"
+    )
+    memory_gi_b_hour: str | None = Field(
+        None,
+        alias="memoryGiBHour",
+        description="Price of one GiB of memory for one hour. Default 0.004237.",
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
+    )
+    gpu_hour: str | None = Field(
+        None, description="Price of one GPU for one hour. Default 0.95.", pattern=r"^[0-9]+(\.[0-9]+)?$"
+    )
+    storage_gi_b_month: str | None = Field(
+        None,
+        alias="storageGiBMonth",
+        description="Price of one GiB of storage for a month. Default 0.04.",
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
+    )
 
 
 class Team(Model):
     """A team: who belongs to it and where its apps live."""
 
     name: str = Field(description="Team name, used in microapp.dev/team.", pattern=DNS_LABEL_PATTERN, max_length=63)
-    groups: list[str] | None = Field(None, description="Groups whose members act for the team (create and "
-                                     "change its apps); include a GitOps controller's group if it applies them.")
-    namespaces: list[str] | None = Field(None, description="Namespaces where the team's apps may live; shell-style "
-                                         "patterns allowed, e.g. team-finance-*.")
+    groups: list[str] | None = Field(
+        None,
+        description="Groups whose members act for the team (create and "
+        "change its apps); include a GitOps controller's group if it applies them.",
+    )
+    namespaces: list[str] | None = Field(
+        None,
+        description="Namespaces where the team's apps may live; shell-style patterns allowed, e.g. team-finance-*.",
+    )
     sandbox: bool | None = Field(None, description="Restrict egress of the team's apps to DNS and telemetry.")
 
 
@@ -70,9 +98,12 @@ class Guardrails(Model):
     max_memory: Quantity | None = Field(None, description="Highest memory request per container.")
     require_cost_center: bool | None = Field(None, description="Require the microapp.dev/cost-center annotation.")
     public_exposure_approvers: list[str] | None = Field(None, description="Groups allowed to approve expose: public.")
-    allow_cross_team_groups: bool | None = Field(None, description="Allow microapp.dev/editors and viewers to name "
-                                                 "groups of other teams. Default false.")
-    ingress_namespace: str | None = Field(None, description="Namespace of the ingress controller (for NetworkPolicies).")
+    allow_cross_team_groups: bool | None = Field(
+        None, description="Allow microapp.dev/editors and viewers to name groups of other teams. Default false."
+    )
+    ingress_namespace: str | None = Field(
+        None, description="Namespace of the ingress controller (for NetworkPolicies)."
+    )
 
 
 class PolicyTelemetry(Model):
@@ -87,23 +118,35 @@ class PolicyTelemetry(Model):
 class Notify(Model):
     """Where retirement notices go."""
 
-    url: str | None = Field(None, description="HTTP endpoint receiving a CloudEvent (structured JSON) when an "
-                            "app starts Retiring; empty: Events only.", max_length=2048)
+    url: str | None = Field(
+        None,
+        description="HTTP endpoint receiving a CloudEvent (structured JSON) when an "
+        "app starts Retiring; empty: Events only.",
+        max_length=2048,
+    )
 
 
 class PolicyLifecycle(Model):
     """Lifecycle defaults and bounds for all apps."""
 
     mode: Literal["Enforce", "DryRun"] | None = Field(
-        None, description="Enforce acts; DryRun only reports, in status and Events, what it would do. Default Enforce.")
-    idle_after: Duration | None = Field(None, description="Default idle period, e.g. 14d. Unset: apps never idle "
-                                        "unless they set spec.lifecycle.idleAfter.")
-    retire_after: Duration | None = Field(None, description="Default retirement period after idling, e.g. 30d. "
-                                          "Unset: idle apps are never retired unless they set it.")
+        None, description="Enforce acts; DryRun only reports, in status and Events, what it would do. Default Enforce."
+    )
+    idle_after: Duration | None = Field(
+        None,
+        description="Default idle period, e.g. 14d. Unset: apps never idle unless they set spec.lifecycle.idleAfter.",
+    )
+    retire_after: Duration | None = Field(
+        None,
+        description="Default retirement period after idling, e.g. 30d. "
+        "Unset: idle apps are never retired unless they set it.",
+    )
     notify_before: Duration | None = Field(None, description="Default notice before retirement, e.g. 3d. Default 3d.")
     max_idle_after: Duration | None = Field(None, description="Longest idleAfter an app may set (bound), e.g. 90d.")
     max_retire_after: Duration | None = Field(None, description="Longest retireAfter an app may set (bound).")
-    sweep_interval: Duration | None = Field(None, description="How often the activity sweep runs, e.g. 60s. Default 60s.")
+    sweep_interval: Duration | None = Field(
+        None, description="How often the activity sweep runs, e.g. 60s. Default 60s."
+    )
     notify: Notify | None = Field(None, description=Notify.__doc__)
 
 
@@ -119,10 +162,13 @@ class PlatformPolicySpec(Model):
 
     pricing: Pricing | None = Field(None, description=Pricing.__doc__)
     platform_admin_groups: list[str] | None = Field(
-        None, description="Groups that may act for any team and approve public exposure. Default [system:masters].")
+        None, description="Groups that may act for any team and approve public exposure. Default [system:masters]."
+    )
     teams: list[Team] | None = Field(
-        None, description="Teams allowed to run apps.",
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]})
+        None,
+        description="Teams allowed to run apps.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
     guardrails: Guardrails | None = Field(None, description=Guardrails.__doc__)
     telemetry: PolicyTelemetry | None = Field(None, description=PolicyTelemetry.__doc__)
     lifecycle: PolicyLifecycle | None = Field(None, description=PolicyLifecycle.__doc__)

@@ -8,11 +8,12 @@ the sweep then marks activity unknown, and no app is idled on that basis.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..api import types as api
 
-DEFAULT_QUERY = 'sum by (namespace, microapp) (increase(http_server_requests_total[1h]))'
+DEFAULT_QUERY = "sum by (namespace, microapp) (increase(http_server_requests_total[1h]))"
 DEFAULT_SWEEP = "60s"
 
 

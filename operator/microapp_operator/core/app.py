@@ -7,9 +7,10 @@ annotations) and its validated spec. Nothing in the core re-reads the raw mappin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -37,7 +38,7 @@ class AppMeta:
     generation: int = 1
     annotations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     deleting: bool = False
-    created: str | None = None                    # metadata.creationTimestamp
+    created: str | None = None  # metadata.creationTimestamp
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
@@ -53,13 +54,18 @@ class AppMeta:
         return str(self.annotations.get(api.OWNER_ANNOTATION, ""))
 
     @classmethod
-    def of(cls, body: Mapping[str, Any]) -> "AppMeta":
+    def of(cls, body: Mapping[str, Any]) -> AppMeta:
         meta = body.get("metadata") or {}
-        return cls(name=str(meta.get("name", "")), namespace=str(meta.get("namespace", "")), uid=meta.get("uid"),
-                   generation=int(meta.get("generation") or 1),
-                   annotations=MappingProxyType(dict(meta.get("annotations") or {})),
-                   deleting=bool(meta.get("deletionTimestamp")), created=meta.get("creationTimestamp"),
-                   labels=MappingProxyType(dict(meta.get("labels") or {})))
+        return cls(
+            name=str(meta.get("name", "")),
+            namespace=str(meta.get("namespace", "")),
+            uid=meta.get("uid"),
+            generation=int(meta.get("generation") or 1),
+            annotations=MappingProxyType(dict(meta.get("annotations") or {})),
+            deleting=bool(meta.get("deletionTimestamp")),
+            created=meta.get("creationTimestamp"),
+            labels=MappingProxyType(dict(meta.get("labels") or {})),
+        )
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ class App:
 
 def spec_errors(exc: ValidationError) -> list[str]:
     """Pydantic errors as 'spec.field.path: message' for people."""
+
     def one(err: Mapping[str, Any]) -> str:
         msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
@@ -91,6 +98,7 @@ def spec_errors(exc: ValidationError) -> list[str]:
         if not err["loc"] and msg.startswith("spec."):
             return msg
         return "spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]) + f": {msg}"
+
     return [one(e) for e in exc.errors()]
 
 

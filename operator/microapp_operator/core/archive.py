@@ -9,9 +9,10 @@ deletes it), so it never outlives the app it describes.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from . import rendered
 from .app import App
@@ -24,12 +25,22 @@ def name(app: str) -> str:
     return f"{PREFIX}{app}"[:253]
 
 
-def configmap(app: App, *, template: Mapping[str, Any], inventory: list[dict[str, str]], monthly: Decimal,
-              currency: str, retired_at: datetime) -> dict[str, Any]:
-    data = {"spec.json": json.dumps(app.spec.model_dump(by_alias=True, exclude_none=True), sort_keys=True),
-            "template.json": json.dumps(dict(template), sort_keys=True),
-            "inventory.json": json.dumps(inventory, sort_keys=True),
-            "cost": f"{monthly} {currency}/month", "retiredAt": retired_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+def configmap(
+    app: App,
+    *,
+    template: Mapping[str, Any],
+    inventory: list[dict[str, str]],
+    monthly: Decimal,
+    currency: str,
+    retired_at: datetime,
+) -> dict[str, Any]:
+    data = {
+        "spec.json": json.dumps(app.spec.model_dump(by_alias=True, exclude_none=True), sort_keys=True),
+        "template.json": json.dumps(dict(template), sort_keys=True),
+        "inventory.json": json.dumps(inventory, sort_keys=True),
+        "cost": f"{monthly} {currency}/month",
+        "retiredAt": retired_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name(app.name)}, "data": data}
     return rendered.stamp(obj, app=app.name, namespace=app.namespace, team=app.team, uid=app.meta.uid)
 

@@ -8,9 +8,10 @@ keeps it (no surprise upgrades, no surprise breakage).
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import semantic_version
 import yaml
@@ -41,8 +42,8 @@ def parse_ref(ref: str) -> tuple[str, semantic_version.NpmSpec | None]:
         return name, semantic_version.NpmSpec(rng)
     except ValueError:
         raise ResolutionError(
-            f"spec.template {ref!r}: {rng!r} is not a semver range; use e.g. {name}@^1, "
-            f"{name}@~1.2 or {name}@1.3.0") from None
+            f"spec.template {ref!r}: {rng!r} is not a semver range; use e.g. {name}@^1, {name}@~1.2 or {name}@1.3.0"
+        ) from None
 
 
 def _version(spec: api.AppTemplateSpec) -> semantic_version.Version:
@@ -73,8 +74,9 @@ def resolve(ref: str, templates: Iterable[api.AppTemplateSpec], *, pinned: str |
     name, rng = parse_ref(ref)
     versions = newest_first(t for t in templates if t.template_name == name)
     if not versions:
-        raise ResolutionError(f"spec.template {ref!r}: no template named {name!r} in the catalog "
-                              f"(kubectl get apptemplates lists them)")
+        raise ResolutionError(
+            f"spec.template {ref!r}: no template named {name!r} in the catalog (kubectl get apptemplates lists them)"
+        )
     usable = [t for t in versions if not t.deprecated]
     latest = usable[0].version if usable else None
     # An unchanged app keeps the version it was rendered from.
@@ -87,8 +89,9 @@ def resolve(ref: str, templates: Iterable[api.AppTemplateSpec], *, pinned: str |
         if rng is None or rng.match(_version(t)):
             return Resolution(name, t.version, latest, t)
     available = ", ".join(t.version + (" (deprecated)" if t.deprecated else "") for t in versions)
-    raise ResolutionError(f"spec.template {ref!r}: no non-deprecated version of {name!r} matches; "
-                          f"available: {available}")
+    raise ResolutionError(
+        f"spec.template {ref!r}: no non-deprecated version of {name!r} matches; available: {available}"
+    )
 
 
 def index(objects: Iterable[Mapping]) -> list[api.AppTemplateSpec]:
@@ -104,7 +107,9 @@ def index(objects: Iterable[Mapping]) -> list[api.AppTemplateSpec]:
 
 def builtin_objects() -> list[dict[str, Any]]:
     """The AppTemplate objects shipped in the package (installed by ``make install``)."""
-    files = sorted(resources.files(__package__.rpartition(".")[0]).joinpath("templates").iterdir(), key=lambda f: f.name)
+    files = sorted(
+        resources.files(__package__.rpartition(".")[0]).joinpath("templates").iterdir(), key=lambda f: f.name
+    )
     return [yaml.safe_load(f.read_text()) for f in files if f.name.endswith(".yaml")]
 
 

@@ -20,11 +20,11 @@ Decimal arithmetic throughout; the total is rounded to cents (half up).
 from __future__ import annotations
 
 import functools
-
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from croniter import croniter
 
@@ -36,9 +36,10 @@ from .rendered import pod_specs
 
 SERVERLESS_ACTIVE_FRACTION = Decimal("0.25")
 DEFAULT_JOB_SECONDS = 3600
-_REFERENCE_MONTH = datetime(2026, 1, 1, tzinfo=timezone.utc)  # fixed: estimates are deterministic
+_REFERENCE_MONTH = datetime(2026, 1, 1, tzinfo=UTC)  # fixed: estimates are deterministic
 _GPU_KEYS = ("nvidia.com/gpu", "amd.com/gpu")
 _CENT = Decimal("0.01")
+
 
 @dataclass(frozen=True)
 class Prices:
@@ -50,29 +51,31 @@ class Prices:
     storage_gib_month: Decimal = Decimal("0.04")
 
     @classmethod
-    def from_policy(cls, pricing: api.Pricing | None) -> "Prices":
+    def from_policy(cls, pricing: api.Pricing | None) -> Prices:
         """The policy's price sheet; unset prices are OpenCost's defaults."""
         d, p = cls(), pricing or api.Pricing()
-        return cls(currency=p.currency or d.currency,
-                   hours_per_month=Decimal(p.hours_per_month or d.hours_per_month),
-                   cpu_core_hour=Decimal(p.cpu_core_hour or d.cpu_core_hour),
-                   memory_gib_hour=Decimal(p.memory_gi_b_hour or d.memory_gib_hour),
-                   gpu_hour=Decimal(p.gpu_hour or d.gpu_hour),
-                   storage_gib_month=Decimal(p.storage_gi_b_month or d.storage_gib_month))
+        return cls(
+            currency=p.currency or d.currency,
+            hours_per_month=Decimal(p.hours_per_month or d.hours_per_month),
+            cpu_core_hour=Decimal(p.cpu_core_hour or d.cpu_core_hour),
+            memory_gib_hour=Decimal(p.memory_gi_b_hour or d.memory_gib_hour),
+            gpu_hour=Decimal(p.gpu_hour or d.gpu_hour),
+            storage_gib_month=Decimal(p.storage_gi_b_month or d.storage_gib_month),
+        )
 
 
 @dataclass(frozen=True)
 class Line:
     """One container (or volume claim) of the estimate."""
 
-    object: str          # e.g. Deployment/shop
+    object: str  # e.g. Deployment/shop
     container: str
-    replicas: Decimal    # instances charged (may be fractional: serverless, jobs)
+    replicas: Decimal  # instances charged (may be fractional: serverless, jobs)
     cpu_cores: Decimal
     memory_gib: Decimal
     gpus: Decimal
     storage_gib: Decimal
-    cpu: Decimal         # monthly cost of each resource
+    cpu: Decimal  # monthly cost of each resource
     memory: Decimal
     gpu: Decimal
     storage: Decimal
@@ -104,11 +107,15 @@ def estimate(objects: Iterable[Mapping[str, Any]], prices: Prices) -> Estimate:
     raises RenderError (one typed error, a plain message), never a crash."""
     objects = list(objects)
     try:
-        hpa_max = {(o["spec"]["scaleTargetRef"]["kind"], o["spec"]["scaleTargetRef"]["name"]):
-                   o["spec"].get("maxReplicas", 1) for o in objects if o.get("kind") == "HorizontalPodAutoscaler"}
+        hpa_max = {
+            (o["spec"]["scaleTargetRef"]["kind"], o["spec"]["scaleTargetRef"]["name"]): o["spec"].get("maxReplicas", 1)
+            for o in objects
+            if o.get("kind") == "HorizontalPodAutoscaler"
+        }
     except (KeyError, TypeError, AttributeError):
-        raise RenderError("the template rendered a HorizontalPodAutoscaler without spec.scaleTargetRef "
-                          "(kind and name)") from None
+        raise RenderError(
+            "the template rendered a HorizontalPodAutoscaler without spec.scaleTargetRef (kind and name)"
+        ) from None
     lines: list[Line] = []
     notes: list[str] = []
     for obj in objects:
@@ -117,17 +124,38 @@ def estimate(objects: Iterable[Mapping[str, Any]], prices: Prices) -> Estimate:
             _price(obj, label, hpa_max, prices, lines, notes)
         except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             detail = str(exc) if isinstance(exc, QuantityError) else "a field is missing or of the wrong type"
-            raise RenderError(f"the template rendered {label}, which the cost model cannot read: {detail}; "
-                              f"check the template's output with `microapp render`") from None
+            raise RenderError(
+                f"the template rendered {label}, which the cost model cannot read: {detail}; "
+                f"check the template's output with `microapp render`"
+            ) from None
     return Estimate(prices.currency, tuple(lines), tuple(notes))
 
 
-def _price(obj: Mapping[str, Any], label: str, hpa_max: Mapping[tuple[str, str], int], prices: Prices,
-           lines: list[Line], notes: list[str]) -> None:
+def _price(
+    obj: Mapping[str, Any],
+    label: str,
+    hpa_max: Mapping[tuple[str, str], int],
+    prices: Prices,
+    lines: list[Line],
+    notes: list[str],
+) -> None:
     if obj.get("kind") == "PersistentVolumeClaim":
         gib = quantity(((obj.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage")) / GIB
-        lines.append(Line(label, "-", Decimal(1), Decimal(0), Decimal(0), Decimal(0), gib, Decimal(0),
-                          Decimal(0), Decimal(0), gib * prices.storage_gib_month))
+        lines.append(
+            Line(
+                label,
+                "-",
+                Decimal(1),
+                Decimal(0),
+                Decimal(0),
+                Decimal(0),
+                gib,
+                Decimal(0),
+                Decimal(0),
+                Decimal(0),
+                gib * prices.storage_gib_month,
+            )
+        )
         return
     for _, pod in pod_specs(obj):
         replicas, note = _replicas(obj, hpa_max, prices)
@@ -145,9 +173,19 @@ def _line(label: str, container: Mapping[str, Any], replicas: Decimal, prices: P
     gib = max(quantity(req.get("memory")), quantity(lim.get("memory"))) / GIB
     gpus = sum((max(quantity(req.get(k)), quantity(lim.get(k))) for k in _GPU_KEYS), Decimal(0))
     hours = prices.hours_per_month * replicas
-    return Line(label, str(container.get("name", "app")), replicas, cores, gib, gpus, Decimal(0),
-                cores * prices.cpu_core_hour * hours, gib * prices.memory_gib_hour * hours,
-                gpus * prices.gpu_hour * hours, Decimal(0))
+    return Line(
+        label,
+        str(container.get("name", "app")),
+        replicas,
+        cores,
+        gib,
+        gpus,
+        Decimal(0),
+        cores * prices.cpu_core_hour * hours,
+        gib * prices.memory_gib_hour * hours,
+        gpus * prices.gpu_hour * hours,
+        Decimal(0),
+    )
 
 
 def _replicas(obj: Mapping[str, Any], hpa_max: Mapping[tuple[str, str], int], prices: Prices) -> tuple[Decimal, str]:
@@ -164,15 +202,17 @@ def _replicas(obj: Mapping[str, Any], hpa_max: Mapping[tuple[str, str], int], pr
         if low > 0:
             return high, "charged at max-scale"
         return low + SERVERLESS_ACTIVE_FRACTION, (
-            f"scales to zero: charged as one instance busy {SERVERLESS_ACTIVE_FRACTION:%} of the month")
+            f"scales to zero: charged as one instance busy {SERVERLESS_ACTIVE_FRACTION:%} of the month"
+        )
     if kind[1] == "CronJob":
         if spec.get("suspend"):
             return Decimal(0), "suspended"
         job = (spec.get("jobTemplate") or {}).get("spec") or {}
         seconds = Decimal(job.get("activeDeadlineSeconds") or DEFAULT_JOB_SECONDS)
         month = prices.hours_per_month * 3600
-        runs = _runs_per_month(str(spec.get("schedule", "@daily")), prices.hours_per_month,
-                               cap=int(month / seconds) + 1)  # past that the job runs all month
+        runs = _runs_per_month(
+            str(spec.get("schedule", "@daily")), prices.hours_per_month, cap=int(month / seconds) + 1
+        )  # past that the job runs all month
         share = min(Decimal(runs) * seconds / month, Decimal(1))
         return share, f"{runs} runs a month of at most {seconds}s each"
     return Decimal(1), ""

@@ -16,16 +16,44 @@ import yaml
 Panel = tuple[str, str, str, str]  # title, type, unit, PromQL
 
 OPERATOR: list[Panel] = [
-    ("Reconciles per second", "timeseries", "ops", "sum by (result) (rate(microapp_reconcile_duration_seconds_count[5m]))"),
-    ("Reconcile p95", "timeseries", "s",
-     "histogram_quantile(0.95, sum by (le) (rate(microapp_reconcile_duration_seconds_bucket[5m])))"),
+    (
+        "Reconciles per second",
+        "timeseries",
+        "ops",
+        "sum by (result) (rate(microapp_reconcile_duration_seconds_count[5m]))",
+    ),
+    (
+        "Reconcile p95",
+        "timeseries",
+        "s",
+        "histogram_quantile(0.95, sum by (le) (rate(microapp_reconcile_duration_seconds_bucket[5m])))",
+    ),
     ("Reconcile errors by kind", "timeseries", "ops", "sum by (kind) (rate(microapp_reconcile_errors_total[5m]))"),
-    ("Admission requests", "timeseries", "ops", "sum by (operation, allowed) (rate(microapp_admission_requests_total[5m]))"),
-    ("Admission denials by reason", "timeseries", "ops", "sum by (reason) (rate(microapp_admission_denials_total[5m]))"),
-    ("Admission p99", "timeseries", "s",
-     "histogram_quantile(0.99, sum by (le) (rate(microapp_admission_duration_seconds_bucket[5m])))"),
+    (
+        "Admission requests",
+        "timeseries",
+        "ops",
+        "sum by (operation, allowed) (rate(microapp_admission_requests_total[5m]))",
+    ),
+    (
+        "Admission denials by reason",
+        "timeseries",
+        "ops",
+        "sum by (reason) (rate(microapp_admission_denials_total[5m]))",
+    ),
+    (
+        "Admission p99",
+        "timeseries",
+        "s",
+        "histogram_quantile(0.99, sum by (le) (rate(microapp_admission_duration_seconds_bucket[5m])))",
+    ),
     ("Apps by phase", "piechart", "short", "sum by (phase) (microapp_apps)"),
-    ("Phase transitions", "timeseries", "ops", "sum by (from_phase, to_phase) (rate(microapp_phase_transitions_total[1h]))"),
+    (
+        "Phase transitions",
+        "timeseries",
+        "ops",
+        "sum by (from_phase, to_phase) (rate(microapp_phase_transitions_total[1h]))",
+    ),
     ("Watch reconnects", "timeseries", "ops", "sum by (kind) (rate(microapp_watch_reconnects_total[5m]))"),
     ("Operator memory", "timeseries", "bytes", 'process_resident_memory_bytes{job="microapp-operator"}'),
 ]
@@ -34,34 +62,59 @@ SHOWBACK: list[Panel] = [
     ("Estimated monthly cost by team", "bargauge", "currencyUSD", "sum by (team) (microapp_estimated_monthly_cost)"),
     ("Top 20 apps by cost", "table", "currencyUSD", "topk(20, microapp_estimated_monthly_cost)"),
     ("Budget used", "bargauge", "percentunit", "microapp_team_budget_committed / microapp_team_budget_limit"),
-    ("Committed vs limit", "timeseries", "currencyUSD",
-     "microapp_team_budget_committed or microapp_team_budget_limit"),
+    ("Committed vs limit", "timeseries", "currencyUSD", "microapp_team_budget_committed or microapp_team_budget_limit"),
     ("Apps by phase and team", "table", "short", "sum by (team, phase) (microapp_apps)"),
     ("Idle apps", "stat", "short", 'sum(microapp_apps{phase="Idle"})'),
-    ("Asleep or retired apps by phase", "table", "short",
-     'sum by (phase) (microapp_apps{phase=~"Idle|Retiring|Retired"})'),
+    (
+        "Asleep or retired apps by phase",
+        "table",
+        "short",
+        'sum by (phase) (microapp_apps{phase=~"Idle|Retiring|Retired"})',
+    ),
     ("Monthly cost saved by the lifecycle", "stat", "currencyUSD", "sum(microapp_lifecycle_saved_monthly_cost)"),
     ("Lifecycle transitions", "timeseries", "ops", "sum by (state) (rate(microapp_lifecycle_transitions_total[1h]))"),
     ("Activity source up", "stat", "short", "max(microapp_activity_source_up)"),
-    ("Admission denials over budget", "timeseries", "ops",
-     'sum by (reason) (rate(microapp_admission_denials_total{reason=~"TeamBudgetExceeded|AppBudgetExceeded"}[1h]))'),
+    (
+        "Admission denials over budget",
+        "timeseries",
+        "ops",
+        'sum by (reason) (rate(microapp_admission_denials_total{reason=~"TeamBudgetExceeded|AppBudgetExceeded"}[1h]))',
+    ),
 ]
 
 
 def grid(panels: list[Panel]) -> list[dict[str, Any]]:
     """Grafana panels, two per row (the platform's boards and every app's board)."""
-    return [{"id": i + 1, "title": t, "type": kind, "fieldConfig": {"defaults": {"unit": unit}},
-             "gridPos": {"x": (i % 2) * 12, "y": (i // 2) * 8, "w": 12, "h": 8},
-             "targets": [{"refId": "A", "expr": expr}]} for i, (t, kind, unit, expr) in enumerate(panels)]
+    return [
+        {
+            "id": i + 1,
+            "title": t,
+            "type": kind,
+            "fieldConfig": {"defaults": {"unit": unit}},
+            "gridPos": {"x": (i % 2) * 12, "y": (i // 2) * 8, "w": 12, "h": 8},
+            "targets": [{"refId": "A", "expr": expr}],
+        }
+        for i, (t, kind, unit, expr) in enumerate(panels)
+    ]
 
 
 def board(title: str, uid: str, panels: list[Panel]) -> dict[str, Any]:
-    return {"title": title, "uid": uid, "tags": ["microapp"], "schemaVersion": 39, "editable": True,
-            "time": {"from": "now-24h", "to": "now"}, "refresh": "1m", "panels": grid(panels)}
+    return {
+        "title": title,
+        "uid": uid,
+        "tags": ["microapp"],
+        "schemaVersion": 39,
+        "editable": True,
+        "time": {"from": "now-24h", "to": "now"},
+        "refresh": "1m",
+        "panels": grid(panels),
+    }
 
 
-BOARDS = {"microapp-operator": board("MicroApp operator", "microapp-operator", OPERATOR),
-          "microapp-showback": board("MicroApp showback", "microapp-showback", SHOWBACK)}
+BOARDS = {
+    "microapp-operator": board("MicroApp operator", "microapp-operator", OPERATOR),
+    "microapp-showback": board("MicroApp showback", "microapp-showback", SHOWBACK),
+}
 
 
 def render_all() -> dict[str, str]:
@@ -70,10 +123,15 @@ def render_all() -> dict[str, str]:
     for name, dash in BOARDS.items():
         text = json.dumps(dash, indent=1, sort_keys=True) + "\n"
         out[f"{name}.json"] = text
-        cm = {"apiVersion": "v1", "kind": "ConfigMap",
-              "metadata": {"name": f"{name}-dashboard", "labels": {"grafana_dashboard": "1"}},
-              "data": {f"{name}.json": text}}
-        out[f"{name}-configmap.yaml"] = "# Generated by `make crds`. Do not edit.\n" + yaml.safe_dump(cm, sort_keys=False)
+        cm = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"{name}-dashboard", "labels": {"grafana_dashboard": "1"}},
+            "data": {f"{name}.json": text},
+        }
+        out[f"{name}-configmap.yaml"] = "# Generated by `make crds`. Do not edit.\n" + yaml.safe_dump(
+            cm, sort_keys=False
+        )
     return out
 
 

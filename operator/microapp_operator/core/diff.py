@@ -13,22 +13,32 @@ and other controllers add (``status``, defaults, ``managedFields``), which is wh
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 import yaml
 
 from ..api.conditions import ConditionType
 from . import drift, reconcile
 
-Action = Literal["create", "update", "delete", "unchanged", "unknown"]   # unknown: not readable
-ChildKey = tuple[str, str, str]   # (apiVersion, kind, name)
+Action = Literal["create", "update", "delete", "unchanged", "unknown"]  # unknown: not readable
+ChildKey = tuple[str, str, str]  # (apiVersion, kind, name)
 Outcome = Literal["apply", "held", "stalled", "refused", "deleted"]
 
 # Metadata the API server keeps, and annotations no reader cares about in a diff.
-_SERVER_META = ("managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink",
-                "ownerReferences", "deletionTimestamp", "deletionGracePeriodSeconds")
+_SERVER_META = (
+    "managedFields",
+    "resourceVersion",
+    "uid",
+    "generation",
+    "creationTimestamp",
+    "selfLink",
+    "ownerReferences",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
 _NOISE_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", drift.HASH_ANNOTATION)
 
 
@@ -55,14 +65,14 @@ class Report:
     namespace: str
     name: str
     outcome: Outcome
-    message: str = ""                    # why it is refused, held or stalled
-    new: bool = False                    # the MicroApp does not exist yet
-    app_lines: tuple[str, ...] = ()      # diff of the MicroApp's labels, annotations and spec
+    message: str = ""  # why it is refused, held or stalled
+    new: bool = False  # the MicroApp does not exist yet
+    app_lines: tuple[str, ...] = ()  # diff of the MicroApp's labels, annotations and spec
     children: tuple[Change, ...] = ()
     cost_before: Decimal | None = None
     cost_after: Decimal | None = None
     currency: str = ""
-    budget: str = ""                     # the WithinBudget condition's message
+    budget: str = ""  # the WithinBudget condition's message
     findings_new: tuple[str, ...] = ()
     findings_gone: tuple[str, ...] = ()
     template_before: str = ""
@@ -71,10 +81,16 @@ class Report:
     @property
     def differs(self) -> bool:
         """Whether applying the file would change anything (CI's exit code 1)."""
-        return bool(self.new or self.app_lines or self.outcome != "apply" or self.findings_new
-                    or self.findings_gone or self.cost_before != self.cost_after
-                    or self.template_before != self.template_after
-                    or any(c.action not in ("unchanged", "unknown") for c in self.children))
+        return bool(
+            self.new
+            or self.app_lines
+            or self.outcome != "apply"
+            or self.findings_new
+            or self.findings_gone
+            or self.cost_before != self.cost_after
+            or self.template_before != self.template_after
+            or any(c.action not in ("unchanged", "unknown") for c in self.children)
+        )
 
 
 def refused(namespace: str, name: str, message: str, *, new: bool) -> Report:
@@ -82,8 +98,14 @@ def refused(namespace: str, name: str, message: str, *, new: bool) -> Report:
     return Report(namespace, name, "refused", message=message, new=new)
 
 
-def compare(*, live_app: Mapping[str, Any] | None, after: Mapping[str, Any], decision: reconcile.Decision,
-            live: Mapping[ChildKey, Mapping[str, Any]], currency: str) -> Report:
+def compare(
+    *,
+    live_app: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    decision: reconcile.Decision,
+    live: Mapping[ChildKey, Mapping[str, Any]],
+    currency: str,
+) -> Report:
     """The report for one MicroApp: ``after`` is the dry-run result, ``decision`` what the
     reconciler would decide for it, ``live`` the existing children by (apiVersion, kind, name)."""
     meta = after.get("metadata") or {}
@@ -93,19 +115,27 @@ def compare(*, live_app: Mapping[str, Any] | None, after: Mapping[str, Any], dec
     new_findings = tuple(decision.violations)
     template = (decision.status.get("template") or {}) if isinstance(decision, reconcile.Apply) else {}
     return Report(
-        namespace=meta.get("namespace", ""), name=meta.get("name", ""), outcome=_outcome(decision),
-        message=_message(decision), new=live_app is None,
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        outcome=_outcome(decision),
+        message=_message(decision),
+        new=live_app is None,
         app_lines=tuple(unified(app_view(live_app) if live_app else None, app_view(after), "MicroApp")),
-        children=tuple(children(decision, old_status, live)), cost_before=before_cost,
-        cost_after=decision.estimate, currency=currency, budget=_budget_message(decision.status),
+        children=tuple(children(decision, old_status, live)),
+        cost_before=before_cost,
+        cost_after=decision.estimate,
+        currency=currency,
+        budget=_budget_message(decision.status),
         findings_new=tuple(f for f in new_findings if f not in old_findings),
         findings_gone=tuple(f for f in old_findings if f not in new_findings),
         template_before=_version(old_status.get("template")),
-        template_after=_version(template) if template else _version(old_status.get("template")))
+        template_after=_version(template) if template else _version(old_status.get("template")),
+    )
 
 
-def children(decision: reconcile.Decision, old_status: Mapping[str, Any],
-             live: Mapping[ChildKey, Mapping[str, Any]]) -> list[Change]:
+def children(
+    decision: reconcile.Decision, old_status: Mapping[str, Any], live: Mapping[ChildKey, Mapping[str, Any]]
+) -> list[Change]:
     """Each child: created, updated (with its diff), unchanged, or deleted (pruned). A refused,
     held or stalled app applies nothing, so its children stay as they are."""
     if not isinstance(decision, reconcile.Apply):
@@ -115,8 +145,14 @@ def children(decision: reconcile.Decision, old_status: Mapping[str, Any],
     for entry in old_status.get("inventory") or ():
         key = (entry.get("apiVersion", ""), entry.get("kind", ""), entry.get("name", ""))
         if key not in kept and key in live:
-            out.append(Change(*key, action="delete", lines=tuple(unified(shown(live[key]), None, f"{key[1]} {key[2]}")),
-                              note="no longer rendered: the operator deletes it"))
+            out.append(
+                Change(
+                    *key,
+                    action="delete",
+                    lines=tuple(unified(shown(live[key]), None, f"{key[1]} {key[2]}")),
+                    note="no longer rendered: the operator deletes it",
+                )
+            )
     return out
 
 
@@ -141,12 +177,13 @@ def projected(live: Any, desired: Any) -> Any:
     """The part of ``live`` that ``desired`` speaks about: the same keys, the same list shape.
     A key missing from ``live`` is left out, so the diff shows it as added."""
     if isinstance(desired, dict) and isinstance(live, dict):
-        return {k: projected(live[k], v) if k in live else v for k, v in desired.items()
-                if k in live or drift.omitted(v)}   # the server drops empty values: not a change
+        return {
+            k: projected(live[k], v) if k in live else v for k, v in desired.items() if k in live or drift.omitted(v)
+        }  # the server drops empty values: not a change
     if isinstance(desired, list) and isinstance(live, list) and len(live) == len(desired):
         return [projected(lv, dv) for lv, dv in zip(live, desired)]
     if isinstance(live, (int, float)) and isinstance(desired, str) and str(live) == desired:
-        return desired   # quantities: 1 vs "1" are the same value
+        return desired  # quantities: 1 vs "1" are the same value
     return live
 
 
@@ -178,9 +215,16 @@ def unified(before: Any, after: Any, label: str) -> list[str]:
     new = _yaml(after)
     if old == new:
         return []
-    return [line.rstrip("\n") for line in difflib.unified_diff(
-        old, new, fromfile=f"live {label}" if before is not None else "/dev/null",
-        tofile=f"after apply {label}" if after is not None else "/dev/null", n=3)]
+    return [
+        line.rstrip("\n")
+        for line in difflib.unified_diff(
+            old,
+            new,
+            fromfile=f"live {label}" if before is not None else "/dev/null",
+            tofile=f"after apply {label}" if after is not None else "/dev/null",
+            n=3,
+        )
+    ]
 
 
 def _yaml(value: Any) -> list[str]:
@@ -227,8 +271,12 @@ def decimal(text: Any) -> Decimal | None:
 
 _COLOURS = {"+": "\033[32m", "-": "\033[31m", "@": "\033[36m", "!": "\033[1m"}
 _RESET = "\033[0m"
-_HEADLINES = {"refused": "the apply would be refused", "held": "would not be rolled out",
-              "stalled": "would stall, nothing applied", "deleted": "would be deleted"}
+_HEADLINES = {
+    "refused": "the apply would be refused",
+    "held": "would not be rolled out",
+    "stalled": "would stall, nothing applied",
+    "deleted": "would be deleted",
+}
 
 
 def text(report: Report, *, colour: bool = False) -> str:
@@ -269,15 +317,34 @@ def headline(report: Report) -> str:
 
 def as_data(report: Report) -> dict[str, Any]:
     """The report for ``-o json``: plain values, money as strings."""
-    return {"namespace": report.namespace, "name": report.name, "differs": report.differs,
-            "outcome": report.outcome, "message": report.message or None, "new": report.new,
-            "microapp": list(report.app_lines),
-            "children": [{"apiVersion": c.api_version, "kind": c.kind, "name": c.name, "action": c.action,
-                          "diff": list(c.lines), "note": c.note or None} for c in report.children],
-            "cost": {"before": _money(report.cost_before), "after": _money(report.cost_after),
-                     "currency": report.currency or None, "budget": report.budget or None},
-            "template": {"before": report.template_before or None, "after": report.template_after or None},
-            "findings": {"new": list(report.findings_new), "resolved": list(report.findings_gone)}}
+    return {
+        "namespace": report.namespace,
+        "name": report.name,
+        "differs": report.differs,
+        "outcome": report.outcome,
+        "message": report.message or None,
+        "new": report.new,
+        "microapp": list(report.app_lines),
+        "children": [
+            {
+                "apiVersion": c.api_version,
+                "kind": c.kind,
+                "name": c.name,
+                "action": c.action,
+                "diff": list(c.lines),
+                "note": c.note or None,
+            }
+            for c in report.children
+        ],
+        "cost": {
+            "before": _money(report.cost_before),
+            "after": _money(report.cost_after),
+            "currency": report.currency or None,
+            "budget": report.budget or None,
+        },
+        "template": {"before": report.template_before or None, "after": report.template_after or None},
+        "findings": {"new": list(report.findings_new), "resolved": list(report.findings_gone)},
+    }
 
 
 def _cost_line(report: Report) -> str:
@@ -298,6 +365,7 @@ def _painter(colour: bool) -> Any:
     def paint(kind: str, line: str) -> str:
         code = _COLOURS.get(kind) if colour else None
         return f"{code}{line}{_RESET}" if code and not line.lstrip().startswith(("+++", "---")) else line
+
     return paint
 
 

@@ -24,11 +24,19 @@ def contains(live: Any, desired: Any) -> bool:
             return False
         return all(contains(live[k], v) if k in live else omitted(v) for k, v in desired.items())
     if isinstance(desired, list):
-        return isinstance(live, list) and len(live) == len(desired) and all(
-            contains(lv, dv) for lv, dv in zip(live, desired))
+        return (
+            isinstance(live, list)
+            and len(live) == len(desired)
+            and all(contains(lv, dv) for lv, dv in zip(live, desired))
+        )
     if isinstance(desired, bool) or isinstance(live, bool):
         return live is desired
-    if isinstance(desired, (int, float)) and isinstance(live, str) or isinstance(live, (int, float)) and isinstance(desired, str):
+    if (
+        isinstance(desired, (int, float))
+        and isinstance(live, str)
+        or isinstance(live, (int, float))
+        and isinstance(desired, str)
+    ):
         return str(live) == str(desired)  # quantities: 1 vs "1"
     return bool(live == desired)
 
@@ -51,5 +59,7 @@ def in_sync(live: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
     """Whether applying ``desired`` would change nothing we own."""
     if live is None:
         return False
-    return contains({k: v for k, v in live.items() if k not in _IGNORED_TOP},
-                    {k: v for k, v in desired.items() if k not in _IGNORED_TOP})
+    return contains(
+        {k: v for k, v in live.items() if k not in _IGNORED_TOP},
+        {k: v for k, v in desired.items() if k not in _IGNORED_TOP},
+    )

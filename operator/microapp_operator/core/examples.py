@@ -6,8 +6,9 @@ a citizen developer copies is what the platform team tested.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..api import types as api
 
@@ -27,8 +28,13 @@ class Param:
     description: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "default": self.default, "required": self.required,
-                "description": self.description}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "required": self.required,
+            "description": self.description,
+        }
 
 
 def reference(template: api.AppTemplateSpec, *, exact: bool = False) -> str:
@@ -37,15 +43,23 @@ def reference(template: api.AppTemplateSpec, *, exact: bool = False) -> str:
     return f"{template.template_name}@{version}"
 
 
-def app(template: api.AppTemplateSpec, example: api.TemplateExample, *, exact: bool = False,
-        namespace: str = "default") -> dict[str, Any]:
+def app(
+    template: api.AppTemplateSpec, example: api.TemplateExample, *, exact: bool = False, namespace: str = "default"
+) -> dict[str, Any]:
     """The example as a MicroApp ready to apply once the placeholders are filled in."""
-    spec = {"template": reference(template, exact=exact), "image": PLACEHOLDER_IMAGE,
-            **{k: v for k, v in (example.spec or {}).items() if k != "template"}}
+    spec = {
+        "template": reference(template, exact=exact),
+        "image": PLACEHOLDER_IMAGE,
+        **{k: v for k, v in (example.spec or {}).items() if k != "template"},
+    }
     return {
-        "apiVersion": api.API_VERSION, "kind": "MicroApp",
-        "metadata": {"name": example.name, "namespace": namespace,
-                     "annotations": {api.OWNER_ANNOTATION: PLACEHOLDER_OWNER, api.TEAM_ANNOTATION: PLACEHOLDER_TEAM}},
+        "apiVersion": api.API_VERSION,
+        "kind": "MicroApp",
+        "metadata": {
+            "name": example.name,
+            "namespace": namespace,
+            "annotations": {api.OWNER_ANNOTATION: PLACEHOLDER_OWNER, api.TEAM_ANNOTATION: PLACEHOLDER_TEAM},
+        },
         "spec": spec,
     }
 

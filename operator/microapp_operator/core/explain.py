@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..api import types as api
 from ..api.conditions import ConditionType, Phase, Reason
@@ -28,11 +29,14 @@ from .screen import Tone
 
 __all__ = ["DENIED", "NOT_READABLE", "Denied", "Explanation", "build", "text", "as_data"]
 
-ChildKey = tuple[str, str, str]   # (apiVersion, kind, name), as in status.inventory
-_TRUE_IS_BAD = {ConditionType.STALLED.value: Tone.BAD, ConditionType.RECONCILING.value: Tone.WARN,
-                ConditionType.IDLE.value: Tone.WARN}
+ChildKey = tuple[str, str, str]  # (apiVersion, kind, name), as in status.inventory
+_TRUE_IS_BAD = {
+    ConditionType.STALLED.value: Tone.BAD,
+    ConditionType.RECONCILING.value: Tone.WARN,
+    ConditionType.IDLE.value: Tone.WARN,
+}
 _WAITING = {Reason.PROGRESSING.value, Reason.SUSPENDED.value}
-_CHILD_NORMAL_FALSE = {"ScalingLimited"}                 # HPA: not at its bounds
+_CHILD_NORMAL_FALSE = {"ScalingLimited"}  # HPA: not at its bounds
 _CHILD_BAD_TRUE = {"ReplicaFailure", "Stalled"}
 _PHASE_TONE = {Phase.RUNNING.value: Tone.OK, Phase.FAILED.value: Tone.BAD, Phase.RETIRED.value: Tone.INFO}
 _STATE_TONE = {health.State.READY: Tone.OK, health.State.PROGRESSING: Tone.WARN, health.State.FAILED: Tone.BAD}
@@ -56,7 +60,7 @@ class ChildView:
     api_version: str
     kind: str
     name: str
-    state: str          # Ready, Progressing, Failed, or NotReadable
+    state: str  # Ready, Progressing, Failed, or NotReadable
     message: str
     tone: Tone
     problems: tuple[str, ...] = ()
@@ -69,10 +73,10 @@ class CostView:
     estimate: str | None
     currency: str
     app_limit: str | None
-    app_share: str | None   # the estimate as a share of the app's limit, e.g. 65%
+    app_share: str | None  # the estimate as a share of the app's limit, e.g. 65%
     over_app_limit: bool
     team: str | None
-    team_budget: str    # one sentence: committed of limit, or why there is none
+    team_budget: str  # one sentence: committed of limit, or why there is none
     within: ConditionView | None
     tone: Tone
 
@@ -91,8 +95,8 @@ class FindingsView:
 class LifecycleView:
     """The lifecycle dates from status, the effective rules, and how to keep the app alive."""
 
-    state: str          # Active, Idle, Retiring, Retired
-    rules: str          # lifecycle.explain of the effective settings
+    state: str  # Active, Idle, Retiring, Retired
+    rules: str  # lifecycle.explain of the effective settings
     last_activity: str | None
     activity_source: str | None
     idle_since: str | None
@@ -101,7 +105,7 @@ class LifecycleView:
     next_check: str | None
     snooze_until: str | None
     message: str | None
-    keep_alive: str | None   # the command that keeps (or brings) it alive, if it needs one
+    keep_alive: str | None  # the command that keeps (or brings) it alive, if it needs one
     keep_alive_why: str
 
 
@@ -113,13 +117,13 @@ class Explanation:
     name: str
     phase: str
     tone: Tone
-    observed: str | None          # a note when the status is not of the current generation
+    observed: str | None  # a note when the status is not of the current generation
     owner: str | None
     template: str | None
     url: str | None
     conditions: tuple[ConditionView, ...]
     children: tuple[ChildView, ...]
-    pods: tuple[PodView, ...] | None     # None: not readable
+    pods: tuple[PodView, ...] | None  # None: not readable
     events: tuple[EventView, ...] | None
     events_omitted: int
     cost: CostView
@@ -130,18 +134,26 @@ class Explanation:
     now: str
 
 
-def build(app: Mapping[str, Any], *, children: Mapping[ChildKey, Mapping[str, Any] | None | Denied],
-          pods: Sequence[Mapping[str, Any]] | Denied, events: Sequence[Mapping[str, Any]] | Denied,
-          budgets: Sequence[Mapping[str, Any]] | Denied, policy: Mapping[str, Any] | None | Denied,
-          now: datetime) -> Explanation:
+def build(
+    app: Mapping[str, Any],
+    *,
+    children: Mapping[ChildKey, Mapping[str, Any] | None | Denied],
+    pods: Sequence[Mapping[str, Any]] | Denied,
+    events: Sequence[Mapping[str, Any]] | Denied,
+    budgets: Sequence[Mapping[str, Any]] | Denied,
+    policy: Mapping[str, Any] | None | Denied,
+    now: datetime,
+) -> Explanation:
     """The explanation of one MicroApp from what the cluster holds at ``now``. No side effects.
 
     ``policy``: the PlatformPolicy's spec (None: there is none)."""
     meta, st = app.get("metadata") or {}, app.get("status") or {}
     ns, name = meta.get("namespace") or "default", meta.get("name") or ""
     conds = _conditions(st)
-    kids = tuple(_child(e, children.get((e.get("apiVersion", ""), e.get("kind", ""), e.get("name", "")), None))
-                 for e in st.get("inventory") or [])
+    kids = tuple(
+        _child(e, children.get((e.get("apiVersion", ""), e.get("kind", ""), e.get("name", "")), None))
+        for e in st.get("inventory") or []
+    )
     pod_views = None if isinstance(pods, Denied) else tuple(pod_view(p, now) for p in pods)
     named = {name} | {k.name for k in kids} | ({n for p in pod_views or () for n in (p.name, *p.owners)})
     shown, omitted = (None, 0) if isinstance(events, Denied) else events_of(events, named, now)
@@ -149,24 +161,39 @@ def build(app: Mapping[str, Any], *, children: Mapping[ChildKey, Mapping[str, An
     phase = st.get("phase") or "Unknown"
     life = _lifecycle(meta, st, spec, pol, policy, phase, now)
     unreadable = [f"{k.kind} {k.name}" for k in kids if k.state == "NotReadable"]
-    unreadable += [what for what, got in (("Pods", pods), ("Events", events), ("TeamBudgets", budgets),
-                                          ("PlatformPolicy", policy)) if isinstance(got, Denied)]
+    unreadable += [
+        what
+        for what, got in (("Pods", pods), ("Events", events), ("TeamBudgets", budgets), ("PlatformPolicy", policy))
+        if isinstance(got, Denied)
+    ]
     template = st.get("template") or {}
     return Explanation(
-        namespace=ns, name=name, phase=phase, tone=_phase_tone(phase, conds), observed=_observed(meta, st),
+        namespace=ns,
+        name=name,
+        phase=phase,
+        tone=_phase_tone(phase, conds),
+        observed=_observed(meta, st),
         owner=(meta.get("annotations") or {}).get(api.OWNER_ANNOTATION),
-        template=_template(template, (app.get("spec") or {}).get("template")), url=st.get("url"),
-        conditions=tuple(conds.values()), children=kids, pods=pod_views, events=shown, events_omitted=omitted,
+        template=_template(template, (app.get("spec") or {}).get("template")),
+        url=st.get("url"),
+        conditions=tuple(conds.values()),
+        children=kids,
+        pods=pod_views,
+        events=shown,
+        events_omitted=omitted,
         cost=_cost(meta, st, spec, app.get("spec") or {}, budgets, conds),
-        findings=_findings(st, conds), lifecycle=life,
+        findings=_findings(st, conds),
+        lifecycle=life,
         next=next_step(ns, name, st, _observed(meta, st), conds, kids, pod_views or (), life),
-        unreadable=tuple(unreadable), now=lifecycle.rfc3339(now) or "")
+        unreadable=tuple(unreadable),
+        now=lifecycle.rfc3339(now) or "",
+    )
 
 
 def _model(model: type[api.Model], data: Any) -> Any:
     try:
         return model.model_validate(data or {})
-    except ValueError:   # an invalid spec still gets explained (the status says why)
+    except ValueError:  # an invalid spec still gets explained (the status says why)
         return None
 
 
@@ -218,15 +245,23 @@ def _child(entry: Mapping[str, Any], obj: Mapping[str, Any] | None | Denied) -> 
         message = f"{kind} {name}: not there (waiting to be created)"
     else:
         message = h.message or f"{kind} {name}"
-    problems = tuple(f"{c.get('type')}={c.get('status')} {c.get('reason', '')}: {c.get('message', '')}".rstrip(": ")
-                     for c in ((obj or {}).get("status") or {}).get("conditions") or []
-                     if (c.get("status") != "True" and c.get("type") not in _CHILD_NORMAL_FALSE)
-                     or (c.get("status") == "True" and c.get("type") in _CHILD_BAD_TRUE))
+    problems = tuple(
+        f"{c.get('type')}={c.get('status')} {c.get('reason', '')}: {c.get('message', '')}".rstrip(": ")
+        for c in ((obj or {}).get("status") or {}).get("conditions") or []
+        if (c.get("status") != "True" and c.get("type") not in _CHILD_NORMAL_FALSE)
+        or (c.get("status") == "True" and c.get("type") in _CHILD_BAD_TRUE)
+    )
     return ChildView(av, kind, name, h.state.value, message, _STATE_TONE[h.state], problems)
 
 
-def _cost(meta: Mapping[str, Any], st: Mapping[str, Any], spec: api.MicroAppSpec | None, raw: Mapping[str, Any],
-          budgets: Sequence[Mapping[str, Any]] | Denied, conds: Mapping[str, ConditionView]) -> CostView:
+def _cost(
+    meta: Mapping[str, Any],
+    st: Mapping[str, Any],
+    spec: api.MicroAppSpec | None,
+    raw: Mapping[str, Any],
+    budgets: Sequence[Mapping[str, Any]] | Denied,
+    conds: Mapping[str, ConditionView],
+) -> CostView:
     cost = st.get("cost") or {}
     currency = cost.get("currency") or "USD"
     limit = budget.app_limit(spec) if spec is not None else None
@@ -235,10 +270,17 @@ def _cost(meta: Mapping[str, Any], st: Mapping[str, Any], spec: api.MicroAppSpec
     within = conds.get(ConditionType.WITHIN_BUDGET.value)
     app_limit = money(limit) if limit is not None else raw_limit
     share = percent(cost.get("estimatedMonthly"), app_limit)
-    return CostView(estimate=cost.get("estimatedMonthly"), currency=currency, app_limit=app_limit, app_share=share,
-                    over_app_limit=_above(cost.get("estimatedMonthly"), app_limit), team=team,
-                    team_budget=_team_budget(team, budgets, currency), within=within,
-                    tone=within.tone if within else Tone.INFO)
+    return CostView(
+        estimate=cost.get("estimatedMonthly"),
+        currency=currency,
+        app_limit=app_limit,
+        app_share=share,
+        over_app_limit=_above(cost.get("estimatedMonthly"), app_limit),
+        team=team,
+        team_budget=_team_budget(team, budgets, currency),
+        within=within,
+        tone=within.tone if within else Tone.INFO,
+    )
 
 
 def _team_budget(team: str | None, budgets: Sequence[Mapping[str, Any]] | Denied, currency: str) -> str:
@@ -255,14 +297,16 @@ def _team_budget(team: str | None, budgets: Sequence[Mapping[str, Any]] | Denied
     if committed is None:
         return f"{team}: limit {limit} {currency}/month ({where}; not counted yet)"
     share = percent(committed, limit)
-    return (f"{team}: {committed} of {limit} {currency}/month committed{f' ({share})' if share else ''}, "
-            f"{st.get('remaining', '?')} left ({where}, warning at {spec.get('warnAtPercent') or 80}%)")
+    return (
+        f"{team}: {committed} of {limit} {currency}/month committed{f' ({share})' if share else ''}, "
+        f"{st.get('remaining', '?')} left ({where}, warning at {spec.get('warnAtPercent') or 80}%)"
+    )
 
 
 def _money(text: Any) -> str:
     try:
         return money(Decimal(str(text)))
-    except ArithmeticError:   # (decimal.InvalidOperation: not a number; the schema should prevent it)
+    except ArithmeticError:  # (decimal.InvalidOperation: not a number; the schema should prevent it)
         return str(text)
 
 
@@ -284,25 +328,39 @@ def _above(part: Any, whole: Any) -> bool:
 def _findings(st: Mapping[str, Any], conds: Mapping[str, ConditionView]) -> FindingsView:
     found = tuple(st.get("violations") or ())
     compliant = conds.get(ConditionType.POLICY_COMPLIANT.value)
-    fix = ("edit the fields named above in your MicroApp file and kubectl apply -f FILE; "
-           "microapp validate --policy policy.yaml FILE checks it offline first "
-           "(kubectl get platformpolicy default -o yaml > policy.yaml)") if found else None
+    fix = (
+        (
+            "edit the fields named above in your MicroApp file and kubectl apply -f FILE; "
+            "microapp validate --policy policy.yaml FILE checks it offline first "
+            "(kubectl get platformpolicy default -o yaml > policy.yaml)"
+        )
+        if found
+        else None
+    )
     tone = Tone.BAD if found else compliant.tone if compliant else Tone.INFO
     return FindingsView(found, compliant, fix, tone)
 
 
-def _lifecycle(meta: Mapping[str, Any], st: Mapping[str, Any], spec: api.MicroAppSpec | None,
-               pol: api.PlatformPolicySpec | None, policy: Any, phase: str, now: datetime) -> LifecycleView:
+def _lifecycle(
+    meta: Mapping[str, Any],
+    st: Mapping[str, Any],
+    spec: api.MicroAppSpec | None,
+    pol: api.PlatformPolicySpec | None,
+    policy: Any,
+    phase: str,
+    now: datetime,
+) -> LifecycleView:
     life = st.get("lifecycle") or {}
     rules = lifecycle.settings(spec.lifecycle if spec else None, pol.lifecycle if pol else None)
-    said = lifecycle.explain(rules) + ("" if not isinstance(policy, Denied) else
-                                       f"; the PlatformPolicy's defaults are {NOT_READABLE}")
+    said = lifecycle.explain(rules) + (
+        "" if not isinstance(policy, Denied) else f"; the PlatformPolicy's defaults are {NOT_READABLE}"
+    )
     state = phase if phase in (Phase.IDLE.value, Phase.RETIRING.value, Phase.RETIRED.value) else "Active"
     last = lifecycle.timestamp(life.get("lastActivity"))
     annotations = meta.get("annotations") or {}
     snooze = lifecycle.timestamp(annotations.get(api.SNOOZE_UNTIL_ANNOTATION))
     idles_at = last + rules.idle_after if state == "Active" and last and rules.idle_after else None
-    if idles_at is not None and snooze is not None:   # a snooze postpones idling
+    if idles_at is not None and snooze is not None:  # a snooze postpones idling
         idles_at = max(idles_at, snooze)
     stamp = lifecycle.rfc3339(now)
     ns, name = meta.get("namespace"), meta.get("name")
@@ -310,9 +368,11 @@ def _lifecycle(meta: Mapping[str, Any], st: Mapping[str, Any], spec: api.MicroAp
         keep, why = None, "never idled: nothing to do"
     elif state == "Active":
         keep = f"kubectl annotate microapp {name} -n {ns} {api.LAST_ACTIVITY_ANNOTATION}={stamp} --overwrite"
-        why = (f"counts as activity, as do traffic and spec changes; {api.SNOOZE_UNTIL_ANNOTATION}=TIME "
-               "postpones idling" + (" (spec.lifecycle.expiresAt retires it whatever the activity)"
-                                     if rules.expires_at else ""))
+        why = (
+            f"counts as activity, as do traffic and spec changes; {api.SNOOZE_UNTIL_ANNOTATION}=TIME "
+            "postpones idling"
+            + (" (spec.lifecycle.expiresAt retires it whatever the activity)" if rules.expires_at else "")
+        )
     elif state == Phase.RETIRED.value:
         keep = f"kubectl annotate microapp {name} -n {ns} {api.RESTORE_ANNOTATION}={stamp} --overwrite"
         why = f"restores it from its archive (ConfigMap microapp-archive-{name})"
@@ -320,10 +380,19 @@ def _lifecycle(meta: Mapping[str, Any], st: Mapping[str, Any], spec: api.MicroAp
         keep = f"kubectl annotate microapp {name} -n {ns} {api.WAKE_ANNOTATION}={stamp} --overwrite"
         why = "wakes it now (scaled back up)" + (", and cancels the retirement" if state == "Retiring" else "")
     return LifecycleView(
-        state=state, rules=said, last_activity=life.get("lastActivity"), activity_source=life.get("activitySource"),
-        idle_since=life.get("idleSince"), idles_at=lifecycle.rfc3339(idles_at), retire_at=life.get("retireAt"),
-        next_check=life.get("nextCheck"), snooze_until=annotations.get(api.SNOOZE_UNTIL_ANNOTATION),
-        message=life.get("message"), keep_alive=keep, keep_alive_why=why)
+        state=state,
+        rules=said,
+        last_activity=life.get("lastActivity"),
+        activity_source=life.get("activitySource"),
+        idle_since=life.get("idleSince"),
+        idles_at=lifecycle.rfc3339(idles_at),
+        retire_at=life.get("retireAt"),
+        next_check=life.get("nextCheck"),
+        snooze_until=annotations.get(api.SNOOZE_UNTIL_ANNOTATION),
+        message=life.get("message"),
+        keep_alive=keep,
+        keep_alive_why=why,
+    )
 
 
 def as_data(expl: Explanation) -> dict[str, Any]:

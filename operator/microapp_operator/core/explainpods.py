@@ -7,17 +7,18 @@ code), how often it restarted. Events: the Warnings first, newest first, a few o
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from .lifecycle import rfc3339, timestamp
 from .screen import Tone
 
 NOT_READABLE = "not readable with your permissions"
 EVENT_LIMIT = 5
-_STARTING = {"ContainerCreating", "PodInitializing"}   # waiting, but nothing is wrong yet
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_STARTING = {"ContainerCreating", "PodInitializing"}  # waiting, but nothing is wrong yet
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,9 @@ class PodView:
     phase: str
     ready: bool
     restarts: int
-    reason: str | None            # the worst thing about it: CrashLoopBackOff, ImagePullBackOff, ...
-    problems: tuple[str, ...]     # per container: why it waits or exited, and its last exit
-    owners: tuple[str, ...]       # its ReplicaSet, Job, ... (their Events concern the app too)
+    reason: str | None  # the worst thing about it: CrashLoopBackOff, ImagePullBackOff, ...
+    problems: tuple[str, ...]  # per container: why it waits or exited, and its last exit
+    owners: tuple[str, ...]  # its ReplicaSet, Job, ... (their Events concern the app too)
     tone: Tone
 
 
@@ -48,7 +49,7 @@ class EventView:
 
     type: str
     reason: str
-    object: str      # Kind/name
+    object: str  # Kind/name
     message: str
     count: int
     at: str | None
@@ -90,8 +91,16 @@ def pod_view(pod: Mapping[str, Any], now: datetime) -> PodView:
         reasons.insert(0, "Terminating")
     bad = phase == "Failed" or any(r not in ("Terminating", "Unschedulable") for r in reasons)
     tone = Tone.BAD if bad else Tone.OK if ready or phase == "Succeeded" else Tone.WARN
-    return PodView(meta.get("name", ""), phase, ready, restarts, reasons[0] if reasons else None, tuple(problems),
-                   tuple(o.get("name", "") for o in meta.get("ownerReferences") or []), tone)
+    return PodView(
+        meta.get("name", ""),
+        phase,
+        ready,
+        restarts,
+        reasons[0] if reasons else None,
+        tuple(problems),
+        tuple(o.get("name", "") for o in meta.get("ownerReferences") or []),
+        tone,
+    )
 
 
 def _container(c: Mapping[str, Any], now: datetime) -> tuple[str | None, list[str]]:
@@ -104,18 +113,23 @@ def _container(c: Mapping[str, Any], now: datetime) -> tuple[str | None, list[st
         said.append(f"container {name}: {reason}" + (f": {waiting['message']}" if waiting.get("message") else ""))
     elif ended and int(ended.get("exitCode") or 0) != 0:
         reason = ended.get("reason") or "Error"
-        said.append(f"container {name}: exited with code {ended.get('exitCode')} ({reason})"
-                    + (f": {ended['message']}" if ended.get("message") else ""))
+        said.append(
+            f"container {name}: exited with code {ended.get('exitCode')} ({reason})"
+            + (f": {ended['message']}" if ended.get("message") else "")
+        )
     last = (c.get("lastState") or {}).get("terminated") or {}
     if last and int(c.get("restartCount") or 0):
-        said.append(f"container {name}: restarted {c.get('restartCount')} times; the last run ended "
-                    f"{ago(timestamp(last.get('finishedAt')), now)}: {last.get('reason') or 'terminated'} "
-                    f"(exit code {last.get('exitCode', '?')})")
+        said.append(
+            f"container {name}: restarted {c.get('restartCount')} times; the last run ended "
+            f"{ago(timestamp(last.get('finishedAt')), now)}: {last.get('reason') or 'terminated'} "
+            f"(exit code {last.get('exitCode', '?')})"
+        )
     return reason, said
 
 
-def events_of(events: Iterable[Mapping[str, Any]], names: set[str], now: datetime,
-              limit: int = EVENT_LIMIT) -> tuple[tuple[EventView, ...], int]:
+def events_of(
+    events: Iterable[Mapping[str, Any]], names: set[str], now: datetime, limit: int = EVENT_LIMIT
+) -> tuple[tuple[EventView, ...], int]:
     """The Events about these objects: Warnings first, newest first, at most ``limit``; and how
     many more there are. No side effects."""
     seen: set[str] = set()
@@ -130,17 +144,27 @@ def events_of(events: Iterable[Mapping[str, Any]], names: set[str], now: datetim
 
 
 def _when(e: Mapping[str, Any]) -> datetime | None:
-    return (timestamp(e.get("lastTimestamp")) or timestamp(e.get("eventTime"))
-            or timestamp((e.get("series") or {}).get("lastObservedTime"))
-            or timestamp((e.get("metadata") or {}).get("creationTimestamp")))
+    return (
+        timestamp(e.get("lastTimestamp"))
+        or timestamp(e.get("eventTime"))
+        or timestamp((e.get("series") or {}).get("lastObservedTime"))
+        or timestamp((e.get("metadata") or {}).get("creationTimestamp"))
+    )
 
 
 def _event(e: Mapping[str, Any], now: datetime) -> EventView:
     obj = e.get("involvedObject") or {}
     count = int(e.get("count") or (e.get("series") or {}).get("count") or 1)
     when = _when(e)
-    return EventView(e.get("type") or "Normal", e.get("reason") or "", f"{obj.get('kind', '?')}/{obj.get('name', '?')}",
-                     (e.get("message") or e.get("note") or "").strip(), count, rfc3339(when), ago(when, now))
+    return EventView(
+        e.get("type") or "Normal",
+        e.get("reason") or "",
+        f"{obj.get('kind', '?')}/{obj.get('name', '?')}",
+        (e.get("message") or e.get("note") or "").strip(),
+        count,
+        rfc3339(when),
+        ago(when, now),
+    )
 
 
 def worst(pods: Sequence[PodView]) -> list[PodView]:

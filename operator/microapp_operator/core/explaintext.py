@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from .explainpods import NOT_READABLE, ago, worst
 from .lifecycle import timestamp
-from .screen import Line, Section, Tone, render as layout
+from .screen import Line, Section, Tone
+from .screen import render as layout
 
 if TYPE_CHECKING:
     from .explain import ConditionView, Explanation
@@ -17,8 +18,16 @@ POD_LIMIT = 5
 
 
 def render(expl: Explanation, width: int, colour: bool) -> str:
-    sections = (_status(expl), _children(expl), _pods(expl), _events(expl), _cost(expl), _policy(expl),
-                _lifecycle(expl), Section("Next", (Line("run", expl.next.command, Tone.INFO, (expl.next.why,), True),)))
+    sections = (
+        _status(expl),
+        _children(expl),
+        _pods(expl),
+        _events(expl),
+        _cost(expl),
+        _policy(expl),
+        _lifecycle(expl),
+        Section("Next", (Line("run", expl.next.command, Tone.INFO, (expl.next.why,), True),)),
+    )
     return layout(f"MicroApp {expl.namespace}/{expl.name}", expl.phase, expl.tone, sections, width=width, colour=colour)
 
 
@@ -36,8 +45,11 @@ def _status(expl: Explanation) -> Section:
             lines.append(_condition(kind, cond))
     if expl.observed:
         lines.append(Line("note", expl.observed, Tone.WARN))
-    lines += [Line(label, value) for label, value in (("template", expl.template), ("url", expl.url),
-                                                      ("owner", expl.owner)) if value]
+    lines += [
+        Line(label, value)
+        for label, value in (("template", expl.template), ("url", expl.url), ("owner", expl.owner))
+        if value
+    ]
     return Section("Status", tuple(lines))
 
 
@@ -51,29 +63,57 @@ def _pods(expl: Explanation) -> Section:
         return Section("Pods", (Line("", f"Pods: {NOT_READABLE}", Tone.WARN),))
     healthy = [p for p in expl.pods if p.tone is Tone.OK and not p.restarts and not p.problems]
     others = worst([p for p in expl.pods if p not in healthy])
-    lines = [Line("Ready" if p.ready else "Failing" if p.tone is Tone.BAD else "NotReady",
-                  f"{p.name}: {p.reason + ', ' if p.reason else ''}{p.phase}, {'ready' if p.ready else 'not ready'}, "
-                  f"{p.restarts} restarts", p.tone, p.problems) for p in others[:POD_LIMIT]]
+    lines = [
+        Line(
+            "Ready" if p.ready else "Failing" if p.tone is Tone.BAD else "NotReady",
+            f"{p.name}: {p.reason + ', ' if p.reason else ''}{p.phase}, {'ready' if p.ready else 'not ready'}, "
+            f"{p.restarts} restarts",
+            p.tone,
+            p.problems,
+        )
+        for p in others[:POD_LIMIT]
+    ]
     if len(others) > POD_LIMIT:
-        lines.append(Line("", f"and {len(others) - POD_LIMIT} more not ready (kubectl get pods -n "
-                              f"{expl.namespace} -l microapp.dev/name={expl.name})"))
+        lines.append(
+            Line(
+                "",
+                f"and {len(others) - POD_LIMIT} more not ready (kubectl get pods -n "
+                f"{expl.namespace} -l microapp.dev/name={expl.name})",
+            )
+        )
     if healthy:
-        lines.append(Line("Ready", f"{len(healthy)} running, ready, never restarted: "
-                          + ", ".join(p.name for p in healthy[:POD_LIMIT])
-                          + (f" and {len(healthy) - POD_LIMIT} more" if len(healthy) > POD_LIMIT else ""), Tone.OK))
+        lines.append(
+            Line(
+                "Ready",
+                f"{len(healthy)} running, ready, never restarted: "
+                + ", ".join(p.name for p in healthy[:POD_LIMIT])
+                + (f" and {len(healthy) - POD_LIMIT} more" if len(healthy) > POD_LIMIT else ""),
+                Tone.OK,
+            )
+        )
     return Section(f"Pods ({len(expl.pods)})", tuple(lines) or (Line("", "none running"),))
 
 
 def _events(expl: Explanation) -> Section:
     if expl.events is None:
         return Section("Events", (Line("", f"Events: {NOT_READABLE}", Tone.WARN),))
-    lines = [Line(e.type, f"{e.reason} {e.object}, {e.age}" + (f" (x{e.count})" if e.count > 1 else "")
-                  + (f": {e.message}" if e.message else ""), Tone.WARN if e.type == "Warning" else Tone.INFO)
-             for e in expl.events]
+    lines = [
+        Line(
+            e.type,
+            f"{e.reason} {e.object}, {e.age}"
+            + (f" (x{e.count})" if e.count > 1 else "")
+            + (f": {e.message}" if e.message else ""),
+            Tone.WARN if e.type == "Warning" else Tone.INFO,
+        )
+        for e in expl.events
+    ]
     if expl.events_omitted:
         lines.append(Line("", f"and {expl.events_omitted} more (kubectl get events -n {expl.namespace})"))
-    return Section("Events", tuple(lines) or (
-        Line("", "none about the app, its objects or its Pods (the API server keeps Events for an hour)"),))
+    return Section(
+        "Events",
+        tuple(lines)
+        or (Line("", "none about the app, its objects or its Pods (the API server keeps Events for an hour)"),),
+    )
 
 
 def _cost(expl: Explanation) -> Section:
@@ -84,8 +124,11 @@ def _cost(expl: Explanation) -> Section:
         estimate = Line("estimate", f"{c.estimate} {c.currency}/month; no app limit (spec.budget.monthlyLimit)")
     else:
         share = f", {c.app_share} of" if c.app_share else "; limit"
-        estimate = Line("estimate", f"{c.estimate} {c.currency}/month{share} the app's limit of {c.app_limit} "
-                        "(spec.budget.monthlyLimit)", Tone.BAD if c.over_app_limit else Tone.INFO)
+        estimate = Line(
+            "estimate",
+            f"{c.estimate} {c.currency}/month{share} the app's limit of {c.app_limit} (spec.budget.monthlyLimit)",
+            Tone.BAD if c.over_app_limit else Tone.INFO,
+        )
     lines = [estimate, Line("team", c.team_budget, Tone.WARN if NOT_READABLE in c.team_budget else Tone.INFO)]
     if c.within is not None:
         lines.append(_condition("WithinBudget", c.within))
@@ -112,10 +155,13 @@ def _lifecycle(expl: Explanation) -> Section:
     state_tone = Tone.OK if life.state == "Active" else Tone.WARN
     note = f": {life.message}" if life.message and life.message != life.state else ""
     lines = [Line("state", life.state + note, state_tone), Line("rules", life.rules)]
-    for label, value in (("last active", when(life.last_activity, f", {life.activity_source}"
-                                               if life.activity_source else "")),
-                         ("idle since", when(life.idle_since)), ("idles at", when(life.idles_at, " unless used")),
-                         ("retires at", when(life.retire_at)), ("snoozed to", when(life.snooze_until))):
+    for label, value in (
+        ("last active", when(life.last_activity, f", {life.activity_source}" if life.activity_source else "")),
+        ("idle since", when(life.idle_since)),
+        ("idles at", when(life.idles_at, " unless used")),
+        ("retires at", when(life.retire_at)),
+        ("snoozed to", when(life.snooze_until)),
+    ):
         if value:
             lines.append(Line(label, value, Tone.WARN if label == "retires at" else Tone.INFO))
     if life.keep_alive:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 
 class State(str, Enum):
@@ -17,8 +18,8 @@ class State(str, Enum):
 class ChildHealth:
     state: State
     message: str = ""
-    replicas: int | None = None   # Pods the child runs (workloads only)
-    url: str | None = None        # an address the child reports (Knative)
+    replicas: int | None = None  # Pods the child runs (workloads only)
+    url: str | None = None  # an address the child reports (Knative)
 
 
 def _conditions(obj: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -78,10 +79,15 @@ def combine(healths: list[ChildHealth]) -> ChildHealth:
     for state in (State.FAILED, State.PROGRESSING):
         bad = [h for h in healths if h.state == state]
         if bad:
-            return ChildHealth(state, "; ".join(h.message for h in bad),
-                               _sum(healths), next((h.url for h in healths if h.url), None))
-    return ChildHealth(State.READY, "; ".join(h.message for h in healths if h.message),
-                       _sum(healths), next((h.url for h in healths if h.url), None))
+            return ChildHealth(
+                state, "; ".join(h.message for h in bad), _sum(healths), next((h.url for h in healths if h.url), None)
+            )
+    return ChildHealth(
+        State.READY,
+        "; ".join(h.message for h in healths if h.message),
+        _sum(healths),
+        next((h.url for h in healths if h.url), None),
+    )
 
 
 def _sum(healths: list[ChildHealth]) -> int | None:

@@ -7,7 +7,7 @@ and did an approver (not the developer) approve public exposure?
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..api import types as api
 from .app import AppMeta
@@ -22,8 +22,9 @@ def _member(groups: set[str], team: api.Team | None) -> bool:
     return team is not None and bool(groups & set(team.groups or []))
 
 
-def check(*, app: AppMeta, old: AppMeta | None, username: str, groups: list[str],
-          policy: api.PlatformPolicySpec) -> list[str]:
+def check(
+    *, app: AppMeta, old: AppMeta | None, username: str, groups: list[str], policy: api.PlatformPolicySpec
+) -> list[str]:
     """Problems with who is asking. No side effects."""
     mine = set(groups)
     admin = bool(mine & admin_groups(policy))
@@ -34,33 +35,44 @@ def check(*, app: AppMeta, old: AppMeta | None, username: str, groups: list[str]
     member = admin or (team is not None and _member(mine, team)) or owner_of_existing
     approvers = set((policy.guardrails or api.Guardrails()).public_exposure_approvers or [])
     # Editors, and approvers (to approve public exposure), may change an existing app.
-    editor = old is not None and (_editor(old_ann.get(api.EDITORS_ANNOTATION), username, mine)
-                                  or bool(mine & approvers))
+    editor = old is not None and (
+        _editor(old_ann.get(api.EDITORS_ANNOTATION), username, mine) or bool(mine & approvers)
+    )
     if team is not None and not member and not editor:
-        found.append(f"user {username!r} is not a member of team {team.name} (groups: "
-                     f"{', '.join(team.groups or []) or 'none'}); ask a member to apply it, or to add you")
+        found.append(
+            f"user {username!r} is not a member of team {team.name} (groups: "
+            f"{', '.join(team.groups or []) or 'none'}); ask a member to apply it, or to add you"
+        )
     # Editors edit the app; who may edit or view it stays the team's decision.
     delegated = [k for k in (api.EDITORS_ANNOTATION, api.VIEWERS_ANNOTATION) if new_ann.get(k) != old_ann.get(k)]
     if old is not None and delegated and not member:
-        found.append(f"only members of team {old_ann.get(api.TEAM_ANNOTATION)!r} may change who can edit or view this "
-                     f"app ({', '.join('metadata.annotations.' + k for k in delegated)})")
+        found.append(
+            f"only members of team {old_ann.get(api.TEAM_ANNOTATION)!r} may change who can edit or view this "
+            f"app ({', '.join('metadata.annotations.' + k for k in delegated)})"
+        )
     # Ownership transfer: only a member of the current team hands an app over.
     if old is not None:
         moved = [k for k in (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION) if new_ann.get(k) != old_ann.get(k)]
         old_team = team_of(policy, old_ann.get(api.TEAM_ANNOTATION))
         if moved and not admin and not _member(mine, old_team):
-            found.append(f"changing {' and '.join('metadata.annotations.' + k for k in moved)} transfers the app; "
-                         f"only a member of its current team {old_ann.get(api.TEAM_ANNOTATION)!r} may do that")
+            found.append(
+                f"changing {' and '.join('metadata.annotations.' + k for k in moved)} transfers the app; "
+                f"only a member of its current team {old_ann.get(api.TEAM_ANNOTATION)!r} may do that"
+            )
     # Public exposure approval: whoever sets or changes it must be an approver, naming themselves.
     approval = new_ann.get(api.PUBLIC_APPROVED_BY_ANNOTATION)
     if approval and approval != old_ann.get(api.PUBLIC_APPROVED_BY_ANNOTATION):
         if not admin and not mine & approvers:
-            found.append(f"metadata.annotations.{api.PUBLIC_APPROVED_BY_ANNOTATION} can only be set by a member of "
-                         f"{', '.join(sorted(approvers)) or 'the platform team'}; ask one of them to approve "
-                         f"public exposure (you cannot approve your own app)")
+            found.append(
+                f"metadata.annotations.{api.PUBLIC_APPROVED_BY_ANNOTATION} can only be set by a member of "
+                f"{', '.join(sorted(approvers)) or 'the platform team'}; ask one of them to approve "
+                f"public exposure (you cannot approve your own app)"
+            )
         elif approval != username:
-            found.append(f"metadata.annotations.{api.PUBLIC_APPROVED_BY_ANNOTATION} must name the approver who sets it "
-                         f"({username!r}), not {approval!r}")
+            found.append(
+                f"metadata.annotations.{api.PUBLIC_APPROVED_BY_ANNOTATION} must name the approver who sets it "
+                f"({username!r}), not {approval!r}"
+            )
     return found
 
 
@@ -77,6 +89,9 @@ def transfer(app: AppMeta, old: AppMeta | None) -> str | None:
     """A sentence for the Event recording an ownership transfer, if this update is one."""
     if old is None:
         return None
-    changes = [f"{k.split('/')[-1]} {_ann(old).get(k)!r} -> {_ann(app).get(k)!r}"
-               for k in (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION) if _ann(app).get(k) != _ann(old).get(k)]
+    changes = [
+        f"{k.split('/')[-1]} {_ann(old).get(k)!r} -> {_ann(app).get(k)!r}"
+        for k in (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
+        if _ann(app).get(k) != _ann(old).get(k)
+    ]
     return "ownership transferred: " + ", ".join(changes) if changes else None

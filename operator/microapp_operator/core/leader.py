@@ -10,40 +10,45 @@ the same Lease at the same moment cannot both succeed: the API server refuses on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 
 class Verdict(str, Enum):
-    ACQUIRE = "Acquire"   # take it (nobody holds it, or the holder's lease ran out)
-    RENEW = "Renew"       # ours: write a new renewTime
-    WAIT = "Wait"         # somebody else holds a live lease
+    ACQUIRE = "Acquire"  # take it (nobody holds it, or the holder's lease ran out)
+    RENEW = "Renew"  # ours: write a new renewTime
+    WAIT = "Wait"  # somebody else holds a live lease
 
 
 @dataclass(frozen=True)
 class Record:
     """What of a Lease matters to the election."""
+
     holder: str
     duration: float
     renew_time: str
     transitions: int
 
     @classmethod
-    def of(cls, lease: Mapping[str, Any] | None) -> "Record | None":
+    def of(cls, lease: Mapping[str, Any] | None) -> Record | None:
         if lease is None:
             return None
         spec = lease.get("spec") or {}
-        return cls(holder=str(spec.get("holderIdentity") or ""),
-                   duration=float(spec.get("leaseDurationSeconds") or 0),
-                   renew_time=str(spec.get("renewTime") or ""),
-                   transitions=int(spec.get("leaseTransitions") or 0))
+        return cls(
+            holder=str(spec.get("holderIdentity") or ""),
+            duration=float(spec.get("leaseDurationSeconds") or 0),
+            renew_time=str(spec.get("renewTime") or ""),
+            transitions=int(spec.get("leaseTransitions") or 0),
+        )
 
 
 @dataclass(frozen=True)
 class Observed:
     """The last record this replica saw and when (its monotonic clock) it first saw it."""
+
     record: Record | None
     since: float
 
@@ -67,22 +72,32 @@ def decide(observed: Observed, me: str, now: float) -> Verdict:
     return Verdict.WAIT
 
 
-def spec(me: str, now: datetime, duration: float, previous: Record | None, *,
-         acquire_time: str | None = None) -> dict[str, Any]:
+def spec(
+    me: str, now: datetime, duration: float, previous: Record | None, *, acquire_time: str | None = None
+) -> dict[str, Any]:
     """The Lease spec to write for ``me``: a new holder counts a transition and a new acquireTime."""
     stamp = micro_time(now)
     taking = previous is None or previous.holder != me
     transitions = (previous.transitions if previous else 0) + (1 if taking and previous and previous.holder else 0)
-    return {"holderIdentity": me, "leaseDurationSeconds": int(duration),
-            "acquireTime": stamp if taking or not acquire_time else acquire_time,
-            "renewTime": stamp, "leaseTransitions": transitions}
+    return {
+        "holderIdentity": me,
+        "leaseDurationSeconds": int(duration),
+        "acquireTime": stamp if taking or not acquire_time else acquire_time,
+        "renewTime": stamp,
+        "leaseTransitions": transitions,
+    }
 
 
 def released(previous: Record) -> dict[str, Any]:
     """The spec that hands the Lease over at once (controller-runtime's ReleaseOnCancel):
     no holder, so a standby takes it on its next try instead of waiting for expiry."""
-    return {"holderIdentity": "", "leaseDurationSeconds": 1, "leaseTransitions": previous.transitions,
-            "acquireTime": None, "renewTime": None}
+    return {
+        "holderIdentity": "",
+        "leaseDurationSeconds": 1,
+        "leaseTransitions": previous.transitions,
+        "acquireTime": None,
+        "renewTime": None,
+    }
 
 
 def micro_time(now: datetime) -> str:

@@ -17,9 +17,9 @@ made both linear in the number of apps (a sixth of the operator's CPU at 1,000 a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
 
 Key = tuple[str, str]
 
@@ -33,8 +33,8 @@ class Entry:
 @dataclass(frozen=True)
 class Reservation:
     entry: Entry
-    generation: int          # the admitted generation of the app
-    expires: float | None    # None once an event with that generation was seen
+    generation: int  # the admitted generation of the app
+    expires: float | None  # None once an event with that generation was seen
 
 
 class Ledger:
@@ -43,8 +43,8 @@ class Ledger:
         self.ttl = unseen_ttl
         self.apps: dict[Key, Entry] = {}
         self.reservations: dict[Key, Reservation] = {}
-        self.totals: dict[str, tuple[Decimal, int]] = {}   # team -> (sum, apps) of the counted entries
-        self.soonest = float("inf")   # no reservation expires before this: most calls scan nothing
+        self.totals: dict[str, tuple[Decimal, int]] = {}  # team -> (sum, apps) of the counted entries
+        self.soonest = float("inf")  # no reservation expires before this: most calls scan nothing
 
     def _counted(self, key: Key) -> Entry | None:
         held = self.reservations.get(key)
@@ -108,8 +108,9 @@ class Ledger:
             before = self._counted(key)
             del self.reservations[key]
             self._recount(before, self._counted(key))
-        self.soonest = min((r.expires for r in self.reservations.values() if r.expires is not None),
-                           default=float("inf"))
+        self.soonest = min(
+            (r.expires for r in self.reservations.values() if r.expires is not None), default=float("inf")
+        )
 
     def reservation(self, key: Key) -> Entry | None:
         """What admission still holds for ``key`` (None once released, expired or never made)."""

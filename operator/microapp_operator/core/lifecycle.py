@@ -14,10 +14,11 @@ idling and idle-based retirement; in DryRun nothing changes state, the status sa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 from ..api import types as api
 
@@ -30,16 +31,16 @@ class State(str, Enum):
 
 
 class Event(str, Enum):
-    INACTIVE = "Inactive"      # no activity for idleAfter
-    ACTIVITY = "Activity"      # traffic, a heartbeat, a spec change or a wake
-    NOTICE = "Notice"          # retirement is notifyBefore away
-    RETIRE = "Retire"          # retirement is due
-    RESTORE = "Restore"        # microapp.dev/restore on a Retired app
+    INACTIVE = "Inactive"  # no activity for idleAfter
+    ACTIVITY = "Activity"  # traffic, a heartbeat, a spec change or a wake
+    NOTICE = "Notice"  # retirement is notifyBefore away
+    RETIRE = "Retire"  # retirement is due
+    RESTORE = "Restore"  # microapp.dev/restore on a Retired app
 
 
 TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.ACTIVE, Event.INACTIVE): State.IDLE,
-    (State.ACTIVE, Event.NOTICE): State.RETIRING,      # expiresAt approaching
+    (State.ACTIVE, Event.NOTICE): State.RETIRING,  # expiresAt approaching
     (State.IDLE, Event.ACTIVITY): State.ACTIVE,
     (State.IDLE, Event.NOTICE): State.RETIRING,
     (State.RETIRING, Event.ACTIVITY): State.ACTIVE,
@@ -77,11 +78,11 @@ def timestamp(text: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def rfc3339(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,9 @@ def settings(spec: api.Lifecycle | None, policy: api.PolicyLifecycle | None) -> 
     def bounded(value: str | None, default: str | None, bound: str | None, name: str) -> timedelta | None:
         chosen = duration(value) if value else duration(default) if default else None
         if chosen is not None and bound and chosen > duration(bound):
-            notes.append(f"lifecycle.{name} {value or default} is above the platform's maximum {bound}: {bound} applies")
+            notes.append(
+                f"lifecycle.{name} {value or default} is above the platform's maximum {bound}: {bound} applies"
+            )
             return duration(bound)
         return chosen
 
@@ -112,8 +115,11 @@ def settings(spec: api.Lifecycle | None, policy: api.PolicyLifecycle | None) -> 
         idle_after=bounded(spec.idle_after, policy.idle_after, policy.max_idle_after, "idleAfter"),
         retire_after=bounded(spec.retire_after, policy.retire_after, policy.max_retire_after, "retireAfter"),
         notify_before=duration(spec.notify_before or policy.notify_before or "3d"),
-        expires_at=timestamp(spec.expires_at), on_retire=spec.on_retire or "Archive",
-        dry_run=policy.mode == "DryRun", notes=tuple(notes))
+        expires_at=timestamp(spec.expires_at),
+        on_retire=spec.on_retire or "Archive",
+        dry_run=policy.mode == "DryRun",
+        notes=tuple(notes),
+    )
 
 
 def explain(rules: Settings) -> str:
@@ -124,14 +130,20 @@ def explain(rules: Settings) -> str:
         parts = []
         if rules.idle_after is not None:
             parts.append(f"idled after {_span(rules.idle_after)} without activity")
-            parts.append(f"retired {_span(rules.retire_after)} later ({rules.on_retire})" if rules.retire_after
-                         is not None else "never retired for idleness")
+            parts.append(
+                f"retired {_span(rules.retire_after)} later ({rules.on_retire})"
+                if rules.retire_after is not None
+                else "never retired for idleness"
+            )
         if rules.expires_at is not None:
             parts.append(f"expires at {rfc3339(rules.expires_at)} ({rules.on_retire})")
         parts.append(f"notice {_span(rules.notify_before)} ahead")
         text = ", ".join(parts)
-    return ("DryRun (reported, not acted on): " if rules.dry_run else "") + text + \
-        "".join(f"; {note}" for note in rules.notes)
+    return (
+        ("DryRun (reported, not acted on): " if rules.dry_run else "")
+        + text
+        + "".join(f"; {note}" for note in rules.notes)
+    )
 
 
 def _span(delta: timedelta) -> str:
@@ -148,27 +160,27 @@ class Observed:
 
     state: State = State.ACTIVE
     created: datetime | None = None
-    spec_changed: datetime | None = None       # now, when this reconcile sees a new generation
-    heartbeat: datetime | None = None          # microapp.dev/last-activity
-    traffic: datetime | None = None            # from the activity sweep
-    activity_known: bool = True                # False while the traffic source fails
+    spec_changed: datetime | None = None  # now, when this reconcile sees a new generation
+    heartbeat: datetime | None = None  # microapp.dev/last-activity
+    traffic: datetime | None = None  # from the activity sweep
+    activity_known: bool = True  # False while the traffic source fails
     snooze_until: datetime | None = None
-    wake: str | None = None                    # microapp.dev/wake, and the last one honoured
+    wake: str | None = None  # microapp.dev/wake, and the last one honoured
     wake_seen: str | None = None
     restore: str | None = None
     restore_seen: str | None = None
-    last_activity: datetime | None = None      # as recorded in status
+    last_activity: datetime | None = None  # as recorded in status
     activity_source: str | None = None
     idle_since: datetime | None = None
     retire_at: datetime | None = None
-    gitops: bool = False                       # Argo CD tracks the MicroApp (Git would recreate it)
+    gitops: bool = False  # Argo CD tracks the MicroApp (Git would recreate it)
 
 
 @dataclass(frozen=True)
 class Verdict:
-    state: State                      # what to act on (in DryRun: unchanged)
-    would: State                      # what Enforce does
-    entered: tuple[State, ...] = ()   # states entered now (for Events and the retirement notice)
+    state: State  # what to act on (in DryRun: unchanged)
+    would: State  # what Enforce does
+    entered: tuple[State, ...] = ()  # states entered now (for Events and the retirement notice)
     status: dict[str, Any] = field(default_factory=dict)
     requeue_after: float | None = None
 
@@ -197,12 +209,17 @@ def decide(seen: Observed, rules: Settings, now: datetime) -> Verdict:
     woke_in_dry_run = rules.dry_run and acting is State.ACTIVE and seen.state is not State.ACTIVE
     if acting is not state:
         idle_since, retire_at = unchanged
-    status = {"lastActivity": rfc3339(seen.last_activity), "activitySource": source,
-              "idleSince": rfc3339(idle_since), "retireAt": rfc3339(retire_at),
-              "wake": seen.wake_seen, "restore": seen.restore_seen,
-              "message": _message(seen, rules, acting, state, entered)}
+    status = {
+        "lastActivity": rfc3339(seen.last_activity),
+        "activitySource": source,
+        "idleSince": rfc3339(idle_since),
+        "retireAt": rfc3339(retire_at),
+        "wake": seen.wake_seen,
+        "restore": seen.restore_seen,
+        "message": _message(seen, rules, acting, state, entered),
+    }
     moment = _next(seen, rules, acting, idle_since, retire_at, now)
-    status["nextCheck"] = rfc3339(moment)   # (the moment itself: stable across reconciles, no writes)
+    status["nextCheck"] = rfc3339(moment)  # (the moment itself: stable across reconciles, no writes)
     wait = max((moment - now).total_seconds(), 1.0) if moment is not None else None
     entered_now = tuple(entered) if not rules.dry_run else ((State.ACTIVE,) if woke_in_dry_run else ())
     return Verdict(acting, state, entered_now, status, wait)
@@ -211,8 +228,13 @@ def decide(seen: Observed, rules: Settings, now: datetime) -> Verdict:
 def _activity(seen: Observed, now: datetime) -> tuple[Observed, str | None, bool]:
     """The newest activity, and whether a new wake or restore value is honoured now. A restore
     value seen on an app that is not Retired is recorded as seen (it must not restore later)."""
-    candidates = [(seen.last_activity, seen.activity_source), (seen.created, "created"),
-                  (seen.spec_changed, "spec"), (seen.heartbeat, "annotation"), (seen.traffic, "traffic")]
+    candidates = [
+        (seen.last_activity, seen.activity_source),
+        (seen.created, "created"),
+        (seen.spec_changed, "spec"),
+        (seen.heartbeat, "annotation"),
+        (seen.traffic, "traffic"),
+    ]
     if seen.wake and seen.wake != seen.wake_seen:
         candidates.append((now, "wake"))
         seen = replace(seen, wake_seen=seen.wake)
@@ -225,23 +247,40 @@ def _activity(seen: Observed, now: datetime) -> tuple[Observed, str | None, bool
     return replace(seen, last_activity=latest, activity_source=source), source, restoring
 
 
-def _event(seen: Observed, rules: Settings, state: State, idle_since: datetime | None,
-           retire_at: datetime | None, now: datetime, *, restoring: bool) -> Event | None:
+def _event(
+    seen: Observed,
+    rules: Settings,
+    state: State,
+    idle_since: datetime | None,
+    retire_at: datetime | None,
+    now: datetime,
+    *,
+    restoring: bool,
+) -> Event | None:
     if state is State.RETIRED:
         return Event.RESTORE if restoring else None
     expiry = rules.expires_at
     if state is State.RETIRING and retire_at is not None and now >= retire_at:
         return Event.RETIRE
-    if state in (State.IDLE, State.RETIRING) and seen.last_activity and idle_since \
-            and seen.last_activity > idle_since and not (expiry and now >= expiry - rules.notify_before):
+    if (
+        state in (State.IDLE, State.RETIRING)
+        and seen.last_activity
+        and idle_since
+        and seen.last_activity > idle_since
+        and not (expiry and now >= expiry - rules.notify_before)
+    ):
         return Event.ACTIVITY
     if state is not State.RETIRING and expiry is not None and now >= expiry - rules.notify_before:
         return Event.NOTICE
     snoozed = seen.snooze_until is not None and seen.snooze_until > now
     if not seen.activity_known or snoozed:
         return None  # unknown activity never idles; a snooze postpones
-    if state is State.ACTIVE and rules.idle_after is not None and seen.last_activity is not None \
-            and now >= seen.last_activity + rules.idle_after:
+    if (
+        state is State.ACTIVE
+        and rules.idle_after is not None
+        and seen.last_activity is not None
+        and now >= seen.last_activity + rules.idle_after
+    ):
         return Event.INACTIVE
     retirement = _retirement(rules, idle_since)
     if state is State.IDLE and retirement is not None and now >= retirement - rules.notify_before:
@@ -255,8 +294,14 @@ def _retirement(rules: Settings, idle_since: datetime | None) -> datetime | None
     return min(moments) if moments else None
 
 
-def _next(seen: Observed, rules: Settings, state: State, idle_since: datetime | None,
-          retire_at: datetime | None, now: datetime) -> datetime | None:
+def _next(
+    seen: Observed,
+    rules: Settings,
+    state: State,
+    idle_since: datetime | None,
+    retire_at: datetime | None,
+    now: datetime,
+) -> datetime | None:
     """When something can change without an event: the earliest future deadline."""
     moments = [seen.snooze_until]
     if rules.expires_at is not None and state is not State.RETIRED:
@@ -281,22 +326,44 @@ def _message(seen: Observed, rules: Settings, acting: State, would: State, enter
     if rules.dry_run and would is not acting:
         parts.append(f"DryRun: would be {would.value} now (no action taken)")
     if acting is State.RETIRED and rules.on_retire == "Delete" and seen.gitops:
-        parts.append("onRetire: Delete, but Argo CD tracks this MicroApp and would recreate it: archived instead; "
-                     "remove it from Git to delete it")
+        parts.append(
+            "onRetire: Delete, but Argo CD tracks this MicroApp and would recreate it: archived instead; "
+            "remove it from Git to delete it"
+        )
     return "; ".join(parts) or acting.value
 
 
-def observed_from(meta_annotations: Mapping[str, str], old_lifecycle: Mapping[str, Any], old_phase: str | None, *,
-                  created: str | None, generation_changed: bool, traffic: datetime | None, activity_known: bool,
-                  now: datetime, gitops: bool = False) -> Observed:
+def observed_from(
+    meta_annotations: Mapping[str, str],
+    old_lifecycle: Mapping[str, Any],
+    old_phase: str | None,
+    *,
+    created: str | None,
+    generation_changed: bool,
+    traffic: datetime | None,
+    activity_known: bool,
+    now: datetime,
+    gitops: bool = False,
+) -> Observed:
     """Observed from the MicroApp's annotations and its previous status."""
-    state = {"Idle": State.IDLE, "Retiring": State.RETIRING, "Retired": State.RETIRED}.get(old_phase or "", State.ACTIVE)
+    state = {"Idle": State.IDLE, "Retiring": State.RETIRING, "Retired": State.RETIRED}.get(
+        old_phase or "", State.ACTIVE
+    )
     return Observed(
-        state=state, created=timestamp(created), spec_changed=now if generation_changed else None,
-        heartbeat=timestamp(meta_annotations.get(api.LAST_ACTIVITY_ANNOTATION)), traffic=traffic,
-        activity_known=activity_known, snooze_until=timestamp(meta_annotations.get(api.SNOOZE_UNTIL_ANNOTATION)),
-        wake=meta_annotations.get(api.WAKE_ANNOTATION), wake_seen=old_lifecycle.get("wake"),
-        restore=meta_annotations.get(api.RESTORE_ANNOTATION), restore_seen=old_lifecycle.get("restore"),
-        last_activity=timestamp(old_lifecycle.get("lastActivity")), activity_source=old_lifecycle.get("activitySource"),
-        idle_since=timestamp(old_lifecycle.get("idleSince")), retire_at=timestamp(old_lifecycle.get("retireAt")),
-        gitops=gitops)
+        state=state,
+        created=timestamp(created),
+        spec_changed=now if generation_changed else None,
+        heartbeat=timestamp(meta_annotations.get(api.LAST_ACTIVITY_ANNOTATION)),
+        traffic=traffic,
+        activity_known=activity_known,
+        snooze_until=timestamp(meta_annotations.get(api.SNOOZE_UNTIL_ANNOTATION)),
+        wake=meta_annotations.get(api.WAKE_ANNOTATION),
+        wake_seen=old_lifecycle.get("wake"),
+        restore=meta_annotations.get(api.RESTORE_ANNOTATION),
+        restore_seen=old_lifecycle.get("restore"),
+        last_activity=timestamp(old_lifecycle.get("lastActivity")),
+        activity_source=old_lifecycle.get("activitySource"),
+        idle_since=timestamp(old_lifecycle.get("idleSince")),
+        retire_at=timestamp(old_lifecycle.get("retireAt")),
+        gitops=gitops,
+    )

@@ -7,7 +7,8 @@ entry holds its object, so an ``id`` is never reused while the entry lives.
 
 from __future__ import annotations
 
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -16,27 +16,54 @@ DEFAULT_INGRESS_NAMESPACE = "ingress-nginx"
 NS_LABEL = "kubernetes.io/metadata.name"
 
 
-def policy(*, app: str, namespace: str, public: bool, sandbox: bool, ingress_namespace: str | None,
-           telemetry_endpoint: str | None) -> dict[str, Any]:
+def policy(
+    *,
+    app: str,
+    namespace: str,
+    public: bool,
+    sandbox: bool,
+    ingress_namespace: str | None,
+    telemetry_endpoint: str | None,
+) -> dict[str, Any]:
     sources: list[dict[str, Any]] = [{"podSelector": {}}]  # same namespace
     if public:
-        sources.append({"namespaceSelector": {"matchLabels": {NS_LABEL: ingress_namespace or DEFAULT_INGRESS_NAMESPACE}}})
-    spec: dict[str, Any] = {"podSelector": {"matchLabels": {api.NAME_LABEL: app}},
-                            "policyTypes": ["Ingress"], "ingress": [{"from": sources}]}
+        sources.append(
+            {"namespaceSelector": {"matchLabels": {NS_LABEL: ingress_namespace or DEFAULT_INGRESS_NAMESPACE}}}
+        )
+    spec: dict[str, Any] = {
+        "podSelector": {"matchLabels": {api.NAME_LABEL: app}},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": sources}],
+    }
     if sandbox:
         spec["policyTypes"] = ["Ingress", "Egress"]
-        egress: list[dict[str, Any]] = [{
-            "to": [{"namespaceSelector": {"matchLabels": {NS_LABEL: "kube-system"}},
-                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]
+        egress: list[dict[str, Any]] = [
+            {
+                "to": [
+                    {
+                        "namespaceSelector": {"matchLabels": {NS_LABEL: "kube-system"}},
+                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                    }
+                ],
+                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+            }
+        ]
         target = _endpoint(telemetry_endpoint)
         if target:
             ns, port = target
-            egress.append({"to": [{"namespaceSelector": {"matchLabels": {NS_LABEL: ns}}}],
-                           "ports": [{"protocol": "TCP", "port": port}]})
+            egress.append(
+                {
+                    "to": [{"namespaceSelector": {"matchLabels": {NS_LABEL: ns}}}],
+                    "ports": [{"protocol": "TCP", "port": port}],
+                }
+            )
         spec["egress"] = egress
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": app, "namespace": namespace}, "spec": spec}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": app, "namespace": namespace},
+        "spec": spec,
+    }
 
 
 def _endpoint(url: str | None) -> tuple[str, int] | None:

@@ -9,26 +9,33 @@ or this MicroApp (by UID) is its controller owner; otherwise nothing of the app 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 Live = Callable[[Mapping[str, Any]], "Mapping[str, Any] | None"]
 
 # What the platform team installs to provide a kind a template may render.
 PROVIDERS = {
-    ("serving.knative.dev/v1", "Service"): "Knative Serving (its CRDs and controller, https://knative.dev/docs/install/)",
+    (
+        "serving.knative.dev/v1",
+        "Service",
+    ): "Knative Serving (its CRDs and controller, https://knative.dev/docs/install/)",
     ("monitoring.coreos.com/v1", "PodMonitor"): "the Prometheus Operator's CRDs",
 }
 
 
 def controlled_by(obj: Mapping[str, Any], uid: str | None) -> bool:
     """Whether the MicroApp with ``uid`` is the controller owner of ``obj``."""
-    return uid is not None and any(ref.get("uid") == uid and ref.get("controller")
-                                   for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
+    return uid is not None and any(
+        ref.get("uid") == uid and ref.get("controller")
+        for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
+    )
 
 
 def controller_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    return next((ref for ref in (obj.get("metadata") or {}).get("ownerReferences") or [] if ref.get("controller")),
-                None)
+    return next(
+        (ref for ref in (obj.get("metadata") or {}).get("ownerReferences") or [] if ref.get("controller")), None
+    )
 
 
 def previous_incarnation(obj: Mapping[str, Any], app: str) -> bool:
@@ -37,8 +44,9 @@ def previous_incarnation(obj: Mapping[str, Any], app: str) -> bool:
     return bool(ref and ref.get("kind") == "MicroApp" and ref.get("name") == app)
 
 
-def conflicts(objects: Iterable[Mapping[str, Any]], live: Live, *, app: str, uid: str | None,
-              include_previous: bool = True) -> list[str]:
+def conflicts(
+    objects: Iterable[Mapping[str, Any]], live: Live, *, app: str, uid: str | None, include_previous: bool = True
+) -> list[str]:
     """One plain sentence per rendered object that exists and is not this app's. No side effects.
 
     ``include_previous=False`` leaves out objects of a deleted MicroApp of the same name (admission
@@ -53,12 +61,16 @@ def conflicts(objects: Iterable[Mapping[str, Any]], live: Live, *, app: str, uid
         meta = obj["metadata"]
         what = f"{obj['kind']} {meta['name']!r} ({obj['apiVersion']}) in namespace {meta['namespace']}"
         if previous_incarnation(existing, app):
-            found.append(f"{what} still belongs to a deleted MicroApp named {app!r}; it goes once Kubernetes "
-                         f"finishes deleting it, and this app then proceeds on its own")
+            found.append(
+                f"{what} still belongs to a deleted MicroApp named {app!r}; it goes once Kubernetes "
+                f"finishes deleting it, and this app then proceeds on its own"
+            )
         else:
-            found.append(f"{what} already exists and is not managed by this MicroApp ({_holder(existing)}); "
-                         f"the operator never takes over objects it did not create: rename the MicroApp "
-                         f"(metadata.name) or have that object removed or renamed")
+            found.append(
+                f"{what} already exists and is not managed by this MicroApp ({_holder(existing)}); "
+                f"the operator never takes over objects it did not create: rename the MicroApp "
+                f"(metadata.name) or have that object removed or renamed"
+            )
     return found
 
 
@@ -67,20 +79,24 @@ def _holder(obj: Mapping[str, Any]) -> str:
     if ref is not None:
         return f"it is controlled by {ref.get('kind')} {ref.get('name')!r}"
     # Who wrote its spec first: status writers (a controller reporting on it) did not create it.
-    entries = [m for m in (obj.get("metadata") or {}).get("managedFields") or []
-               if m.get("manager") and not m.get("subresource")]
+    entries = [
+        m
+        for m in (obj.get("metadata") or {}).get("managedFields") or []
+        if m.get("manager") and not m.get("subresource")
+    ]
     first = min(entries, key=lambda m: str(m.get("time") or ""), default=None)
     return f"created by {first['manager']}" if first else "it has no owner"
 
 
-def unavailable(objects: Iterable[Mapping[str, Any]], absent: Iterable[tuple[str, str]], *,
-                template: str) -> list[str]:
+def unavailable(objects: Iterable[Mapping[str, Any]], absent: Iterable[tuple[str, str]], *, template: str) -> list[str]:
     """One sentence per kind the template renders that the cluster does not serve."""
     missing = set(absent)
     found = []
     for key in dict.fromkeys((o["apiVersion"], o["kind"]) for o in objects):
         if key in missing:
             provider = PROVIDERS.get(key, f"the CRD of {key[1]} ({key[0]})")
-            found.append(f"template {template} renders a {key[0]} {key[1]}, which this cluster does not serve: "
-                         f"the platform team must install {provider}; until then the app cannot run")
+            found.append(
+                f"template {template} renders a {key[0]} {key[1]}, which this cluster does not serve: "
+                f"the platform team must install {provider}; until then the app cannot run"
+            )
     return found

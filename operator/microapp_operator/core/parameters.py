@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import jsonschema
 from croniter import croniter
@@ -74,7 +75,8 @@ def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
 
 # By the schema object first: serializing it for the key cost more than validating.
 _VALIDATOR_FOR: ByIdentity[Mapping[str, Any], jsonschema.Draft202012Validator] = ByIdentity(
-    lambda schema: _validator(json.dumps(schema, sort_keys=True)), size=512)
+    lambda schema: _validator(json.dumps(schema, sort_keys=True)), size=512
+)
 
 
 def validate(schema: Mapping[str, Any] | None, parameters: Mapping[str, Any] | None) -> list[str]:
@@ -86,8 +88,7 @@ def validate(schema: Mapping[str, Any] | None, parameters: Mapping[str, Any] | N
     except jsonschema.SchemaError as exc:
         return [f"the template's parameters schema is invalid: {exc.message}"]
     try:
-        errors = sorted(validator.iter_errors(dict(parameters or {})),
-                        key=lambda e: list(map(str, e.absolute_path)))
+        errors = sorted(validator.iter_errors(dict(parameters or {})), key=lambda e: list(map(str, e.absolute_path)))
     except Exception as exc:  # noqa: BLE001 - a hostile schema (e.g. a remote $ref) must not crash us
         return [f"the template's parameters schema cannot be evaluated: {str(exc).splitlines()[0]}"]
     return [f"{_path(e)}: {_message(e)}" for e in errors]

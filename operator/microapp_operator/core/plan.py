@@ -6,14 +6,15 @@ resolve template -> validate parameters -> render -> check rendered objects -> s
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..api import types as api
-from . import catalog, guardrails, network, parameters, rbac, render, rendered, telemetry
-from .app import App, AppMeta, PlanError, parse, parse_spec, spec_errors  # noqa: F401 - the pipeline's entry types
 from ..api.conditions import Reason
 from ..api.kinds import KNATIVE_SERVICE
+from . import catalog, guardrails, network, parameters, rbac, render, rendered, telemetry
+from .app import App, AppMeta, PlanError, parse, parse_spec, spec_errors  # noqa: F401 - the pipeline's entry types
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,7 @@ class Plan:
         return self.resolution.template.runtime
 
     def inventory(self) -> list[dict[str, str]]:
-        return [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]}
-                for o in self.objects]
+        return [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]} for o in self.objects]
 
 
 def app_values(app: App, template: api.AppTemplateSpec) -> render.AppValues:
@@ -40,18 +40,30 @@ def app_values(app: App, template: api.AppTemplateSpec) -> render.AppValues:
     default_res = defaults.resources or api.Resources()
     res = spec.resources or api.Resources()
     return render.AppValues(
-        name=app.name, namespace=app.namespace, team=app.team,
+        name=app.name,
+        namespace=app.namespace,
+        team=app.team,
         image=spec.image,
-        replicas=spec.replicas if spec.replicas is not None else (defaults.replicas if defaults.replicas is not None else 1),
+        replicas=spec.replicas
+        if spec.replicas is not None
+        else (defaults.replicas if defaults.replicas is not None else 1),
         port=spec.port or defaults.port or 8080,
         resources={"cpu": res.cpu or default_res.cpu or "100m", "memory": res.memory or default_res.memory or "128Mi"},
         env=[{"name": e.name, "value": e.value} for e in spec.env or []],
-        expose=spec.expose or "internal", host=spec.host, suspend=bool(spec.suspend))
+        expose=spec.expose or "internal",
+        host=spec.host,
+        suspend=bool(spec.suspend),
+    )
 
 
-def desired(app: App, templates: Iterable[api.AppTemplateSpec], *,
-            pinned: str | None = None, policy: api.PlatformPolicySpec | None = None,
-            podmonitor: bool = False) -> Plan:
+def desired(
+    app: App,
+    templates: Iterable[api.AppTemplateSpec],
+    *,
+    pinned: str | None = None,
+    policy: api.PlatformPolicySpec | None = None,
+    podmonitor: bool = False,
+) -> Plan:
     """The objects this app should consist of right now. No side effects.
 
     ``podmonitor``: the Prometheus Operator's PodMonitor CRD exists (scrape through it instead
@@ -59,20 +71,34 @@ def desired(app: App, templates: Iterable[api.AppTemplateSpec], *,
     policy = policy or api.PlatformPolicySpec()
     work = workload(app, templates, pinned=pinned, policy=policy, podmonitor=podmonitor)
     values, uid = work.values, app.meta.uid
-    dashboard = [telemetry.dashboard(app=values.name, namespace=values.namespace, team=values.team)
-                 ] if work.telemetry else []
-    monitor = [telemetry.pod_monitor(app=values.name, namespace=values.namespace, port=values.port)
-               ] if work.telemetry and podmonitor and work.runtime != "serverless" else []
-    children = [*work.objects, *(rendered.stamp(o, app=values.name, namespace=values.namespace, team=values.team,
-                                                uid=uid) for o in dashboard + monitor)]
-    granted = children[:len(children) - len(monitor)]  # editors and viewers may read these (not the PodMonitor)
+    dashboard = (
+        [telemetry.dashboard(app=values.name, namespace=values.namespace, team=values.team)] if work.telemetry else []
+    )
+    monitor = (
+        [telemetry.pod_monitor(app=values.name, namespace=values.namespace, port=values.port)]
+        if work.telemetry and podmonitor and work.runtime != "serverless"
+        else []
+    )
+    children = [
+        *work.objects,
+        *(
+            rendered.stamp(o, app=values.name, namespace=values.namespace, team=values.team, uid=uid)
+            for o in dashboard + monitor
+        ),
+    ]
+    granted = children[: len(children) - len(monitor)]  # editors and viewers may read these (not the PodMonitor)
     objects = access(app, values, granted, work.resolution.template, policy) + children
     return Plan(work.resolution, values, tuple(objects), work.url, work.telemetry)
 
 
-def workload(app: App, templates: Iterable[api.AppTemplateSpec], *,
-             pinned: str | None = None, policy: api.PlatformPolicySpec | None = None,
-             podmonitor: bool = False) -> Plan:
+def workload(
+    app: App,
+    templates: Iterable[api.AppTemplateSpec],
+    *,
+    pinned: str | None = None,
+    policy: api.PlatformPolicySpec | None = None,
+    podmonitor: bool = False,
+) -> Plan:
     """What runs, and so what costs and what the guardrails judge: the template's objects
     with telemetry wired in, checked and completed. ``desired`` adds what the operator
     generates around them (access objects, dashboard, PodMonitor); admission needs only this."""
@@ -88,20 +114,33 @@ def workload(app: App, templates: Iterable[api.AppTemplateSpec], *,
         raise PlanError(Reason.INVALID_PARAMETERS, problems)
     values = app_values(app, template)
     params = parameters.for_template(template.parameters, spec.parameters)
-    ctx = render.context(values, params, rendered.labels(app=values.name, team=values.team),
-                         rendered.selector(values.name))
+    ctx = render.context(
+        values, params, rendered.labels(app=values.name, team=values.team), rendered.selector(values.name)
+    )
     with_telemetry = telemetry.enabled(spec)
     try:
         docs = render.render(template, ctx)
         if with_telemetry:
-            docs = telemetry.inject(docs, app=values.name, namespace=values.namespace, team=values.team,
-                                    port=values.port, settings=telemetry.Settings.from_policy(policy),
-                                    podmonitor=podmonitor)
-        objects = rendered.complete(docs, app=values.name, namespace=values.namespace, team=values.team,
-                                    runtime=template.runtime, security=template.security,
-                                    uid=app.meta.uid, copy_docs=False,
-                                    reserved=[("ConfigMap", telemetry.dashboard_name(values.name))]
-                                    if with_telemetry else [])
+            docs = telemetry.inject(
+                docs,
+                app=values.name,
+                namespace=values.namespace,
+                team=values.team,
+                port=values.port,
+                settings=telemetry.Settings.from_policy(policy),
+                podmonitor=podmonitor,
+            )
+        objects = rendered.complete(
+            docs,
+            app=values.name,
+            namespace=values.namespace,
+            team=values.team,
+            runtime=template.runtime,
+            security=template.security,
+            uid=app.meta.uid,
+            copy_docs=False,
+            reserved=[("ConfigMap", telemetry.dashboard_name(values.name))] if with_telemetry else [],
+        )
     except render.RenderError as exc:
         raise PlanError(Reason.TEMPLATE_FAILED, str(exc)) from None
     if values.suspend:
@@ -109,8 +148,13 @@ def workload(app: App, templates: Iterable[api.AppTemplateSpec], *,
     return Plan(resolution, values, tuple(objects), url(values, template.runtime, objects), with_telemetry)
 
 
-def access(app: App, values: render.AppValues, children: list[dict[str, Any]],
-           template: api.AppTemplateSpec, policy: api.PlatformPolicySpec) -> list[dict[str, Any]]:
+def access(
+    app: App,
+    values: render.AppValues,
+    children: list[dict[str, Any]],
+    template: api.AppTemplateSpec,
+    policy: api.PlatformPolicySpec,
+) -> list[dict[str, Any]]:
     """What the operator adds to every app: its ServiceAccount, least-privilege RBAC for the
     editors and viewers, and its NetworkPolicy. Invalid subjects are left out (the guardrails
     report them)."""
@@ -119,14 +163,27 @@ def access(app: App, values: render.AppValues, children: list[dict[str, Any]],
     editors = rbac.parse(ann.get(api.EDITORS_ANNOTATION), key=api.EDITORS_ANNOTATION, team=team, policy=policy)[0]
     viewers = rbac.parse(ann.get(api.VIEWERS_ANNOTATION), key=api.VIEWERS_ANNOTATION, team=team, policy=policy)[0]
     rails = policy.guardrails or api.Guardrails()
-    netpol = network.policy(app=values.name, namespace=values.namespace, public=values.expose == "public",
-                            sandbox=bool(team and team.sandbox), ingress_namespace=rails.ingress_namespace,
-                            telemetry_endpoint=policy.telemetry.endpoint if policy.telemetry else None)
+    netpol = network.policy(
+        app=values.name,
+        namespace=values.namespace,
+        public=values.expose == "public",
+        sandbox=bool(team and team.sandbox),
+        ingress_namespace=rails.ingress_namespace,
+        telemetry_endpoint=policy.telemetry.endpoint if policy.telemetry else None,
+    )
     token = bool(template.security and template.security.service_account_token)
-    extra = rbac.objects(app=values.name, namespace=values.namespace, children=[*children, netpol],
-                         editors=editors, viewers=viewers, token=token) + [netpol]
-    return [rendered.stamp(o, app=values.name, namespace=values.namespace, team=values.team, uid=app.meta.uid)
-            for o in extra]
+    extra = rbac.objects(
+        app=values.name,
+        namespace=values.namespace,
+        children=[*children, netpol],
+        editors=editors,
+        viewers=viewers,
+        token=token,
+    ) + [netpol]
+    return [
+        rendered.stamp(o, app=values.name, namespace=values.namespace, team=values.team, uid=app.meta.uid)
+        for o in extra
+    ]
 
 
 def suspended(objects: list[dict[str, Any]], *, keep_knative: bool = False) -> list[dict[str, Any]]:

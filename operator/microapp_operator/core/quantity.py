@@ -14,11 +14,24 @@ from typing import Any
 
 from ..api.base import QUANTITY_PATTERN
 
-_SUFFIX = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-           "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12,
-           "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
-           "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
-           "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60}
+_SUFFIX = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal(10) ** 3,
+    "M": Decimal(10) ** 6,
+    "G": Decimal(10) ** 9,
+    "T": Decimal(10) ** 12,
+    "P": Decimal(10) ** 15,
+    "E": Decimal(10) ** 18,
+    "Ki": Decimal(2) ** 10,
+    "Mi": Decimal(2) ** 20,
+    "Gi": Decimal(2) ** 30,
+    "Ti": Decimal(2) ** 40,
+    "Pi": Decimal(2) ** 50,
+    "Ei": Decimal(2) ** 60,
+}
 _GRAMMAR = re.compile(QUANTITY_PATTERN)
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
 _LIMIT = Decimal(10) ** 18
@@ -26,6 +39,8 @@ _LIMIT = Decimal(10) ** 18
 
 class QuantityError(ValueError):
     """Not a Kubernetes quantity (or an absurd one)."""
+
+
 GIB = Decimal(2) ** 30
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..api import types as api
 from ..api.kinds import RESOURCES
@@ -27,7 +28,7 @@ READ = ["get", "list", "watch"]
 
 @dataclass(frozen=True)
 class Subject:
-    kind: str          # User | Group | ServiceAccount
+    kind: str  # User | Group | ServiceAccount
     name: str
     namespace: str | None = None
 
@@ -41,7 +42,9 @@ def _matches(namespace: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(namespace, p) for p in patterns)
 
 
-def parse(value: str | None, *, key: str, team: api.Team | None, policy: api.PlatformPolicySpec) -> tuple[list[Subject], list[str]]:
+def parse(
+    value: str | None, *, key: str, team: api.Team | None, policy: api.PlatformPolicySpec
+) -> tuple[list[Subject], list[str]]:
     """Subjects of one annotation and every problem with it, each naming the annotation."""
     subjects: list[Subject] = []
     problems: list[str] = []
@@ -79,35 +82,65 @@ def parse(value: str | None, *, key: str, team: api.Team | None, policy: api.Pla
     return subjects, problems
 
 
-def objects(*, app: str, namespace: str, children: Iterable[Mapping[str, Any]], editors: list[Subject],
-            viewers: list[Subject], token: bool) -> list[dict[str, Any]]:
+def objects(
+    *,
+    app: str,
+    namespace: str,
+    children: Iterable[Mapping[str, Any]],
+    editors: list[Subject],
+    viewers: list[Subject],
+    token: bool,
+) -> list[dict[str, Any]]:
     """ServiceAccount, and per non-empty audience a Role and a RoleBinding."""
-    out: list[dict[str, Any]] = [{"apiVersion": "v1", "kind": "ServiceAccount",
-                                  "metadata": {"name": app, "namespace": namespace},
-                                  "automountServiceAccountToken": token}]
+    out: list[dict[str, Any]] = [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": app, "namespace": namespace},
+            "automountServiceAccountToken": token,
+        }
+    ]
     by_resource: dict[tuple[str, str], list[str]] = {}
     for obj in children:
         res = RESOURCES.get((obj["apiVersion"], obj["kind"]))
         if res is not None and res.grantable:
             by_resource.setdefault((res.group, res.plural), []).append(obj["metadata"]["name"])
-    child_rules = [{"apiGroups": [g], "resources": [r], "resourceNames": sorted(set(names)), "verbs": READ}
-                   for (g, r), names in sorted(by_resource.items())]
+    child_rules = [
+        {"apiGroups": [g], "resources": [r], "resourceNames": sorted(set(names)), "verbs": READ}
+        for (g, r), names in sorted(by_resource.items())
+    ]
     app_rule = {"apiGroups": [api.GROUP], "resources": ["microapps"], "resourceNames": [app]}
     roles = {
-        "editor": (editors, [{**app_rule, "verbs": READ + ["update", "patch"]},
-                             {**app_rule, "resources": ["microapps/status"], "verbs": READ},
-                             *child_rules,
-                             {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": READ}]),
+        "editor": (
+            editors,
+            [
+                {**app_rule, "verbs": READ + ["update", "patch"]},
+                {**app_rule, "resources": ["microapps/status"], "verbs": READ},
+                *child_rules,
+                {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": READ},
+            ],
+        ),
         "viewer": (viewers, [{**app_rule, "verbs": READ}, *child_rules]),
     }
     for audience, (subjects, rules) in roles.items():
         if not subjects:
             continue
         name = f"{app}-{audience}"
-        out.append({"apiVersion": f"{RBAC_API}/v1", "kind": "Role", "metadata": {"name": name, "namespace": namespace},
-                    "rules": rules})
-        out.append({"apiVersion": f"{RBAC_API}/v1", "kind": "RoleBinding",
-                    "metadata": {"name": f"{name}s", "namespace": namespace},
-                    "roleRef": {"apiGroup": RBAC_API, "kind": "Role", "name": name},
-                    "subjects": [s.wire() for s in dict.fromkeys(subjects)]})
+        out.append(
+            {
+                "apiVersion": f"{RBAC_API}/v1",
+                "kind": "Role",
+                "metadata": {"name": name, "namespace": namespace},
+                "rules": rules,
+            }
+        )
+        out.append(
+            {
+                "apiVersion": f"{RBAC_API}/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": f"{name}s", "namespace": namespace},
+                "roleRef": {"apiGroup": RBAC_API, "kind": "Role", "name": name},
+                "subjects": [s.wire() for s in dict.fromkeys(subjects)],
+            }
+        )
     return out

@@ -13,10 +13,11 @@ what to do now. No side effects; the clock comes in as ``now``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Mapping, Union
+from typing import Any
 
 from ..api import types as api
 from ..api.conditions import ConditionType, Reason
@@ -25,7 +26,7 @@ from .app import App, AppMeta, PlanError, parse
 from .ledger import Entry
 from .render import RenderError
 
-Live = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]   # desired object -> live object, if any
+Live = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]  # desired object -> live object, if any
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,11 @@ class World:
     prices: cost.Prices
     podmonitor: bool = False
     budget: budget.TeamBudget | None = None
-    committed_others: Decimal = Decimal(0)   # the team's total without this app
-    reserved: Entry | None = None           # what admission reserved for this app, if still held
-    absent: frozenset[tuple[str, str]] = frozenset()   # (apiVersion, kind) the cluster does not serve
-    traffic: datetime | None = None         # this app's last traffic, from the activity sweep
-    activity_known: bool = True             # False while the traffic source fails
+    committed_others: Decimal = Decimal(0)  # the team's total without this app
+    reserved: Entry | None = None  # what admission reserved for this app, if still held
+    absent: frozenset[tuple[str, str]] = frozenset()  # (apiVersion, kind) the cluster does not serve
+    traffic: datetime | None = None  # this app's last traffic, from the activity sweep
+    activity_known: bool = True  # False while the traffic source fails
 
 
 @dataclass(frozen=True)
@@ -65,18 +66,18 @@ class Apply:
     status: dict[str, Any]
     violations: list[str]
     estimate: Decimal
-    resolved: str | None = None         # the message of a TemplateResolved Event, when the version changed
+    resolved: str | None = None  # the message of a TemplateResolved Event, when the version changed
     requeue_after: float | None = None  # look again after this many seconds
-    lifecycle: "lifecycle.Verdict | None" = None
-    delete_app: bool = False            # retired with onRetire: Delete (and not tracked by Argo CD)
-    saved: Decimal = Decimal(0)         # what sleeping or retirement saves a month (awake minus now)
+    lifecycle: lifecycle.Verdict | None = None
+    delete_app: bool = False  # retired with onRetire: Delete (and not tracked by Argo CD)
+    saved: Decimal = Decimal(0)  # what sleeping or retirement saves a month (awake minus now)
     # The same status, from other live children: the reconciler passes what the API server
     # answered to its applies, so a first rollout's status says what was created, not "waiting
     # to be created" (and costs one status write, not two).
     observe: Callable[[Live], dict[str, Any]] | None = field(default=None, compare=False, repr=False)
 
 
-Decision = Union[Stall, Hold, Apply]
+Decision = Stall | Hold | Apply
 
 
 def pinned_version(old_status: Mapping[str, Any], generation: int) -> str | None:
@@ -86,23 +87,30 @@ def pinned_version(old_status: Mapping[str, Any], generation: int) -> str | None
     return (old_status.get("template") or {}).get("version")
 
 
-def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: World, live: Live,
-           now: datetime) -> Decision:
+def decide(
+    *, body: Mapping[str, Any], old_status: Mapping[str, Any], world: World, live: Live, now: datetime
+) -> Decision:
     """What to do with this app now. No side effects."""
     meta = AppMeta.of(body)
     app: App | None = None
     try:
         app = parse(body)
-        desired = plan.desired(app, world.templates, pinned=pinned_version(old_status, meta.generation),
-                               policy=world.policy, podmonitor=world.podmonitor)
+        desired = plan.desired(
+            app,
+            world.templates,
+            pinned=pinned_version(old_status, meta.generation),
+            policy=world.policy,
+            podmonitor=world.podmonitor,
+        )
     except PlanError as exc:
         # 1. Permanent problems stall the app; nothing is applied.
         return _stall(meta, app, None, world, old_status, exc.reason, exc.message, now)
     res = desired.resolution
     missing = ownership.unavailable(desired.objects, world.absent, template=f"{res.name}@{res.version}")
     if missing:
-        return _stall(meta, app, desired.objects, world, old_status, Reason.RUNTIME_UNAVAILABLE,
-                      "; ".join(missing), now)
+        return _stall(
+            meta, app, desired.objects, world, old_status, Reason.RUNTIME_UNAVAILABLE, "; ".join(missing), now
+        )
     # 2. The lifecycle: an asleep app is scaled down, a retired one keeps only its archive.
     rules = lifecycle.settings(app.spec.lifecycle, world.policy.lifecycle)
     verdict = lifecycle.decide(_observed(meta, old_status, world, now), rules, now)
@@ -113,21 +121,21 @@ def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: Wor
     except RenderError as exc:
         return _stall(meta, app, None, world, old_status, Reason.TEMPLATE_FAILED, str(exc), now)
     # 3. Cost and budget: flag, and hold back a first rollout that does not fit or comply.
-    fits, note = budget.within(estimate=estimate.monthly, currency=world.prices.currency, team=app.team,
-                               committed=committed(world, app.team, estimate.monthly), budget=world.budget,
-                               app_limit=budget.app_limit(app.spec))
-    budget_cond = status.condition(ConditionType.WITHIN_BUDGET, "True" if fits else "False",
-                                   Reason.WITHIN_BUDGET if fits else Reason.OVER_BUDGET, note,
-                                   generation=meta.generation, now=now)
+    fits, note, budget_cond = _within_budget(meta, app, estimate.monthly, world, now)
     cost_status = {"estimatedMonthly": cost.money(estimate.monthly), "currency": estimate.currency}
     violations, compliant = compliance(meta, app, desired.objects, world.policy, now)
     enforced = world.budget is None or world.budget.enforcement == "Deny"
     hold = [(Reason.OVER_BUDGET, note)] if not fits and enforced else []
     hold += [(Reason.POLICY_VIOLATIONS, "; ".join(violations))] if violations else []
-    if hold and not old_status.get("inventory"):   # (an app that already runs is only flagged)
-        new = status.held(generation=meta.generation, old_status=old_status, reason=hold[0][0],
-                          message="not rolled out: " + "; ".join(m for _, m in hold),
-                          extra=[budget_cond, compliant], now=now)
+    if hold and not old_status.get("inventory"):  # (an app that already runs is only flagged)
+        new = status.held(
+            generation=meta.generation,
+            old_status=old_status,
+            reason=hold[0][0],
+            message="not rolled out: " + "; ".join(m for _, m in hold),
+            extra=[budget_cond, compliant],
+            now=now,
+        )
         new.update({"cost": cost_status, "violations": violations or None})
         return Hold(new, violations, estimate.monthly)
     # 4. Status from the state of the world (the live children).
@@ -141,17 +149,57 @@ def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: Wor
     resolved = None
     if (old_status.get("template") or {}).get("version") != res.version:
         resolved = f"rendered from {res.name}@{res.version} (newest: {res.latest})"
-    saved = max(awake.monthly - estimate.monthly, Decimal(0))   # what sleeping or retirement saves
-    return Apply(tuple(objects), inventory, observe(live), violations, estimate.monthly, resolved,
-                 verdict.requeue_after, verdict, _delete(app, verdict, rules), saved, observe)
+    saved = max(awake.monthly - estimate.monthly, Decimal(0))  # what sleeping or retirement saves
+    return Apply(
+        tuple(objects),
+        inventory,
+        observe(live),
+        violations,
+        estimate.monthly,
+        resolved,
+        verdict.requeue_after,
+        verdict,
+        _delete(app, verdict, rules),
+        saved,
+        observe,
+    )
+
+
+def _within_budget(
+    meta: AppMeta, app: App, monthly: Decimal, world: World, now: datetime
+) -> tuple[bool, str, dict[str, Any]]:
+    """Whether the estimate fits the app's limit and the team's budget, and the WithinBudget condition."""
+    fits, note = budget.within(
+        estimate=monthly,
+        currency=world.prices.currency,
+        team=app.team,
+        committed=committed(world, app.team, monthly),
+        budget=world.budget,
+        app_limit=budget.app_limit(app.spec),
+    )
+    cond = status.condition(
+        ConditionType.WITHIN_BUDGET,
+        "True" if fits else "False",
+        Reason.WITHIN_BUDGET if fits else Reason.OVER_BUDGET,
+        note,
+        generation=meta.generation,
+        now=now,
+    )
+    return fits, note, cond
 
 
 def _observed(meta: AppMeta, old_status: Mapping[str, Any], world: World, now: datetime) -> lifecycle.Observed:
-    return lifecycle.observed_from(meta.annotations, old_status.get("lifecycle") or {}, old_status.get("phase"),
-                                   created=meta.created,
-                                   generation_changed=old_status.get("observedGeneration") != meta.generation,
-                                   traffic=world.traffic, activity_known=world.activity_known, now=now,
-                                   gitops=archive.tracked_by_argo(meta.labels, meta.annotations))
+    return lifecycle.observed_from(
+        meta.annotations,
+        old_status.get("lifecycle") or {},
+        old_status.get("phase"),
+        created=meta.created,
+        generation_changed=old_status.get("observedGeneration") != meta.generation,
+        traffic=world.traffic,
+        activity_known=world.activity_known,
+        now=now,
+        gitops=archive.tracked_by_argo(meta.labels, meta.annotations),
+    )
 
 
 def _acting(app: App, desired: plan.Plan, verdict: lifecycle.Verdict, awake: cost.Estimate) -> list[dict[str, Any]]:
@@ -160,38 +208,69 @@ def _acting(app: App, desired: plan.Plan, verdict: lifecycle.Verdict, awake: cos
         return plan.suspended(list(desired.objects), keep_knative=True)
     if verdict.state is lifecycle.State.RETIRED:
         res = desired.resolution
-        retired = lifecycle.timestamp(verdict.status.get("retireAt")) or lifecycle.timestamp(
-            verdict.status.get("lastActivity")) or datetime(1970, 1, 1, tzinfo=timezone.utc)
-        return [archive.configmap(app, template={"name": res.name, "version": res.version},
-                                  inventory=desired.inventory(), monthly=awake.monthly, currency=awake.currency,
-                                  retired_at=retired)]
+        retired = (
+            lifecycle.timestamp(verdict.status.get("retireAt"))
+            or lifecycle.timestamp(verdict.status.get("lastActivity"))
+            or datetime(1970, 1, 1, tzinfo=UTC)
+        )
+        return [
+            archive.configmap(
+                app,
+                template={"name": res.name, "version": res.version},
+                inventory=desired.inventory(),
+                monthly=awake.monthly,
+                currency=awake.currency,
+                retired_at=retired,
+            )
+        ]
     return list(desired.objects)
 
 
-def _observed_status(meta: AppMeta, old_status: Mapping[str, Any], desired: plan.Plan,
-                     objects: list[dict[str, Any]], verdict: lifecycle.Verdict, live: Live, now: datetime,
-                     extra: list[api.Condition]) -> dict[str, Any]:
+def _observed_status(
+    meta: AppMeta,
+    old_status: Mapping[str, Any],
+    desired: plan.Plan,
+    objects: list[dict[str, Any]],
+    verdict: lifecycle.Verdict,
+    live: Live,
+    now: datetime,
+    extra: list[api.Condition],
+) -> dict[str, Any]:
     combined = health.combine([health.child(o["apiVersion"], o["kind"], live(o)) for o in objects])
     asleep = None if verdict.state is lifecycle.State.ACTIVE else verdict.state.value
-    new = status.observed(generation=meta.generation, old_status=old_status, health=combined,
-                          suspended=desired.values.suspend, now=now, extra=extra, asleep=asleep,
-                          asleep_message=_asleep_message(verdict))
+    new = status.observed(
+        generation=meta.generation,
+        old_status=old_status,
+        health=combined,
+        suspended=desired.values.suspend,
+        now=now,
+        extra=extra,
+        asleep=asleep,
+        asleep_message=_asleep_message(verdict),
+    )
     res = desired.resolution
     old_lifecycle = old_status.get("lifecycle") or {}
     # A merge patch clears a field with null; the API server then drops the key. Nulls only for
     # keys still there, so an unchanged status compares equal and costs no write.
     lifecycle_status = {k: v for k, v in verdict.status.items() if v is not None or k in old_lifecycle}
-    new.update({"selector": status.selector(meta.name), "lifecycle": lifecycle_status,
-                "url": (combined.url or desired.url) if asleep != "Retired" else None,
-                "template": {"name": res.name, "version": res.version, "latest": res.latest}})
+    new.update(
+        {
+            "selector": status.selector(meta.name),
+            "lifecycle": lifecycle_status,
+            "url": (combined.url or desired.url) if asleep != "Retired" else None,
+            "template": {"name": res.name, "version": res.version, "latest": res.latest},
+        }
+    )
     return new
 
 
 def _asleep_message(verdict: lifecycle.Verdict) -> str:
     st = verdict.status
     if verdict.state is lifecycle.State.RETIRED:
-        return ("retired: workload removed, kept in ConfigMap microapp-archive-NAME; bring it back with "
-                "kubectl annotate --overwrite mapp NAME microapp.dev/restore=$(date -u +%FT%TZ)")
+        return (
+            "retired: workload removed, kept in ConfigMap microapp-archive-NAME; bring it back with "
+            "kubectl annotate --overwrite mapp NAME microapp.dev/restore=$(date -u +%FT%TZ)"
+        )
     wake = "wakes on traffic, a spec change, microapp.dev/last-activity or microapp.dev/wake"
     if verdict.state is lifecycle.State.RETIRING:
         return f"asleep since {st.get('idleSince')}, retires at {st.get('retireAt')} unless used; {wake}"
@@ -200,15 +279,27 @@ def _asleep_message(verdict: lifecycle.Verdict) -> str:
 
 def _delete(app: App, verdict: lifecycle.Verdict, rules: lifecycle.Settings) -> bool:
     """Delete the MicroApp itself: retired with onRetire Delete, and Git would not bring it back."""
-    return (verdict.state is lifecycle.State.RETIRED and rules.on_retire == "Delete"
-            and not archive.tracked_by_argo(app.meta.labels, app.meta.annotations))
+    return (
+        verdict.state is lifecycle.State.RETIRED
+        and rules.on_retire == "Delete"
+        and not archive.tracked_by_argo(app.meta.labels, app.meta.annotations)
+    )
 
 
-def _stall(meta: AppMeta, app: App | None, objects: Iterable[Mapping[str, Any]] | None, world: World,
-           old_status: Mapping[str, Any], reason: Reason, message: str, now: datetime) -> Stall:
+def _stall(
+    meta: AppMeta,
+    app: App | None,
+    objects: Iterable[Mapping[str, Any]] | None,
+    world: World,
+    old_status: Mapping[str, Any],
+    reason: Reason,
+    message: str,
+    now: datetime,
+) -> Stall:
     violations, compliant = compliance(meta, app, objects, world.policy, now)
-    new = status.stalled(generation=meta.generation, old_status=old_status, reason=reason, message=message,
-                         now=now, extra=[compliant])
+    new = status.stalled(
+        generation=meta.generation, old_status=old_status, reason=reason, message=message, now=now, extra=[compliant]
+    )
     new["violations"] = violations or None
     return Stall(new, violations)
 
@@ -221,12 +312,21 @@ def committed(world: World, team: str, estimate: Decimal) -> Decimal:
     return world.committed_others + (world.reserved.amount if world.reserved.team == team else Decimal(0))
 
 
-def compliance(meta: AppMeta, app: App | None, objects: Iterable[Mapping[str, Any]] | None,
-               policy: api.PlatformPolicySpec, now: datetime) -> tuple[list[str], api.Condition]:
+def compliance(
+    meta: AppMeta,
+    app: App | None,
+    objects: Iterable[Mapping[str, Any]] | None,
+    policy: api.PlatformPolicySpec,
+    now: datetime,
+) -> tuple[list[str], api.Condition]:
     """Violations and PolicyCompliant: a policy change flags apps, it never stops them."""
     found = guardrails.evaluate(meta, app.spec if app else None, objects, policy)
-    cond = status.condition(ConditionType.POLICY_COMPLIANT, "False" if found else "True",
-                            Reason.POLICY_VIOLATIONS if found else Reason.COMPLIANT,
-                            "; ".join(found) if found else "complies with PlatformPolicy default",
-                            generation=meta.generation, now=now)
+    cond = status.condition(
+        ConditionType.POLICY_COMPLIANT,
+        "False" if found else "True",
+        Reason.POLICY_VIOLATIONS if found else Reason.COMPLIANT,
+        "; ".join(found) if found else "complies with PlatformPolicy default",
+        generation=meta.generation,
+        now=now,
+    )
     return found, cond

@@ -14,11 +14,13 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import jinja2
 import yaml
+
 from ..api import types as api
 from . import sandbox, skeleton
 from .sandbox import RenderError, RenderLimit  # noqa: F401 - the pipeline's typed error lives here
@@ -43,8 +45,8 @@ def _finalize(value: Any) -> str:
 @functools.lru_cache(maxsize=1)
 def _environment() -> sandbox.Sandbox:
     return sandbox.Sandbox(
-        undefined=jinja2.StrictUndefined, finalize=_finalize, autoescape=False,
-        keep_trailing_newline=True)
+        undefined=jinja2.StrictUndefined, finalize=_finalize, autoescape=False, keep_trailing_newline=True
+    )
 
 
 @functools.lru_cache(maxsize=512)
@@ -53,8 +55,7 @@ def _compile(name: str, version: str, digest: str, source: str) -> jinja2.Templa
     try:
         return _environment().from_string(source)
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(f"template {name}@{version} has a syntax error on line {exc.lineno}: "
-                          f"{exc.message}") from None
+        raise RenderError(f"template {name}@{version} has a syntax error on line {exc.lineno}: {exc.message}") from None
 
 
 def compiled(template: api.AppTemplateSpec) -> jinja2.Template:
@@ -83,10 +84,15 @@ class AppValues:
     suspend: bool
 
 
-def context(values: AppValues, parameters: Mapping[str, Any], labels: Mapping[str, str],
-            selector: Mapping[str, str]) -> dict[str, Any]:
-    return {"app": values.__dict__.copy(), "params": dict(parameters), "labels": dict(labels),
-            "selector": dict(selector)}
+def context(
+    values: AppValues, parameters: Mapping[str, Any], labels: Mapping[str, str], selector: Mapping[str, str]
+) -> dict[str, Any]:
+    return {
+        "app": values.__dict__.copy(),
+        "params": dict(parameters),
+        "labels": dict(labels),
+        "selector": dict(selector),
+    }
 
 
 def render(template: api.AppTemplateSpec, ctx: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -107,7 +113,7 @@ def render(template: api.AppTemplateSpec, ctx: Mapping[str, Any]) -> list[dict[s
     with skeleton.recording() as recorded:
         try:
             text: str | None = _generate(jinja_template, ctx)
-        except RenderLimit as exc:   # the text path would only spend the budget again
+        except RenderLimit as exc:  # the text path would only spend the budget again
             raise RenderError(f"template {template.template_name}@{template.version}: {exc}") from None
         except Exception:  # noqa: BLE001 - the full render below raises the proper RenderError
             text = None
@@ -122,7 +128,7 @@ def render(template: api.AppTemplateSpec, ctx: Mapping[str, Any]) -> list[dict[s
 def render_text(template: api.AppTemplateSpec, ctx: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Render the text in full and parse it: the reference behaviour, and every error."""
     where = f"template {template.template_name}@{template.version}"
-    jinja_template = compiled(template)   # (a syntax error names the template already)
+    jinja_template = compiled(template)  # (a syntax error names the template already)
     try:
         text = _generate(jinja_template, ctx)
     except RenderError as exc:
@@ -160,8 +166,10 @@ def _documents(text: str, where: str) -> Iterator[dict[str, Any]]:
         line = f" on rendered line {mark.line + 1}" if mark is not None else ""
         raise RenderError(f"{where} rendered invalid YAML{line}: {getattr(exc, 'problem', exc)}") from None
     except UnicodeEncodeError as exc:
-        raise RenderError(f"{where} rendered text that is not valid Unicode ({exc.reason}); "
-                          f"check the app's values for broken characters") from None
+        raise RenderError(
+            f"{where} rendered text that is not valid Unicode ({exc.reason}); "
+            f"check the app's values for broken characters"
+        ) from None
     for i, doc in enumerate(docs):
         if doc is None:
             continue

@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from ..api import types as api
 from ..api.kinds import KNATIVE_SERVICE, MANAGED_BY
 from .quantity import QuantityError, quantity
 from .render import RenderError
 
-
 # (apiVersion, kind) allowed per template runtime.
 ALLOWED_KINDS: dict[str, frozenset[tuple[str, str]]] = {
-    "container": frozenset({("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "ConfigMap"),
-                            ("networking.k8s.io/v1", "Ingress"),
-                            ("autoscaling/v2", "HorizontalPodAutoscaler"),
-                            ("policy/v1", "PodDisruptionBudget")}),
+    "container": frozenset(
+        {
+            ("apps/v1", "Deployment"),
+            ("v1", "Service"),
+            ("v1", "ConfigMap"),
+            ("networking.k8s.io/v1", "Ingress"),
+            ("autoscaling/v2", "HorizontalPodAutoscaler"),
+            ("policy/v1", "PodDisruptionBudget"),
+        }
+    ),
     "serverless": frozenset({KNATIVE_SERVICE.key, ("v1", "ConfigMap")}),
     "job": frozenset({("batch/v1", "CronJob"), ("v1", "ConfigMap")}),
 }
@@ -31,14 +37,27 @@ ALLOWED_KINDS: dict[str, frozenset[tuple[str, str]]] = {
 # Labels and annotations a template must not set: Argo CD would take the child for its own.
 _FORBIDDEN_KEY = re.compile(r"^(app\.kubernetes\.io/instance|argocd\.argoproj\.io/.*)$")
 _DNS_LABEL = re.compile(api.DNS_LABEL_PATTERN)
-_ALLOWED_VOLUMES = {"configMap", "secret", "emptyDir", "projected", "downwardAPI",
-                    "persistentVolumeClaim", "ephemeral", "csi"}
+_ALLOWED_VOLUMES = {
+    "configMap",
+    "secret",
+    "emptyDir",
+    "projected",
+    "downwardAPI",
+    "persistentVolumeClaim",
+    "ephemeral",
+    "csi",
+}
 
 
 def labels(*, app: str, team: str) -> dict[str, str]:
     """The labels every child carries (DESIGN.md)."""
-    return {"app.kubernetes.io/name": app, "app.kubernetes.io/managed-by": MANAGED_BY,
-            "app.kubernetes.io/part-of": app, api.NAME_LABEL: app, api.TEAM_LABEL: team}
+    return {
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/part-of": app,
+        api.NAME_LABEL: app,
+        api.TEAM_LABEL: team,
+    }
 
 
 def selector(app: str) -> dict[str, str]:
@@ -47,8 +66,14 @@ def selector(app: str) -> dict[str, str]:
 
 
 def owner_reference(*, app: str, uid: str) -> dict[str, Any]:
-    return {"apiVersion": api.API_VERSION, "kind": "MicroApp", "name": app, "uid": uid,
-            "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": api.API_VERSION,
+        "kind": "MicroApp",
+        "name": app,
+        "uid": uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def dig(obj: Any, *keys: str) -> Any:
@@ -64,8 +89,13 @@ def _template_path(obj: Mapping[str, Any]) -> tuple[str, ...] | None:
     kind = (obj.get("apiVersion"), obj.get("kind"))
     if not (isinstance(kind[0], str) and isinstance(kind[1], str)):
         return None
-    if kind in {("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"),
-                ("batch/v1", "Job"), KNATIVE_SERVICE.key}:
+    if kind in {
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "StatefulSet"),
+        ("apps/v1", "DaemonSet"),
+        ("batch/v1", "Job"),
+        KNATIVE_SERVICE.key,
+    }:
         return ("spec", "template")
     if kind == ("batch/v1", "CronJob"):
         return ("spec", "jobTemplate", "spec", "template")
@@ -80,9 +110,18 @@ def pod_specs(obj: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield ".".join(where) + ".spec", pod  # type: ignore[arg-type]
 
 
-def complete(docs: list[dict[str, Any]], *, app: str, namespace: str, team: str, runtime: str,
-             security: api.TemplateSecurity | None, uid: str | None, copy_docs: bool = True,
-             reserved: Iterable[tuple[str, str]] = ()) -> list[dict[str, Any]]:
+def complete(
+    docs: list[dict[str, Any]],
+    *,
+    app: str,
+    namespace: str,
+    team: str,
+    runtime: str,
+    security: api.TemplateSecurity | None,
+    uid: str | None,
+    copy_docs: bool = True,
+    reserved: Iterable[tuple[str, str]] = (),
+) -> list[dict[str, Any]]:
     """Checked and completed objects; RenderError listing every problem otherwise.
 
     ``copy_docs=False`` completes ``docs`` in place: the pipeline passes freshly rendered
@@ -111,8 +150,7 @@ def complete(docs: list[dict[str, Any]], *, app: str, namespace: str, team: str,
                 tmpl_meta["labels"] = {**(tmpl_meta.get("labels") or {}), **labels(app=app, team=team)}
         out.append(obj)
     if problems:
-        raise RenderError("the template rendered objects that break the platform's rules: "
-                          + "; ".join(problems))
+        raise RenderError("the template rendered objects that break the platform's rules: " + "; ".join(problems))
     return out
 
 
@@ -128,7 +166,9 @@ def shape(obj: Mapping[str, Any]) -> list[str]:
         problems += _whole_number(spec, "replicas", "spec.replicas")
     if kind == ("autoscaling/v2", "HorizontalPodAutoscaler"):
         target = spec.get("scaleTargetRef")
-        if not (isinstance(target, dict) and isinstance(target.get("kind"), str) and isinstance(target.get("name"), str)):
+        if not (
+            isinstance(target, dict) and isinstance(target.get("kind"), str) and isinstance(target.get("name"), str)
+        ):
             problems.append("spec.scaleTargetRef must name the kind and name of what it scales")
         problems += _whole_number(spec, "maxReplicas", "spec.maxReplicas", required=True)
         problems += _whole_number(spec, "minReplicas", "spec.minReplicas")
@@ -137,14 +177,17 @@ def shape(obj: Mapping[str, Any]) -> list[str]:
         if not isinstance(ann, dict):
             return problems + ["spec.template.metadata.annotations must be a mapping"]
         for key in ("autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/max-scale"):
-            if key in ann and not (isinstance(ann[key], (str, int)) and not isinstance(ann[key], bool)
-                                   and str(ann[key]).isdigit()):
+            if key in ann and not (
+                isinstance(ann[key], (str, int)) and not isinstance(ann[key], bool) and str(ann[key]).isdigit()
+            ):
                 problems.append(f"annotation {key} must be a whole number, not {str(ann[key])[:40]!r}")
     if kind == ("batch/v1", "CronJob"):
         if not isinstance(spec.get("schedule"), str):
             problems.append("spec.schedule must be a cron schedule string")
         job = dig(spec, "jobTemplate", "spec") or {}
-        problems += _whole_number(job if isinstance(job, dict) else {}, "activeDeadlineSeconds", "spec.jobTemplate.spec.activeDeadlineSeconds")
+        problems += _whole_number(
+            job if isinstance(job, dict) else {}, "activeDeadlineSeconds", "spec.jobTemplate.spec.activeDeadlineSeconds"
+        )
     for path, pod in pod_specs(obj):
         problems += [f"{path}: {p}" for p in _pod_shape(pod)]
     return problems
@@ -163,7 +206,8 @@ def _pod_shape(pod: Mapping[str, Any]) -> list[str]:
             continue
         for c in items if group != "volumes" else []:
             if not isinstance(c.get("securityContext") or {}, dict) or not isinstance(
-                    dig(c, "securityContext", "capabilities") or {}, dict):
+                dig(c, "securityContext", "capabilities") or {}, dict
+            ):
                 problems.append(f"{group} {str(c.get('name', '?'))[:40]!r}: securityContext must be a mapping")
             if not isinstance(c.get("ports") or [], list):
                 problems.append(f"{group} {str(c.get('name', '?'))[:40]!r}: ports must be a list")
@@ -239,7 +283,8 @@ def _check_identity(obj: dict[str, Any], where: str, *, app: str, namespace: str
             problems.append(f"{where}: metadata.{field} is set by the operator, not by templates")
     for field in ("labels", "annotations"):
         if not isinstance(meta.get(field) or {}, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in (meta.get(field) or {}).items()):
+            isinstance(k, str) and isinstance(v, str) for k, v in (meta.get(field) or {}).items()
+        ):
             problems.append(f"{where}: metadata.{field} must map strings to strings")
             continue
         bad = [k for k in (meta.get(field) or {}) if _FORBIDDEN_KEY.match(str(k))]
@@ -273,7 +318,9 @@ def secure_pod(pod: dict[str, Any], *, app: str, security: api.TemplateSecurity 
     for vol in pod.get("volumes") or []:
         kinds = set(vol) - {"name"}
         if not kinds <= _ALLOWED_VOLUMES:
-            problems.append(f"volume {vol.get('name')!r} of type {', '.join(sorted(kinds - _ALLOWED_VOLUMES))} is not allowed")
+            problems.append(
+                f"volume {vol.get('name')!r} of type {', '.join(sorted(kinds - _ALLOWED_VOLUMES))} is not allowed"
+            )
     for group in ("initContainers", "containers", "ephemeralContainers"):
         for c in pod.get(group) or []:
             problems += [f"{group} {c.get('name', '?')!r}: {p}" for p in _secure_container(c, writable)]

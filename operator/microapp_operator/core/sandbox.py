@@ -23,8 +23,9 @@ import contextlib
 import contextvars
 import functools
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import jinja2
 from jinja2 import nodes
@@ -43,8 +44,8 @@ class RenderLimit(RenderError):
 
 MAX_STEPS = 1_000_000
 MAX_BYTES = 8 * 1024 * 1024
-MAX_WIDTH = 256          # widths and indents a filter may pad to
-MAX_POWER_BITS = 64      # results of ** above 2^64 are never a manifest value
+MAX_WIDTH = 256  # widths and indents a filter may pad to
+MAX_POWER_BITS = 64  # results of ** above 2^64 are never a manifest value
 _COUNTED = "microapp_counted"
 _UNSAFE_METHODS = frozenset({"format", "format_map", "center", "ljust", "rjust", "zfill", "expandtabs"})
 _REMOVED_FILTERS = ("center", "format", "wordwrap", "urlize", "xmlattr")
@@ -80,11 +81,14 @@ def charge(steps: int = 1, size: int = 0) -> None:
     current.steps -= steps
     current.bytes -= size
     if current.steps < 0:
-        raise RenderLimit(f"the template did more than {MAX_STEPS:,} steps of work (an endless or "
-                          f"exponential loop?); simplify it")
+        raise RenderLimit(
+            f"the template did more than {MAX_STEPS:,} steps of work (an endless or exponential loop?); simplify it"
+        )
     if current.bytes < 0:
-        raise RenderLimit(f"the template built more than {MAX_BYTES // (1024 * 1024)} MiB of text or lists "
-                          f"while rendering; simplify it")
+        raise RenderLimit(
+            f"the template built more than {MAX_BYTES // (1024 * 1024)} MiB of text or lists "
+            f"while rendering; simplify it"
+        )
 
 
 def _size(value: Any) -> int:
@@ -100,6 +104,7 @@ def _counted(value: Any) -> Iterator[Any]:
 
 def _bounded(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """A filter that pays for its work and its result."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         charge()
@@ -114,6 +119,7 @@ def _bounded(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         result = fn(*args, **kwargs)
         charge(size=_size(result))
         return result
+
     return wrapper
 
 
@@ -161,8 +167,14 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         charge()
-        if operator == "*" and isinstance(right, int) and _size(left) * max(right, 0) > MAX_BYTES or \
-                operator == "*" and isinstance(left, int) and _size(right) * max(left, 0) > MAX_BYTES:
+        if (
+            operator == "*"
+            and isinstance(right, int)
+            and _size(left) * max(right, 0) > MAX_BYTES
+            or operator == "*"
+            and isinstance(left, int)
+            and _size(right) * max(left, 0) > MAX_BYTES
+        ):
             raise RenderLimit("the template multiplies text or a list beyond what a render may build")
         if operator == "**" and not _small_power(left, right):
             raise RenderLimit(f"the template computes a power above 2^{MAX_POWER_BITS}")

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Iterable
 
 
 class Tone(str, Enum):
-    OK = "ok"        # green: ready, True, within a limit
-    WARN = "warn"    # yellow: progressing, asleep, near a limit, not readable
-    BAD = "bad"      # red: failed, stalled, over a limit
-    INFO = "info"    # plain
+    OK = "ok"  # green: ready, True, within a limit
+    WARN = "warn"  # yellow: progressing, asleep, near a limit, not readable
+    BAD = "bad"  # red: failed, stalled, over a limit
+    INFO = "info"  # plain
 
 
 _CODES = {Tone.OK: "32", Tone.WARN: "33", Tone.BAD: "31"}
@@ -29,7 +29,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 LABEL_WIDTH = 12
 INDENT = "  "
-MIN_WIDTH = 40   # narrower than this, a label and a few words no longer fit
+MIN_WIDTH = 40  # narrower than this, a label and a few words no longer fit
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,10 @@ Paint = Callable[[str, str | None], str]
 
 def painter(colour: bool) -> Paint:
     """``paint(text, code)``: the text in that SGR code, or unchanged without colour."""
+
     def paint(text: str, code: str | None) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if colour and code and text else text
+
     return paint
 
 
@@ -67,19 +69,18 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text.replace("\n", " ").replace("\t", " "))
 
 
-def render(heading: str, status: str, tone: Tone, sections: Iterable[Section], *, width: int,
-           colour: bool) -> str:
+def render(heading: str, status: str, tone: Tone, sections: Iterable[Section], *, width: int, colour: bool) -> str:
     """The screen: ``heading: status`` on top, then each section; no line wider than ``width``."""
     width = max(width, MIN_WIDTH)
     paint = painter(colour)
     heading, status = clean(heading), clean(status)
     out = wrap(f"{heading}: {status}", width, "", INDENT)
     if out[0].startswith(heading):
-        out[0] = paint(heading, BOLD) + out[0][len(heading):]
-    if out[-1].endswith(status):   # the status in its colour, where it stands
-        out[-1] = out[-1][:len(out[-1]) - len(status)] + paint(status, _CODES.get(tone))
+        out[0] = paint(heading, BOLD) + out[0][len(heading) :]
+    if out[-1].endswith(status):  # the status in its colour, where it stands
+        out[-1] = out[-1][: len(out[-1]) - len(status)] + paint(status, _CODES.get(tone))
     for section in sections:
-        out.append(paint(section.title, BOLD))   # (no blank lines: the screen stays one screen)
+        out.append(paint(section.title, BOLD))  # (no blank lines: the screen stays one screen)
         for line in section.lines:
             out += lines(line, width, paint)
     return "\n".join(out) + "\n"
@@ -87,13 +88,13 @@ def render(heading: str, status: str, tone: Tone, sections: Iterable[Section], *
 
 def lines(line: Line, width: int, paint: Paint) -> list[str]:
     """One :class:`Line` as wrapped terminal lines, its label painted in its tone."""
-    label = clean(line.label)[:2 * LABEL_WIDTH]
+    label = clean(line.label)[: 2 * LABEL_WIDTH]
     lead = INDENT + label.ljust(LABEL_WIDTH) + " "
     hang = " " * (len(INDENT) + LABEL_WIDTH + 1)
     text = clean(line.text)
     body = command(text, width, lead, hang) if line.command else wrap(text, width, lead, hang)
     if label:
-        body[0] = INDENT + paint(label, _CODES.get(line.tone)) + body[0][len(INDENT) + len(label):]
+        body[0] = INDENT + paint(label, _CODES.get(line.tone)) + body[0][len(INDENT) + len(label) :]
     for detail in line.details:
         body += wrap("- " + clean(detail), width, hang, hang + "  ")
     return body
@@ -101,8 +102,9 @@ def lines(line: Line, width: int, paint: Paint) -> list[str]:
 
 def wrap(text: str, width: int, lead: str, hang: str) -> list[str]:
     """Words filled to ``width``; a word longer than a line is cut (never past the edge)."""
-    return textwrap.wrap(text, width=width, initial_indent=lead, subsequent_indent=hang,
-                         break_on_hyphens=False, break_long_words=True) or [lead.rstrip()]
+    return textwrap.wrap(
+        text, width=width, initial_indent=lead, subsequent_indent=hang, break_on_hyphens=False, break_long_words=True
+    ) or [lead.rstrip()]
 
 
 def command(text: str, width: int, lead: str, hang: str) -> list[str]:
@@ -118,12 +120,11 @@ def command(text: str, width: int, lead: str, hang: str) -> list[str]:
             elif current:
                 rows.append(current)
                 current = ""
-            else:   # one word longer than a line: cut it (rare: names are at most 63 characters)
+            else:  # one word longer than a line: cut it (rare: names are at most 63 characters)
                 rows.append(word[:room])
                 word = word[room:]
     rows.append(current)
-    return [(lead if i == 0 else hang) + row + (" \\" if i < len(rows) - 1 else "")
-            for i, row in enumerate(rows)]
+    return [(lead if i == 0 else hang) + row + (" \\" if i < len(rows) - 1 else "") for i, row in enumerate(rows)]
 
 
 def visible(text: str) -> str:

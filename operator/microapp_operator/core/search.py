@@ -7,9 +7,10 @@ newest non-deprecated), all versions newest first, the parameters and ready-to-a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -21,7 +22,7 @@ from . import catalog, examples
 class Entry:
     """One template name of the catalog with all its versions."""
 
-    versions: tuple[api.AppTemplateSpec, ...]   # newest first
+    versions: tuple[api.AppTemplateSpec, ...]  # newest first
 
     @property
     def name(self) -> str:
@@ -44,8 +45,7 @@ class Entry:
 def entries(templates: Iterable[api.AppTemplateSpec]) -> list[Entry]:
     """The catalog grouped by template name, names sorted, versions newest first."""
     ordered = sorted(templates, key=lambda t: t.template_name)
-    return [Entry(tuple(catalog.newest_first(group)))
-            for _, group in groupby(ordered, key=lambda t: t.template_name)]
+    return [Entry(tuple(catalog.newest_first(group))) for _, group in groupby(ordered, key=lambda t: t.template_name)]
 
 
 def search(templates: Iterable[api.AppTemplateSpec], query: str) -> list[Entry]:
@@ -60,19 +60,33 @@ def as_data(entry: Entry) -> dict[str, Any]:
     """An entry for ``-o json|yaml``: everything, every example as a full MicroApp."""
     t = entry.shown
     return {
-        "name": entry.name, "version": t.version, "versions": entry.version_labels(), "runtime": t.runtime,
-        "tags": list(t.tags or []), "description": t.description or "",
+        "name": entry.name,
+        "version": t.version,
+        "versions": entry.version_labels(),
+        "runtime": t.runtime,
+        "tags": list(t.tags or []),
+        "description": t.description or "",
         "parameters": [p.as_dict() for p in examples.parameters(t.parameters)],
-        "examples": [{"name": ex.name, "description": ex.description or "", "microapp": examples.app(t, ex)}
-                     for ex in t.examples or []],
+        "examples": [
+            {"name": ex.name, "description": ex.description or "", "microapp": examples.app(t, ex)}
+            for ex in t.examples or []
+        ],
     }
 
 
 def table(found: list[Entry]) -> str:
     """One line per template, for scanning."""
     rows = [("NAME", "VERSIONS", "RUNTIME", "TAGS", "DESCRIPTION")]
-    rows += [(e.name, ",".join(t.version for t in e.versions), e.shown.runtime, ",".join(e.shown.tags or []),
-              e.shown.description or "") for e in found]
+    rows += [
+        (
+            e.name,
+            ",".join(t.version for t in e.versions),
+            e.shown.runtime,
+            ",".join(e.shown.tags or []),
+            e.shown.description or "",
+        )
+        for e in found
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "".join(_row(r, widths) + "\n" for r in rows)
 
@@ -89,8 +103,12 @@ def details(found: list[Entry]) -> str:
 
 def _detail(entry: Entry) -> str:
     t = entry.shown
-    lines = [f"{entry.name} {t.version} ({t.runtime})", f"  {t.description or '(no description)'}",
-             f"  versions: {', '.join(entry.version_labels())}", f"  tags: {', '.join(t.tags or []) or '-'}"]
+    lines = [
+        f"{entry.name} {t.version} ({t.runtime})",
+        f"  {t.description or '(no description)'}",
+        f"  versions: {', '.join(entry.version_labels())}",
+        f"  tags: {', '.join(t.tags or []) or '-'}",
+    ]
     lines += _parameter_lines(examples.parameters(t.parameters))
     shown = list(t.examples or [])
     if not shown:
@@ -109,7 +127,17 @@ def _parameter_lines(params: list[examples.Param]) -> list[str]:
     if not params:
         return ["  parameters: none"]
     rows = [("NAME", "TYPE", "DEFAULT", "REQUIRED", "DESCRIPTION")]
-    rows += [(p.name, p.type, "-" if p.default is None else yaml.safe_dump(p.default, default_flow_style=True)
-              .removesuffix("\n...\n").strip(), "yes" if p.required else "no", p.description) for p in params]
+    rows += [
+        (
+            p.name,
+            p.type,
+            "-"
+            if p.default is None
+            else yaml.safe_dump(p.default, default_flow_style=True).removesuffix("\n...\n").strip(),
+            "yes" if p.required else "no",
+            p.description,
+        )
+        for p in params
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return ["  parameters:"] + ["    " + _row(r, widths) for r in rows]

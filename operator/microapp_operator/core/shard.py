@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 SHARD_LABEL = "microapp.dev/shard"
 HOLDER_ANNOTATION = "microapp.dev/shard-holder"
@@ -31,11 +32,12 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$")
 
 class Step(str, Enum):
     """What a shard does about one namespace."""
-    OWN = "Own"          # it holds the namespace and is selected: act on it
-    CLAIM = "Claim"      # selected, and nobody (alive) holds it: write our name, then act
+
+    OWN = "Own"  # it holds the namespace and is selected: act on it
+    CLAIM = "Claim"  # selected, and nobody (alive) holds it: write our name, then act
     RELEASE = "Release"  # it holds the namespace but another shard is selected: stop, then clear
-    WAIT = "Wait"        # selected, but the old holder (alive) has not released yet
-    IGNORE = "Ignore"    # another shard's namespace
+    WAIT = "Wait"  # selected, but the old holder (alive) has not released yet
+    IGNORE = "Ignore"  # another shard's namespace
 
 
 @dataclass(frozen=True)
@@ -48,21 +50,25 @@ class Shard:
     only: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def parse(cls, name: str | None, names: Iterable[str] = (), only: Iterable[str] = ()) -> "Shard":
+    def parse(cls, name: str | None, names: Iterable[str] = (), only: Iterable[str] = ()) -> Shard:
         """From the command line; a mistake is refused with the flag and the fix."""
         listed = tuple(n.strip() for n in names if n.strip())
         if name is None:
             if listed:
-                raise ValueError("--shards needs --shard: the name of this operator's shard, one of "
-                                 + ", ".join(listed))
+                raise ValueError(
+                    "--shards needs --shard: the name of this operator's shard, one of " + ", ".join(listed)
+                )
             return cls(only=frozenset(only))
         for n in (name, *listed):
             if not _NAME.match(n):
-                raise ValueError(f"shard name {n!r} is not a valid label value: use lower-case letters, digits "
-                                 "and '-', at most 42 characters, starting and ending with a letter or digit")
+                raise ValueError(
+                    f"shard name {n!r} is not a valid label value: use lower-case letters, digits "
+                    "and '-', at most 42 characters, starting and ending with a letter or digit"
+                )
         if not listed:
-            raise ValueError(f"--shard {name} needs --shards: every shard's name, the default one first "
-                             f"(e.g. --shards {name},other)")
+            raise ValueError(
+                f"--shard {name} needs --shards: every shard's name, the default one first (e.g. --shards {name},other)"
+            )
         if len(set(listed)) != len(listed):
             raise ValueError(f"--shards {','.join(listed)}: a shard is listed twice")
         if name not in listed:
@@ -134,7 +140,9 @@ def holder_patch(namespace: Mapping[str, Any], value: str | None) -> dict[str, A
     return {"metadata": {"resourceVersion": meta.get("resourceVersion"), "annotations": {HOLDER_ANNOTATION: value}}}
 
 
-def split(shard: Shard, patterns: Iterable[str], namespaces: Mapping[str, Mapping[str, str] | None]) -> dict[str, list[str]]:
+def split(
+    shard: Shard, patterns: Iterable[str], namespaces: Mapping[str, Mapping[str, str] | None]
+) -> dict[str, list[str]]:
     """The shards a team's namespaces (``patterns``, as in the PlatformPolicy) fall into, each
     with its namespaces; more than one entry means the team's budget would have two writers."""
     found: dict[str, list[str]] = {}
@@ -147,6 +155,8 @@ def split(shard: Shard, patterns: Iterable[str], namespaces: Mapping[str, Mappin
 
 def split_message(team: str, shards: Mapping[str, list[str]]) -> str:
     where = "; ".join(f"shard {s}: {', '.join(ns)}" for s, ns in sorted(shards.items()))
-    return (f"team {team}'s namespaces are in more than one shard ({where}), so no one shard can keep its "
-            f"budget: label them all alike, e.g. kubectl label namespace NS {SHARD_LABEL}=<one shard> "
-            "--overwrite; until then its apps are refused")
+    return (
+        f"team {team}'s namespaces are in more than one shard ({where}), so no one shard can keep its "
+        f"budget: label them all alike, e.g. kubectl label namespace NS {SHARD_LABEL}=<one shard> "
+        "--overwrite; until then its apps are refused"
+    )

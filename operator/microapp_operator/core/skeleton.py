@@ -18,15 +18,15 @@ import functools
 import re
 import secrets
 from collections import OrderedDict
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import jinja2
 import yaml
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
 # While a skeleton is rendered, expressions are recorded here and replaced by placeholders.
-_RECORDED: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("microapp_render_values",
-                                                                            default=None)
+_RECORDED: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("microapp_render_values", default=None)
 TOKEN = f"mappv{secrets.token_hex(8)}x"  # a plain YAML string no template or value can predict
 
 
@@ -62,8 +62,7 @@ _MISSES_BEFORE_JUDGING = 64
 _PLACEHOLDER = re.compile(re.escape(TOKEN) + r"\d+y")
 # Characters a JSON string may carry raw (json.dumps escapes the C0 controls) that YAML reads
 # back unchanged inside double quotes: no C1 controls, line or paragraph separators, BOM.
-_PLAIN_TEXT = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
-                         "\U00010000-\U0010ffff]*")
+_PLAIN_TEXT = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*")
 _IMMUTABLE = (str, int, float, bool, type(None), bytes, datetime.date)
 _MAX_KEY = 160  # libyaml limits implicit keys to 1024 characters, and JSON may escape 1 to 6
 
@@ -71,8 +70,16 @@ _MAX_KEY = 160  # libyaml limits implicit keys to 1024 characters, and JSON may 
 # Statements under which every {{ }} goes straight into the output text. Anything else (filter
 # and autoescape blocks, {% set %} blocks, macros, call blocks) could transform or capture the
 # written text, and would see placeholders instead of JSON.
-_STRAIGHT = (jinja2.nodes.Template, jinja2.nodes.Output, jinja2.nodes.For, jinja2.nodes.If,
-             jinja2.nodes.With, jinja2.nodes.Assign, jinja2.nodes.Expr, jinja2.nodes.Helper)
+_STRAIGHT = (
+    jinja2.nodes.Template,
+    jinja2.nodes.Output,
+    jinja2.nodes.For,
+    jinja2.nodes.If,
+    jinja2.nodes.With,
+    jinja2.nodes.Assign,
+    jinja2.nodes.Expr,
+    jinja2.nodes.Helper,
+)
 
 
 @functools.lru_cache(maxsize=512)
@@ -160,8 +167,13 @@ def _check_skeleton(skeleton: str, count: int) -> list[Any] | None:
         seen = 0
         for event in yaml.parse(skeleton, Loader=LOADER):
             if isinstance(event, yaml.ScalarEvent) and TOKEN in event.value:
-                if not (_PLACEHOLDER.fullmatch(event.value) and event.style in (None, "")
-                        and event.tag is None and event.anchor is None and event.implicit[0]):
+                if not (
+                    _PLACEHOLDER.fullmatch(event.value)
+                    and event.style in (None, "")
+                    and event.tag is None
+                    and event.anchor is None
+                    and event.implicit[0]
+                ):
                     return None
                 seen += 1
         docs = list(yaml.load_all(skeleton, Loader=LOADER))
@@ -205,8 +217,10 @@ def _builder(docs: list[Any]) -> Builder | None:
         return f"c[{len(constants) - 1}]"
 
     try:
-        return eval("lambda v: [" + ", ".join(map(expr, docs)) + "]",  # noqa: S307 - see above
-                    {"__builtins__": {}, "c": constants, "key": _key})
+        return eval(
+            "lambda v: [" + ", ".join(map(expr, docs)) + "]",  # noqa: S307 - see above
+            {"__builtins__": {}, "c": constants, "key": _key},
+        )
     except (SyntaxError, RecursionError, MemoryError, ValueError):  # nested deeper than Python parses
         return None  # rendered as text
 
@@ -218,4 +232,4 @@ def _key(value: Any) -> Any:
 
 
 def _index(text: str) -> int:
-    return int(text[len(TOKEN):-1])
+    return int(text[len(TOKEN) : -1])

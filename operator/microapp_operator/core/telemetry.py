@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api import types as api
+from ..api.kinds import KNATIVE_SERVICE, PODMONITOR
 from . import dashboards
 from .memo import ByIdentity
-from ..api.kinds import KNATIVE_SERVICE, PODMONITOR
 from .rendered import pod_specs, pod_template_metadata
 
 DEFAULT_IMAGE = "otel/opentelemetry-collector:0.115.0"
@@ -36,12 +36,12 @@ class Settings:
     resources: dict[str, Any]
 
     @classmethod
-    def from_policy(cls, policy: api.PlatformPolicySpec) -> "Settings":
+    def from_policy(cls, policy: api.PlatformPolicySpec) -> Settings:
         """Built once per policy object (every render asks)."""
         return _SETTINGS(policy)
 
     @classmethod
-    def _from_policy(cls, policy: api.PlatformPolicySpec) -> "Settings":
+    def _from_policy(cls, policy: api.PlatformPolicySpec) -> Settings:
         t = policy.telemetry or api.PolicyTelemetry()
         res = t.resources.model_dump(exclude_none=True) if t.resources else DEFAULT_RESOURCES
         return cls(t.sidecar_image or DEFAULT_IMAGE, t.endpoint or DEFAULT_ENDPOINT, res)
@@ -55,29 +55,40 @@ def enabled(spec: api.MicroAppSpec) -> bool:
 
 
 def collector_config(*, app: str, namespace: str, team: str, endpoint: str) -> str:
-    attrs = [{"key": "service.name", "value": app, "action": "upsert"},
-             {"key": "k8s.namespace.name", "value": namespace, "action": "upsert"},
-             {"key": "microapp.team", "value": team, "action": "upsert"}]
+    attrs = [
+        {"key": "service.name", "value": app, "action": "upsert"},
+        {"key": "k8s.namespace.name", "value": namespace, "action": "upsert"},
+        {"key": "microapp.team", "value": team, "action": "upsert"},
+    ]
     config = {
-        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "127.0.0.1:4317"},
-                                             "http": {"endpoint": "127.0.0.1:4318"}}}},
+        "receivers": {
+            "otlp": {"protocols": {"grpc": {"endpoint": "127.0.0.1:4317"}, "http": {"endpoint": "127.0.0.1:4318"}}}
+        },
         "processors": {"resource": {"attributes": attrs}, "batch": {}},
-        "exporters": {"otlp": {"endpoint": endpoint.split("://", 1)[-1],
-                               "tls": {"insecure": endpoint.startswith("http://")}}},
-        "service": {"pipelines": {p: {"receivers": ["otlp"], "processors": ["resource", "batch"],
-                                      "exporters": ["otlp"]} for p in ("traces", "metrics", "logs")}},
+        "exporters": {
+            "otlp": {"endpoint": endpoint.split("://", 1)[-1], "tls": {"insecure": endpoint.startswith("http://")}}
+        },
+        "service": {
+            "pipelines": {
+                p: {"receivers": ["otlp"], "processors": ["resource", "batch"], "exporters": ["otlp"]}
+                for p in ("traces", "metrics", "logs")
+            }
+        },
     }
     return json.dumps(config, sort_keys=True)  # JSON is YAML; PyYAML emits 10x slower, indent 5x
 
 
 def app_env(*, app: str, namespace: str, team: str, endpoint: str) -> list[dict[str, str]]:
-    return [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": endpoint},
-            {"name": "OTEL_SERVICE_NAME", "value": app},
-            {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": f"k8s.namespace.name={namespace},microapp.team={team}"}]
+    return [
+        {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": endpoint},
+        {"name": "OTEL_SERVICE_NAME", "value": app},
+        {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": f"k8s.namespace.name={namespace},microapp.team={team}"},
+    ]
 
 
-def inject(docs: list[dict[str, Any]], *, app: str, namespace: str, team: str, port: int,
-           settings: Settings, podmonitor: bool) -> list[dict[str, Any]]:
+def inject(
+    docs: list[dict[str, Any]], *, app: str, namespace: str, team: str, port: int, settings: Settings, podmonitor: bool
+) -> list[dict[str, Any]]:
     """Rendered documents plus telemetry, in place (before the rendered-object rules run)."""
     config = collector_config(app=app, namespace=namespace, team=team, endpoint=settings.endpoint)
     digest = hashlib.sha256(config.encode()).hexdigest()[:16]
@@ -88,15 +99,26 @@ def inject(docs: list[dict[str, Any]], *, app: str, namespace: str, team: str, p
             endpoint = settings.endpoint if serverless else "http://localhost:4317"
             for c in pod.get("containers") or []:
                 names = {e.get("name") for e in c.get("env") or []}
-                c["env"] = [*(c.get("env") or []), *(e for e in app_env(app=app, namespace=namespace, team=team,
-                                                                       endpoint=endpoint) if e["name"] not in names)]
+                c["env"] = [
+                    *(c.get("env") or []),
+                    *(
+                        e
+                        for e in app_env(app=app, namespace=namespace, team=team, endpoint=endpoint)
+                        if e["name"] not in names
+                    ),
+                ]
             meta = pod_template_metadata(obj)
             assert meta is not None  # pod_specs found a Pod template
             if not serverless:
                 meta.setdefault("annotations", {})[HASH_ANNOTATION] = digest
                 if not podmonitor:
-                    meta["annotations"].update({"prometheus.io/scrape": "true", "prometheus.io/port": str(port),
-                                                "prometheus.io/path": "/metrics"})
+                    meta["annotations"].update(
+                        {
+                            "prometheus.io/scrape": "true",
+                            "prometheus.io/port": str(port),
+                            "prometheus.io/path": "/metrics",
+                        }
+                    )
                 if obj.get("kind") == "CronJob":  # a native sidecar, so the Job can complete
                     pod.setdefault("initContainers", []).append({**_sidecar(settings), "restartPolicy": "Always"})
                 else:
@@ -104,22 +126,40 @@ def inject(docs: list[dict[str, Any]], *, app: str, namespace: str, team: str, p
                 pod.setdefault("volumes", []).append({"name": "otel-config", "configMap": {"name": f"{app}-otel"}})
                 sidecar_used = True
     if sidecar_used:
-        docs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{app}-otel"},
-                     "data": {"config.yaml": config}})
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": f"{app}-otel"},
+                "data": {"config.yaml": config},
+            }
+        )
     return docs
 
 
 def _sidecar(settings: Settings) -> dict[str, Any]:
-    return {"name": SIDECAR, "image": settings.image, "args": ["--config=/etc/otel/config.yaml"],
-            "resources": {"requests": dict(settings.resources),
-                          "limits": {"memory": settings.resources.get("memory", "64Mi")}},
-            "volumeMounts": [{"name": "otel-config", "mountPath": "/etc/otel", "readOnly": True}]}
+    return {
+        "name": SIDECAR,
+        "image": settings.image,
+        "args": ["--config=/etc/otel/config.yaml"],
+        "resources": {
+            "requests": dict(settings.resources),
+            "limits": {"memory": settings.resources.get("memory", "64Mi")},
+        },
+        "volumeMounts": [{"name": "otel-config", "mountPath": "/etc/otel", "readOnly": True}],
+    }
 
 
 def pod_monitor(*, app: str, namespace: str, port: int) -> dict[str, Any]:
-    return {"apiVersion": PODMONITOR.api_version, "kind": PODMONITOR.kind, "metadata": {"name": app, "namespace": namespace},
-            "spec": {"selector": {"matchLabels": {api.NAME_LABEL: app}},
-                     "podMetricsEndpoints": [{"targetPort": port, "path": "/metrics", "interval": "30s"}]}}
+    return {
+        "apiVersion": PODMONITOR.api_version,
+        "kind": PODMONITOR.kind,
+        "metadata": {"name": app, "namespace": namespace},
+        "spec": {
+            "selector": {"matchLabels": {api.NAME_LABEL: app}},
+            "podMetricsEndpoints": [{"targetPort": port, "path": "/metrics", "interval": "30s"}],
+        },
+    }
 
 
 def dashboard_name(app: str) -> str:
@@ -132,18 +172,46 @@ def dashboard(*, app: str, namespace: str, team: str) -> dict[str, Any]:
     pods = f'namespace="{namespace}", pod=~"{app}-.*"'
     panels = [
         ("Request rate", f"sum(rate(http_server_requests_total{{{sel}}}[5m]))", "reqps"),
-        ("Error ratio", f'sum(rate(http_server_requests_total{{{sel}, code=~"5.."}}[5m])) / '
-                        f"sum(rate(http_server_requests_total{{{sel}}}[5m]))", "percentunit"),
-        ("Latency p95", f"histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_seconds_bucket{{{sel}}}[5m])))", "s"),
-        ("CPU used vs requested", f"sum(rate(container_cpu_usage_seconds_total{{{pods}}}[5m])) / "
-                                  f'sum(kube_pod_container_resource_requests{{{pods}, resource="cpu"}})', "percentunit"),
-        ("Memory used vs requested", f"sum(container_memory_working_set_bytes{{{pods}}}) / "
-                                     f'sum(kube_pod_container_resource_requests{{{pods}, resource="memory"}})', "percentunit"),
-        ("Estimated monthly cost", f'microapp_estimated_monthly_cost{{namespace="{namespace}", name="{app}"}}', "currencyUSD"),
+        (
+            "Error ratio",
+            f'sum(rate(http_server_requests_total{{{sel}, code=~"5.."}}[5m])) / '
+            f"sum(rate(http_server_requests_total{{{sel}}}[5m]))",
+            "percentunit",
+        ),
+        (
+            "Latency p95",
+            f"histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_seconds_bucket{{{sel}}}[5m])))",
+            "s",
+        ),
+        (
+            "CPU used vs requested",
+            f"sum(rate(container_cpu_usage_seconds_total{{{pods}}}[5m])) / "
+            f'sum(kube_pod_container_resource_requests{{{pods}, resource="cpu"}})',
+            "percentunit",
+        ),
+        (
+            "Memory used vs requested",
+            f"sum(container_memory_working_set_bytes{{{pods}}}) / "
+            f'sum(kube_pod_container_resource_requests{{{pods}, resource="memory"}})',
+            "percentunit",
+        ),
+        (
+            "Estimated monthly cost",
+            f'microapp_estimated_monthly_cost{{namespace="{namespace}", name="{app}"}}',
+            "currencyUSD",
+        ),
     ]
-    board = {"title": f"MicroApp {namespace}/{app}", "uid": hashlib.sha1(f"{namespace}/{app}".encode()).hexdigest()[:12],
-             "tags": ["microapp", f"team:{team}"], "schemaVersion": 39, "time": {"from": "now-6h", "to": "now"},
-             "panels": dashboards.grid([(title, "timeseries", unit, expr) for title, expr, unit in panels])}
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": dashboard_name(app), "labels": {"grafana_dashboard": "1"}},
-            "data": {f"{app}.json": json.dumps(board, sort_keys=True)}}
+    board = {
+        "title": f"MicroApp {namespace}/{app}",
+        "uid": hashlib.sha1(f"{namespace}/{app}".encode()).hexdigest()[:12],
+        "tags": ["microapp", f"team:{team}"],
+        "schemaVersion": 39,
+        "time": {"from": "now-6h", "to": "now"},
+        "panels": dashboards.grid([(title, "timeseries", unit, expr) for title, expr, unit in panels]),
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": dashboard_name(app), "labels": {"grafana_dashboard": "1"}},
+        "data": {f"{app}.json": json.dumps(board, sort_keys=True)},
+    }

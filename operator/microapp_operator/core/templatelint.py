@@ -10,8 +10,9 @@ published catalog: published ones unchanged, new ones semver-greater and in the 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import jsonschema
 import semantic_version
@@ -35,7 +36,7 @@ class Template:
     """A parsed AppTemplate and the file it came from."""
 
     path: str
-    name: str                    # metadata.name
+    name: str  # metadata.name
     spec: api.AppTemplateSpec
 
     @property
@@ -48,8 +49,10 @@ def parse(sources: Iterable[Source]) -> tuple[list[Template], list[str]]:
     parsed, found = [], []
     for src in sources:
         if src.obj.get("kind") != "AppTemplate":
-            found.append(f"{src.path}: a {src.obj.get('kind') or 'document without kind'} is not an AppTemplate; "
-                         "keep only AppTemplates in the template directory")
+            found.append(
+                f"{src.path}: a {src.obj.get('kind') or 'document without kind'} is not an AppTemplate; "
+                "keep only AppTemplates in the template directory"
+            )
             continue
         name = str((src.obj.get("metadata") or {}).get("name") or "")
         try:
@@ -67,17 +70,19 @@ def _errors(exc: ValidationError) -> list[str]:
             msg = "unknown field; check the spelling"
         explain = "apptemplate." + ".".join(str(p) for p in ("spec", *err["loc"]) if not isinstance(p, int))
         return f"{field}: {msg} (kubectl explain {explain} describes the field)"
+
     return [one(e) for e in exc.errors()]
 
 
-def lint(sources: Iterable[Source], published: Iterable[api.AppTemplateSpec],
-         policy: api.PlatformPolicySpec | None = None) -> list[str]:
+def lint(
+    sources: Iterable[Source], published: Iterable[api.AppTemplateSpec], policy: api.PlatformPolicySpec | None = None
+) -> list[str]:
     """Every problem of the template files, each naming the file, the template, the field and the fix."""
     templates, found = parse(sources)
     for t in templates:
         found += check(t, policy or api.PlatformPolicySpec())
     found += versions(templates, list(published))
-    return sorted(found, key=lambda finding: finding.split(": ", 1)[0])   # by file, in check order
+    return sorted(found, key=lambda finding: finding.split(": ", 1)[0])  # by file, in check order
 
 
 def check(t: Template, policy: api.PlatformPolicySpec) -> list[str]:
@@ -85,19 +90,27 @@ def check(t: Template, policy: api.PlatformPolicySpec) -> list[str]:
     found = []
     expected = f"{t.spec.template_name}-{t.spec.version}"
     if t.name != expected:
-        found.append(f"{t.where}: metadata.name is {t.name or 'missing'}; name it {expected} (NAME-VERSION), "
-                     "so publishing a version never replaces another")
+        found.append(
+            f"{t.where}: metadata.name is {t.name or 'missing'}; name it {expected} (NAME-VERSION), "
+            "so publishing a version never replaces another"
+        )
     schema_problem = schema_error(t.spec.parameters)
     if schema_problem:
         return found + [f"{t.where}: spec.parameters: {schema_problem}"]
     if not t.spec.examples:
-        found.append(f"{t.where}: spec.examples: none; add at least one (e.g. - {{name: basic}}): the catalog "
-                     "shows it and lint renders it")
+        found.append(
+            f"{t.where}: spec.examples: none; add at least one (e.g. - {{name: basic}}): the catalog "
+            "shows it and lint renders it"
+        )
     names = [ex.name for ex in t.spec.examples or []]
-    found += [f"{t.where}: spec.examples: {n} appears more than once; give each example its own name"
-              for n in sorted({n for n in names if names.count(n) > 1})]
+    found += [
+        f"{t.where}: spec.examples: {n} appears more than once; give each example its own name"
+        for n in sorted({n for n in names if names.count(n) > 1})
+    ]
     for i, ex in enumerate(t.spec.examples or []):
-        found += [f"{t.where}, example {ex.name} (spec.examples[{i}]): {p}" for p in example_problems(t.spec, ex, policy)]
+        found += [
+            f"{t.where}, example {ex.name} (spec.examples[{i}]): {p}" for p in example_problems(t.spec, ex, policy)
+        ]
     return found
 
 
@@ -115,16 +128,18 @@ def schema_error(schema: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def render(spec: api.AppTemplateSpec, example: api.TemplateExample,
-           policy: api.PlatformPolicySpec | None = None) -> tuple[plan.App, plan.Plan]:
+def render(
+    spec: api.AppTemplateSpec, example: api.TemplateExample, policy: api.PlatformPolicySpec | None = None
+) -> tuple[plan.App, plan.Plan]:
     """The example rendered by the operator's pipeline, pinned to this exact version; PlanError
     (with every problem) if it does not render."""
     app = plan.parse(examples.app(spec, example, exact=True))
-    return app, plan.desired(app, [spec], pinned=spec.version, policy=policy)   # pinned: deprecated ones too
+    return app, plan.desired(app, [spec], pinned=spec.version, policy=policy)  # pinned: deprecated ones too
 
 
-def example_problems(spec: api.AppTemplateSpec, example: api.TemplateExample,
-                     policy: api.PlatformPolicySpec) -> list[str]:
+def example_problems(
+    spec: api.AppTemplateSpec, example: api.TemplateExample, policy: api.PlatformPolicySpec
+) -> list[str]:
     """Why the example would not run: invalid spec or parameters, a render or rendered-object
     failure, or a guardrail it breaks."""
     try:
@@ -147,16 +162,22 @@ def versions(templates: list[Template], published: list[api.AppTemplateSpec]) ->
         twin = next((p for p in same if p.version == t.spec.version), None)
         if twin is not None:
             if _content(twin) != _content(t.spec):
-                found.append(f"{t.where}: differs from the published version; a published AppTemplate is "
-                             f"immutable: publish it as a new version (e.g. {_bump(same)}) with a changelog entry")
+                found.append(
+                    f"{t.where}: differs from the published version; a published AppTemplate is "
+                    f"immutable: publish it as a new version (e.g. {_bump(same)}) with a changelog entry"
+                )
             continue
         newest = catalog.newest_first(same)[0].version if same else None
         if newest and not catalog.is_newer(t.spec.version, newest):
-            found.append(f"{t.where}: spec.version {t.spec.version} is not greater than {newest}, the newest "
-                         f"published version of {t.spec.template_name}; use e.g. {_bump(same)}")
+            found.append(
+                f"{t.where}: spec.version {t.spec.version} is not greater than {newest}, the newest "
+                f"published version of {t.spec.template_name}; use e.g. {_bump(same)}"
+            )
         if not any(entry.version == t.spec.version for entry in t.spec.changelog or []):
-            found.append(f"{t.where}: spec.changelog has no entry for {t.spec.version}; add "
-                         f"- {{version: {t.spec.version}, note: what changed and what apps must do}}")
+            found.append(
+                f"{t.where}: spec.changelog has no entry for {t.spec.version}; add "
+                f"- {{version: {t.spec.version}, note: what changed and what apps must do}}"
+            )
     return found
 
 
@@ -181,5 +202,11 @@ def rendered_text(objects: Iterable[Mapping[str, Any]]) -> str:
 
 def diff(expected: str, actual: str, path: str) -> list[str]:
     """A unified diff from the golden file to the fresh render; empty when equal."""
-    return list(difflib.unified_diff(expected.splitlines(keepends=True), actual.splitlines(keepends=True),
-                                     fromfile=f"{path} (golden)", tofile=f"{path} (rendered now)"))
+    return list(
+        difflib.unified_diff(
+            expected.splitlines(keepends=True),
+            actual.splitlines(keepends=True),
+            fromfile=f"{path} (golden)",
+            tofile=f"{path} (rendered now)",
+        )
+    )

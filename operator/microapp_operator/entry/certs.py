@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -38,22 +38,40 @@ def _san(host: str) -> x509.GeneralName:
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def new_ca(*, now: datetime | None = None, days: int = 3650) -> tuple[bytes, bytes]:
     """A new CA: (certificate PEM, key PEM)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     key = ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(CA_NAME).issuer_name(CA_NAME)
-          .public_key(key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=days))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .sign(key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(CA_NAME)
+        .issuer_name(CA_NAME)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
     return ca.public_bytes(serialization.Encoding.PEM), _key_pem(key)
 
 
@@ -62,24 +80,29 @@ def not_after(cert_pem: bytes) -> datetime:
     return x509.load_pem_x509_certificate(cert_pem).not_valid_after_utc
 
 
-def serving(directory: Path, hosts: list[str], ca_pem: bytes, ca_key_pem: bytes, *,
-            now: datetime | None = None, days: int = 365) -> ServingCert:
+def serving(
+    directory: Path, hosts: list[str], ca_pem: bytes, ca_key_pem: bytes, *, now: datetime | None = None, days: int = 365
+) -> ServingCert:
     """Write ``tls.crt``/``tls.key`` for ``hosts`` (IPs or DNS names), signed by the given CA."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     ca = x509.load_pem_x509_certificate(ca_pem)
     ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
-            .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(min(now + timedelta(days=days), ca.not_valid_after_utc))
-            .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))  # type: ignore[arg-type]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(min(now + timedelta(days=days), ca.not_valid_after_utc))
+        .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # type: ignore[arg-type]
     certfile, keyfile = directory / "tls.crt", directory / "tls.key"
     keyfile.write_bytes(_key_pem(key))
     os.chmod(keyfile, 0o600)
@@ -87,8 +110,7 @@ def serving(directory: Path, hosts: list[str], ca_pem: bytes, ca_key_pem: bytes,
     return ServingCert(ca_pem, certfile, keyfile)
 
 
-def generate(directory: Path, hosts: list[str], *, now: datetime | None = None,
-             days: int = 365) -> ServingCert:
+def generate(directory: Path, hosts: list[str], *, now: datetime | None = None, days: int = 365) -> ServingCert:
     """A serving certificate for ``hosts`` signed by a new CA (one process, no shared Secret)."""
     ca_pem, ca_key_pem = new_ca(now=now, days=days)
     return serving(directory, hosts, ca_pem, ca_key_pem, now=now, days=days)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 
@@ -22,18 +23,25 @@ _REQUIRED_ANNOTATIONS = (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
 _EXAMPLES: dict[str, Any] = {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": False}
 
 
-
 def _cmd_crds(args: argparse.Namespace) -> int:
     """Write (or, with --check, compare) the generated CRDs in every output directory."""
     outputs = [Path(o) for o in args.output or ["crds"]]
     if args.check:
-        stale = [out / name for out in outputs for name, text in crdgen.render_all().items()
-                 if not (out / name).exists() or (out / name).read_text() != text]
+        stale = [
+            out / name
+            for out in outputs
+            for name, text in crdgen.render_all().items()
+            if not (out / name).exists() or (out / name).read_text() != text
+        ]
         for out in args.dashboards or []:
-            stale += [Path(out) / name for name, text in dashboards.render_all().items()
-                      if not (Path(out) / name).exists() or (Path(out) / name).read_text() != text]
-        if args.values_schema and (not Path(args.values_schema).exists()
-                                   or Path(args.values_schema).read_text() != chartvalues.render()):
+            stale += [
+                Path(out) / name
+                for name, text in dashboards.render_all().items()
+                if not (Path(out) / name).exists() or (Path(out) / name).read_text() != text
+            ]
+        if args.values_schema and (
+            not Path(args.values_schema).exists() or Path(args.values_schema).read_text() != chartvalues.render()
+        ):
             stale.append(Path(args.values_schema))
         for path in stale:
             print(f"{path}: differs from the API types; run 'make crds' and commit", file=sys.stderr)
@@ -50,13 +58,21 @@ def _cmd_crds(args: argparse.Namespace) -> int:
     return 0
 
 
-def problems(app: dict[str, Any], templates: list[api.AppTemplateSpec],
-             policy: api.PlatformPolicySpec | None = None) -> list[str]:
+def problems(
+    app: dict[str, Any], templates: list[api.AppTemplateSpec], policy: api.PlatformPolicySpec | None = None
+) -> list[str]:
     """Everything wrong with one MicroApp, offline: each problem names its field. With a
     policy, its guardrails too (the same function the webhook and the reconciler call)."""
     meta = app["metadata"]
-    found = [] if policy else [f"metadata.annotations.{key} is required" for key in _REQUIRED_ANNOTATIONS
-                               if not (meta.get("annotations") or {}).get(key)]
+    found = (
+        []
+        if policy
+        else [
+            f"metadata.annotations.{key} is required"
+            for key in _REQUIRED_ANNOTATIONS
+            if not (meta.get("annotations") or {}).get(key)
+        ]
+    )
     if len(meta["name"]) > 53:
         found.append("metadata.name: at most 53 characters")
     objects, parsed = None, None
@@ -83,8 +99,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 print(f"{path}: MicroApp {meta['namespace']}/{meta['name']}: {problem}")
             bad += bool(found)
             if not found:
-                print(f"{path}: MicroApp {meta['namespace']}/{meta['name']}: valid; lifecycle: "
-                      f"{lifecycle.explain(lifecycle.settings(plan.parse(app).spec.lifecycle, policy.lifecycle if policy else None))}")
+                rules = lifecycle.settings(plan.parse(app).spec.lifecycle, policy.lifecycle if policy else None)
+                print(
+                    f"{path}: MicroApp {meta['namespace']}/{meta['name']}: valid; lifecycle: {lifecycle.explain(rules)}"
+                )
     return 1 if bad else 0
 
 
@@ -115,16 +133,22 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         except RenderError as exc:
             raise UsageError(f"{args.file}: MicroApp {meta['name']}: {exc}") from None
         print(f"MicroApp {meta['namespace']}/{meta['name']}: estimated {est.monthly} {est.currency}/month")
-        print(f"  {'object':28} {'container':10} {'replicas':>8} {'cpu':>6} {'GiB':>6} {'cpu $':>8} {'mem $':>8} "
-              f"{'gpu $':>8} {'disk $':>8} {'total':>9}")
+        print(
+            f"  {'object':28} {'container':10} {'replicas':>8} {'cpu':>6} {'GiB':>6} {'cpu $':>8} {'mem $':>8} "
+            f"{'gpu $':>8} {'disk $':>8} {'total':>9}"
+        )
         for ln in est.lines:
-            print(f"  {ln.object:28} {ln.container:10} {ln.replicas:>8.2f} {ln.cpu_cores:>6.3f} "
-                  f"{ln.memory_gib:>6.3f} {cost.money(ln.cpu):>8} {cost.money(ln.memory):>8} "
-                  f"{cost.money(ln.gpu):>8} {cost.money(ln.storage):>8} {cost.money(ln.total):>9}")
+            print(
+                f"  {ln.object:28} {ln.container:10} {ln.replicas:>8.2f} {ln.cpu_cores:>6.3f} "
+                f"{ln.memory_gib:>6.3f} {cost.money(ln.cpu):>8} {cost.money(ln.memory):>8} "
+                f"{cost.money(ln.gpu):>8} {cost.money(ln.storage):>8} {cost.money(ln.total):>9}"
+            )
         for note in est.assumptions:
             print(f"  assumption: {note}")
-    print(f"prices: {prices.currency}, {prices.hours_per_month} h/month, CPU {prices.cpu_core_hour}/core-h, "
-          f"memory {prices.memory_gib_hour}/GiB-h, GPU {prices.gpu_hour}/h, storage {prices.storage_gib_month}/GiB-month")
+    print(
+        f"prices: {prices.currency}, {prices.hours_per_month} h/month, CPU {prices.cpu_core_hour}/core-h, "
+        f"memory {prices.memory_gib_hour}/GiB-h, GPU {prices.gpu_hour}/h, storage {prices.storage_gib_month}/GiB-month"
+    )
     return 0
 
 
@@ -160,7 +184,7 @@ def skeleton(args: argparse.Namespace, res: catalog.Resolution) -> str:
         f"    microapp.dev/owner: {args.owner}        # required: your user name as the cluster knows it",
         f"    microapp.dev/team: {args.team}          # required: a team of the PlatformPolicy",
         "    microapp.dev/cost-center: CC-0000       # required when the platform asks for it",
-        "    # microapp.dev/editors: \"user:bob@example.com, group:my-team\"",
+        '    # microapp.dev/editors: "user:bob@example.com, group:my-team"',
         "spec:",
         f"  template: {t.template_name}@^{t.version.split('.')[0]}",
         "  image: registry.internal/TEAM/APP:1.0.0   # required",
@@ -171,7 +195,7 @@ def skeleton(args: argparse.Namespace, res: catalog.Resolution) -> str:
     ]
     props = (t.parameters or {}).get("properties") or {}
     required = set((t.parameters or {}).get("required") or [])
-    if props:   # (commented out too when every parameter is optional: an empty key is null)
+    if props:  # (commented out too when every parameter is optional: an empty key is null)
         lines.append(("  " if required else "  # ") + "parameters:")
         for name, sub in props.items():
             sub = sub if isinstance(sub, dict) else {}
@@ -180,32 +204,42 @@ def skeleton(args: argparse.Namespace, res: catalog.Resolution) -> str:
             value = sub.get("default", _EXAMPLES.get(str(sub.get("type")), ""))
             prefix = "" if name in required else "# "
             lines.append(f"    {prefix}{name}: {json.dumps(value)}    # {flag}: {note}".rstrip())
-    lines.append("  # budget: {monthlyLimit: \"40\"}")
+    lines.append('  # budget: {monthlyLimit: "40"}')
     lines.append("  # lifecycle: {idleAfter: 7d, retireAfter: 30d, onRetire: Archive}")
     return "\n".join(lines) + "\n"
 
 
 def build_parser(prog: str = "microapp") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
-    parser.set_defaults(prog=prog)   # commands name themselves as typed in their messages
+    parser.set_defaults(prog=prog)  # commands name themselves as typed in their messages
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run.add_parser(sub)
 
     crds = sub.add_parser("crds", help="generate the CRDs from the API types")
-    files.dir_argument(crds.add_argument("--output", "-o", action="append",
-                                         help="directory, repeatable (default crds/)"))
-    files.dir_argument(crds.add_argument("--dashboards", action="append", metavar="DIR",
-                                         help="also write the platform Grafana dashboards here (repeatable)"))
-    files.file_argument(crds.add_argument("--values-schema", metavar="FILE",
-                                          help="also write the Helm chart's values.schema.json here"))
-    crds.add_argument("--check", action="store_true",
-                      help="exit 1 if the files in --output differ from a fresh generation")
+    files.dir_argument(
+        crds.add_argument("--output", "-o", action="append", help="directory, repeatable (default crds/)")
+    )
+    files.dir_argument(
+        crds.add_argument(
+            "--dashboards",
+            action="append",
+            metavar="DIR",
+            help="also write the platform Grafana dashboards here (repeatable)",
+        )
+    )
+    files.file_argument(
+        crds.add_argument("--values-schema", metavar="FILE", help="also write the Helm chart's values.schema.json here")
+    )
+    crds.add_argument(
+        "--check", action="store_true", help="exit 1 if the files in --output differ from a fresh generation"
+    )
     crds.set_defaults(func=_cmd_crds)
 
     tdir = argparse.ArgumentParser(add_help=False)
-    files.dir_argument(tdir.add_argument("--template-dir",
-                                         help="directory of AppTemplate YAML files (added to the built-in ones)"))
+    files.dir_argument(
+        tdir.add_argument("--template-dir", help="directory of AppTemplate YAML files (added to the built-in ones)")
+    )
     _offline_parsers(sub, tdir)
     catalogcmd.add_parser(sub, [tdir])
     diffcmd.add_parser(sub)
@@ -219,8 +253,9 @@ def _offline_parsers(sub: Any, tdir: argparse.ArgumentParser) -> None:
     """validate, render, estimate and new: MicroApp files, no cluster."""
     validate = sub.add_parser("validate", parents=[tdir], help="check MicroApp files offline (exit 1 on problems)")
     files.file_argument(validate.add_argument("files", nargs="+", metavar="FILE", help="YAML files ('-' for stdin)"))
-    files.file_argument(validate.add_argument(
-        "--policy", help="PlatformPolicy file: also check its guardrails, teams and namespaces"))
+    files.file_argument(
+        validate.add_argument("--policy", help="PlatformPolicy file: also check its guardrails, teams and namespaces")
+    )
     validate.set_defaults(func=_cmd_validate)
 
     rend = sub.add_parser("render", parents=[tdir], help="print the objects a MicroApp file renders to")
@@ -229,8 +264,9 @@ def _offline_parsers(sub: Any, tdir: argparse.ArgumentParser) -> None:
 
     est = sub.add_parser("estimate", parents=[tdir], help="monthly cost and breakdown of a MicroApp file")
     files.file_argument(est.add_argument("file", metavar="FILE", help="YAML file ('-' for stdin)"))
-    files.file_argument(est.add_argument(
-        "--policy", help="PlatformPolicy file for prices (default: OpenCost's price sheet)"))
+    files.file_argument(
+        est.add_argument("--policy", help="PlatformPolicy file for prices (default: OpenCost's price sheet)")
+    )
     est.set_defaults(func=_cmd_estimate)
 
     new = sub.add_parser("new", parents=[tdir], help="write a commented MicroApp to start from")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import shtab
 
@@ -20,11 +21,14 @@ SHELLS = ("bash", "zsh")
 
 
 def add_parser(sub: Any, root: argparse.ArgumentParser) -> None:
-    comp = sub.add_parser("completion", help="print the shell completion script (bash or zsh)",
-                          description="Print the completion script. bash: "
-                                      "source <(microapp completion bash); zsh: microapp completion zsh "
-                                      "> \"${fpath[1]}/_microapp\". kubectl microapp completes through "
-                                      "kubectl_complete-microapp on PATH (installed with the package).")
+    comp = sub.add_parser(
+        "completion",
+        help="print the shell completion script (bash or zsh)",
+        description="Print the completion script. bash: "
+        "source <(microapp completion bash); zsh: microapp completion zsh "
+        '> "${fpath[1]}/_microapp". kubectl microapp completes through '
+        "kubectl_complete-microapp on PATH (installed with the package).",
+    )
     comp.add_argument("shell", choices=SHELLS, help="bash or zsh")
     comp.set_defaults(func=lambda args: _print(script(root, args.shell)))
 
@@ -68,7 +72,7 @@ def candidates(parser: argparse.ArgumentParser, words: Sequence[str], prefix: st
         return options, NO_FILE
     sub = _subcommands(current)
     if sub is not None and position:
-        return [], NO_FILE          # after a word that is no subcommand: nothing sensible follows
+        return [], NO_FILE  # after a word that is no subcommand: nothing sensible follows
     if sub is not None:
         helps = {a.dest: a.help or "" for a in sub._choices_actions}
         return [f"{name}\t{helps.get(name, '')}".rstrip() for name in sub.choices if name.startswith(prefix)], NO_FILE

@@ -35,8 +35,14 @@ def rss_mb() -> float:
 def report() -> None:
     before, counts = rss_mb(), gc.get_count()
     freed = gc.collect()
-    log.warning("memory rss_mb=%.1f gc_counts=%s full_collection_freed=%d rss_after_mb=%.1f tracked=%d",
-                before, counts, freed, rss_mb(), len(gc.get_objects()))
+    log.warning(
+        "memory rss_mb=%.1f gc_counts=%s full_collection_freed=%d rss_after_mb=%.1f tracked=%d",
+        before,
+        counts,
+        freed,
+        rss_mb(),
+        len(gc.get_objects()),
+    )
     if tracemalloc.is_tracing():
         current, peak = tracemalloc.get_traced_memory()
         log.warning("memory traced_mb=%.1f traced_peak_mb=%.1f", current / 1e6, peak / 1e6)

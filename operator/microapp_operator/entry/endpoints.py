@@ -5,7 +5,7 @@ election, only on the leader. The body says why not."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import generate_latest
@@ -15,6 +15,7 @@ from ..metrics import REGISTRY
 
 async def serve_metrics(port: int, addr: str, ready: Callable[[], tuple[bool, str]]) -> web.AppRunner:
     """/metrics and /readyz on the operator's event loop."""
+
     async def metrics_handler(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": "text/plain; version=0.0.4"})
 

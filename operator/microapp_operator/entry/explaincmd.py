@@ -14,8 +14,9 @@ import json
 import os
 import shutil
 import sys
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Awaitable, TextIO, TypeVar
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from ..api.kinds import EVENT, MICROAPP, PLATFORMPOLICY, POD, RESOURCES, TEAMBUDGET
 from ..core import explain
@@ -26,19 +27,31 @@ if TYPE_CHECKING:
     from ..runtime.kube import Kube
 
 T = TypeVar("T")
-WIDTH = (60, 120)          # the text is laid out for a terminal between these widths
-EVENT_QUERIES = 10         # past this many names, one list of the namespace's Events is cheaper
+WIDTH = (60, 120)  # the text is laid out for a terminal between these widths
+EVENT_QUERIES = 10  # past this many names, one list of the namespace's Events is cheaper
 
 
 def add_parser(sub: Any) -> None:
-    cmd = sub.add_parser("explain", help="one screen on an app: what is not ready and why, cost against its "
-                                         "budgets, policy findings, lifecycle dates, the next command")
+    cmd = sub.add_parser(
+        "explain",
+        help="one screen on an app: what is not ready and why, cost against its "
+        "budgets, policy findings, lifecycle dates, the next command",
+    )
     cmd.add_argument("name", metavar="NAME", help="the MicroApp")
     cmd.add_argument("--namespace", "-n", help="its namespace (default: the kubeconfig context's, else default)")
-    cmd.add_argument("--output", "-o", choices=("text", "json"), default="text",
-                     help="text: one screen (default); json: every field, for scripts")
-    cmd.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                     help="auto: colour on a terminal unless NO_COLOR is set (default)")
+    cmd.add_argument(
+        "--output",
+        "-o",
+        choices=("text", "json"),
+        default="text",
+        help="text: one screen (default); json: every field, for scripts",
+    )
+    cmd.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="auto: colour on a terminal unless NO_COLOR is set (default)",
+    )
     cmd.set_defaults(func=run)
 
 
@@ -47,10 +60,13 @@ def run(args: argparse.Namespace) -> int:
     ns = args.namespace or context_namespace()
     seen = cluster.read(lambda kube: gather(kube, ns, args.name), what=f"MicroApp {ns}/{args.name}")
     if seen is None:
-        print(f"{args.prog}: MicroApp {ns}/{args.name} not found; kubectl get microapps -n {ns} lists the apps "
-              "there (-n NAMESPACE for another namespace)", file=sys.stderr)
+        print(
+            f"{args.prog}: MicroApp {ns}/{args.name} not found; kubectl get microapps -n {ns} lists the apps "
+            "there (-n NAMESPACE for another namespace)",
+            file=sys.stderr,
+        )
         return 1
-    expl = explain.build(seen.pop("app"), **seen, now=datetime.now(timezone.utc))
+    expl = explain.build(seen.pop("app"), **seen, now=datetime.now(UTC))
     if args.output == "json":
         sys.stdout.write(json.dumps(explain.as_data(expl), indent=2) + "\n")
     else:
@@ -61,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
 def context_namespace() -> str:
     """The namespace of the kubeconfig's current context, as kubectl would use it; else default."""
     from ..runtime.kubeconfig import ConfigError, from_kubeconfig, paths
+
     try:
         return from_kubeconfig(paths()).namespace
     except ConfigError:
@@ -78,7 +95,7 @@ def colour(choice: str, out: TextIO) -> bool:
     return out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-async def gather(kube: "Kube", ns: str, name: str) -> dict[str, Any] | None:
+async def gather(kube: Kube, ns: str, name: str) -> dict[str, Any] | None:
     """Everything ``explain.build`` takes, or None if the MicroApp does not exist."""
     app = await kube.get(MICROAPP, ns, name)
     if app is None:
@@ -86,25 +103,41 @@ async def gather(kube: "Kube", ns: str, name: str) -> dict[str, Any] | None:
     st = app.get("status") or {}
     keys = [(e.get("apiVersion", ""), e.get("kind", ""), e.get("name", "")) for e in st.get("inventory") or []]
     children = await asyncio.gather(
-        *(_optional(kube.get(RESOURCES[k[:2]], ns, k[2])) if k[:2] in RESOURCES else _denied() for k in keys))
+        *(_optional(kube.get(RESOURCES[k[:2]], ns, k[2])) if k[:2] in RESOURCES else _denied() for k in keys)
+    )
     pods, budgets, policy = await asyncio.gather(
         _optional(_items(kube.list(POD, namespace=ns, label_selector=st.get("selector") or selector(name)))),
-        _optional(_items(kube.list(TEAMBUDGET))), _optional(kube.get(PLATFORMPOLICY, None, "default")))
+        _optional(_items(kube.list(TEAMBUDGET))),
+        _optional(kube.get(PLATFORMPOLICY, None, "default")),
+    )
     names = {name} | {k[2] for k in keys}
     if not isinstance(pods, explain.Denied):
-        names |= {n for p in pods for n in [p["metadata"]["name"]]
-                  + [o.get("name", "") for o in p["metadata"].get("ownerReferences") or []]}
+        names |= {
+            n
+            for p in pods
+            for n in [p["metadata"]["name"]] + [o.get("name", "") for o in p["metadata"].get("ownerReferences") or []]
+        }
     events = await _optional(_events(kube, ns, names))
-    return {"app": app, "children": dict(zip(keys, children)), "pods": pods, "budgets": budgets,
-            "policy": (policy.get("spec") or {}) if isinstance(policy, dict) else policy, "events": events}
+    return {
+        "app": app,
+        "children": dict(zip(keys, children)),
+        "pods": pods,
+        "budgets": budgets,
+        "policy": (policy.get("spec") or {}) if isinstance(policy, dict) else policy,
+        "events": events,
+    }
 
 
-async def _events(kube: "Kube", ns: str, names: set[str]) -> list[dict[str, Any]]:
+async def _events(kube: Kube, ns: str, names: set[str]) -> list[dict[str, Any]]:
     """The Events about these objects (core.explain filters again, by name)."""
     if len(names) > EVENT_QUERIES:
         return await _items(kube.request("GET", EVENT.path(ns)))
-    found = await asyncio.gather(*(_items(kube.request("GET", EVENT.path(ns), query={
-        "fieldSelector": f"involvedObject.name={n}"})) for n in sorted(names)))
+    found = await asyncio.gather(
+        *(
+            _items(kube.request("GET", EVENT.path(ns), query={"fieldSelector": f"involvedObject.name={n}"}))
+            for n in sorted(names)
+        )
+    )
     return [e for items in found for e in items]
 
 
@@ -115,6 +148,7 @@ async def _items(listing: Awaitable[dict[str, Any]]) -> list[dict[str, Any]]:
 async def _optional(read: Awaitable[T]) -> T | explain.Denied:
     """The read, or DENIED if the cluster refuses it (401/403); other errors end the command."""
     from ..runtime.kube import KubeError
+
     try:
         return await read
     except KubeError as exc:

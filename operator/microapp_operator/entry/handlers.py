@@ -17,9 +17,10 @@ import asyncio
 import base64
 import logging
 import tempfile
-from datetime import datetime, timedelta, timezone
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Coroutine
+from typing import Any
 
 import kopf
 
@@ -51,15 +52,23 @@ async def login(**_: Any) -> kopf.ConnectionInfo:
     user, password = creds.basic if creds.basic and token is None else (None, None)
     rotating = creds.token_file is not None or creds.exec_spec is not None
     return kopf.ConnectionInfo(
-        server=creds.server, ca_data=creds.ca_data, insecure=creds.insecure or None, token=token,
-        scheme="Bearer" if token else None, username=user, password=password,
-        certificate_data=creds.cert_data, private_key_data=creds.key_data, default_namespace=creds.namespace,
-        expiration=datetime.now(timezone.utc) + timedelta(minutes=5) if rotating else None)
+        server=creds.server,
+        ca_data=creds.ca_data,
+        insecure=creds.insecure or None,
+        token=token,
+        scheme="Bearer" if token else None,
+        username=user,
+        password=password,
+        certificate_data=creds.cert_data,
+        private_key_data=creds.key_data,
+        default_namespace=creds.namespace,
+        expiration=datetime.now(UTC) + timedelta(minutes=5) if rotating else None,
+    )
 
 
 def tune(settings: kopf.OperatorSettings) -> None:
     """Kopf's settings for this operator."""
-    settings.posting.enabled = False          # our own Events, only for meaningful steps
+    settings.posting.enabled = False  # our own Events, only for meaningful steps
     settings.watching.server_timeout = 270
     settings.networking.request_timeout = 60
     # Memory at thousands of apps: Kopf lists the MicroApps 500 at a time (not all at once), and
@@ -95,11 +104,16 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     if cfg.get("webhook_port") is not None:
         await _serve_webhook(settings, cfg, kube, memo)
     shard = cfg.get("shard") or Shard()
-    memo.manager = Manager(kube, workers=int(cfg.get("workers", 4)), resync=float(cfg.get("resync", 300)),
-                           on_fatal=lambda reason: _stop(memo, reason), shard=shard,
-                           lease_namespace=str(cfg.get("lease", "")).partition("/")[0],
-                           lease_prefix=str(cfg.get("lease_prefix") or ""),
-                           routine_events=bool(cfg.get("routine_events", True)))
+    memo.manager = Manager(
+        kube,
+        workers=int(cfg.get("workers", 4)),
+        resync=float(cfg.get("resync", 300)),
+        on_fatal=lambda reason: _stop(memo, reason),
+        shard=shard,
+        lease_namespace=str(cfg.get("lease", "")).partition("/")[0],
+        lease_prefix=str(cfg.get("lease_prefix") or ""),
+        routine_events=bool(cfg.get("routine_events", True)),
+    )
     memo.elector = None
     if cfg.get("leader_elect"):
         work = await _elected(memo, cfg, kube)
@@ -107,8 +121,9 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     else:
         work = _run(memo, cfg, kube)
     if cfg.get("metrics_port"):
-        memo.metrics_runner = await serve_metrics(cfg["metrics_port"], cfg.get("metrics_addr", "127.0.0.1"),
-                                                  lambda: _readiness(memo))
+        memo.metrics_runner = await serve_metrics(
+            cfg["metrics_port"], cfg.get("metrics_addr", "127.0.0.1"), lambda: _readiness(memo)
+        )
     memo.manager_task = asyncio.create_task(work, name="microapp-manager")
     memo.manager_task.add_done_callback(lambda task: _ended(memo, task))
     logger.info("manager started")
@@ -121,8 +136,12 @@ def _ended(memo: kopf.Memo, task: asyncio.Task[None]) -> None:
         return
     exc = task.exception()
     if exc is not None:
-        log.critical("the manager failed to run: %s: %s; stopping the operator so that it is restarted",
-                     type(exc).__name__, exc, exc_info=exc)
+        log.critical(
+            "the manager failed to run: %s: %s; stopping the operator so that it is restarted",
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+        )
         _stop(memo, f"the manager failed to run: {type(exc).__name__}: {exc}")
     elif not memo.get("failed"):
         _stop(memo, "the manager stopped")
@@ -132,9 +151,17 @@ async def _elected(memo: kopf.Memo, cfg: dict[str, Any], kube: Kube) -> Coroutin
     """The manager, run once this replica holds the Lease (and, in a Pod, wears the leader label)."""
     namespace, _, name = str(cfg["lease"]).partition("/")
     duration = float(cfg.get("lease_duration", 8.0))
-    memo.elector = Elector(kube, namespace, name, str(cfg["identity"]), duration=duration,
-                           renew_deadline=duration * 0.75, renew_every=duration / 4, retry=min(1.0, duration / 8),
-                           owner=bootstrap.owner_in(cfg.get("owner_ref"), namespace))
+    memo.elector = Elector(
+        kube,
+        namespace,
+        name,
+        str(cfg["identity"]),
+        duration=duration,
+        renew_deadline=duration * 0.75,
+        renew_every=duration / 4,
+        retry=min(1.0, duration / 8),
+        owner=bootstrap.owner_in(cfg.get("owner_ref"), namespace),
+    )
     pod = cfg.get("pod")
     if pod:
         await podrole.stand_by(kube, namespace, pod)
@@ -166,12 +193,19 @@ async def _serve_webhook(settings: kopf.OperatorSettings, cfg: dict[str, Any], k
     names = [host] if not service else [f"{service.split('/')[1]}.{service.split('/')[0]}.svc", host]
     cert = await _certificate(cfg, kube, names)
     settings.admission.server = WebhookServer(
-        addr=cfg.get("webhook_addr", "127.0.0.1"), port=cfg["webhook_port"], host=names[0],
-        certfile=str(cert.certfile), pkeyfile=str(cert.keyfile), cadata=cert.ca_pem,
-        service=tuple(service.split("/", 1)) if service else None, direct=ADMISSION, memo=memo)
+        addr=cfg.get("webhook_addr", "127.0.0.1"),
+        port=cfg["webhook_port"],
+        host=names[0],
+        certfile=str(cert.certfile),
+        pkeyfile=str(cert.keyfile),
+        cadata=cert.ca_pem,
+        service=tuple(service.split("/", 1)) if service else None,
+        direct=ADMISSION,
+        memo=memo,
+    )
     configuration = cfg.get("webhook_configuration")
     if configuration:
-        if not cfg.get("webhook_tls_dir"):   # with cert-manager, its cainjector fills caBundle
+        if not cfg.get("webhook_tls_dir"):  # with cert-manager, its cainjector fills caBundle
             await webhookca.inject(kube, configuration, cert.ca_pem)
             memo.ca_task = asyncio.create_task(_keep_ca_bundle(kube, configuration, cert.ca_pem))
     elif cfg.get("webhook_register", True) and (cfg.get("shard") or Shard()).sharded:
@@ -187,14 +221,33 @@ def shard_webhook(shard: Shard, server: WebhookServer, ca_pem: bytes) -> dict[st
     hooks = []
     for hook, (_, operations) in ADMISSION.items():
         resource = "microapps/scale" if hook == "admission-scale" else "microapps"
-        hooks.append({"name": f"{hook}.{shard.name}.microapp.dev", "sideEffects": "NoneOnDryRun",
-                      "failurePolicy": "Fail", "matchPolicy": "Equivalent", "timeoutSeconds": 30,
-                      "admissionReviewVersions": ["v1"], "namespaceSelector": shard.namespace_selector() or {},
-                      "clientConfig": {"url": f"{base}/{hook}", "caBundle": base64.b64encode(ca_pem).decode()},
-                      "rules": [{"apiGroups": [api.GROUP], "apiVersions": [api.VERSION], "resources": [resource],
-                                 "operations": sorted(operations), "scope": "*"}]})
-    return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-            "metadata": {"name": f"{WEBHOOK_CONFIGURATION}-{shard.name}"}, "webhooks": hooks}
+        hooks.append(
+            {
+                "name": f"{hook}.{shard.name}.microapp.dev",
+                "sideEffects": "NoneOnDryRun",
+                "failurePolicy": "Fail",
+                "matchPolicy": "Equivalent",
+                "timeoutSeconds": 30,
+                "admissionReviewVersions": ["v1"],
+                "namespaceSelector": shard.namespace_selector() or {},
+                "clientConfig": {"url": f"{base}/{hook}", "caBundle": base64.b64encode(ca_pem).decode()},
+                "rules": [
+                    {
+                        "apiGroups": [api.GROUP],
+                        "apiVersions": [api.VERSION],
+                        "resources": [resource],
+                        "operations": sorted(operations),
+                        "scope": "*",
+                    }
+                ],
+            }
+        )
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": f"{WEBHOOK_CONFIGURATION}-{shard.name}"},
+        "webhooks": hooks,
+    }
 
 
 async def _certificate(cfg: dict[str, Any], kube: Kube, names: list[str]) -> certs.ServingCert:
@@ -206,9 +259,15 @@ async def _certificate(cfg: dict[str, Any], kube: Kube, names: list[str]) -> cer
     if not cfg.get("webhook_ca_secret"):
         return certs.generate(cert_dir, names)
     namespace, _, secret = str(cfg["webhook_ca_secret"]).partition("/")
-    ca_pem, ca_key = await webhookca.shared_ca(kube, namespace, secret, make=certs.new_ca,
-                                               expiry=certs.not_after, now=datetime.now(timezone.utc),
-                                               owner=bootstrap.owner_in(cfg.get("owner_ref"), namespace))
+    ca_pem, ca_key = await webhookca.shared_ca(
+        kube,
+        namespace,
+        secret,
+        make=certs.new_ca,
+        expiry=certs.not_after,
+        now=datetime.now(UTC),
+        owner=bootstrap.owner_in(cfg.get("owner_ref"), namespace),
+    )
     return certs.serving(cert_dir, names, ca_pem, ca_key)
 
 
@@ -297,46 +356,65 @@ async def _ready(memo: kopf.Memo) -> Manager:
     elector: Elector | None = memo.get("elector")
     if elector is not None and not elector.leading.is_set():
         metrics.admission_denials.labels("Standby").inc()
-        raise kopf.AdmissionError(f"this microapp operator replica is on standby ({elector.holder or 'no replica'} "
-                                  "leads); retry in a few seconds", code=503)
+        raise kopf.AdmissionError(
+            f"this microapp operator replica is on standby ({elector.holder or 'no replica'} "
+            "leads); retry in a few seconds",
+            code=503,
+        )
     manager: Manager | None = memo.get("manager")
     if manager is not None and manager.synced.is_set():
         return manager  # the usual case, without a timer task per review
     try:
         if manager is None:
-            raise asyncio.TimeoutError
+            raise TimeoutError
         await asyncio.wait_for(manager.synced.wait(), timeout=10)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         metrics.admission_denials.labels("OperatorStarting").inc()
-        raise kopf.AdmissionError("the microapp operator is still starting and cannot check budgets "
-                                  "and policy yet; retry in a few seconds", code=503) from None
+        raise kopf.AdmissionError(
+            "the microapp operator is still starting and cannot check budgets and policy yet; retry in a few seconds",
+            code=503,
+        ) from None
     return manager
 
 
-async def admit_microapp(body: kopf.Body, old: kopf.Body | None, operation: str, dryrun: bool,
-                         userinfo: kopf.UserInfo, warnings: list[str], memo: kopf.Memo, **_: Any) -> None:
+async def admit_microapp(
+    body: kopf.Body,
+    old: kopf.Body | None,
+    operation: str,
+    dryrun: bool,
+    userinfo: kopf.UserInfo,
+    warnings: list[str],
+    memo: kopf.Memo,
+    **_: Any,
+) -> None:
     """Who asks, the policy, the spec and the budget, at `kubectl apply` time."""
     with metrics.admission_duration.time():
         await _admit(body, old, operation, dryrun, userinfo, warnings, memo)
 
 
-async def _admit(body: kopf.Body, old: kopf.Body | None, operation: str, dryrun: bool,
-                 userinfo: kopf.UserInfo, warnings: list[str], memo: kopf.Memo) -> None:
+async def _admit(
+    body: kopf.Body,
+    old: kopf.Body | None,
+    operation: str,
+    dryrun: bool,
+    userinfo: kopf.UserInfo,
+    warnings: list[str],
+    memo: kopf.Memo,
+) -> None:
     manager = await _ready(memo)
     _sharded(manager, body)
     previous = dict(old) if old else None
     conflicts = await manager.admission.collisions(body) if operation == "CREATE" else []
-    decision = manager.admission.admit(dict(body), previous, user=dict(userinfo), dryrun=dryrun,
-                                       conflicts=conflicts)
+    decision = manager.admission.admit(dict(body), previous, user=dict(userinfo), dryrun=dryrun, conflicts=conflicts)
     _answer(decision, operation, warnings)
     moved = identity.transfer(AppMeta.of(body), AppMeta.of(previous) if previous else None)
     if moved and not dryrun:
-        manager.record(previous or {}, "Normal", "OwnershipTransferred",
-                       f"{moved} (by {userinfo.get('username')})")
+        manager.record(previous or {}, "Normal", "OwnershipTransferred", f"{moved} (by {userinfo.get('username')})")
 
 
-async def admit_microapp_scale(body: kopf.Body, dryrun: bool, userinfo: kopf.UserInfo, warnings: list[str],
-                               memo: kopf.Memo, **_: Any) -> None:
+async def admit_microapp_scale(
+    body: kopf.Body, dryrun: bool, userinfo: kopf.UserInfo, warnings: list[str], memo: kopf.Memo, **_: Any
+) -> None:
     """`kubectl scale` goes through the same checks: it must not bypass the budget."""
     manager = await _ready(memo)
     _sharded(manager, body)
@@ -347,8 +425,11 @@ async def admit_microapp_scale(body: kopf.Body, dryrun: bool, userinfo: kopf.Use
     replicas = (body.get("spec") or {}).get("replicas")
     # The scale update bumps the app's generation: reserve for that one.
     generation = int(current["metadata"].get("generation") or 1) + 1
-    scaled = {**current, "metadata": {**current["metadata"], "generation": generation},
-              "spec": {**(current.get("spec") or {}), "replicas": replicas}}
+    scaled = {
+        **current,
+        "metadata": {**current["metadata"], "generation": generation},
+        "spec": {**(current.get("spec") or {}), "replicas": replicas},
+    }
     with metrics.admission_duration.time():
         _answer(manager.admission.admit(scaled, current, user=dict(userinfo), dryrun=dryrun), "SCALE", warnings)
 
@@ -372,15 +453,32 @@ def _answer(decision: budget.Decision, operation: str, warnings: list[str]) -> N
 
 
 # webhook id -> (handler, operations). The server answers these directly (see webhook.py).
-ADMISSION = {"admission": (admit_microapp, frozenset({"CREATE", "UPDATE"})),
-             "admission-scale": (admit_microapp_scale, frozenset({"UPDATE"}))}
+ADMISSION = {
+    "admission": (admit_microapp, frozenset({"CREATE", "UPDATE"})),
+    "admission-scale": (admit_microapp_scale, frozenset({"UPDATE"})),
+}
 
 
 def register_admission() -> None:
     """The validating webhooks (skipped with --no-webhook: Kopf refuses handlers without a server).
 
     Persistent: the configuration stays when the operator stops, so admission fails closed."""
-    kopf.on.validate(api.GROUP, api.VERSION, "microapps", id="admission", operations=["CREATE", "UPDATE"],
-                     side_effects=True, persistent=True)(admit_microapp)
-    kopf.on.validate(api.GROUP, api.VERSION, "microapps", id="admission-scale", subresource="scale",
-                     operations=["UPDATE"], side_effects=True, persistent=True)(admit_microapp_scale)
+    kopf.on.validate(
+        api.GROUP,
+        api.VERSION,
+        "microapps",
+        id="admission",
+        operations=["CREATE", "UPDATE"],
+        side_effects=True,
+        persistent=True,
+    )(admit_microapp)
+    kopf.on.validate(
+        api.GROUP,
+        api.VERSION,
+        "microapps",
+        id="admission-scale",
+        subresource="scale",
+        operations=["UPDATE"],
+        side_effects=True,
+        persistent=True,
+    )(admit_microapp_scale)

@@ -22,18 +22,31 @@ def add_parser(sub: Any) -> None:
     tpl = sub.add_parser("template", help="check AppTemplate files before publishing them (platform teams)")
     tsub = tpl.add_subparsers(dest="template_command", required=True, metavar="COMMAND")
     policy = argparse.ArgumentParser(add_help=False)
-    files.file_argument(policy.add_argument(
-        "--policy", help="PlatformPolicy file whose guardrails the examples must pass (default: the built-in defaults)"))
+    files.file_argument(
+        policy.add_argument(
+            "--policy",
+            help="PlatformPolicy file whose guardrails the examples must pass (default: the built-in defaults)",
+        )
+    )
 
-    lint = tsub.add_parser("lint", parents=[policy], help="schema, examples, rendered objects, guardrails, "
-                                                          "versions and changelog (exit 1 on problems)")
+    lint = tsub.add_parser(
+        "lint",
+        parents=[policy],
+        help="schema, examples, rendered objects, guardrails, versions and changelog (exit 1 on problems)",
+    )
     files.dir_argument(lint.add_argument("dir", metavar="DIR", help="directory of AppTemplate YAML files"))
-    files.dir_argument(lint.add_argument("--published", metavar="DIR",
-                                         help="AppTemplate files already published (default: the built-in catalog)"))
+    files.dir_argument(
+        lint.add_argument(
+            "--published", metavar="DIR", help="AppTemplate files already published (default: the built-in catalog)"
+        )
+    )
     lint.set_defaults(func=run_lint)
 
-    test = tsub.add_parser("test", parents=[policy], help="render every example and compare with "
-                                                          "DIR/golden/TEMPLATE@VERSION/EXAMPLE.yaml (exit 1 on a difference)")
+    test = tsub.add_parser(
+        "test",
+        parents=[policy],
+        help="render every example and compare with DIR/golden/TEMPLATE@VERSION/EXAMPLE.yaml (exit 1 on a difference)",
+    )
     files.dir_argument(test.add_argument("dir", metavar="DIR", help="directory of AppTemplate YAML files"))
     test.add_argument("--update", action="store_true", help="write the golden files from the current output")
     test.set_defaults(func=run_test)
@@ -86,13 +99,20 @@ def run_test(args: argparse.Namespace) -> int:
     expected = {root / templatelint.golden_path(t.spec, ex) for t in templates for ex in t.spec.examples or []}
     stale = _stale(root, expected, update=args.update, directory=args.dir)
     failed = len(found) + len(problems) + results.count(False) + stale
-    print(f"{args.dir}: {_count(len(results), 'example')}, {results.count(True)} "
-          f"{'written or unchanged' if args.update else 'match their golden files'}, {failed} failed")
+    print(
+        f"{args.dir}: {_count(len(results), 'example')}, {results.count(True)} "
+        f"{'written or unchanged' if args.update else 'match their golden files'}, {failed} failed"
+    )
     return 1 if failed else 0
 
 
-def _one(t: templatelint.Template, example: api.TemplateExample, root: Path, policy: api.PlatformPolicySpec,
-         args: argparse.Namespace) -> bool:
+def _one(
+    t: templatelint.Template,
+    example: api.TemplateExample,
+    root: Path,
+    policy: api.PlatformPolicySpec,
+    args: argparse.Namespace,
+) -> bool:
     """One example against its golden file; True when it matches (or was written)."""
     rel = templatelint.golden_path(t.spec, example)
     path, where = root / rel, f"{t.where}, example {example.name}"
@@ -111,8 +131,10 @@ def _one(t: templatelint.Template, example: api.TemplateExample, root: Path, pol
     if diff:
         print(f"{where}: the rendered objects differ from {path}:")
         sys.stdout.writelines(line if line.endswith("\n") else line + "\n" for line in diff)
-        print(f"fix the template, or if the change is intended run `microapp template test {args.dir} --update` "
-              "and commit the golden file")
+        print(
+            f"fix the template, or if the change is intended run `microapp template test {args.dir} --update` "
+            "and commit the golden file"
+        )
         return False
     print(f"ok {rel}")
     return True
@@ -136,6 +158,8 @@ def _stale(root: Path, expected: set[Path], *, update: bool, directory: str) -> 
             path.unlink()
             print(f"removed {path} (no example renders to it any more)")
         else:
-            print(f"{path}: no example renders to it any more; delete it or run "
-                  f"`microapp template test {directory} --update`")
+            print(
+                f"{path}: no example renders to it any more; delete it or run "
+                f"`microapp template test {directory} --update`"
+            )
     return 0 if update else len(stale)

@@ -17,7 +17,8 @@ configuration should point at a Service (``clientConfig.service``) rather than a
 from __future__ import annotations
 
 import logging
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 import aiohttp.web
 import kopf
@@ -32,22 +33,33 @@ Handler = Callable[..., Awaitable[None]]
 class WebhookServer(kopf.WebhookServer):
     """``kopf.WebhookServer`` plus direct handlers and an optional Service registration."""
 
-    def __init__(self, *, direct: Mapping[str, tuple[Handler, frozenset[str]]] | None = None,
-                 memo: Any = None, service: tuple[str, str] | None = None, service_port: int = 443,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        direct: Mapping[str, tuple[Handler, frozenset[str]]] | None = None,
+        memo: Any = None,
+        service: tuple[str, str] | None = None,
+        service_port: int = 443,
+        **kwargs: Any,
+    ) -> None:
         """``direct``: webhook id -> (handler, operations it takes); ``memo``: passed to them;
         ``service``: (namespace, name) to register instead of the URL."""
         super().__init__(**kwargs)
         self.direct = dict(direct or {})
         self.memo = memo
-        self.service = None if service is None else reviews.WebhookClientConfigService(
-            namespace=service[0], name=service[1], port=service_port, path="/")
+        self.service = (
+            None
+            if service is None
+            else reviews.WebhookClientConfigService(namespace=service[0], name=service[1], port=service_port, path="/")
+        )
 
     async def __call__(self, fn: reviews.WebhookFn) -> AsyncIterator[reviews.WebhookClientConfig]:
         async for config in super().__call__(fn):
             if self.service is not None:
-                config = reviews.WebhookClientConfig(caBundle=config.get("caBundle"),  # type: ignore[typeddict-item]
-                                                     service=dict(self.service))  # type: ignore[typeddict-item]
+                config = reviews.WebhookClientConfig(
+                    caBundle=config.get("caBundle"),  # type: ignore[typeddict-item]
+                    service=dict(self.service),
+                )  # type: ignore[typeddict-item]
             yield config
 
     async def _serve(self, fn: reviews.WebhookFn, request: aiohttp.web.Request) -> aiohttp.web.Response:  # type: ignore[override]
@@ -66,8 +78,9 @@ class WebhookServer(kopf.WebhookServer):
         return aiohttp.web.Response(body=orjson.dumps(response), content_type="application/json")
 
 
-async def answer(request: Mapping[str, Any], handler: Handler, operations: frozenset[str], *,
-                 memo: Any) -> reviews.Response:
+async def answer(
+    request: Mapping[str, Any], handler: Handler, operations: frozenset[str], *, memo: Any
+) -> reviews.Response:
     """One AdmissionReview answered the way Kopf answers it: allowed unless the handler raises;
     ``kopf.AdmissionError`` carries the message and code; its warnings are returned."""
     payload = request.get("request") or {}
@@ -77,20 +90,33 @@ async def answer(request: Mapping[str, Any], handler: Handler, operations: froze
     if operation in operations:
         new, old = payload.get("object"), payload.get("oldObject")
         try:
-            await handler(body=new if new is not None else old, old=old, new=new, operation=operation,
-                          subresource=payload.get("subResource"), dryrun=bool(payload.get("dryRun")),
-                          userinfo=payload.get("userInfo") or {}, warnings=warnings, memo=memo)
+            await handler(
+                body=new if new is not None else old,
+                old=old,
+                new=new,
+                operation=operation,
+                subresource=payload.get("subResource"),
+                dryrun=bool(payload.get("dryRun")),
+                userinfo=payload.get("userInfo") or {},
+                warnings=warnings,
+                memo=memo,
+            )
         except kopf.AdmissionError as exc:
             status = {"message": str(exc) or "refused", "code": exc.code or 500}
         except Exception as exc:  # noqa: BLE001 - fail closed with a message, as Kopf does
             log.exception("admission handler %s failed", getattr(handler, "__name__", handler))
-            status = {"message": "the microapp operator failed to check this request (an internal error, "
-                                 f"{type(exc).__name__}; its log has the details); retry, and report it if it persists",
-                      "code": 500}
+            status = {
+                "message": "the microapp operator failed to check this request (an internal error, "
+                f"{type(exc).__name__}; its log has the details); retry, and report it if it persists",
+                "code": 500,
+            }
     response: dict[str, Any] = {"uid": payload.get("uid", ""), "allowed": status is None}
     if warnings:
         response["warnings"] = [str(w) for w in warnings]
     if status is not None:
         response["status"] = status
-    return {"apiVersion": request.get("apiVersion", "admission.k8s.io/v1"),  # type: ignore[return-value]
-            "kind": request.get("kind", "AdmissionReview"), "response": response}
+    return {
+        "apiVersion": request.get("apiVersion", "admission.k8s.io/v1"),  # type: ignore[return-value]
+        "kind": request.get("kind", "AdmissionReview"),
+        "response": response,
+    }

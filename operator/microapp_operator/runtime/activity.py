@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import aiohttp
 
@@ -61,7 +61,7 @@ class ActivitySweep:
                 async with session.get(f"{url.rstrip('/')}/api/v1/query", params={"query": promql}) as resp:
                     answer = await resp.json(content_type=None)
             busy = activity.active(answer)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             log.warning("activity sweep failed url=%s error=%s", url, str(exc) or type(exc).__name__)
             self._known(False)
             return

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 
@@ -18,15 +19,15 @@ from ..api import types as api
 from ..api.conditions import Reason
 from ..api.kinds import CHILDREN, RESOURCES
 from ..core import budget, cost, guardrails, identity, ownership, plan
-from .budgets import Budgets
 from ..core.render import RenderError
+from .budgets import Budgets
 from .cache import ChildCache
-from .names import NameIndex, has
 from .kube import KubeError
+from .names import NameIndex, has
 from .world import Key, World
 
 MEMO_SIZE = 4096
-Evaluation = tuple["Decimal | None", list[str], "api.MicroAppSpec | None"]   # estimate, problems, spec
+Evaluation = tuple["Decimal | None", list[str], "api.MicroAppSpec | None"]  # estimate, problems, spec
 
 
 class Admission:
@@ -44,15 +45,16 @@ class Admission:
         meta = plan.AppMeta.of(body)
         try:
             if not await self.names.prefixed(CHILDREN, meta.namespace, meta.name):
-                return []   # no existing name the app could render: nothing to render or fetch
+                return []  # no existing name the app could render: nothing to render or fetch
             app = plan.parse(body)
             objects = plan.desired(app, w.templates.values(), policy=w.policy, podmonitor=w.podmonitor).objects
             live = await self._existing(objects)
         except (plan.PlanError, KubeError):
             return []  # a spec problem is reported by admit(); API trouble: the reconciler re-checks
         found = dict(zip((id(o) for o in objects), live))
-        return ownership.conflicts(objects, lambda o: found.get(id(o)), app=app.name, uid=app.meta.uid,
-                                   include_previous=False)
+        return ownership.conflicts(
+            objects, lambda o: found.get(id(o)), app=app.name, uid=app.meta.uid, include_previous=False
+        )
 
     async def _existing(self, objects: tuple[dict[str, Any], ...]) -> list[dict[str, Any] | None]:
         """The existing object for each rendered one: from the child cache; else, if the name
@@ -62,25 +64,43 @@ class Admission:
         taken = dict(zip(kinds, await asyncio.gather(*(self.names.names(res, namespace) for res in kinds))))
         return await self.cache.lookup(objects, fetch=lambda res, obj: has(taken[res], obj["metadata"]["name"]))
 
-    def admit(self, new: Mapping[str, Any], old: Mapping[str, Any] | None, *, user: Mapping[str, Any],
-              dryrun: bool, conflicts: list[str] | None = None) -> budget.Decision:
+    def admit(
+        self,
+        new: Mapping[str, Any],
+        old: Mapping[str, Any] | None,
+        *,
+        user: Mapping[str, Any],
+        dryrun: bool,
+        conflicts: list[str] | None = None,
+    ) -> budget.Decision:
         """A MicroApp create or update: every problem is listed at once (``conflicts``: from
         :meth:`collisions`, awaited before, since this step must not await)."""
         meta = plan.AppMeta.of(new)
         old_meta = plan.AppMeta.of(old) if old is not None else None
         policy = self.world.policy
         est, workload_problems, spec = self._evaluate_spec(new, meta)
-        problems = identity.check(app=meta, old=old_meta, username=str(user.get("username", "")),
-                                  groups=list(user.get("groups") or []), policy=policy)
+        problems = identity.check(
+            app=meta,
+            old=old_meta,
+            username=str(user.get("username", "")),
+            groups=list(user.get("groups") or []),
+            policy=policy,
+        )
         problems += guardrails.evaluate_app(meta, spec, policy) + workload_problems + list(conflicts or [])
         if est is None:
             return _refusal(problems) if problems else budget.Decision(True)  # e.g. template missing: stalls
         key = meta.key
         previous = self._previous_cost(key, old) if old else Decimal(0)
         others, _ = self.budgets.ledger.committed(meta.team, excluding=key)
-        decision = budget.decide(estimate=est, previous=previous, currency=self.world.prices.currency, team=meta.team,
-                                 committed_others=others, budget=self.world.budget_of(meta.team),
-                                 app_limit=budget.app_limit(spec) if spec is not None else None)
+        decision = budget.decide(
+            estimate=est,
+            previous=previous,
+            currency=self.world.prices.currency,
+            team=meta.team,
+            committed_others=others,
+            budget=self.world.budget_of(meta.team),
+            app_limit=budget.app_limit(spec) if spec is not None else None,
+        )
         if problems:
             return _refusal(problems + ([decision.message] if not decision.allowed else []), decision.warnings)
         if decision.allowed and not dryrun:
@@ -94,8 +114,11 @@ class Admission:
         template is no problem here (the app stalls until it is published)."""
         w = self.world
         absent = self.cache.absent()
-        memo_key = orjson.dumps([body.get("spec"), meta.team, w.catalog_version, w.policy_version, w.podmonitor,
-                                 sorted(absent)], default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        memo_key = orjson.dumps(
+            [body.get("spec"), meta.team, w.catalog_version, w.policy_version, w.podmonitor, sorted(absent)],
+            default=str,
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+        )
         if memo_key in self.estimates:
             self.estimates.move_to_end(memo_key)
             return self.estimates[memo_key]
@@ -107,11 +130,14 @@ class Admission:
             work = plan.workload(app, w.templates.values(), policy=w.policy, podmonitor=w.podmonitor)
             res = work.resolution
             missing = ownership.unavailable(work.objects, absent, template=f"{res.name}@{res.version}")
-            value = (cost.estimate(work.objects, w.prices).monthly,
-                     missing + guardrails.evaluate_workload(spec, work.objects, w.policy), spec)
+            value = (
+                cost.estimate(work.objects, w.prices).monthly,
+                missing + guardrails.evaluate_workload(spec, work.objects, w.policy),
+                spec,
+            )
         except plan.PlanError as exc:
             value = (None, [] if exc.reason == Reason.TEMPLATE_NOT_FOUND else exc.problems, spec)
-        except RenderError as exc:   # the template's output cannot be priced
+        except RenderError as exc:  # the template's output cannot be priced
             value = (None, [str(exc)], spec)
         self.estimates[memo_key] = value
         if len(self.estimates) > MEMO_SIZE:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
-
 import logging
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from .. import metrics
 from ..api import types as api
@@ -30,23 +30,44 @@ class Announcer:
 
     ROUTINE = frozenset({"Applied", "Pruned", "TemplateResolved", "Ready"})
 
-    def __init__(self, kube: Kube, notifier: Notifier, in_flight: int = 8, routine: bool = True,
-                 backlog: int = 5000) -> None:
+    def __init__(
+        self, kube: Kube, notifier: Notifier, in_flight: int = 8, routine: bool = True, backlog: int = 5000
+    ) -> None:
         self.kube = kube
-        self.routine = routine   # False: only Warnings and lifecycle Events (status carries the rest)
+        self.routine = routine  # False: only Warnings and lifecycle Events (status carries the rest)
         self.notifier = notifier
         self.in_flight = in_flight
-        self.waiting: collections.deque[tuple[dict[str, Any], str, str, str, datetime]] = \
-            collections.deque(maxlen=backlog)
-        self.pending: set[asyncio.Task[None]] = set()   # the senders
+        self.waiting: collections.deque[tuple[dict[str, Any], str, str, str, datetime]] = collections.deque(
+            maxlen=backlog
+        )
+        self.pending: set[asyncio.Task[None]] = set()  # the senders
 
-    async def applied(self, app: Mapping[str, Any], meta: AppMeta, applied: list[str], pruned: list[str],
-                      decision: reconcile.Apply, now: datetime, reconcile_id: int) -> None:
+    async def applied(
+        self,
+        app: Mapping[str, Any],
+        meta: AppMeta,
+        applied: list[str],
+        pruned: list[str],
+        decision: reconcile.Apply,
+        now: datetime,
+        reconcile_id: int,
+    ) -> None:
         if applied or pruned:
-            log.info("reconciled namespace=%s name=%s applied=%d pruned=%d", meta.namespace, meta.name,
-                     len(applied), len(pruned),
-                     extra={"namespace": meta.namespace, "app": meta.name, "generation": meta.generation,
-                            "reconcile_id": reconcile_id, "applied": len(applied), "pruned": len(pruned)})
+            log.info(
+                "reconciled namespace=%s name=%s applied=%d pruned=%d",
+                meta.namespace,
+                meta.name,
+                len(applied),
+                len(pruned),
+                extra={
+                    "namespace": meta.namespace,
+                    "app": meta.name,
+                    "generation": meta.generation,
+                    "reconcile_id": reconcile_id,
+                    "applied": len(applied),
+                    "pruned": len(pruned),
+                },
+            )
         # One Event per step, not per fact: a new template version rides on the Applied Event
         # (a first rollout costs two Events, Applied and Ready, not three).
         resolved = f"; {decision.resolved}" if decision.resolved else ""
@@ -72,20 +93,29 @@ class Announcer:
             metrics.lifecycle_transitions.labels(state.value).inc()
             reason, text = {
                 lifecycle.State.IDLE: ("Idle", f"scaled to zero: no activity since {st.get('lastActivity')}"),
-                lifecycle.State.RETIRING: ("Retiring", f"will be retired at {st.get('retireAt')} unless it is "
-                                                       f"used or woken (microapp.dev/wake)"),
-                lifecycle.State.RETIRED: ("Retired", "workload removed" + (
-                    " and the MicroApp deleted (onRetire: Delete)" if decision.delete_app else
-                    "; restore with microapp.dev/restore")),
+                lifecycle.State.RETIRING: (
+                    "Retiring",
+                    f"will be retired at {st.get('retireAt')} unless it is used or woken (microapp.dev/wake)",
+                ),
+                lifecycle.State.RETIRED: (
+                    "Retired",
+                    "workload removed"
+                    + (
+                        " and the MicroApp deleted (onRetire: Delete)"
+                        if decision.delete_app
+                        else "; restore with microapp.dev/restore"
+                    ),
+                ),
                 lifecycle.State.ACTIVE: ("Woken", f"active again ({st.get('activitySource')})"),
             }[state]
             await self.event(app, "Normal", reason, text, now)
             if state is lifecycle.State.RETIRING:
-                spec = ((app.get("spec") or {}).get("lifecycle") or {})
+                spec = (app.get("spec") or {}).get("lifecycle") or {}
                 self.notifier.send(cloudevent(app, st, on_retire=spec.get("onRetire") or "Archive", now=now))
 
-    async def conditions(self, app: Mapping[str, Any], old: Mapping[str, Any],
-                                new: Mapping[str, Any], now: datetime) -> None:
+    async def conditions(
+        self, app: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any], now: datetime
+    ) -> None:
         before, after = condition(old, ConditionType.READY), condition(new, ConditionType.READY)
         if (before.get("status"), before.get("reason")) == (after.get("status"), after.get("reason")):
             return
@@ -119,8 +149,11 @@ class Announcer:
 def reference(app: Mapping[str, Any]) -> dict[str, Any]:
     """What an Event names of its app (``Kube.event``'s involvedObject), and nothing more."""
     meta = app.get("metadata") or {}
-    return {"apiVersion": app.get("apiVersion", api.API_VERSION), "kind": app.get("kind", "MicroApp"),
-            "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "resourceVersion")}}
+    return {
+        "apiVersion": app.get("apiVersion", api.API_VERSION),
+        "kind": app.get("kind", "MicroApp"),
+        "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "resourceVersion")},
+    }
 
 
 def condition(st: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]:

@@ -14,7 +14,8 @@ private key), is owned by the chart's ServiceAccount and goes with the release.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..api.kinds import RESOURCES
 from .kube import Kube, KubeError, resource_of
@@ -36,14 +37,14 @@ async def create_missing(kube: Kube, objects: Iterable[Mapping[str, Any]]) -> li
             await kube.create(obj)
         except KubeError as exc:
             if exc.status == 409:
-                continue   # there already: never overwritten
+                continue  # there already: never overwritten
             raise
         created.append(name)
         log.info("created %s (absent at start)", name)
     return created
 
 
-OwnerRef = tuple[str, dict[str, Any]]   # (the owner's namespace, the ownerReference)
+OwnerRef = tuple[str, dict[str, Any]]  # (the owner's namespace, the ownerReference)
 
 
 async def owner_reference(kube: Kube, service_account: str | None) -> OwnerRef | None:
@@ -55,8 +56,10 @@ async def owner_reference(kube: Kube, service_account: str | None) -> OwnerRef |
     namespace, _, name = service_account.partition("/")
     found = await kube.get(SERVICE_ACCOUNT, namespace, name)
     if found is None:
-        log.warning("--owned-by-service-account %s not found: the Lease and the webhook CA Secret will "
-                    "outlive an uninstall", service_account)
+        log.warning(
+            "--owned-by-service-account %s not found: the Lease and the webhook CA Secret will outlive an uninstall",
+            service_account,
+        )
         return None
     return namespace, {"apiVersion": "v1", "kind": "ServiceAccount", "name": name, "uid": found["metadata"]["uid"]}
 

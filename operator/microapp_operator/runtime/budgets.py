@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .. import metrics
 from ..api.kinds import MICROAPP, TEAMBUDGET
@@ -26,21 +27,26 @@ log = logging.getLogger(__name__)
 
 
 class Budgets:
-    def __init__(self, world: World, kube: Kube, clock: Callable[[], datetime],
-                 release: Callable[[list[Key]], None] = lambda keys: None,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 keeps: Callable[[str], bool] = lambda team: True) -> None:
+    def __init__(
+        self,
+        world: World,
+        kube: Kube,
+        clock: Callable[[], datetime],
+        release: Callable[[list[Key]], None] = lambda keys: None,
+        monotonic: Callable[[], float] = time.monotonic,
+        keeps: Callable[[str], bool] = lambda team: True,
+    ) -> None:
         self.world = world
-        self.keeps = keeps                             # this shard writes the team's TeamBudget status
+        self.keeps = keeps  # this shard writes the team's TeamBudget status
         self.kube = kube
         self.clock = clock
-        self.release = release                         # requeue held apps when their team's total drops
+        self.release = release  # requeue held apps when their team's total drops
         self.ledger = Ledger(monotonic)
-        self.held: dict[str, set[Key]] = {}            # team -> apps held back (OverBudget) until it fits
-        self._saved: dict[Key, str] = {}               # apps with a saved-cost series -> its team label
-        self.dirty: set[str] = set()                   # teams whose status or gauges may be stale
-        self.written: dict[str, dict[str, Any]] = {}   # TeamBudget name -> the status we last wrote
-        self._limits: set[str] = set()                 # teams with a microapp_team_budget_limit series
+        self.held: dict[str, set[Key]] = {}  # team -> apps held back (OverBudget) until it fits
+        self._saved: dict[Key, str] = {}  # apps with a saved-cost series -> its team label
+        self.dirty: set[str] = set()  # teams whose status or gauges may be stale
+        self.written: dict[str, dict[str, Any]] = {}  # TeamBudget name -> the status we last wrote
+        self._limits: set[str] = set()  # teams with a microapp_team_budget_limit series
 
     def budget_seen(self, name: str) -> None:
         """A TeamBudget event arrived: its status as the API server has it is the base again."""
@@ -50,8 +56,9 @@ class Budgets:
         if team:
             self.dirty.add(team)
 
-    def account(self, key: Key, team: str, amount: Decimal | None, *, generation: int | None = None,
-                priming: bool = False) -> None:
+    def account(
+        self, key: Key, team: str, amount: Decimal | None, *, generation: int | None = None, priming: bool = False
+    ) -> None:
         """Record an app's estimate for ``generation`` (None: it does not render, so it costs
         nothing); releases admission's reservation for that generation."""
         if key not in self.world.apps and not priming:
@@ -112,14 +119,17 @@ class Budgets:
         if waiting:
             self.release(sorted(waiting))
 
-    async def prime(self, accepts: Callable[[str], bool] = lambda namespace: True,
-                    each: Callable[[dict[str, Any]], None] = lambda item: None) -> int:
+    async def prime(
+        self,
+        accepts: Callable[[str], bool] = lambda namespace: True,
+        each: Callable[[dict[str, Any]], None] = lambda item: None,
+    ) -> int:
         """Every app's estimate before the first reconcile: budget verdicts made during the
         initial sync must not depend on which apps happened to be reconciled first. Reads the
         apps page by page; ``each`` sees those of the namespaces ``accepts`` (this shard's).
         Returns how many there were."""
         delay, count = 1.0, 0
-        while True:   # start-up must not fail on a restarting API server
+        while True:  # start-up must not fail on a restarting API server
             try:
                 async for items, _ in self.kube.pages(MICROAPP):
                     mine = [i for i in items if accepts(i["metadata"]["namespace"])]
@@ -139,8 +149,9 @@ class Budgets:
         for item in items:
             key = (item["metadata"]["namespace"], item["metadata"]["name"])
             try:
-                objects = plan.workload(plan.parse(item), w.templates.values(), policy=w.policy,
-                                        podmonitor=w.podmonitor).objects
+                objects = plan.workload(
+                    plan.parse(item), w.templates.values(), policy=w.policy, podmonitor=w.podmonitor
+                ).objects
                 amount: Decimal | None = cost.estimate(objects, w.prices).monthly
             except (plan.PlanError, RenderError):
                 amount = None
@@ -176,8 +187,9 @@ class Budgets:
             if not self.keeps(entry.budget.team):
                 continue
             old: Mapping[str, Any] = self.written.get(entry.name, entry.status)
-            new = budget.shadowed_status(team=entry.budget.team, in_force=in_force.name,
-                                         generation=entry.generation, old=old, now=self.clock())
+            new = budget.shadowed_status(
+                team=entry.budget.team, in_force=in_force.name, generation=entry.generation, old=old, now=self.clock()
+            )
             if all(old.get(k) == v for k, v in new.items()):
                 continue
             try:
@@ -189,8 +201,9 @@ class Budgets:
     async def _write_status(self, team: str, committed: Decimal, count: int) -> None:
         entry = self.world.budgets[team]
         old: Mapping[str, Any] = self.written.get(entry.name, entry.status)
-        new = budget.team_status(entry.budget, committed=committed, count=count, generation=entry.generation,
-                                 old=old, now=self.clock())
+        new = budget.team_status(
+            entry.budget, committed=committed, count=count, generation=entry.generation, old=old, now=self.clock()
+        )
         if all(old.get(k) == v for k, v in new.items()):
             return
         await self.kube.patch_status(TEAMBUDGET, "", entry.name, new)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from .. import metrics
 from ..api import types as api
@@ -34,11 +35,18 @@ Key = tuple[str, str]
 class ChildCache:
     """The latest labelled children per kind, kept by one list+watch per kind."""
 
-    def __init__(self, kube: Kube, resources: Iterable[Resource], on_change: Callable[[str, str], None],
-                 *, retry_absent: float = 10.0, on_kind: Callable[[Resource, bool], None] | None = None,
-                 accepts: Callable[[str], bool] = lambda namespace: True) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        resources: Iterable[Resource],
+        on_change: Callable[[str, str], None],
+        *,
+        retry_absent: float = 10.0,
+        on_kind: Callable[[Resource, bool], None] | None = None,
+        accepts: Callable[[str], bool] = lambda namespace: True,
+    ) -> None:
         self.kube = kube
-        self.accepts = accepts   # sharded: only this shard's namespaces are kept
+        self.accepts = accepts  # sharded: only this shard's namespaces are kept
         self.resources = list(resources)
         self.on_change = on_change
         self.on_kind = on_kind or (lambda res, present: None)
@@ -46,7 +54,7 @@ class ChildCache:
         self.objects: dict[Resource, dict[Key, Packed]] = {r: {} for r in self.resources}
         self.synced: dict[Resource, asyncio.Event] = {r: asyncio.Event() for r in self.resources}
         self.present: dict[Resource, bool] = {r: False for r in self.resources}
-        self._deleted: dict[str, set[tuple[Resource, Key]]] = {}   # deletions seen while acquiring
+        self._deleted: dict[str, set[tuple[Resource, Key]]] = {}  # deletions seen while acquiring
 
     def get(self, res: Resource, namespace: str, name: str) -> dict[str, Any] | None:
         """A copy of the cached object, or None."""
@@ -62,9 +70,11 @@ class ChildCache:
         """(apiVersion, kind) of the kinds the cluster does not serve (their CRD is missing)."""
         return frozenset(res.key for res, present in self.present.items() if not present and self.synced[res].is_set())
 
-    async def lookup(self, objects: Iterable[Mapping[str, Any]],
-                     fetch: Callable[[Resource, Mapping[str, Any]], bool] = lambda res, obj: True
-                     ) -> list[dict[str, Any] | None]:
+    async def lookup(
+        self,
+        objects: Iterable[Mapping[str, Any]],
+        fetch: Callable[[Resource, Mapping[str, Any]], bool] = lambda res, obj: True,
+    ) -> list[dict[str, Any] | None]:
         """The live object of each desired one: from the cache, else (unlabelled, foreign, or not
         yet seen) one GET each, in parallel, for the misses ``fetch`` allows. Only objects about to
         be created cost a read."""
@@ -76,15 +86,16 @@ class ChildCache:
             found.append(live)
             if live is None and fetch(res, obj):
                 missing.append((i, res, obj))
-        answers = await asyncio.gather(*(self.kube.get(res, obj["metadata"]["namespace"], obj["metadata"]["name"])
-                                         for _, res, obj in missing))
+        answers = await asyncio.gather(
+            *(self.kube.get(res, obj["metadata"]["namespace"], obj["metadata"]["name"]) for _, res, obj in missing)
+        )
         for (i, _, _), live in zip(missing, answers):
             found[i] = live
         return found
 
     async def wait_synced(self, timeout: float = 60) -> None:
         if all(event.is_set() for event in self.synced.values()):
-            return   # every reconcile asks: no tasks for the common case
+            return  # every reconcile asks: no tasks for the common case
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in self.synced.values())), timeout)
 
     async def run(self) -> None:
@@ -101,7 +112,7 @@ class ChildCache:
         meta = obj.get("metadata") or {}
         key = (meta.get("namespace", ""), meta.get("name", ""))
         if not self.accepts(key[0]):
-            return   # another shard's
+            return  # another shard's
         meta.pop("managedFields", None)  # not needed, and most of an object's size
         self.objects[res][key] = Packed.of(obj)
 
@@ -113,7 +124,7 @@ class ChildCache:
         deleted: set[tuple[Resource, Key]] = set()
         self._deleted[namespace] = deleted
         try:
-            for res in kinds:   # one kind at a time, page by page: the listing is never all decoded
+            for res in kinds:  # one kind at a time, page by page: the listing is never all decoded
                 async for items, _ in self.kube.pages(res, label_selector=SELECTOR, namespace=namespace):
                     for item in items:
                         item.setdefault("apiVersion", res.api_version)
@@ -153,7 +164,7 @@ class ChildCache:
                     self.synced[res].set()
                     await asyncio.sleep(self.retry_absent)
                     continue
-                wait = max(delay, exc.retry_after or 0)   # a throttled server says how long
+                wait = max(delay, exc.retry_after or 0)  # a throttled server says how long
                 log.warning("watch failed kind=%s error=%s retry_in=%.0fs", res.kind, exc, wait)
                 await asyncio.sleep(wait)
                 delay = min(delay * 2, 30)
@@ -166,12 +177,12 @@ class ChildCache:
         """List the kind page by page, packing each page as it comes (a listing of thousands is
         never held decoded), then swap it in and tell the apps whose children changed."""
         old, fresh, changed, rv = self.objects[res], {}, [], ""
-        async for items, rv in self.kube.pages(res, label_selector=SELECTOR):
+        async for items, rv in self.kube.pages(res, label_selector=SELECTOR):  # noqa: B007 - the last page's rv
             for item in items:
                 meta = item["metadata"]
                 key = (meta.get("namespace", ""), meta["name"])
                 if not self.accepts(key[0]):
-                    continue   # another shard's
+                    continue  # another shard's
                 item.setdefault("apiVersion", res.api_version)
                 item.setdefault("kind", res.kind)
                 before = old.get(key)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from ..api.kinds import MICROAPP
 from ..core import guardrails
@@ -28,13 +29,23 @@ log = logging.getLogger(__name__)
 
 
 class Handover:
-    def __init__(self, world: World, kube: Kube, shards: Shards, cache: ChildCache, budgets: Budgets,
-                 reports: Reports, queue: WorkQueue, app_event: Callable[[str, Mapping[str, Any]], None],
-                 forget: Callable[[Key], None], settle: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        world: World,
+        kube: Kube,
+        shards: Shards,
+        cache: ChildCache,
+        budgets: Budgets,
+        reports: Reports,
+        queue: WorkQueue,
+        app_event: Callable[[str, Mapping[str, Any]], None],
+        forget: Callable[[Key], None],
+        settle: Callable[[], Awaitable[None]],
+    ) -> None:
         self.world, self.kube, self.shards, self.cache = world, kube, shards, cache
         self.budgets, self.reports, self.queue = budgets, reports, queue
-        self.app_event, self.forget = app_event, forget   # forget: the reconciler's per-app memory
-        self.settle = settle                               # the Events still being posted
+        self.app_event, self.forget = app_event, forget  # forget: the reconciler's per-app memory
+        self.settle = settle  # the Events still being posted
 
     def keeps_team(self, team: str) -> bool:
         """This shard writes the team's TeamBudget status (all of the team's namespaces are here)."""
@@ -46,11 +57,15 @@ class Handover:
         handed over (503: retry), or the team's budget would have two writers (403)."""
         shard = self.shards.shard
         if not self.shards.owns(namespace) and not shard.sharded:
-            return 403, (f"namespace {namespace} is not one of this microapp operator's namespaces "
-                         f"(--namespace {', '.join(sorted(shard.only))}): add it there, or apply the app in one of them")
+            return 403, (
+                f"namespace {namespace} is not one of this microapp operator's namespaces "
+                f"(--namespace {', '.join(sorted(shard.only))}): add it there, or apply the app in one of them"
+            )
         if not self.shards.owns(namespace):
-            return 503, (f"namespace {namespace} is being handed over between microapp operator shards "
-                         f"({shard.name} to {self.shards.shard_of(namespace)}); retry in a few seconds")
+            return 503, (
+                f"namespace {namespace} is being handed over between microapp operator shards "
+                f"({shard.name} to {self.shards.shard_of(namespace)}); retry in a few seconds"
+            )
         found = guardrails.team_of(self.world.policy, team)
         if found is not None and team in self.world.budgets:
             split = self.shards.split(list(found.namespaces or []))

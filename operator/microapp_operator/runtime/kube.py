@@ -9,12 +9,13 @@ becomes one :class:`KubeError` with the server's own message.
 
 from __future__ import annotations
 
-import json
-import logging
 import asyncio
 import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime
-from typing import Any, AsyncIterator, Iterator, Mapping
+from typing import Any
 
 import aiohttp
 import orjson
@@ -65,53 +66,88 @@ class Kube:
         self.creds = creds
         self.session = session
         self.proxy = proxy
-        self.writes = 0   # write requests sent (for tests and metrics)
+        self.writes = 0  # write requests sent (for tests and metrics)
 
     @classmethod
-    async def connect(cls, creds: Credentials | None = None, *, user_agent: str = USER_AGENT) -> "Kube":
+    async def connect(cls, creds: Credentials | None = None, *, user_agent: str = USER_AGENT) -> Kube:
         """In a Pod, its ServiceAccount; elsewhere ``$KUBECONFIG`` as it is now. Raises
         :class:`ConfigError` (with what to fix) when neither works."""
         creds = creds or load()
         # The session does not trust the environment: aiohttp would look up HTTPS_PROXY/NO_PROXY
         # and parse ~/.netrc (in a thread) on every request, a fifth of the operator's CPU at
         # 1,000 apps (py-spy). A proxy for the API server is read once instead.
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=creds.ssl_context(), limit=100),
-                                        trust_env=False, headers={"User-Agent": user_agent})
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=creds.ssl_context(), limit=100),
+            trust_env=False,
+            headers={"User-Agent": user_agent},
+        )
         return cls(creds, session, creds.proxy or env_proxy(creds.server))
 
     async def close(self) -> None:
         await self.session.close()
 
-    async def request(self, method: str, path: str, *, body: Any = None, query: Mapping[str, Any] | None = None,
-                      content_type: str = "application/json", timeout: float = 30,
-                      accept: str = "application/json", counted: bool = True) -> Any:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: Mapping[str, Any] | None = None,
+        content_type: str = "application/json",
+        timeout: float = 30,
+        accept: str = "application/json",
+        counted: bool = True,
+    ) -> Any:
         """One request; ``counted``: a write the reconcile economy counts (Lease renewals are not)."""
         if method != "GET" and counted:
             self.writes += 1
         data = None if body is None else orjson.dumps(body, default=str)
-        async with self._send(method, path, query=list((query or {}).items()), data=data, timeout=timeout,
-                              headers={"Content-Type": content_type, "Accept": accept}) as resp:
-            with _translated():   # the connection can also break while the body is read
+        async with self._send(
+            method,
+            path,
+            query=list((query or {}).items()),
+            data=data,
+            timeout=timeout,
+            headers={"Content-Type": content_type, "Accept": accept},
+        ) as resp:
+            with _translated():  # the connection can also break while the body is read
                 payload = await resp.read()
         if not 200 <= resp.status <= 299:
-            raise KubeError(resp.status, _server_message(payload.decode(errors="replace")) or resp.reason or "",
-                            retry_after=_retry_after(resp.headers))
+            raise KubeError(
+                resp.status,
+                _server_message(payload.decode(errors="replace")) or resp.reason or "",
+                retry_after=_retry_after(resp.headers),
+            )
         # orjson: faster, and it shares the str objects of repeated keys, so thousands of cached
         # objects do not each hold their own "metadata", "apiVersion", ...
         return orjson.loads(payload) if payload else None
 
     @contextlib.asynccontextmanager
-    async def _send(self, method: str, path: str, *, query: list[tuple[str, Any]], data: bytes | None,
-                    timeout: float, headers: dict[str, str]) -> AsyncIterator[aiohttp.ClientResponse]:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, Any]],
+        data: bytes | None,
+        timeout: float,
+        headers: dict[str, str],
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
         """The response (released on exit); a token the server refused (401) is fetched again once,
         since ServiceAccount and exec-plugin tokens rotate."""
         for attempt in (1, 2):
             with _translated():
                 auth = await self.creds.authorization()
                 resp = await self.session.request(
-                    method, self.creds.server + path, params=[(k, str(v)) for k, v in query], data=data,
-                    headers={**headers, **({"Authorization": auth} if auth else {})}, proxy=self.proxy,
-                    timeout=aiohttp.ClientTimeout(total=timeout), server_hostname=self.creds.tls_server_name)
+                    method,
+                    self.creds.server + path,
+                    params=[(k, str(v)) for k, v in query],
+                    data=data,
+                    headers={**headers, **({"Authorization": auth} if auth else {})},
+                    proxy=self.proxy,
+                    timeout=aiohttp.ClientTimeout(total=timeout),
+                    server_hostname=self.creds.tls_server_name,
+                )
             if resp.status == 401 and attempt == 1 and auth:
                 resp.release()
                 self.creds.expire()
@@ -137,9 +173,12 @@ class Kube:
         res = resource_of(obj)
         meta = obj["metadata"]
         return await self.request(
-            "PATCH", res.path(meta.get("namespace"), meta["name"]), body=dict(obj),
+            "PATCH",
+            res.path(meta.get("namespace"), meta["name"]),
+            body=dict(obj),
             query={"fieldManager": FIELD_MANAGER, "force": "true" if force else "false"},
-            content_type="application/apply-patch+yaml")
+            content_type="application/apply-patch+yaml",
+        )
 
     async def create(self, obj: Mapping[str, Any], *, counted: bool = True) -> dict[str, Any]:
         """POST: 409 if it exists (for objects only one replica may make: the Lease, the CA)."""
@@ -149,16 +188,28 @@ class Kube:
     async def replace(self, obj: Mapping[str, Any], *, counted: bool = True) -> dict[str, Any]:
         """PUT at ``metadata.resourceVersion``: 409 if someone wrote it since we read it."""
         res, meta = resource_of(obj), obj["metadata"]
-        return await self.request("PUT", res.path(meta.get("namespace"), meta["name"]), body=dict(obj),
-                                  counted=counted)
+        return await self.request("PUT", res.path(meta.get("namespace"), meta["name"]), body=dict(obj), counted=counted)
 
-    async def merge_patch(self, res: Resource, namespace: str, name: str, patch: Mapping[str, Any], *,
-                          strategic: bool = False, counted: bool = True) -> dict[str, Any]:
+    async def merge_patch(
+        self,
+        res: Resource,
+        namespace: str,
+        name: str,
+        patch: Mapping[str, Any],
+        *,
+        strategic: bool = False,
+        counted: bool = True,
+    ) -> dict[str, Any]:
         """A JSON merge patch, or a strategic one (lists merged by key), on the operator's own
         objects only (its Pod's label, its webhook configuration's caBundle), never users'."""
         kind = "strategic-merge-patch" if strategic else "merge-patch"
-        return await self.request("PATCH", res.path(namespace, name), body=dict(patch),
-                                  content_type=f"application/{kind}+json", counted=counted)
+        return await self.request(
+            "PATCH",
+            res.path(namespace, name),
+            body=dict(patch),
+            content_type=f"application/{kind}+json",
+            counted=counted,
+        )
 
     async def delete(self, res: Resource, namespace: str, name: str, *, uid: str | None = None) -> bool:
         """Delete (background propagation); with ``uid`` only that exact object. False if gone."""
@@ -174,24 +225,37 @@ class Kube:
             raise
 
     async def patch_status(self, res: Resource, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        await self.request("PATCH", res.path(namespace, name, "status"), body={"status": dict(status)},
-                           content_type="application/merge-patch+json")
+        await self.request(
+            "PATCH",
+            res.path(namespace, name, "status"),
+            body={"status": dict(status)},
+            content_type="application/merge-patch+json",
+        )
 
-    async def event(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str,
-                    now: datetime) -> None:
+    async def event(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str, now: datetime) -> None:
         """A core/v1 Event on ``involved`` (best effort: a failed Event never fails a reconcile)."""
         meta = involved["metadata"]
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {
-            "apiVersion": "v1", "kind": "Event",
+            "apiVersion": "v1",
+            "kind": "Event",
             "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
-            "involvedObject": {"apiVersion": involved.get("apiVersion", api.API_VERSION),
-                               "kind": involved.get("kind", "MicroApp"), "name": meta["name"],
-                               "namespace": meta["namespace"], "uid": meta.get("uid"),
-                               "resourceVersion": meta.get("resourceVersion")},
-            "type": type_, "reason": reason, "message": message[:1024],
-            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
-            "source": {"component": FIELD_MANAGER}, "reportingComponent": FIELD_MANAGER,
+            "involvedObject": {
+                "apiVersion": involved.get("apiVersion", api.API_VERSION),
+                "kind": involved.get("kind", "MicroApp"),
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta.get("uid"),
+                "resourceVersion": meta.get("resourceVersion"),
+            },
+            "type": type_,
+            "reason": reason,
+            "message": message[:1024],
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "source": {"component": FIELD_MANAGER},
+            "reportingComponent": FIELD_MANAGER,
         }
         try:
             await self.request("POST", EVENT.path(meta["namespace"]), body=body)
@@ -199,16 +263,18 @@ class Kube:
             if not exc.namespace_terminating:
                 log.warning("event not posted reason=%s error=%s", reason, exc)
 
-    async def list(self, res: Resource, *, label_selector: str = "", namespace: str | None = None,
-                   metadata_only: bool = False) -> dict[str, Any]:
+    async def list(
+        self, res: Resource, *, label_selector: str = "", namespace: str | None = None, metadata_only: bool = False
+    ) -> dict[str, Any]:
         """All objects of a kind (in ``namespace`` if given); ``metadata_only``: their metadata
         alone (PartialObjectMetadataList), for name lookups that need no content."""
         query = {"labelSelector": label_selector} if label_selector else {}
         accept = METADATA_LIST if metadata_only else "application/json"
         return await self.request("GET", res.path(namespace), query=query, timeout=120, accept=accept)
 
-    async def pages(self, res: Resource, *, label_selector: str = "", namespace: str | None = None,
-                    limit: int = 500) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
+    async def pages(
+        self, res: Resource, *, label_selector: str = "", namespace: str | None = None, limit: int = 500
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
         """A list read ``limit`` objects at a time (as client-go's reflector reads it), yielding
         each page's items and the snapshot's resourceVersion. A caller keeps what it needs of a
         page before the next is read: 5,000 Deployments are never all decoded at once."""
@@ -221,17 +287,30 @@ class Kube:
                 return
             query = {**query, "continue": meta["continue"]}
 
-    async def watch(self, res: Resource, *, label_selector: str, resource_version: str,
-                    timeout_seconds: int = 290) -> AsyncIterator[dict[str, Any]]:
+    async def watch(
+        self, res: Resource, *, label_selector: str, resource_version: str, timeout_seconds: int = 290
+    ) -> AsyncIterator[dict[str, Any]]:
         """Raw watch events (dicts with type and object) until the server closes the stream."""
-        query = [("watch", "1"), ("labelSelector", label_selector), ("resourceVersion", resource_version),
-                 ("allowWatchBookmarks", "true"), ("timeoutSeconds", str(timeout_seconds))]
-        async with self._send("GET", res.path(), query=query, data=None, timeout=timeout_seconds + 30,
-                              headers={"Accept": "application/json"}) as resp:
+        query = [
+            ("watch", "1"),
+            ("labelSelector", label_selector),
+            ("resourceVersion", resource_version),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", str(timeout_seconds)),
+        ]
+        async with self._send(
+            "GET",
+            res.path(),
+            query=query,
+            data=None,
+            timeout=timeout_seconds + 30,
+            headers={"Accept": "application/json"},
+        ) as resp:
             if not 200 <= resp.status <= 299:
                 text = await resp.text()
-                raise KubeError(resp.status, _server_message(text) or resp.reason or "",
-                                retry_after=_retry_after(resp.headers))
+                raise KubeError(
+                    resp.status, _server_message(text) or resp.reason or "", retry_after=_retry_after(resp.headers)
+                )
             with _translated():
                 async for line in resp.content:
                     if line.strip():
@@ -242,12 +321,12 @@ def env_proxy(server: str) -> str | None:
     """The proxy the environment names for the API server (HTTPS_PROXY, NO_PROXY), read once."""
     try:
         proxy, _ = aiohttp.helpers.get_env_proxy_for_url(URL(server))
-    except LookupError:   # no proxy for the API server (the usual case)
+    except LookupError:  # no proxy for the API server (the usual case)
         return None
     return str(proxy)
 
 
-async def list_retrying(kube: "Kube", res: Resource, *, label_selector: str = "") -> dict[str, Any]:
+async def list_retrying(kube: Kube, res: Resource, *, label_selector: str = "") -> dict[str, Any]:
     """A list that waits out API trouble (start-up must not fail on a restarting API server)."""
     delay = 1.0
     while True:
@@ -264,7 +343,7 @@ def _translated() -> Iterator[None]:
     """Client exceptions as KubeError: status 0 when the server was not reached."""
     try:
         yield
-    except ConfigError as exc:   # a token file gone, an exec plugin failing: nothing reached the server
+    except ConfigError as exc:  # a token file gone, an exec plugin failing: nothing reached the server
         raise KubeError(0, str(exc)) from None
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise KubeError(0, f"API server unreachable: {exc}") from None

@@ -20,10 +20,11 @@ import os
 import ssl
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -41,19 +42,19 @@ class Credentials:
 
     server: str
     namespace: str = "default"
-    ca_data: bytes | None = None             # PEM
+    ca_data: bytes | None = None  # PEM
     insecure: bool = False
     tls_server_name: str | None = None
     proxy: str | None = None
-    cert_data: bytes | None = None           # PEM client certificate and key
+    cert_data: bytes | None = None  # PEM client certificate and key
     key_data: bytes | None = None
     token: str | None = None
     token_file: Path | None = None
     basic: tuple[str, str] | None = None
     exec_spec: Mapping[str, Any] | None = None
     base_dir: Path = Path(".")
-    _file_token: tuple[float, str] | None = field(default=None, repr=False)   # (mtime, token)
-    _exec_token: tuple[float, str] | None = field(default=None, repr=False)   # (expires, token)
+    _file_token: tuple[float, str] | None = field(default=None, repr=False)  # (mtime, token)
+    _exec_token: tuple[float, str] | None = field(default=None, repr=False)  # (expires, token)
 
     def ssl_context(self) -> ssl.SSLContext:
         """Verifies the server with the CA given (else the system's), presents the client certificate."""
@@ -62,7 +63,7 @@ class Credentials:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         if self.cert_data and self.key_data:
-            with tempfile.TemporaryDirectory() as tmp:   # ssl loads a chain from files only
+            with tempfile.TemporaryDirectory() as tmp:  # ssl loads a chain from files only
                 cert, key = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
                 cert.write_bytes(self.cert_data)
                 key.touch(mode=0o600)
@@ -104,25 +105,42 @@ class Credentials:
             return self._exec_token[1]
         spec = self.exec_spec or {}
         command = str(spec.get("command") or "")
-        env = {**os.environ, **{e["name"]: e["value"] for e in spec.get("env") or [] if "name" in e},
-               "KUBERNETES_EXEC_INFO": json.dumps({"apiVersion": spec.get("apiVersion", EXEC_API),
-                                                   "kind": "ExecCredential", "spec": {"interactive": False}})}
+        env = {
+            **os.environ,
+            **{e["name"]: e["value"] for e in spec.get("env") or [] if "name" in e},
+            "KUBERNETES_EXEC_INFO": json.dumps(
+                {
+                    "apiVersion": spec.get("apiVersion", EXEC_API),
+                    "kind": "ExecCredential",
+                    "spec": {"interactive": False},
+                }
+            ),
+        }
         path = command if "/" not in command else str((self.base_dir / command).resolve())
         try:
-            proc = await asyncio.create_subprocess_exec(path, *map(str, spec.get("args") or []), env=env,
-                                                        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            proc = await asyncio.create_subprocess_exec(
+                path,
+                *map(str, spec.get("args") or []),
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
             out, err = await asyncio.wait_for(proc.communicate(), 60)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise ConfigError(f"the kubeconfig's exec plugin {command!r} did not run: {exc}") from None
         if proc.returncode != 0:
-            raise ConfigError(f"the kubeconfig's exec plugin {command!r} failed ({proc.returncode}): "
-                              f"{err.decode(errors='replace').strip()[:300]}")
+            raise ConfigError(
+                f"the kubeconfig's exec plugin {command!r} failed ({proc.returncode}): "
+                f"{err.decode(errors='replace').strip()[:300]}"
+            )
         try:
             status = json.loads(out)["status"]
             token = str(status["token"])
         except (ValueError, KeyError, TypeError):
-            raise ConfigError(f"the kubeconfig's exec plugin {command!r} printed no ExecCredential with "
-                              "status.token (client certificates from exec plugins are not supported)") from None
+            raise ConfigError(
+                f"the kubeconfig's exec plugin {command!r} printed no ExecCredential with "
+                "status.token (client certificates from exec plugins are not supported)"
+            ) from None
         expires = status.get("expirationTimestamp")
         until = datetime.fromisoformat(expires.replace("Z", "+00:00")).timestamp() if expires else float("inf")
         self._exec_token = (until, token)
@@ -144,8 +162,9 @@ def in_cluster(root: Path = SERVICE_ACCOUNT) -> Credentials:
         ca = (root / "ca.crt").read_bytes()
         namespace = (root / "namespace").read_text().strip() if (root / "namespace").exists() else "default"
     except OSError as exc:
-        raise ConfigError(f"in a Pod, but the ServiceAccount files are missing ({exc}); "
-                          "is automountServiceAccountToken false?") from None
+        raise ConfigError(
+            f"in a Pod, but the ServiceAccount files are missing ({exc}); is automountServiceAccountToken false?"
+        ) from None
     return Credentials(server=f"https://{host}:{port}", namespace=namespace, ca_data=ca, token_file=root / "token")
 
 
@@ -175,17 +194,25 @@ def from_kubeconfig(files: list[Path]) -> Credentials:
     if not cluster.get("server"):
         raise ConfigError(f"the kubeconfig's cluster {context.get('cluster')!r} has no server")
     return Credentials(
-        server=str(cluster["server"]).rstrip("/"), namespace=str(context.get("namespace") or "default"),
-        ca_data=_data(cluster, "certificate-authority", cluster_dir), insecure=bool(cluster.get("insecure-skip-tls-verify")),
-        tls_server_name=cluster.get("tls-server-name"), proxy=cluster.get("proxy-url"),
-        cert_data=_data(user, "client-certificate", user_dir), key_data=_data(user, "client-key", user_dir),
-        token=user.get("token"), token_file=(user_dir / user["tokenFile"]) if user.get("tokenFile") else None,
+        server=str(cluster["server"]).rstrip("/"),
+        namespace=str(context.get("namespace") or "default"),
+        ca_data=_data(cluster, "certificate-authority", cluster_dir),
+        insecure=bool(cluster.get("insecure-skip-tls-verify")),
+        tls_server_name=cluster.get("tls-server-name"),
+        proxy=cluster.get("proxy-url"),
+        cert_data=_data(user, "client-certificate", user_dir),
+        key_data=_data(user, "client-key", user_dir),
+        token=user.get("token"),
+        token_file=(user_dir / user["tokenFile"]) if user.get("tokenFile") else None,
         basic=(str(user["username"]), str(user.get("password") or "")) if user.get("username") else None,
-        exec_spec=user.get("exec"), base_dir=user_dir)
+        exec_spec=user.get("exec"),
+        base_dir=user_dir,
+    )
 
 
-def _named(docs: list[tuple[Path, dict[str, Any]]], section: str, key: str, name: Any,
-           required: bool = True) -> tuple[dict[str, Any], Path]:
+def _named(
+    docs: list[tuple[Path, dict[str, Any]]], section: str, key: str, name: Any, required: bool = True
+) -> tuple[dict[str, Any], Path]:
     for path, doc in docs:
         for entry in doc.get(section) or []:
             if entry.get("name") == name:

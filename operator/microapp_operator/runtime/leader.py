@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from ..api.kinds import LEASE
 from ..core import leader
@@ -28,19 +29,29 @@ log = logging.getLogger(__name__)
 
 
 class Elector:
-    def __init__(self, kube: Kube, namespace: str, name: str, identity: str, *, duration: float = 8.0,
-                 renew_deadline: float = 6.0, retry: float = 1.0, renew_every: float = 2.0,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 owner: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        namespace: str,
+        name: str,
+        identity: str,
+        *,
+        duration: float = 8.0,
+        renew_deadline: float = 6.0,
+        retry: float = 1.0,
+        renew_every: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        owner: Mapping[str, Any] | None = None,
+    ) -> None:
         self.kube, self.namespace, self.name, self.identity = kube, namespace, name, identity
-        self.owner = owner   # an ownerReference (the chart's ServiceAccount): helm uninstall takes the Lease
+        self.owner = owner  # an ownerReference (the chart's ServiceAccount): helm uninstall takes the Lease
         self.duration, self.renew_deadline, self.retry, self.renew_every = duration, renew_deadline, retry, renew_every
         self.monotonic, self.clock = monotonic, clock
         self.observed: leader.Observed | None = None
-        self.lease: dict[str, Any] | None = None   # the Lease as last read or written
+        self.lease: dict[str, Any] | None = None  # the Lease as last read or written
         self.leading = asyncio.Event()
-        self.holder = ""                           # who holds it, as far as this replica knows
+        self.holder = ""  # who holds it, as far as this replica knows
 
     async def run(self, lead: Callable[[], Awaitable[None]], on_lost: Callable[[str], None]) -> None:
         """Wait for the Lease, then run ``lead`` while renewing it. Leadership ends, with
@@ -59,8 +70,7 @@ class Elector:
             for task in (work, keep):
                 task.cancel()
             await asyncio.gather(work, keep, return_exceptions=True)
-        on_lost(keep.result() if keep.done() and not keep.cancelled() and keep.exception() is None
-                else _ended(work))
+        on_lost(keep.result() if keep.done() and not keep.cancelled() and keep.exception() is None else _ended(work))
 
     async def _keep(self) -> str:
         """Renew every ``renew_every`` seconds; return why leadership ended."""
@@ -68,7 +78,7 @@ class Elector:
         wait = self.renew_every
         while True:
             await asyncio.sleep(wait)
-            wait = min(self.retry, self.renew_every)   # after a failure, try again sooner (client-go's retryPeriod)
+            wait = min(self.retry, self.renew_every)  # after a failure, try again sooner (client-go's retryPeriod)
             try:
                 if await self.try_once():
                     last_ok = self.monotonic()

@@ -13,22 +13,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import datetime, timezone
-from typing import Any, Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from .. import metrics
-from ..api.kinds import APPTEMPLATE, CHILDREN, MICROAPP, PLATFORMPOLICY, PODMONITOR, TEAMBUDGET, Resource
+from ..api.kinds import APPTEMPLATE, CHILDREN, PLATFORMPOLICY, PODMONITOR, TEAMBUDGET, Resource
 from ..core.shard import Shard
 from .activity import ActivitySweep
 from .admission import Admission
 from .budgets import Budgets
 from .cache import ChildCache
+from .handover import Handover
 from .kube import Kube, list_retrying
 from .names import NameIndex
 from .notify import Notifier
 from .queue import WorkQueue
 from .reconciler import Reconciler
-from .handover import Handover
 from .reports import Reports
 from .shards import Shards
 from .world import Key, World
@@ -38,35 +39,80 @@ Clock = Callable[[], datetime]
 
 
 class Manager:
-    def __init__(self, kube: Kube, *, clock: Clock = lambda: datetime.now(timezone.utc), workers: int = 4,
-                 resync: float = 300.0, on_fatal: Callable[[str], None] | None = None,
-                 shard: Shard = Shard(), lease_namespace: str = "", lease_prefix: str = "",
-                 routine_events: bool = True) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        *,
+        clock: Clock = lambda: datetime.now(UTC),
+        workers: int = 4,
+        resync: float = 300.0,
+        on_fatal: Callable[[str], None] | None = None,
+        shard: Shard | None = None,
+        lease_namespace: str = "",
+        lease_prefix: str = "",
+        routine_events: bool = True,
+    ) -> None:
         self.kube = kube
         self.clock = clock
         self.resync_interval = resync
         self.on_fatal = on_fatal or (lambda reason: None)
         self.world = World()
-        self.shards = Shards(kube, shard, lease_namespace=lease_namespace, lease_prefix=lease_prefix,
-                             acquire=lambda ns: self.handover.acquire(ns),
-                             release=lambda ns: self.handover.release(ns),
-                             owned=lambda ns: self.handover.owned(ns))
-        self.budgets = Budgets(self.world, kube, clock, release=lambda keys: self.queue.add_all(keys),
-                               keeps=lambda team: self.handover.keeps_team(team))
+        self.shards = Shards(
+            kube,
+            shard or Shard(),
+            lease_namespace=lease_namespace,
+            lease_prefix=lease_prefix,
+            acquire=lambda ns: self.handover.acquire(ns),
+            release=lambda ns: self.handover.release(ns),
+            owned=lambda ns: self.handover.owned(ns),
+        )
+        self.budgets = Budgets(
+            self.world,
+            kube,
+            clock,
+            release=lambda keys: self.queue.add_all(keys),
+            keeps=lambda team: self.handover.keeps_team(team),
+        )
         self.reports = Reports(self.world, kube, clock)
         self.queue = WorkQueue(self._reconcile, workers=workers)
-        self.cache = ChildCache(kube, CHILDREN, lambda ns, name: self.queue.add((ns, name)),
-                                on_kind=self._kind_changed, accepts=self.shards.accepts)
+        self.cache = ChildCache(
+            kube,
+            CHILDREN,
+            lambda ns, name: self.queue.add((ns, name)),
+            on_kind=self._kind_changed,
+            accepts=self.shards.accepts,
+        )
         self.admission = Admission(self.world, self.budgets, self.cache, NameIndex(kube))
-        self.notifier = Notifier(lambda: (self.world.policy.lifecycle.notify.url
-                                          if self.world.policy.lifecycle and self.world.policy.lifecycle.notify
-                                          else None))
-        self.reconciler = Reconciler(self.world, self.budgets, self.reports, kube, self.cache, clock,
-                                     requeue=self.queue.add_after, notifier=self.notifier,
-                                     routine_events=routine_events)
-        self.handover = Handover(self.world, kube, self.shards, self.cache, self.budgets, self.reports,
-                                 self.queue, self.app_event, self.reconciler.forget,
-                                 self.reconciler.announce.drain)
+        self.notifier = Notifier(
+            lambda: (
+                self.world.policy.lifecycle.notify.url
+                if self.world.policy.lifecycle and self.world.policy.lifecycle.notify
+                else None
+            )
+        )
+        self.reconciler = Reconciler(
+            self.world,
+            self.budgets,
+            self.reports,
+            kube,
+            self.cache,
+            clock,
+            requeue=self.queue.add_after,
+            notifier=self.notifier,
+            routine_events=routine_events,
+        )
+        self.handover = Handover(
+            self.world,
+            kube,
+            self.shards,
+            self.cache,
+            self.budgets,
+            self.reports,
+            self.queue,
+            self.app_event,
+            self.reconciler.forget,
+            self.reconciler.announce.drain,
+        )
         self.activity = ActivitySweep(self.world, lambda keys: self.queue.add_all(keys), clock)
         self.synced = asyncio.Event()
         self.failed: str | None = None
@@ -89,7 +135,7 @@ class Manager:
     def app_event(self, kind: str | None, body: Mapping[str, Any]) -> None:
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
         if not self.shards.accepts(key[0]):
-            return   # another shard's (or not yet handed to this one: acquiring lists it)
+            return  # another shard's (or not yet handed to this one: acquiring lists it)
         keys = self.world.app_event(kind, body)
         if kind == "DELETED":
             self.reconciler.forget(key)
@@ -134,12 +180,16 @@ class Manager:
         self.world.podmonitor = self.cache.present.get(PODMONITOR, False)
         await self.budgets.prime(self.shards.accepts, each=self._missed if self.shards.shard.sharded else _ignore)
         log.info("caches synced templates=%d apps=%d", len(self.world.templates), len(self.world.apps))
-        tasks = [shards, cache, self._spawn(self.queue.run(), "work-queue"),
-                 self._spawn(self._report_initial_sync(), "initial-sync"),
-                 self._spawn(self.budgets.run(), "budget-status"),
-                 self._spawn(self.reports.run(), "policy-reports"),
-                 self._spawn(self._resync(), "resync"),
-                 self._spawn(self.activity.run(), "activity-sweep")]
+        tasks = [
+            shards,
+            cache,
+            self._spawn(self.queue.run(), "work-queue"),
+            self._spawn(self._report_initial_sync(), "initial-sync"),
+            self._spawn(self.budgets.run(), "budget-status"),
+            self._spawn(self.reports.run(), "policy-reports"),
+            self._spawn(self._resync(), "resync"),
+            self._spawn(self.activity.run(), "activity-sweep"),
+        ]
         await self._supervise(tasks)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -163,8 +213,9 @@ class Manager:
 
     def _die(self, task: asyncio.Task[None]) -> None:
         exc = None if task.cancelled() else task.exception()
-        self.failed = (f"background task {task.get_name()} "
-                       + (f"died: {type(exc).__name__}: {exc}" if exc else "stopped unexpectedly"))
+        self.failed = f"background task {task.get_name()} " + (
+            f"died: {type(exc).__name__}: {exc}" if exc else "stopped unexpectedly"
+        )
         log.critical("%s; stopping the operator so that it is restarted", self.failed, exc_info=exc)
         self.on_fatal(self.failed)
 
@@ -173,7 +224,7 @@ class Manager:
         herd): unchanged apps cost no writes, and apps stalled by an outside condition (a quota
         raised, another webhook relaxed) recover without waiting for their next change."""
         if self.resync_interval <= 0:
-            await asyncio.Event().wait()   # disabled: idle for ever (the supervisor expects a task)
+            await asyncio.Event().wait()  # disabled: idle for ever (the supervisor expects a task)
         while True:
             for key in list(self.world.apps):
                 self.queue.add_after(key, random.uniform(0, self.resync_interval))
@@ -199,8 +250,7 @@ class Manager:
 
     def record(self, app: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
         """Post an Event in the background (from admission, which must not wait for it)."""
-        task = asyncio.create_task(self.kube.event(app, type_=type_, reason=reason, message=message,
-                                                   now=self.clock()))
+        task = asyncio.create_task(self.kube.event(app, type_=type_, reason=reason, message=message, now=self.clock()))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..api.kinds import Resource
 from .kube import Kube, KubeError
@@ -24,7 +24,7 @@ class NameIndex:
         self.kube = kube
         self.ttl = ttl
         self.clock = clock
-        self.entries: dict[tuple[Resource, str], tuple[float, tuple[str, ...]]] = {}   # sorted names
+        self.entries: dict[tuple[Resource, str], tuple[float, tuple[str, ...]]] = {}  # sorted names
         self.inflight: dict[tuple[Resource, str], asyncio.Future[tuple[str, ...]]] = {}
 
     async def prefixed(self, kinds: tuple[Resource, ...], namespace: str, app: str) -> bool:
@@ -56,7 +56,7 @@ class NameIndex:
         try:
             listing = await self.kube.list(res, namespace=namespace, metadata_only=True)
         except KubeError as exc:
-            if exc.status != 404:   # a kind the cluster lacks has no names; anything else: ask later
+            if exc.status != 404:  # a kind the cluster lacks has no names; anything else: ask later
                 raise
             listing = {}
         names = tuple(sorted({str((item.get("metadata") or {}).get("name")) for item in listing.get("items") or []}))

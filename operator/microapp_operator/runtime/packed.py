@@ -13,7 +13,8 @@ watch event and each read of a child; a settled app's resync reads nothing).
 from __future__ import annotations
 
 import zlib
-from typing import Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -25,7 +26,7 @@ class Packed(NamedTuple):
     data: bytes
 
     @classmethod
-    def of(cls, obj: Mapping[str, Any]) -> "Packed":
+    def of(cls, obj: Mapping[str, Any]) -> Packed:
         return cls((obj.get("metadata") or {}).get("resourceVersion"), zlib.compress(orjson.dumps(obj)))
 
     def unpack(self) -> dict[str, Any]:

@@ -41,5 +41,5 @@ async def _set(kube: Kube, namespace: str, pod: str, value: str | None) -> None:
     try:
         await kube.merge_patch(POD, namespace, pod, {"metadata": {"labels": {LEADER_LABEL: value}}}, counted=False)
     except KubeError as exc:
-        if exc.status != 404 or value is not None:   # a former leader's Pod may be gone: fine
+        if exc.status != 404 or value is not None:  # a former leader's Pod may be gone: fine
             raise

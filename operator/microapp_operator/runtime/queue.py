@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
@@ -26,8 +26,9 @@ class Retry(Exception):
 
 
 class WorkQueue:
-    def __init__(self, handler: Callable[[Key], Awaitable[None]], *, workers: int = 4,
-                 max_backoff: float = 300.0) -> None:
+    def __init__(
+        self, handler: Callable[[Key], Awaitable[None]], *, workers: int = 4, max_backoff: float = 300.0
+    ) -> None:
         self.handler = handler
         self.workers = workers
         self.max_backoff = max_backoff
@@ -54,7 +55,7 @@ class WorkQueue:
     def backoff(self, key: Key) -> float:
         """The delay before retrying ``key`` after one more failure (2^n s, jittered, capped)."""
         n = self.failures[key] = self.failures.get(key, 0) + 1
-        return min(2 ** n, self.max_backoff) * (0.8 + random.random() * 0.4)
+        return min(2**n, self.max_backoff) * (0.8 + random.random() * 0.4)
 
     def idle(self) -> bool:
         return not (self.pending or self.processing or self.dirty)

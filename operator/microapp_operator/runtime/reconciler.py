@@ -8,22 +8,22 @@ unchanged app therefore costs zero write requests.
 from __future__ import annotations
 
 import asyncio
-
 import logging
 import time
-from decimal import Decimal
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from decimal import Decimal
+from typing import Any
 
 from .. import metrics
 from ..api.conditions import ConditionType, Reason
 from ..api.kinds import MICROAPP, RESOURCES, Resource
 from ..core import drift, ownership, reconcile, status
 from ..core.app import AppMeta
+from .announce import Announcer
 from .budgets import Budgets
 from .cache import ChildCache
 from .kube import Kube, KubeError
-from .announce import Announcer
 from .notify import Notifier
 from .queue import Retry
 from .reports import Reports
@@ -34,9 +34,18 @@ log = logging.getLogger(__name__)
 
 
 class Reconciler:
-    def __init__(self, world: World, budgets: Budgets, reports: Reports, kube: Kube, cache: ChildCache,
-                 clock: Callable[[], datetime], requeue: Callable[[Key, float], None],
-                 notifier: Notifier | None = None, routine_events: bool = True) -> None:
+    def __init__(
+        self,
+        world: World,
+        budgets: Budgets,
+        reports: Reports,
+        kube: Kube,
+        cache: ChildCache,
+        clock: Callable[[], datetime],
+        requeue: Callable[[Key, float], None],
+        notifier: Notifier | None = None,
+        routine_events: bool = True,
+    ) -> None:
         self.announce = Announcer(kube, notifier or Notifier(lambda: None), routine=routine_events)
         self.world = world
         self.budgets = budgets
@@ -46,9 +55,9 @@ class Reconciler:
         self.clock = clock
         self.requeue = requeue
         self.reconciles = 0
-        self.phases: dict[Key, tuple[str, str]] = {}   # app -> (phase, team), for microapp_apps
-        self.status_refusals: dict[Key, str] = {}       # app -> the last terminal status-write error
-        self.settled = Settled(cache)                   # apps whose last reconcile changed nothing
+        self.phases: dict[Key, tuple[str, str]] = {}  # app -> (phase, team), for microapp_apps
+        self.status_refusals: dict[Key, str] = {}  # app -> the last terminal status-write error
+        self.settled = Settled(cache)  # apps whose last reconcile changed nothing
 
     def forget(self, key: Key) -> None:
         self.settled.forget(key)
@@ -89,13 +98,14 @@ class Reconciler:
         inputs = self._inputs(key, entry.packed.rv, entry.team)
         if self.settled.unchanged(key, inputs, now):
             metrics.reconcile_skipped.inc()
-            return   # nothing it reads changed since a reconcile that changed nothing
+            return  # nothing it reads changed since a reconcile that changed nothing
         app = entry.packed.unpack()
         meta, old = AppMeta.of(app), dict(app.get("status") or {})
 
         # 2. Decide (pure).
-        decision = reconcile.decide(body=app, old_status=old, world=self._decision_world(key, meta.team),
-                                    live=self._live, now=now)
+        decision = reconcile.decide(
+            body=app, old_status=old, world=self._decision_world(key, meta.team), live=self._live, now=now
+        )
         self._account(key, meta, decision)
         if not isinstance(decision, reconcile.Apply):
             if not await self._write_status(app, old, decision.status, now):
@@ -106,11 +116,17 @@ class Reconciler:
         #    apply nothing. Then apply what differs from the live objects.
         try:
             live = await self.cache.lookup(decision.objects)
-            clash = ownership.conflicts(decision.objects, _by_identity(decision.objects, live), app=meta.name,
-                                        uid=meta.uid)
+            clash = ownership.conflicts(
+                decision.objects, _by_identity(decision.objects, live), app=meta.name, uid=meta.uid
+            )
             if clash:
-                new = status.stalled(generation=meta.generation, old_status=old, reason=Reason.NAME_CONFLICT,
-                                     message="; ".join(clash), now=now)
+                new = status.stalled(
+                    generation=meta.generation,
+                    old_status=old,
+                    reason=Reason.NAME_CONFLICT,
+                    message="; ".join(clash),
+                    now=now,
+                )
                 await self._write_status(app, old, new, now)
                 return
             applied = await apply_changed(self.kube, decision.objects, live)
@@ -119,8 +135,13 @@ class Reconciler:
                 return
             if exc.transient:
                 raise Retry(str(exc), retry_after=exc.retry_after) from None
-            new = status.stalled(generation=meta.generation, old_status=old, reason=Reason.APPLY_FAILED,
-                                 message=f"the API server refused an object: {exc.message}", now=now)
+            new = status.stalled(
+                generation=meta.generation,
+                old_status=old,
+                reason=Reason.APPLY_FAILED,
+                message=f"the API server refused an object: {exc.message}",
+                now=now,
+            )
             await self._write_status(app, old, new, now)
             return
 
@@ -133,11 +154,19 @@ class Reconciler:
             raise Retry(f"prune: {exc}", retry_after=exc.retry_after) from None
 
         # 5. Tell, and write the status from the state of the world.
-        await self.announce.applied(app, meta, [f"{kind}/{name}" for _, kind, name in applied], pruned, decision,
-                                    now, self.reconciles)
+        await self.announce.applied(
+            app, meta, [f"{kind}/{name}" for _, kind, name in applied], pruned, decision, now, self.reconciles
+        )
         written = await self._write_status(app, old, self._observed(decision, applied), now)
-        await self._after(key, meta, decision, inputs, now, changed=bool(applied or pruned or written),
-                          read=[*decision.inventory, *(old.get("inventory") or [])])
+        await self._after(
+            key,
+            meta,
+            decision,
+            inputs,
+            now,
+            changed=bool(applied or pruned or written),
+            read=[*decision.inventory, *(old.get("inventory") or [])],
+        )
 
     def _account(self, key: Key, meta: AppMeta, decision: reconcile.Decision) -> None:
         """The ledger, holds, savings and the PolicyReport follow every decision."""
@@ -149,34 +178,61 @@ class Reconciler:
         self.reports.update(key, meta.uid or "", decision.violations)
         self.budgets.saved(key, meta.team, decision.saved if isinstance(decision, reconcile.Apply) else Decimal(0))
 
-    async def _after(self, key: Key, meta: AppMeta, decision: reconcile.Apply, inputs: tuple[Any, ...],
-                     now: datetime, *, changed: bool, read: list[Mapping[str, str]]) -> None:
+    async def _after(
+        self,
+        key: Key,
+        meta: AppMeta,
+        decision: reconcile.Apply,
+        inputs: tuple[Any, ...],
+        now: datetime,
+        *,
+        changed: bool,
+        read: list[Mapping[str, str]],
+    ) -> None:
         """Remember a no-op reconcile; look again when time says so; delete a retired app (Delete)."""
         if not (changed or decision.delete_app):
             self.settled.remember(key, inputs, read, now, decision.requeue_after)
         if decision.requeue_after is not None:
             self.requeue(key, decision.requeue_after)
-        if decision.delete_app:   # retired with onRetire: Delete: the app itself goes (its archive with it)
+        if decision.delete_app:  # retired with onRetire: Delete: the app itself goes (its archive with it)
             await self.kube.delete(MICROAPP, meta.namespace, meta.name, uid=meta.uid)
 
     def _inputs(self, key: Key, rv: str | None, team: str) -> tuple[Any, ...]:
         """Everything the decision reads besides the children and the clock (see ``settled``)."""
         w, ledger = self.world, self.budgets.ledger
-        return (rv, w.catalog_version, w.policy_version, w.podmonitor,
-                self.cache.absent(), w.budget_of(team), ledger.committed(team, excluding=key)[0],
-                ledger.reservation(key), w.activity.get(key), w.activity_known)
+        return (
+            rv,
+            w.catalog_version,
+            w.policy_version,
+            w.podmonitor,
+            self.cache.absent(),
+            w.budget_of(team),
+            ledger.committed(team, excluding=key)[0],
+            ledger.reservation(key),
+            w.activity.get(key),
+            w.activity_known,
+        )
 
     def _decision_world(self, key: Key, team: str) -> reconcile.World:
         """What the pure decision needs to know about the world and this app's team."""
         others, _ = self.budgets.ledger.committed(team, excluding=key)
         w = self.world
-        return reconcile.World(templates=tuple(w.templates.values()), policy=w.policy, prices=w.prices,
-                               podmonitor=w.podmonitor, budget=w.budget_of(team), committed_others=others,
-                               reserved=self.budgets.ledger.reservation(key), absent=self.cache.absent(),
-                               traffic=w.activity.get(key), activity_known=w.activity_known)
+        return reconcile.World(
+            templates=tuple(w.templates.values()),
+            policy=w.policy,
+            prices=w.prices,
+            podmonitor=w.podmonitor,
+            budget=w.budget_of(team),
+            committed_others=others,
+            reserved=self.budgets.ledger.reservation(key),
+            absent=self.cache.absent(),
+            traffic=w.activity.get(key),
+            activity_known=w.activity_known,
+        )
 
-    def _observed(self, decision: reconcile.Apply, applied: Mapping[tuple[str, str, str], dict[str, Any]]
-                  ) -> dict[str, Any]:
+    def _observed(
+        self, decision: reconcile.Apply, applied: Mapping[tuple[str, str, str], dict[str, Any]]
+    ) -> dict[str, Any]:
         """The decided status, or if objects were just applied, the status from the objects as
         the API server answered (the cache has not seen them yet)."""
         if not applied or decision.observe is None:
@@ -187,8 +243,9 @@ class Reconciler:
         res = RESOURCES[(obj["apiVersion"], obj["kind"])]
         return self.cache.get(res, obj["metadata"]["namespace"], obj["metadata"]["name"])
 
-    async def _write_status(self, app: dict[str, Any], old: Mapping[str, Any], new: dict[str, Any],
-                            now: datetime) -> bool:
+    async def _write_status(
+        self, app: dict[str, Any], old: Mapping[str, Any], new: dict[str, Any], now: datetime
+    ) -> bool:
         """Write the status if it changed; whether a write was sent."""
         meta = app["metadata"]
         key = (meta["namespace"], meta["name"])
@@ -204,7 +261,7 @@ class Reconciler:
                 return True  # deleted meanwhile
             if exc.transient:
                 raise Retry(str(exc), retry_after=exc.retry_after) from None
-            self._refused_status(key, exc)   # retrying cannot help: say so once, wait for a change
+            self._refused_status(key, exc)  # retrying cannot help: say so once, wait for a change
             return True
         self.status_refusals.pop(key, None)
         app["status"] = {**old, **{k: v for k, v in new.items() if v is not None}}
@@ -218,37 +275,43 @@ class Reconciler:
         return True
 
 
-
 def _condition(st: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]:
     return next((c for c in st.get("conditions") or [] if c.get("type") == type_.value), {})
 
 
-def _by_identity(objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]
-                 ) -> Callable[[Mapping[str, Any]], dict[str, Any] | None]:
+def _by_identity(
+    objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]
+) -> Callable[[Mapping[str, Any]], dict[str, Any] | None]:
     found = {(o["apiVersion"], o["kind"], o["metadata"]["name"]): current for o, current in zip(objects, live)}
     return lambda obj: found.get((obj["apiVersion"], obj["kind"], obj["metadata"]["name"]))
 
 
-async def apply_changed(kube: Kube, objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]
-                        ) -> dict[tuple[str, str, str], dict[str, Any]]:
+async def apply_changed(
+    kube: Kube, objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]
+) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Apply the objects that differ, all at once (one round trip per reconcile, not one per
     object; the API server needs no order among them); force only over objects this app
     already controls. The first refusal is raised once every apply has answered. Returns each
     applied object's identity (apiVersion, kind, name) -> the object as the API server answered
     (a core and a Knative Service may share a name)."""
-    todo = [(obj, current) for obj, current in zip(map(drift.with_hash, objects), live)
-            if not drift.in_sync(current, obj)]
-    results = await asyncio.gather(*(kube.apply(obj, force=current is not None) for obj, current in todo),
-                                   return_exceptions=True)
+    todo = [
+        (obj, current) for obj, current in zip(map(drift.with_hash, objects), live) if not drift.in_sync(current, obj)
+    ]
+    results = await asyncio.gather(
+        *(kube.apply(obj, force=current is not None) for obj, current in todo), return_exceptions=True
+    )
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    return {_identity(obj): {"apiVersion": obj["apiVersion"], "kind": obj["kind"], **(answer or {})}
-            for (obj, _), answer in zip(todo, results)}
+    return {
+        _identity(obj): {"apiVersion": obj["apiVersion"], "kind": obj["kind"], **(answer or {})}
+        for (obj, _), answer in zip(todo, results)
+    }
 
 
-async def prune(kube: Kube, cache: ChildCache, meta: AppMeta, before: list[Mapping[str, str]],
-                now_rendered: list[dict[str, str]]) -> list[str]:
+async def prune(
+    kube: Kube, cache: ChildCache, meta: AppMeta, before: list[Mapping[str, str]], now_rendered: list[dict[str, str]]
+) -> list[str]:
     """Delete what was applied before and is no longer rendered, if this app controls it."""
     keep = {(e["apiVersion"], e["kind"], e["name"]) for e in now_rendered}
     pruned = []

@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from ..api.kinds import MANAGED_BY_SELECTOR, POLICYREPORT
 from ..core import policyreport
@@ -23,8 +23,8 @@ class Reports:
         self.world = world
         self.kube = kube
         self.clock = clock
-        self.findings: dict[Key, tuple[str, list[str]]] = {}   # app -> (uid, violations)
-        self.dirty: set[str] = set()                          # namespaces whose report is stale
+        self.findings: dict[Key, tuple[str, list[str]]] = {}  # app -> (uid, violations)
+        self.dirty: set[str] = set()  # namespaces whose report is stale
 
     def update(self, key: Key, uid: str, violations: list[str]) -> None:
         """The reconciler's latest findings for one app."""
@@ -49,9 +49,10 @@ class Reports:
             if time.monotonic() - checked > recheck:
                 checked = time.monotonic()
                 try:
-                    async with contextlib.aclosing(self.kube.pages(POLICYREPORT, label_selector=MANAGED_BY_SELECTOR,
-                                                                   limit=1)) as pages:
-                        await anext(pages)   # is the kind served? One object answers it, not them all
+                    async with contextlib.aclosing(
+                        self.kube.pages(POLICYREPORT, label_selector=MANAGED_BY_SELECTOR, limit=1)
+                    ) as pages:
+                        await anext(pages)  # is the kind served? One object answers it, not them all
                     if not present:
                         log.info("PolicyReport CRD found: writing reports")
                         self.dirty |= {ns for ns, _ in self.findings}

@@ -13,15 +13,16 @@ resourceVersions are those of a world the decision already agreed with. A time-b
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Hashable, Iterable, Mapping
+from typing import Any
 
 from ..api.kinds import RESOURCES
 from .cache import ChildCache
 from .world import Key
 
-ChildRef = tuple[str, str, str, "str | None"]   # (apiVersion, kind, name, resourceVersion or None if absent)
+ChildRef = tuple[str, str, str, "str | None"]  # (apiVersion, kind, name, resourceVersion or None if absent)
 
 
 @dataclass(frozen=True)
@@ -43,17 +44,36 @@ class Settled:
         if memory is None or memory.inputs != inputs or (memory.until is not None and now >= memory.until):
             return False
         namespace = key[0]
-        if any(self._version(api_version, kind, namespace, name) != rv for api_version, kind, name, rv in memory.children):
+        if any(
+            self._version(api_version, kind, namespace, name) != rv for api_version, kind, name, rv in memory.children
+        ):
             return False
         self.skipped += 1
         return True
 
-    def remember(self, key: Key, inputs: Hashable, children: Iterable[Mapping[str, Any]],
-                 now: datetime, requeue_after: float | None) -> None:
+    def remember(
+        self,
+        key: Key,
+        inputs: Hashable,
+        children: Iterable[Mapping[str, Any]],
+        now: datetime,
+        requeue_after: float | None,
+    ) -> None:
         """After a reconcile that wrote nothing: its inputs, and the children it read."""
-        refs = tuple(sorted({(c["apiVersion"], c["kind"], c["name"],
-                              self._version(c["apiVersion"], c["kind"], key[0], c["name"])) for c in children},
-                            key=lambda r: r[:3]))
+        refs = tuple(
+            sorted(
+                {
+                    (
+                        c["apiVersion"],
+                        c["kind"],
+                        c["name"],
+                        self._version(c["apiVersion"], c["kind"], key[0], c["name"]),
+                    )
+                    for c in children
+                },
+                key=lambda r: r[:3],
+            )
+        )
         until = now + timedelta(seconds=requeue_after) if requeue_after is not None else None
         self.memory[key] = Memory(inputs, refs, until)
 

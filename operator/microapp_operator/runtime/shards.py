@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from .. import metrics
 from ..api.kinds import LEASE, NAMESPACE
-from ..core import leader, shard as rules
+from ..core import leader
+from ..core import shard as rules
 from ..core.shard import Shard, Step
 from .kube import Kube, KubeError
 
@@ -35,17 +37,26 @@ async def _nothing(namespace: str) -> None:
 
 
 class Shards:
-    def __init__(self, kube: Kube, shard: Shard, *, lease_namespace: str = "", lease_prefix: str = "",
-                 acquire: Hook = _nothing, release: Hook = _nothing,
-                 owned: Callable[[str], None] = lambda namespace: None, recheck: float = 2.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        shard: Shard,
+        *,
+        lease_namespace: str = "",
+        lease_prefix: str = "",
+        acquire: Hook = _nothing,
+        release: Hook = _nothing,
+        owned: Callable[[str], None] = lambda namespace: None,
+        recheck: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.kube, self.shard = kube, shard
         self.acquire_hook, self.release_hook, self.owned_hook = acquire, release, owned
         self.recheck, self.monotonic = recheck, monotonic
-        self.namespaces: dict[str, dict[str, Any]] = {}   # name -> the Namespace as last seen
+        self.namespaces: dict[str, dict[str, Any]] = {}  # name -> the Namespace as last seen
         self.accepted: set[str] = set()
         self.owned: set[str] = set()
-        self.waiting: set[str] = set()                     # selected, held by a live peer
+        self.waiting: set[str] = set()  # selected, held by a live peer
         self.started, self.handovers = False, 0
         self.peers = PeerLeases(kube, shard, lease_namespace, lease_prefix, monotonic)
         self._locks: dict[str, asyncio.Lock] = {}
@@ -100,7 +111,7 @@ class Shards:
         try:
             while True:
                 try:
-                    rv = await self._watch(rv)   # a stream the server closed goes on from where it was
+                    rv = await self._watch(rv)  # a stream the server closed goes on from where it was
                 except KubeError as exc:
                     log.warning("namespace watch failed error=%s; relisting", exc)
                     await asyncio.sleep(1)
@@ -142,11 +153,15 @@ class Shards:
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
-    def _done(self, task: "asyncio.Future[None]") -> None:
+    def _done(self, task: asyncio.Future[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("shard step crashed error=%s; re-checked in %.0fs", task.exception(), self.recheck,
-                      exc_info=task.exception())
+            log.error(
+                "shard step crashed error=%s; re-checked in %.0fs",
+                task.exception(),
+                self.recheck,
+                exc_info=task.exception(),
+            )
 
     async def _recheck_waiting(self) -> None:
         """A peer that died holding a namespace never releases it: its Lease runs out instead."""
@@ -169,7 +184,7 @@ class Shards:
         """Decide and act on one namespace, one decision at a time per namespace."""
         lock = self._locks.setdefault(namespace, asyncio.Lock())
         async with lock:
-            for _ in range(5):   # a 409 means someone wrote the Namespace: decide again on the new one
+            for _ in range(5):  # a 409 means someone wrote the Namespace: decide again on the new one
                 obj = self.namespaces.get(namespace)
                 if obj is None:
                     return
@@ -180,9 +195,13 @@ class Shards:
                     if exc.status == 404:
                         return
                     if exc.status != 409:
-                        log.warning("shard hand-over step failed namespace=%s error=%s; re-checked in %.0fs",
-                                    namespace, exc, self.recheck)
-                        self.waiting.add(namespace)   # tried again by the re-check
+                        log.warning(
+                            "shard hand-over step failed namespace=%s error=%s; re-checked in %.0fs",
+                            namespace,
+                            exc,
+                            self.recheck,
+                        )
+                        self.waiting.add(namespace)  # tried again by the re-check
                         return
                 fresh = await self.kube.get(NAMESPACE, None, namespace)
                 if fresh is None:
@@ -201,18 +220,23 @@ class Shards:
             await self._take(namespace)
         elif step is Step.CLAIM:
             self.namespaces[namespace] = await self._write(namespace, obj, self.shard.name)
-            log.info("shard %s claimed namespace=%s (from %s)", self.shard.name, namespace,
-                     rules.holder(obj) or "nobody")
+            log.info(
+                "shard %s claimed namespace=%s (from %s)", self.shard.name, namespace, rules.holder(obj) or "nobody"
+            )
             await self._take(namespace)
         elif step is Step.RELEASE:
             await self._drop(namespace)
             self.namespaces[namespace] = await self._write(namespace, obj, None)
             self.handovers += 1
-            log.info("shard %s released namespace=%s to shard %s", self.shard.name, namespace,
-                     self.shard.shard_of((obj.get("metadata") or {}).get("labels")))
+            log.info(
+                "shard %s released namespace=%s to shard %s",
+                self.shard.name,
+                namespace,
+                self.shard.shard_of((obj.get("metadata") or {}).get("labels")),
+            )
         elif step is Step.WAIT:
             self.waiting.add(namespace)
-        elif namespace in self.accepted:   # the holder was changed by hand: stop acting at once
+        elif namespace in self.accepted:  # the holder was changed by hand: stop acting at once
             await self._drop(namespace)
         _gauge(len(self.owned), len(self.waiting))
         return True
@@ -224,7 +248,7 @@ class Shards:
         if namespace in self.owned:
             return
         self.accepted.add(namespace)
-        if self.started:   # at start, the manager's first sync loads every owned namespace
+        if self.started:  # at start, the manager's first sync loads every owned namespace
             await self.acquire_hook(namespace)
         self.owned.add(namespace)
         if self.started:
@@ -245,11 +269,10 @@ class PeerLeases:
     """Whether another shard has a leader: its Lease is held and renewed, as observed on our
     own clock (the way a standby judges its own Lease: clocks need not agree)."""
 
-    def __init__(self, kube: Kube, shard: Shard, namespace: str, prefix: str,
-                 monotonic: Callable[[], float]) -> None:
+    def __init__(self, kube: Kube, shard: Shard, namespace: str, prefix: str, monotonic: Callable[[], float]) -> None:
         self.kube, self.shard, self.namespace, self.prefix, self.monotonic = kube, shard, namespace, prefix, monotonic
         self.observed: dict[str, leader.Observed] = {}
-        self.read: dict[str, tuple[float, dict[str, Any] | None]] = {}   # peer -> (when, its Lease)
+        self.read: dict[str, tuple[float, dict[str, Any] | None]] = {}  # peer -> (when, its Lease)
 
     async def alive(self, peer: str, fresh_for: float = 1.0) -> bool:
         """One Lease read per peer per ``fresh_for`` seconds, however many namespaces it holds."""
@@ -261,6 +284,7 @@ class PeerLeases:
         else:
             lease = await self.kube.get(LEASE, self.namespace, self.shard.lease_of(self.prefix, peer))
             self.read[peer] = (self.monotonic(), lease)
-        observed = self.observed[peer] = leader.observe(self.observed.get(peer), leader.Record.of(lease),
-                                                        self.monotonic())
+        observed = self.observed[peer] = leader.observe(
+            self.observed.get(peer), leader.Record.of(lease), self.monotonic()
+        )
         return leader.decide(observed, f"shard {self.shard.name}", self.monotonic()) is leader.Verdict.WAIT

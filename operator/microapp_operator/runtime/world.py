@@ -7,9 +7,10 @@ to reconcile again; nothing here does I/O, so every method is unit-testable with
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator, Mapping, MutableMapping, NamedTuple
+from typing import Any, NamedTuple
 
 from ..api import types as api
 from ..api.kinds import PODMONITOR, Resource
@@ -42,9 +43,9 @@ class AppEntry(NamedTuple):
 
     packed: Packed
     team: str
-    template: str           # the template's name (spec.template before "@")
+    template: str  # the template's name (spec.template before "@")
     phase: str | None
-    deleting: bool          # metadata.deletionTimestamp is set
+    deleting: bool  # metadata.deletionTimestamp is set
 
 
 class Apps(MutableMapping[Key, dict[str, Any]]):
@@ -62,8 +63,13 @@ class Apps(MutableMapping[Key, dict[str, Any]]):
         meta = body.get("metadata") or {}
         slim = {**body, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
         template = str((body.get("spec") or {}).get("template", "")).partition("@")[0]
-        self._entries[key] = AppEntry(Packed.of(slim), _team(body), template, (body.get("status") or {}).get("phase"),
-                                      bool(meta.get("deletionTimestamp")))
+        self._entries[key] = AppEntry(
+            Packed.of(slim),
+            _team(body),
+            template,
+            (body.get("status") or {}).get("phase"),
+            bool(meta.get("deletionTimestamp")),
+        )
 
     def __delitem__(self, key: Key) -> None:
         del self._entries[key]
@@ -91,8 +97,11 @@ class Apps(MutableMapping[Key, dict[str, Any]]):
 
     def where(self, *, team: str | None = None, template: str | None = None) -> list[Key]:
         """The apps of a team or a template, without decoding any."""
-        return [key for key, e in self._entries.items()
-                if (team is None or e.team == team) and (template is None or e.template == template)]
+        return [
+            key
+            for key, e in self._entries.items()
+            if (team is None or e.team == team) and (template is None or e.template == template)
+        ]
 
     def status_written(self, key: Key, app: Mapping[str, Any]) -> None:
         """Keep ``app`` (with the status just written) unless a newer version arrived meanwhile,
@@ -107,15 +116,16 @@ class World:
         self.apps = Apps()
         self.templates: dict[tuple[str, str], api.AppTemplateSpec] = {}
         self.policy = api.PlatformPolicySpec()
-        self.budgets: dict[str, BudgetObject] = {}    # team -> the TeamBudget in force (the oldest)
-        self.budget_objects: dict[str, BudgetObject] = {}   # name -> every valid TeamBudget
-        self.podmonitor = False                       # the Prometheus Operator's PodMonitor CRD exists
-        self.activity: dict[Key, datetime] = {}       # last traffic per app, from the activity sweep
-        self.activity_known = True                    # False while the traffic source fails
-        self.catalog_version = 0                      # bumped on every template change (memo keys)
+        self.budgets: dict[str, BudgetObject] = {}  # team -> the TeamBudget in force (the oldest)
+        self.budget_objects: dict[str, BudgetObject] = {}  # name -> every valid TeamBudget
+        self.podmonitor = False  # the Prometheus Operator's PodMonitor CRD exists
+        self.activity: dict[Key, datetime] = {}  # last traffic per app, from the activity sweep
+        self.activity_known = True  # False while the traffic source fails
+        self.catalog_version = 0  # bumped on every template change (memo keys)
         self.policy_version = 0
         self._prices: ByIdentity[api.PlatformPolicySpec, cost.Prices] = ByIdentity(
-            lambda policy: cost.Prices.from_policy(policy.pricing), size=4)
+            lambda policy: cost.Prices.from_policy(policy.pricing), size=4
+        )
 
     @property
     def prices(self) -> cost.Prices:
@@ -138,8 +148,11 @@ class World:
         if body.get("metadata", {}).get("name") != "default":
             return []
         try:
-            self.policy = api.PlatformPolicySpec() if kind == "DELETED" else \
-                api.PlatformPolicySpec.model_validate(body.get("spec") or {})
+            self.policy = (
+                api.PlatformPolicySpec()
+                if kind == "DELETED"
+                else api.PlatformPolicySpec.model_validate(body.get("spec") or {})
+            )
         except ValueError:
             log.warning("ignoring invalid PlatformPolicy default")
             return []
@@ -162,8 +175,12 @@ class World:
                 tb = None
             if tb is not None:
                 self.budget_objects[meta["name"]] = BudgetObject(
-                    meta["name"], int(meta.get("generation") or 1), tb, dict(body.get("status") or {}),
-                    str(meta.get("creationTimestamp") or ""))
+                    meta["name"],
+                    int(meta.get("generation") or 1),
+                    tb,
+                    dict(body.get("status") or {}),
+                    str(meta.get("creationTimestamp") or ""),
+                )
                 teams.add(tb.team)
         before = {team: self.budgets[team].budget for team in teams if team in self.budgets}
         for team in teams:
@@ -177,8 +194,11 @@ class World:
 
     def shadowed(self) -> list[tuple[BudgetObject, BudgetObject]]:
         """(TeamBudget not in force, the one in force for its team)."""
-        return [(o, self.budgets[o.budget.team]) for o in self.budget_objects.values()
-                if o.budget.team in self.budgets and self.budgets[o.budget.team].name != o.name]
+        return [
+            (o, self.budgets[o.budget.team])
+            for o in self.budget_objects.values()
+            if o.budget.team in self.budgets and self.budgets[o.budget.team].name != o.name
+        ]
 
     def template_event(self, kind: str | None, body: Mapping[str, Any]) -> list[Key]:
         try:
@@ -196,8 +216,12 @@ class World:
     def kind_changed(self, res: Resource, present: bool) -> list[Key]:
         """A CRD we render for appeared or went: every app is looked at again (PodMonitor switches
         scraping; apps waiting for a runtime such as Knative proceed, or stall if it went)."""
-        log.info("kind %s: re-checking every app kind=%s apiVersion=%s", "found" if present else "gone",
-                 res.kind, res.api_version)
+        log.info(
+            "kind %s: re-checking every app kind=%s apiVersion=%s",
+            "found" if present else "gone",
+            res.kind,
+            res.api_version,
+        )
         if res is PODMONITOR:
             self.podmonitor = present
         return list(self.apps)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from microapp_operator.api import types as api, crdgen
+from microapp_operator.api import crdgen
+from microapp_operator.api import types as api
 from microapp_operator.entry import cli
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -26,9 +28,13 @@ def _walk(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str,
 def test_every_field_is_documented(kind: crdgen.Kind) -> None:
     schema = crdgen.crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     # Scalar list items are described by their list (kubectl explain shows the list).
-    undocumented = [p for p, n in _walk(schema)
-                    if p not in ("", ".metadata") and not n.get("description")
-                    and not (p.endswith("[]") and n.get("type") in ("string", "integer"))]
+    undocumented = [
+        p
+        for p, n in _walk(schema)
+        if p not in ("", ".metadata")
+        and not n.get("description")
+        and not (p.endswith("[]") and n.get("type") in ("string", "integer"))
+    ]
     assert undocumented == []
 
 
@@ -50,7 +56,13 @@ def test_microapp_crd_names_columns_and_subresources() -> None:
     assert names["shortNames"] == ["mapp", "mapps"] and names["categories"] == ["microapp-platform"]
     version = crd["spec"]["versions"][0]
     assert [c["name"] for c in version["additionalPrinterColumns"]] == [
-        "Template", "Phase", "Ready", "Cost/mo", "Owner", "Age"]
+        "Template",
+        "Phase",
+        "Ready",
+        "Cost/mo",
+        "Owner",
+        "Age",
+    ]
     assert version["subresources"]["scale"]["labelSelectorPath"] == ".status.selector"
     status = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
     assert status["selector"]["type"] == "string"  # the scale subresource needs a string
@@ -64,9 +76,19 @@ def test_all_kinds_share_group_and_category() -> None:
 
 
 def test_committed_crds_match_the_types() -> None:
-    assert cli.main(["crds", "--check", "-o", str(ROOT / "crds"),
-                     "-o", str(ROOT / "charts" / "microapp-operator" / "files" / "crds")]) == 0, \
-        "run 'make crds' and commit"
+    assert (
+        cli.main(
+            [
+                "crds",
+                "--check",
+                "-o",
+                str(ROOT / "crds"),
+                "-o",
+                str(ROOT / "charts" / "microapp-operator" / "files" / "crds"),
+            ]
+        )
+        == 0
+    ), "run 'make crds' and commit"
 
 
 def test_check_reports_stale_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

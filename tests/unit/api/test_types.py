@@ -8,7 +8,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from microapp_operator.api import crdgen, types as api
+from microapp_operator.api import crdgen
+from microapp_operator.api import types as api
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -55,20 +56,35 @@ def test_unknown_field_is_refused() -> None:
 
 
 def test_apptemplate_catalog_fields_parse_and_stay_immutable() -> None:
-    spec = api.AppTemplateSpec.model_validate({
-        "templateName": "web", "version": "1.1.0", "runtime": "container", "manifests": "",
-        "tags": ["http", "api"], "examples": [{"name": "basic", "spec": {"parameters": {"a": 1}}}],
-        "changelog": [{"version": "1.1.0", "note": "Faster."}]})
+    spec = api.AppTemplateSpec.model_validate(
+        {
+            "templateName": "web",
+            "version": "1.1.0",
+            "runtime": "container",
+            "manifests": "",
+            "tags": ["http", "api"],
+            "examples": [{"name": "basic", "spec": {"parameters": {"a": 1}}}],
+            "changelog": [{"version": "1.1.0", "note": "Faster."}],
+        }
+    )
     assert spec.tags == ["http", "api"] and spec.examples[0].spec == {"parameters": {"a": 1}}
     assert spec.changelog[0].version == "1.1.0"
-    for bad in ({"tags": ["Not A Tag"]}, {"examples": [{"name": "Bad_Name"}]},
-                {"changelog": [{"version": "v1", "note": "x"}]}):
+    for bad in (
+        {"tags": ["Not A Tag"]},
+        {"examples": [{"name": "Bad_Name"}]},
+        {"changelog": [{"version": "v1", "note": "x"}]},
+    ):
         with pytest.raises(ValidationError):
-            api.AppTemplateSpec.model_validate({"templateName": "web", "version": "1.1.0", "runtime": "container",
-                                                "manifests": "", **bad})
+            api.AppTemplateSpec.model_validate(
+                {"templateName": "web", "version": "1.1.0", "runtime": "container", "manifests": "", **bad}
+            )
     kind = next(k for k in crdgen.KINDS if k.kind == "AppTemplate")
     schema = crdgen.crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     rules = [r["rule"] for r in schema["x-kubernetes-validations"]]
-    assert any("self.tags == oldSelf.tags" in r and "self.examples == oldSelf.examples" in r
-               and "self.changelog == oldSelf.changelog" in r for r in rules)
+    assert any(
+        "self.tags == oldSelf.tags" in r
+        and "self.examples == oldSelf.examples" in r
+        and "self.changelog == oldSelf.changelog" in r
+        for r in rules
+    )
     assert (schema["properties"]["tags"]["maxItems"], schema["properties"]["examples"]["maxItems"]) == (20, 10)

@@ -11,10 +11,23 @@ from microapp_operator.core import budget
 TB = budget.TeamBudget("finance", D("500"), "Deny", 80)
 
 
-def decide(estimate: str, *, previous: str = "0", others: str = "0", tb: budget.TeamBudget | None = TB,
-           app_limit: str | None = None) -> budget.Decision:
-    return budget.decide(estimate=D(estimate), previous=D(previous), currency="USD", team="finance",
-                         committed_others=D(others), budget=tb, app_limit=D(app_limit) if app_limit else None)
+def decide(
+    estimate: str,
+    *,
+    previous: str = "0",
+    others: str = "0",
+    tb: budget.TeamBudget | None = TB,
+    app_limit: str | None = None,
+) -> budget.Decision:
+    return budget.decide(
+        estimate=D(estimate),
+        previous=D(previous),
+        currency="USD",
+        team="finance",
+        committed_others=D(others),
+        budget=tb,
+        app_limit=D(app_limit) if app_limit else None,
+    )
 
 
 def test_allowed_with_the_cost_warning() -> None:
@@ -25,10 +38,12 @@ def test_allowed_with_the_cost_warning() -> None:
 def test_team_deny_names_committed_limit_and_estimate() -> None:
     d = decide("40", others="480")
     assert not d.allowed and d.reason == budget.DenyReason.TEAM_LIMIT
-    assert d.message == ("team finance has 480.00 USD/month committed by its other apps; this app's estimated "
-                         "40.00 USD/month would bring it to 520.00, over the TeamBudget limit of 500.00 USD. "
-                         "Lower spec.replicas or spec.resources (or suspend another app), or ask for a budget "
-                         "raise (TeamBudget finance).")
+    assert d.message == (
+        "team finance has 480.00 USD/month committed by its other apps; this app's estimated "
+        "40.00 USD/month would bring it to 520.00, over the TeamBudget limit of 500.00 USD. "
+        "Lower spec.replicas or spec.resources (or suspend another app), or ask for a budget "
+        "raise (TeamBudget finance)."
+    )
 
 
 def test_warn_enforcement_allows() -> None:
@@ -37,8 +52,10 @@ def test_warn_enforcement_allows() -> None:
 
 
 def test_warn_threshold() -> None:
-    assert decide("10", others="395").warnings[-1] == \
-        "team finance has committed 81% of its monthly budget (warning at 80%)"
+    assert (
+        decide("10", others="395").warnings[-1]
+        == "team finance has committed 81% of its monthly budget (warning at 80%)"
+    )
     assert len(decide("10", others="300").warnings) == 1
 
 
@@ -63,7 +80,11 @@ def test_no_team_budget_only_warns_the_estimate() -> None:
 
 
 def test_within_after_the_fact() -> None:
-    ok, msg = budget.within(estimate=D("10"), currency="USD", team="finance", committed=D("510"), budget=TB, app_limit=None)
+    ok, msg = budget.within(
+        estimate=D("10"), currency="USD", team="finance", committed=D("510"), budget=TB, app_limit=None
+    )
     assert (ok, msg) == (False, "team finance is over its budget: 510.00 of 500.00 USD/month committed")
-    ok, msg = budget.within(estimate=D("10"), currency="USD", team="finance", committed=D("100"), budget=TB, app_limit=None)
+    ok, msg = budget.within(
+        estimate=D("10"), currency="USD", team="finance", committed=D("100"), budget=TB, app_limit=None
+    )
     assert ok and msg == "estimated 10.00 USD/month, within team finance's budget of 500.00"

@@ -9,8 +9,9 @@ from microapp_operator.core import catalog
 
 
 def tpl(version: str, *, name: str = "web-service", deprecated: bool = False) -> api.AppTemplateSpec:
-    return api.AppTemplateSpec(template_name=name, version=version, runtime="container",
-                               deprecated=deprecated, manifests="")
+    return api.AppTemplateSpec(
+        template_name=name, version=version, runtime="container", deprecated=deprecated, manifests=""
+    )
 
 
 CATALOG = [tpl("1.0.0"), tpl("1.2.0"), tpl("1.3.0", deprecated=True), tpl("2.0.0"), tpl("1.0.0", name="worker")]
@@ -54,8 +55,13 @@ def test_bad_range_is_explained() -> None:
 
 def test_builtin_catalog_has_the_five_templates() -> None:
     names = {(t.template_name, t.runtime) for t in catalog.builtin()}
-    assert names == {("web-service", "container"), ("worker", "container"), ("scheduled-job", "job"),
-                     ("serverless-function", "serverless"), ("webhook-handler", "serverless")}
+    assert names == {
+        ("web-service", "container"),
+        ("worker", "container"),
+        ("scheduled-job", "job"),
+        ("serverless-function", "serverless"),
+        ("webhook-handler", "serverless"),
+    }
 
 
 def test_builtin_template_objects_are_named_after_name_and_version() -> None:

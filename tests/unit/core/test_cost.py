@@ -14,13 +14,23 @@ CATALOG = catalog.builtin()
 
 
 def estimate(**spec: object) -> cost.Estimate:
-    app = {"metadata": {"name": "a", "namespace": "n", "uid": "u"},
-           "spec": {"template": "web-service", "image": "r/x:1", "telemetry": {"enabled": False}, **spec}}
+    app = {
+        "metadata": {"name": "a", "namespace": "n", "uid": "u"},
+        "spec": {"template": "web-service", "image": "r/x:1", "telemetry": {"enabled": False}, **spec},
+    }
     return cost.estimate(plan.desired(plan.parse(app), CATALOG).objects, PRICES)
 
 
-QUANTITIES = {"250m": Decimal("0.25"), "1": Decimal(1), "2": Decimal(2), "1.5": Decimal("1.5"),
-              "256Mi": Decimal(256 * 2**20), "1Gi": Decimal(2**30), "500M": Decimal(500 * 10**6), "1e3": Decimal(1000)}
+QUANTITIES = {
+    "250m": Decimal("0.25"),
+    "1": Decimal(1),
+    "2": Decimal(2),
+    "1.5": Decimal("1.5"),
+    "256Mi": Decimal(256 * 2**20),
+    "1Gi": Decimal(2**30),
+    "500M": Decimal(500 * 10**6),
+    "1e3": Decimal(1000),
+}
 
 
 @pytest.mark.parametrize("text,value", QUANTITIES.items(), ids=QUANTITIES.keys())
@@ -56,22 +66,55 @@ def test_estimates(spec: dict, monthly: str) -> None:
 
 
 def test_limit_counts_when_above_request() -> None:
-    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"},
-           "spec": {"replicas": 1, "template": {"spec": {"containers": [
-               {"name": "c", "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                                           "limits": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"}}}]}}}}
+    obj = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "a"},
+        "spec": {
+            "replicas": 1,
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "c",
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "128Mi"},
+                                "limits": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"},
+                            },
+                        }
+                    ]
+                }
+            },
+        },
+    }
     [line] = cost.estimate([obj], PRICES).lines
     assert (line.cpu_cores, line.memory_gib, line.gpus) == (Decimal(1), Decimal(1), Decimal(1))
     assert line.gpu == Decimal("0.95") * 730
 
 
 def test_sidecars_and_storage_are_counted() -> None:
-    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"},
-           "spec": {"replicas": 2, "template": {"spec": {"containers": [
-               {"name": "app", "resources": {"requests": {"cpu": "1"}}},
-               {"name": "otel", "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}}]}}}}
-    pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "a-data"},
-           "spec": {"resources": {"requests": {"storage": "10Gi"}}}}
+    dep = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "a"},
+        "spec": {
+            "replicas": 2,
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "app", "resources": {"requests": {"cpu": "1"}}},
+                        {"name": "otel", "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}},
+                    ]
+                }
+            },
+        },
+    }
+    pvc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "a-data"},
+        "spec": {"resources": {"requests": {"storage": "10Gi"}}},
+    }
     est = cost.estimate([dep, pvc], PRICES)
     assert [(line.container, line.replicas) for line in est.lines] == [("app", 2), ("otel", 2), ("-", 1)]
     assert est.lines[2].storage == Decimal("0.40")
@@ -79,18 +122,25 @@ def test_sidecars_and_storage_are_counted() -> None:
 
 def test_prices_from_policy_with_defaults() -> None:
     prices = cost.Prices.from_policy(api.Pricing(currency="EUR", cpu_core_hour="0.05"))
-    assert (prices.currency, prices.cpu_core_hour, prices.memory_gib_hour) == ("EUR", Decimal("0.05"), Decimal("0.004237"))
+    assert (prices.currency, prices.cpu_core_hour, prices.memory_gib_hour) == (
+        "EUR",
+        Decimal("0.05"),
+        Decimal("0.004237"),
+    )
 
 
 def test_assumptions_are_explained() -> None:
     assert estimate(template="serverless-function").assumptions == (
-        "Service/a: scales to zero: charged as one instance busy 25% of the month",)
+        "Service/a: scales to zero: charged as one instance busy 25% of the month",
+    )
 
 
 def test_the_telemetry_sidecar_is_counted() -> None:
     est = estimate(replicas=2, resources={"cpu": "250m", "memory": "256Mi"}, telemetry={"enabled": True})
-    assert [(line.container, line.cpu_cores) for line in est.lines] == [("app", Decimal("0.25")),
-                                                                       ("otel-collector", Decimal("0.05"))]
+    assert [(line.container, line.cpu_cores) for line in est.lines] == [
+        ("app", Decimal("0.25")),
+        ("otel-collector", Decimal("0.05")),
+    ]
     # 13.08 for the app + 2 x (0.05 core x 0.031611 + 64 MiB x 0.004237) x 730 h
     assert str(est.monthly) == "15.78"
 

@@ -8,16 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from microapp_operator import metrics
 from microapp_operator.core import catalog, dashboards, plan
 from microapp_operator.entry import cli
-from microapp_operator import metrics
 
 ROOT = Path(__file__).resolve().parents[3]
 # Standard metrics of kube-state-metrics, cAdvisor, the Prometheus client, and the app convention
 # (OpenTelemetry HTTP semantic conventions) that the per-app dashboard reads.
-STANDARD = {"kube_pod_container_resource_requests", "container_cpu_usage_seconds_total",
-            "container_memory_working_set_bytes", "process_resident_memory_bytes",
-            "http_server_requests_total", "http_server_request_duration_seconds_bucket"}
+STANDARD = {
+    "kube_pod_container_resource_requests",
+    "container_cpu_usage_seconds_total",
+    "container_memory_working_set_bytes",
+    "process_resident_memory_bytes",
+    "http_server_requests_total",
+    "http_server_request_duration_seconds_bucket",
+}
 PROMQL_WORDS = {"sum", "by", "rate", "histogram_quantile", "topk", "or", "le", "and", "on", "without", "irate"}
 
 
@@ -35,19 +40,29 @@ def exported() -> set[str]:
 def metric_names(expr: str) -> set[str]:
     without_labels = re.sub(r"\{[^}]*\}", "", re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", expr))
     without_ranges = re.sub(r"\[[^\]]*\]", "", without_labels)
-    return {w for w in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", without_ranges)
-            if w not in PROMQL_WORDS and not w.isdigit() and "_" in w}
+    return {
+        w
+        for w in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", without_ranges)
+        if w not in PROMQL_WORDS and not w.isdigit() and "_" in w
+    }
 
 
 def app_board() -> dict:
-    app = {"metadata": {"name": "shop", "namespace": "ns", "uid": "u", "annotations": {"microapp.dev/team": "t"}},
-           "spec": {"template": "web-service", "image": "r/x:1"}}
-    cm = next(o for o in plan.desired(plan.parse(app), catalog.builtin()).objects if o["metadata"]["name"] == "shop-dashboard")
+    app = {
+        "metadata": {"name": "shop", "namespace": "ns", "uid": "u", "annotations": {"microapp.dev/team": "t"}},
+        "spec": {"template": "web-service", "image": "r/x:1"},
+    }
+    cm = next(
+        o for o in plan.desired(plan.parse(app), catalog.builtin()).objects if o["metadata"]["name"] == "shop-dashboard"
+    )
     return json.loads(cm["data"]["shop.json"])
 
 
-BOARDS = {"operator": dashboards.BOARDS["microapp-operator"], "showback": dashboards.BOARDS["microapp-showback"],
-          "per-app": app_board()}
+BOARDS = {
+    "operator": dashboards.BOARDS["microapp-operator"],
+    "showback": dashboards.BOARDS["microapp-showback"],
+    "per-app": app_board(),
+}
 
 
 @pytest.mark.parametrize("board", BOARDS.values(), ids=BOARDS.keys())
@@ -60,15 +75,29 @@ def test_every_query_names_a_known_metric(board: dict) -> None:
 
 def test_expected_panels() -> None:
     assert {"Reconcile p95", "Admission p99", "Apps by phase", "Watch reconnects"} <= {
-        p["title"] for p in BOARDS["operator"]["panels"]}
+        p["title"] for p in BOARDS["operator"]["panels"]
+    }
     assert {"Estimated monthly cost by team", "Budget used", "Idle apps"} <= {
-        p["title"] for p in BOARDS["showback"]["panels"]}
+        p["title"] for p in BOARDS["showback"]["panels"]
+    }
 
 
 def test_committed_dashboards_are_valid_and_current() -> None:
     for d in (ROOT / "charts/microapp-operator/files/dashboards", ROOT / "manifests/dashboards"):
         for path in d.glob("*.json"):
             assert json.loads(path.read_text())["panels"]
-    assert cli.main(["crds", "--check", "-o", str(ROOT / "crds"),
-                     "--dashboards", str(ROOT / "charts/microapp-operator/files/dashboards"),
-                     "--dashboards", str(ROOT / "manifests/dashboards")]) == 0
+    assert (
+        cli.main(
+            [
+                "crds",
+                "--check",
+                "-o",
+                str(ROOT / "crds"),
+                "--dashboards",
+                str(ROOT / "charts/microapp-operator/files/dashboards"),
+                "--dashboards",
+                str(ROOT / "manifests/dashboards"),
+            ]
+        )
+        == 0
+    )

@@ -9,54 +9,111 @@ from microapp_operator.core import diff, drift, reconcile
 
 
 def deployment(replicas: int = 1, cpu: str = "100m", **extra: Any) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "ns", "labels": {"app": "web"}},
-            "spec": {"replicas": replicas, "template": {"spec": {"containers": [
-                {"name": "app", "image": "registry.internal/a:1", "env": [],
-                 "resources": {"requests": {"cpu": cpu}}}]}}, **extra}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "ns", "labels": {"app": "web"}},
+        "spec": {
+            "replicas": replicas,
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": "registry.internal/a:1",
+                            "env": [],
+                            "resources": {"requests": {"cpu": cpu}},
+                        }
+                    ]
+                }
+            },
+            **extra,
+        },
+    }
 
 
 def live(obj: dict[str, Any], **server: Any) -> dict[str, Any]:
     """``obj`` as the API server returns it: server metadata, defaults, status, our hash; empty lists dropped."""
     out = drift.with_hash(obj)
-    out = {**out, "metadata": {**out["metadata"], "uid": "u1", "resourceVersion": "7", "managedFields": [{}]},
-           "status": {"readyReplicas": 1}}
+    out = {
+        **out,
+        "metadata": {**out["metadata"], "uid": "u1", "resourceVersion": "7", "managedFields": [{}]},
+        "status": {"readyReplicas": 1},
+    }
     containers = out["spec"]["template"]["spec"]["containers"]
-    out["spec"] = {**out["spec"], "progressDeadlineSeconds": 600, "template": {"spec": {"containers": [
-        {k: v for k, v in c.items() if v != []} | {"imagePullPolicy": "IfNotPresent"} for c in containers]}}}
+    out["spec"] = {
+        **out["spec"],
+        "progressDeadlineSeconds": 600,
+        "template": {
+            "spec": {
+                "containers": [
+                    {k: v for k, v in c.items() if v != []} | {"imagePullPolicy": "IfNotPresent"} for c in containers
+                ]
+            }
+        },
+    }
     out["spec"].update(server)
     return out
 
 
-def apply(*objects: dict[str, Any], estimate: str = "10", violations: list[str] | None = None,
-          version: str = "1.0.0") -> reconcile.Apply:
+def apply(
+    *objects: dict[str, Any], estimate: str = "10", violations: list[str] | None = None, version: str = "1.0.0"
+) -> reconcile.Apply:
     inventory = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]} for o in objects]
-    status = {"template": {"name": "web-service", "version": version},
-              "conditions": [{"type": "WithinBudget", "status": "True", "message": f"estimated {estimate} USD/month"}]}
+    status = {
+        "template": {"name": "web-service", "version": version},
+        "conditions": [{"type": "WithinBudget", "status": "True", "message": f"estimated {estimate} USD/month"}],
+    }
     return reconcile.Apply(tuple(objects), inventory, status, violations or [], Decimal(estimate))
 
 
 def app(replicas: int = 1) -> dict[str, Any]:
-    return {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp",
-            "metadata": {"name": "web", "namespace": "ns", "uid": "u0", "generation": 3,
-                         "annotations": {"microapp.dev/team": "qa",
-                                         "kubectl.kubernetes.io/last-applied-configuration": "{}"}},
-            "spec": {"template": "web-service@^1", "replicas": replicas}}
+    return {
+        "apiVersion": "microapp.dev/v1alpha1",
+        "kind": "MicroApp",
+        "metadata": {
+            "name": "web",
+            "namespace": "ns",
+            "uid": "u0",
+            "generation": 3,
+            "annotations": {"microapp.dev/team": "qa", "kubectl.kubernetes.io/last-applied-configuration": "{}"},
+        },
+        "spec": {"template": "web-service@^1", "replicas": replicas},
+    }
 
 
-def live_app(replicas: int = 1, cost: str = "10", violations: list[str] | None = None,
-             inventory: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    return {**app(replicas), "status": {
-        "cost": {"estimatedMonthly": cost, "currency": "USD"}, "violations": violations,
-        "template": {"name": "web-service", "version": "1.0.0"},
-        "inventory": inventory if inventory is not None else [
-            {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}]}}
+def live_app(
+    replicas: int = 1,
+    cost: str = "10",
+    violations: list[str] | None = None,
+    inventory: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    return {
+        **app(replicas),
+        "status": {
+            "cost": {"estimatedMonthly": cost, "currency": "USD"},
+            "violations": violations,
+            "template": {"name": "web-service", "version": "1.0.0"},
+            "inventory": inventory
+            if inventory is not None
+            else [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+        },
+    }
 
 
-def report(decision: reconcile.Decision, live_children: dict[diff.ChildKey, dict[str, Any]],
-           current: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> diff.Report:
-    return diff.compare(live_app=live_app() if current is None else current, after=after or app(),
-                        decision=decision, live=live_children, currency="USD")
+def report(
+    decision: reconcile.Decision,
+    live_children: dict[diff.ChildKey, dict[str, Any]],
+    current: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> diff.Report:
+    return diff.compare(
+        live_app=live_app() if current is None else current,
+        after=after or app(),
+        decision=decision,
+        live=live_children,
+        currency="USD",
+    )
 
 
 def test_a_live_object_with_server_fields_and_dropped_empty_lists_is_unchanged() -> None:
@@ -65,8 +122,10 @@ def test_a_live_object_with_server_fields_and_dropped_empty_lists_is_unchanged()
     assert (change.action, change.lines) == ("unchanged", ())
     r = report(apply(desired), {diff.key_of(desired): live(desired)})
     assert not r.differs
-    assert diff.text(r) == ("MicroApp ns/web: no changes (1 children checked)\nunchanged: Deployment web\n"
-                            "cost: 10.00 USD/month (unchanged); budget: estimated 10 USD/month\n")
+    assert diff.text(r) == (
+        "MicroApp ns/web: no changes (1 children checked)\nunchanged: Deployment web\n"
+        "cost: 10.00 USD/month (unchanged); budget: estimated 10 USD/month\n"
+    )
 
 
 def test_an_update_shows_only_the_fields_the_operator_sets() -> None:
@@ -75,8 +134,9 @@ def test_an_update_shows_only_the_fields_the_operator_sets() -> None:
     assert change.lines[:2] == ("--- live Deployment web", "+++ after apply Deployment web")
     body = [ln for ln in change.lines[2:] if ln[:1] in "+-"]
     assert body == ["-  replicas: 1", "+  replicas: 3", "-            cpu: 100m", "+            cpu: 200m"]
-    assert not any("progressDeadlineSeconds" in ln or "imagePullPolicy" in ln or "managedFields" in ln
-                   for ln in change.lines)
+    assert not any(
+        "progressDeadlineSeconds" in ln or "imagePullPolicy" in ln or "managedFields" in ln for ln in change.lines
+    )
 
 
 def test_a_field_no_longer_set_is_an_update_the_projection_cannot_show() -> None:
@@ -88,40 +148,62 @@ def test_a_field_no_longer_set_is_an_update_the_projection_cannot_show() -> None
 
 def test_quantities_written_as_numbers_are_the_same_value() -> None:
     assert diff.projected({"cpu": 1}, {"cpu": "1"}) == {"cpu": "1"}
-    assert diff.projected({"a": [1, 2]}, {"a": [1]}) == {"a": [1, 2]}   # another shape: shown as is
+    assert diff.projected({"a": [1, 2]}, {"a": [1]}) == {"a": [1, 2]}  # another shape: shown as is
 
 
 def test_new_children_are_created_and_children_no_longer_rendered_are_deleted() -> None:
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old", "namespace": "ns"}, "data": {"a": "b"}}
-    pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web", "namespace": "ns"},
-           "spec": {"maxUnavailable": 1}}
-    current = live_app(inventory=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                                  {"apiVersion": "v1", "kind": "ConfigMap", "name": "old"}])
-    r = report(apply(deployment(), pdb), {diff.key_of(deployment()): live(deployment()), diff.key_of(cm): cm},
-               current=current)
+    pdb = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "web", "namespace": "ns"},
+        "spec": {"maxUnavailable": 1},
+    }
+    current = live_app(
+        inventory=[
+            {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            {"apiVersion": "v1", "kind": "ConfigMap", "name": "old"},
+        ]
+    )
+    r = report(
+        apply(deployment(), pdb), {diff.key_of(deployment()): live(deployment()), diff.key_of(cm): cm}, current=current
+    )
     assert [(c.ref, c.action) for c in r.children] == [
-        ("Deployment web", "unchanged"), ("PodDisruptionBudget web", "create"), ("ConfigMap old", "delete")]
+        ("Deployment web", "unchanged"),
+        ("PodDisruptionBudget web", "create"),
+        ("ConfigMap old", "delete"),
+    ]
     assert r.children[1].lines[:2] == ("--- /dev/null", "+++ after apply PodDisruptionBudget web")
     assert r.children[2].lines[:2] == ("--- live ConfigMap old", "+++ /dev/null")
     assert diff.headline(r) == "changed; 1 to create, 1 to delete"
 
 
 def test_the_microapp_diff_ignores_server_metadata_and_last_applied() -> None:
-    r = report(apply(deployment(replicas=2), estimate="20"), {diff.key_of(deployment()): live(deployment())},
-               after={**app(2), "metadata": {**app(2)["metadata"], "generation": 4, "resourceVersion": "9"}})
+    r = report(
+        apply(deployment(replicas=2), estimate="20"),
+        {diff.key_of(deployment()): live(deployment())},
+        after={**app(2), "metadata": {**app(2)["metadata"], "generation": 4, "resourceVersion": "9"}},
+    )
     assert [ln for ln in r.app_lines if ln[:1] in "+-" and ln[:3] not in ("---", "+++")] == [
-        "-  replicas: 1", "+  replicas: 2"]
+        "-  replicas: 1",
+        "+  replicas: 2",
+    ]
     assert (r.cost_before, r.cost_after) == (Decimal("10"), Decimal("20"))
     text = diff.text(r)
     assert "cost: 10.00 -> 20.00 USD/month (+10.00); budget: estimated 20 USD/month\n" in text
-    assert diff.as_data(r)["cost"] == {"before": "10.00", "after": "20.00", "currency": "USD",
-                                       "budget": "estimated 20 USD/month"}
+    assert diff.as_data(r)["cost"] == {
+        "before": "10.00",
+        "after": "20.00",
+        "currency": "USD",
+        "budget": "estimated 20 USD/month",
+    }
 
 
 def test_findings_and_template_versions_are_compared() -> None:
     d = apply(deployment(), violations=["image 'x' has no fixed tag"], version="1.1.0")
-    r = report(d, {diff.key_of(deployment()): live(deployment())},
-               current=live_app(violations=["replicas over the limit"]))
+    r = report(
+        d, {diff.key_of(deployment()): live(deployment())}, current=live_app(violations=["replicas over the limit"])
+    )
     assert r.findings_new == ("image 'x' has no fixed tag",) and r.findings_gone == ("replicas over the limit",)
     assert r.differs
     text = diff.text(r)
@@ -131,23 +213,29 @@ def test_findings_and_template_versions_are_compared() -> None:
 
 
 def test_a_stalled_or_held_app_applies_nothing_and_says_why() -> None:
-    stall = reconcile.Stall({"conditions": [{"type": "Ready", "status": "False",
-                                             "message": "spec.parameters.port: must be an integer"}]})
+    stall = reconcile.Stall(
+        {"conditions": [{"type": "Ready", "status": "False", "message": "spec.parameters.port: must be an integer"}]}
+    )
     r = report(stall, {})
     assert (r.outcome, r.children, r.differs) == ("stalled", (), True)
-    assert diff.text(r).startswith("MicroApp ns/web: would stall, nothing applied\n"
-                                   "  spec.parameters.port: must be an integer\n")
-    held = reconcile.Hold({"conditions": [{"type": "Ready", "status": "False", "message": "not rolled out: over"}]},
-                          [], Decimal("900"))
+    assert diff.text(r).startswith(
+        "MicroApp ns/web: would stall, nothing applied\n  spec.parameters.port: must be an integer\n"
+    )
+    held = reconcile.Hold(
+        {"conditions": [{"type": "Ready", "status": "False", "message": "not rolled out: over"}]}, [], Decimal("900")
+    )
     assert report(held, {}, current=None).outcome == "held"
 
 
 def test_refused_and_new_apps() -> None:
-    r = diff.refused("ns", "web", "admission webhook denied the request: the MicroApp was refused:\n- image bad",
-                     new=True)
-    assert r.differs and diff.text(r) == ("MicroApp ns/web: the apply would be refused\n"
-                                          "  admission webhook denied the request: the MicroApp was refused:\n"
-                                          "  - image bad\n")
+    r = diff.refused(
+        "ns", "web", "admission webhook denied the request: the MicroApp was refused:\n- image bad", new=True
+    )
+    assert r.differs and diff.text(r) == (
+        "MicroApp ns/web: the apply would be refused\n"
+        "  admission webhook denied the request: the MicroApp was refused:\n"
+        "  - image bad\n"
+    )
     fresh = diff.compare(live_app=None, after=app(), decision=apply(deployment()), live={}, currency="USD")
     assert diff.headline(fresh) == "new; 1 to create"
     assert fresh.app_lines[:2] == ("--- /dev/null", "+++ after apply MicroApp")
@@ -159,5 +247,5 @@ def test_colour_only_when_asked() -> None:
     plain, coloured = diff.text(r), diff.text(r, colour=True)
     assert "\033[" not in plain
     assert "\033[32m  +  replicas: 2\033[0m" in coloured and "\033[31m  -  replicas: 1\033[0m" in coloured
-    assert "\033[32m  +++" not in coloured   # file headers stay plain
+    assert "\033[32m  +++" not in coloured  # file headers stay plain
     assert diff.changed([r, diff.refused("ns", "x", "no", new=False)]) == 2

@@ -6,15 +6,41 @@ import pytest
 
 from microapp_operator.core import drift
 
-DESIRED = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a", "labels": {"x": "1"}},
-           "spec": {"replicas": 2, "template": {"spec": {"containers": [
-               {"name": "app", "image": "r/x:1", "env": [], "resources": {"requests": {"cpu": 1}}}]}}}}
-LIVE = {"apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "a", "labels": {"x": "1", "extra": "y"}, "resourceVersion": "7"},
-        "spec": {"replicas": 2, "strategy": {"type": "RollingUpdate"}, "template": {"spec": {"containers": [
-            {"name": "app", "image": "r/x:1", "resources": {"requests": {"cpu": "1"}},
-             "terminationMessagePath": "/dev/termination-log"}]}}},
-        "status": {"replicas": 2}}
+DESIRED = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "a", "labels": {"x": "1"}},
+    "spec": {
+        "replicas": 2,
+        "template": {
+            "spec": {
+                "containers": [{"name": "app", "image": "r/x:1", "env": [], "resources": {"requests": {"cpu": 1}}}]
+            }
+        },
+    },
+}
+LIVE = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "a", "labels": {"x": "1", "extra": "y"}, "resourceVersion": "7"},
+    "spec": {
+        "replicas": 2,
+        "strategy": {"type": "RollingUpdate"},
+        "template": {
+            "spec": {
+                "containers": [
+                    {
+                        "name": "app",
+                        "image": "r/x:1",
+                        "resources": {"requests": {"cpu": "1"}},
+                        "terminationMessagePath": "/dev/termination-log",
+                    }
+                ]
+            }
+        },
+    },
+    "status": {"replicas": 2},
+}
 
 
 def test_server_defaults_and_extra_labels_are_not_drift() -> None:
@@ -31,6 +57,7 @@ CHANGED = {
 @pytest.mark.parametrize("path", CHANGED.values(), ids=CHANGED.keys())
 def test_changed_field_is_drift(path: tuple) -> None:
     import copy
+
     desired = copy.deepcopy(DESIRED)
     node = desired
     for key in path[:-2]:
@@ -58,5 +85,5 @@ def test_hash_sees_a_removed_field() -> None:
     without = {"metadata": {"name": "a"}, "spec": {}}
     live = drift.with_hash(with_ann)
     assert drift.in_sync(live, drift.with_hash(with_ann))
-    assert drift.contains(live, without)                      # containment alone misses the removal
+    assert drift.contains(live, without)  # containment alone misses the removal
     assert not drift.in_sync(live, drift.with_hash(without))  # the hash does not

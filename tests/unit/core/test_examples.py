@@ -13,8 +13,11 @@ def test_an_example_is_a_microapp_with_placeholders_and_its_spec() -> None:
     app = examples.app(WEB, ex)
     assert app["kind"] == "MicroApp" and app["metadata"]["name"] == "autoscaled"
     assert app["metadata"]["annotations"] == {"microapp.dev/owner": "you@example.com", "microapp.dev/team": "TEAM"}
-    assert app["spec"] == {"template": "web-service@^1", "image": "registry.internal/TEAM/APP:1.0.0",
-                           "parameters": {"autoscale": {"max": 4}}}   # the example cannot switch templates
+    assert app["spec"] == {
+        "template": "web-service@^1",
+        "image": "registry.internal/TEAM/APP:1.0.0",
+        "parameters": {"autoscale": {"max": 4}},
+    }  # the example cannot switch templates
     assert examples.app(WEB, ex, exact=True)["spec"]["template"] == "web-service@1.0.0"
 
 
@@ -34,9 +37,14 @@ def test_parameters_are_flattened_with_types_defaults_and_required() -> None:
     rows = {p.name: p for p in examples.parameters(WEB.parameters)}
     assert list(rows) == ["autoscale", "autoscale.min", "autoscale.max", "autoscale.cpuPercent", "healthPath"]
     assert (rows["autoscale"].type, rows["autoscale"].required) == ("object", False)
-    assert (rows["autoscale.max"].required, rows["autoscale.min"].default) == (True, 1)   # required inside autoscale
-    assert rows["healthPath"].as_dict() == {"name": "healthPath", "type": "string", "default": "/",
-                                            "required": False, "description": "HTTP path of the readiness probe."}
+    assert (rows["autoscale.max"].required, rows["autoscale.min"].default) == (True, 1)  # required inside autoscale
+    assert rows["healthPath"].as_dict() == {
+        "name": "healthPath",
+        "type": "string",
+        "default": "/",
+        "required": False,
+        "description": "HTTP path of the readiness probe.",
+    }
 
 
 def test_types_read_like_documentation() -> None:

@@ -12,8 +12,9 @@ import hashlib
 import itertools
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -31,10 +32,15 @@ TEMPLATES = {
 }
 POLICIES = {
     "plain": {},
-    "sandbox": {"teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["team-*"], "sandbox": True}],
-                "telemetry": {"sidecarImage": "otel/c:1", "endpoint": "http://gw.obs:4317",
-                              "resources": {"cpu": "20m", "memory": "32Mi"}},
-                "guardrails": {"ingressNamespace": "edge"}},
+    "sandbox": {
+        "teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["team-*"], "sandbox": True}],
+        "telemetry": {
+            "sidecarImage": "otel/c:1",
+            "endpoint": "http://gw.obs:4317",
+            "resources": {"cpu": "20m", "memory": "32Mi"},
+        },
+        "guardrails": {"ingressNamespace": "edge"},
+    },
 }
 
 
@@ -43,31 +49,54 @@ def cases() -> Iterator[tuple[str, dict[str, Any], dict[str, Any], bool, str | N
     for (short, (ref, params_list)), (pname, pol) in itertools.product(TEMPLATES.items(), POLICIES.items()):
         for i, params in enumerate(params_list):
             for expose, telemetry, suspend, access, podmonitor in itertools.product(
-                    ("none", "internal", "public"), (True, False), (False, True), (False, True), (False, True)):
+                ("none", "internal", "public"), (True, False), (False, True), (False, True), (False, True)
+            ):
                 ann = {"microapp.dev/team": "finance", "microapp.dev/owner": "alice@example.com"}
                 if access:
                     ann["microapp.dev/editors"] = "user:bob@example.com, group:finance-devs"
                     ann["microapp.dev/viewers"] = "group:finance-devs, serviceaccount:team-a:ci"
-                spec: dict[str, Any] = {"template": ref, "image": "registry.internal/shop:1.0",
-                                        "telemetry": {"enabled": telemetry}, "suspend": suspend,
-                                        "expose": expose, "env": [{"name": "MODE", "value": "prod: \"x\""}],
-                                        "resources": {"cpu": "250m", "memory": "256Mi"}, "replicas": 2}
+                spec: dict[str, Any] = {
+                    "template": ref,
+                    "image": "registry.internal/shop:1.0",
+                    "telemetry": {"enabled": telemetry},
+                    "suspend": suspend,
+                    "expose": expose,
+                    "env": [{"name": "MODE", "value": 'prod: "x"'}],
+                    "resources": {"cpu": "250m", "memory": "256Mi"},
+                    "replicas": 2,
+                }
                 if expose == "public":
                     spec["host"] = "shop.example.com"
                 if params is not None:
                     spec["parameters"] = params
-                body = {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp",
-                        "metadata": {"name": "shop", "namespace": "team-a", "uid": "u-1", "generation": 3,
-                                     "annotations": ann}, "spec": spec}
-                ident = (f"{short}{i}-{pname}-{expose}-tel{int(telemetry)}-sus{int(suspend)}"
-                         f"-acc{int(access)}-pm{int(podmonitor)}")
+                body = {
+                    "apiVersion": "microapp.dev/v1alpha1",
+                    "kind": "MicroApp",
+                    "metadata": {
+                        "name": "shop",
+                        "namespace": "team-a",
+                        "uid": "u-1",
+                        "generation": 3,
+                        "annotations": ann,
+                    },
+                    "spec": spec,
+                }
+                ident = (
+                    f"{short}{i}-{pname}-{expose}-tel{int(telemetry)}-sus{int(suspend)}"
+                    f"-acc{int(access)}-pm{int(podmonitor)}"
+                )
                 yield ident, body, pol, podmonitor, None
 
 
 def digest(body: dict[str, Any], pol: dict[str, Any], podmonitor: bool, pinned: str | None) -> str:
     try:
-        p = plan.desired(plan.parse(body), CATALOG, pinned=pinned,
-                         policy=api.PlatformPolicySpec.model_validate(pol), podmonitor=podmonitor)
+        p = plan.desired(
+            plan.parse(body),
+            CATALOG,
+            pinned=pinned,
+            policy=api.PlatformPolicySpec.model_validate(pol),
+            podmonitor=podmonitor,
+        )
         out: Any = {"objects": list(p.objects), "url": p.url, "inventory": p.inventory()}
     except plan.PlanError as exc:
         out = {"error": exc.reason.value, "problems": exc.problems}

@@ -7,18 +7,29 @@ import pytest
 from microapp_operator.api import types as api
 from microapp_operator.core import catalog, guardrails, plan
 
-POLICY = api.PlatformPolicySpec.model_validate({
-    "teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["team-finance", "finance-*"]}],
-    "guardrails": {"allowedRegistries": ["registry.internal/"], "maxReplicas": 10, "maxCpu": "2",
-                   "maxMemory": "4Gi", "requireCostCenter": True, "publicExposureApprovers": ["platform-admins"]},
-    "telemetry": {"sidecarImage": "otel/opentelemetry-collector:0.115.0"}})
+POLICY = api.PlatformPolicySpec.model_validate(
+    {
+        "teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["team-finance", "finance-*"]}],
+        "guardrails": {
+            "allowedRegistries": ["registry.internal/"],
+            "maxReplicas": 10,
+            "maxCpu": "2",
+            "maxMemory": "4Gi",
+            "requireCostCenter": True,
+            "publicExposureApprovers": ["platform-admins"],
+        },
+        "telemetry": {"sidecarImage": "otel/opentelemetry-collector:0.115.0"},
+    }
+)
 
 
 def app(namespace: str = "team-finance", annotations: dict | None = None, **spec: object) -> dict:
     ann = {"microapp.dev/owner": "alice", "microapp.dev/team": "finance", "microapp.dev/cost-center": "CC-1"}
     ann.update(annotations or {})
-    return {"metadata": {"name": "a", "namespace": namespace, "uid": "u", "annotations": ann},
-            "spec": {"template": "web-service", "image": "registry.internal/a:1.0", **spec}}
+    return {
+        "metadata": {"name": "a", "namespace": namespace, "uid": "u", "annotations": ann},
+        "spec": {"template": "web-service", "image": "registry.internal/a:1.0", **spec},
+    }
 
 
 def violations(body: dict) -> list[str]:
@@ -32,22 +43,38 @@ def test_compliant_app() -> None:
 
 
 CASES = {
-    "missing-owner": (app(annotations={"microapp.dev/owner": ""}), "metadata.annotations.microapp.dev/owner is required"),
-    "missing-cost-center": (app(annotations={"microapp.dev/cost-center": ""}),
-                            "metadata.annotations.microapp.dev/cost-center is required by the platform"),
-    "unknown-team": (app(annotations={"microapp.dev/team": "sales"}), "team 'sales' is not in the PlatformPolicy (teams: finance)"),
+    "missing-owner": (
+        app(annotations={"microapp.dev/owner": ""}),
+        "metadata.annotations.microapp.dev/owner is required",
+    ),
+    "missing-cost-center": (
+        app(annotations={"microapp.dev/cost-center": ""}),
+        "metadata.annotations.microapp.dev/cost-center is required by the platform",
+    ),
+    "unknown-team": (
+        app(annotations={"microapp.dev/team": "sales"}),
+        "team 'sales' is not in the PlatformPolicy (teams: finance)",
+    ),
     "wrong-namespace": (app(namespace="team-hr"), "namespace 'team-hr' is not one of team finance's namespaces"),
-    "registry": (app(image="docker.io/x/y:1"), "spec.image 'docker.io/x/y:1' is not from an allowed registry (registry.internal/)"),
+    "registry": (
+        app(image="docker.io/x/y:1"),
+        "spec.image 'docker.io/x/y:1' is not from an allowed registry (registry.internal/)",
+    ),
     "untagged": (app(image="registry.internal/a"), "spec.image 'registry.internal/a' has no fixed tag"),
     "latest": (app(image="registry.internal/a:latest"), "has no fixed tag"),
     "replicas": (app(replicas=11), "spec.replicas is 11; the platform allows at most 10 replicas"),
     "hpa": (app(parameters={"autoscale": {"max": 12}}), "the autoscaler's maximum (spec.parameters) is 12"),
     "knative": (app(template="serverless-function", parameters={"maxScale": 20}), "max-scale (spec.parameters) is 20"),
     "cpu": (app(resources={"cpu": "2500m"}), "spec.resources.cpu: 2500m is more than the platform's maximum of 2"),
-    "memory": (app(resources={"memory": "5Gi"}), "spec.resources.memory: 5Gi is more than the platform's maximum of 4Gi"),
+    "memory": (
+        app(resources={"memory": "5Gi"}),
+        "spec.resources.memory: 5Gi is more than the platform's maximum of 4Gi",
+    ),
     "public-unapproved": (app(expose="public", host="a.example.com"), "spec.expose: public needs approval"),
-    "bad-editor": (app(annotations={"microapp.dev/viewers": "group:system:authenticated"}),
-                   "system: users and groups cannot be granted access"),
+    "bad-editor": (
+        app(annotations={"microapp.dev/viewers": "group:system:authenticated"}),
+        "system: users and groups cannot be granted access",
+    ),
 }
 
 
@@ -71,7 +98,9 @@ def test_digest_pinned_images_are_fine() -> None:
 
 def test_without_objects_still_checks_the_spec() -> None:
     body = app(image="docker.io/x:1")
-    assert guardrails.evaluate(plan.AppMeta.of(body), plan.parse(body).spec, None, POLICY) == ["spec.image 'docker.io/x:1' is not from an allowed registry (registry.internal/)"]
+    assert guardrails.evaluate(plan.AppMeta.of(body), plan.parse(body).spec, None, POLICY) == [
+        "spec.image 'docker.io/x:1' is not from an allowed registry (registry.internal/)"
+    ]
 
 
 def test_an_image_the_template_renders_is_named_as_such_not_as_spec_image() -> None:
@@ -81,7 +110,16 @@ def test_an_image_the_template_renders_is_named_as_such_not_as_spec_image() -> N
     objects = list(plan.desired(plan.parse(body), catalog.builtin(), policy=POLICY).objects)
     deploy = next(o for o in objects if o["kind"] == "Deployment")
     pod = deploy["spec"]["template"]["spec"]
-    objects[objects.index(deploy)] = {**deploy, "spec": {**deploy["spec"], "template": {**deploy["spec"]["template"], "spec": {
-        **pod, "initContainers": [{"name": "init", "image": "docker.io/busybox:1"}]}}}}
+    objects[objects.index(deploy)] = {
+        **deploy,
+        "spec": {
+            **deploy["spec"],
+            "template": {
+                **deploy["spec"]["template"],
+                "spec": {**pod, "initContainers": [{"name": "init", "image": "docker.io/busybox:1"}]},
+            },
+        },
+    }
     assert guardrails.evaluate(plan.AppMeta.of(body), plan.parse(body).spec, objects, POLICY) == [
-        "image 'docker.io/busybox:1' is not from an allowed registry (registry.internal/)"]
+        "image 'docker.io/busybox:1' is not from an allowed registry (registry.internal/)"
+    ]

@@ -8,11 +8,27 @@ from microapp_operator.core import health
 from microapp_operator.core.health import State
 
 
-def dep(*, generation: int = 1, observed: int = 1, want: int = 2, replicas: int = 2, updated: int = 2,
-        available: int = 2, conditions: list | None = None) -> dict:
-    return {"metadata": {"name": "web", "generation": generation}, "spec": {"replicas": want},
-            "status": {"observedGeneration": observed, "replicas": replicas, "updatedReplicas": updated,
-                       "availableReplicas": available, "conditions": conditions or []}}
+def dep(
+    *,
+    generation: int = 1,
+    observed: int = 1,
+    want: int = 2,
+    replicas: int = 2,
+    updated: int = 2,
+    available: int = 2,
+    conditions: list | None = None,
+) -> dict:
+    return {
+        "metadata": {"name": "web", "generation": generation},
+        "spec": {"replicas": want},
+        "status": {
+            "observedGeneration": observed,
+            "replicas": replicas,
+            "updatedReplicas": updated,
+            "availableReplicas": available,
+            "conditions": conditions or [],
+        },
+    }
 
 
 DEPLOYMENTS = {
@@ -21,9 +37,20 @@ DEPLOYMENTS = {
     "updating": (dep(updated=1), State.PROGRESSING, "rolling out, 2 of 2 Pods available"),
     "old-pods": (dep(replicas=3), State.PROGRESSING, "rolling out, 1 old Pods terminating"),
     "not-available": (dep(available=1), State.PROGRESSING, "rolling out, 1 of 2 Pods available"),
-    "deadline": (dep(conditions=[{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
-                                  "message": "ReplicaSet has timed out progressing."}]),
-                 State.FAILED, "ReplicaSet has timed out progressing."),
+    "deadline": (
+        dep(
+            conditions=[
+                {
+                    "type": "Progressing",
+                    "status": "False",
+                    "reason": "ProgressDeadlineExceeded",
+                    "message": "ReplicaSet has timed out progressing.",
+                }
+            ]
+        ),
+        State.FAILED,
+        "ReplicaSet has timed out progressing.",
+    ),
     "scaled-to-zero": (dep(want=0, replicas=0, updated=0, available=0), State.READY, "0 of 0"),
 }
 
@@ -37,9 +64,11 @@ def test_deployment(obj: dict, state: State, message: str) -> None:
 def test_the_steps_of_a_first_rollout_read_the_same_until_a_pod_is_available() -> None:
     """As created (no status), observed with no Pods, Pods created but not available: one
     message and one replica count, so the app's status is not rewritten for each step."""
-    steps = [{"metadata": {"name": "web", "generation": 1}, "spec": {"replicas": 1}},
-             dep(want=1, replicas=0, updated=0, available=0),
-             dep(want=1, replicas=1, updated=1, available=0)]
+    steps = [
+        {"metadata": {"name": "web", "generation": 1}, "spec": {"replicas": 1}},
+        dep(want=1, replicas=0, updated=0, available=0),
+        dep(want=1, replicas=1, updated=1, available=0),
+    ]
     seen = {(h.state, h.message, h.replicas) for h in (health.child("apps/v1", "Deployment", s) for s in steps)}
     assert seen == {(State.PROGRESSING, "Deployment web: rolling out, 0 of 1 Pods available", 0)}
     done = health.child("apps/v1", "Deployment", dep(want=1, replicas=1, updated=1, available=1))
@@ -47,9 +76,13 @@ def test_the_steps_of_a_first_rollout_read_the_same_until_a_pod_is_available() -
 
 
 def ksvc(status: str | None, observed: int = 1) -> dict:
-    conds = [] if status is None else [{"type": "Ready", "status": status, "reason": "RevisionFailed", "message": "boom"}]
-    return {"metadata": {"name": "fn", "generation": 1},
-            "status": {"observedGeneration": observed, "conditions": conds, "url": "http://fn.ns.example.com"}}
+    conds = (
+        [] if status is None else [{"type": "Ready", "status": status, "reason": "RevisionFailed", "message": "boom"}]
+    )
+    return {
+        "metadata": {"name": "fn", "generation": 1},
+        "status": {"observedGeneration": observed, "conditions": conds, "url": "http://fn.ns.example.com"},
+    }
 
 
 def test_knative_service_states() -> None:

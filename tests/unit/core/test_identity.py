@@ -8,10 +8,15 @@ from microapp_operator.api import types as api
 from microapp_operator.core import identity
 from microapp_operator.core.app import AppMeta
 
-POLICY = api.PlatformPolicySpec.model_validate({
-    "teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["team-finance"]},
-              {"name": "hr", "groups": ["hr-devs"], "namespaces": ["team-hr"]}],
-    "guardrails": {"publicExposureApprovers": ["platform-admins"]}})
+POLICY = api.PlatformPolicySpec.model_validate(
+    {
+        "teams": [
+            {"name": "finance", "groups": ["finance-devs"], "namespaces": ["team-finance"]},
+            {"name": "hr", "groups": ["hr-devs"], "namespaces": ["team-hr"]},
+        ],
+        "guardrails": {"publicExposureApprovers": ["platform-admins"]},
+    }
+)
 
 
 def app(**ann: str) -> dict:
@@ -21,8 +26,9 @@ def app(**ann: str) -> dict:
 
 
 def check(new: dict, old: dict | None, user: str, *groups: str) -> list[str]:
-    return identity.check(app=AppMeta.of(new), old=AppMeta.of(old) if old else None, username=user,
-                          groups=list(groups), policy=POLICY)
+    return identity.check(
+        app=AppMeta.of(new), old=AppMeta.of(old) if old else None, username=user, groups=list(groups), policy=POLICY
+    )
 
 
 def with_ann(body: dict, key: str, value: str) -> dict:
@@ -33,10 +39,22 @@ def with_ann(body: dict, key: str, value: str) -> dict:
 CASES = {
     "member-creates": (app(), None, ("alice", "finance-devs"), []),
     "admin-creates": (app(), None, ("root", "system:masters"), []),
-    "outsider-creates": (app(), None, ("mallory", "hr-devs"),
-                         ["user 'mallory' is not a member of team finance (groups: finance-devs); ask a member to apply it, or to add you"]),
+    "outsider-creates": (
+        app(),
+        None,
+        ("mallory", "hr-devs"),
+        [
+            "user 'mallory' is not a member of team finance (groups: finance-devs); "
+            "ask a member to apply it, or to add you"
+        ],
+    ),
     "owner-updates-without-group": (app(), app(), ("alice",), []),
-    "approver-cannot-create": (app(), None, ("carol", "platform-admins"), ["user 'carol' is not a member of team finance"]),
+    "approver-cannot-create": (
+        app(),
+        None,
+        ("carol", "platform-admins"),
+        ["user 'carol' is not a member of team finance"],
+    ),
 }
 
 
@@ -49,8 +67,10 @@ def test_membership(new: dict, old: dict | None, who: tuple, expected: list[str]
 def test_transfer_only_by_current_team() -> None:
     old = app()
     moved = with_ann(old, api.TEAM_ANNOTATION, "hr")
-    assert any("transfers the app; only a member of its current team 'finance'" in p
-               for p in check(moved, old, "henry", "hr-devs"))
+    assert any(
+        "transfers the app; only a member of its current team 'finance'" in p
+        for p in check(moved, old, "henry", "hr-devs")
+    )
     assert check(moved, old, "alice", "finance-devs") == []
     assert identity.transfer(AppMeta.of(moved), AppMeta.of(old)) == "ownership transferred: team 'finance' -> 'hr'"
     assert identity.transfer(AppMeta.of(old), AppMeta.of(old)) is None
@@ -62,14 +82,23 @@ def test_editors_may_update_but_not_delegate() -> None:
     assert check(old, old, "eve", "auditors") == []
     regrant = with_ann(old, api.EDITORS_ANNOTATION, "user:bob, user:mallory")
     assert check(regrant, old, "bob") == [
-        "only members of team 'finance' may change who can edit or view this app (metadata.annotations.microapp.dev/editors)"]
+        "only members of team 'finance' may change who can edit or view this app "
+        "(metadata.annotations.microapp.dev/editors)"
+    ]
     assert check(regrant, old, "alice", "finance-devs") == []
 
 
 APPROVAL = {
-    "developer-self-approves": (("alice", "finance-devs"), "alice",
-                                "can only be set by a member of platform-admins; ask one of them to approve"),
-    "approver-names-someone-else": (("carol", "platform-admins"), "dave", "must name the approver who sets it ('carol'), not 'dave'"),
+    "developer-self-approves": (
+        ("alice", "finance-devs"),
+        "alice",
+        "can only be set by a member of platform-admins; ask one of them to approve",
+    ),
+    "approver-names-someone-else": (
+        ("carol", "platform-admins"),
+        "dave",
+        "must name the approver who sets it ('carol'), not 'dave'",
+    ),
 }
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from microapp_operator.core import leader
 from microapp_operator.core.leader import Observed, Record, Verdict
 
-NOW = datetime(2026, 11, 30, 6, 0, 0, 123456, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, 6, 0, 0, 123456, tzinfo=UTC)
 
 
 def rec(holder: str, renew: str = "t1", duration: float = 8, transitions: int = 0) -> Record:
@@ -16,7 +16,7 @@ def rec(holder: str, renew: str = "t1", duration: float = 8, transitions: int = 
 
 def test_no_lease_or_no_holder_is_taken_at_once() -> None:
     assert leader.decide(Observed(None, 0), "a", 0) is Verdict.ACQUIRE
-    assert leader.decide(Observed(rec(""), 100), "a", 100) is Verdict.ACQUIRE   # released
+    assert leader.decide(Observed(rec(""), 100), "a", 100) is Verdict.ACQUIRE  # released
 
 
 def test_own_lease_is_renewed() -> None:
@@ -40,8 +40,13 @@ def test_a_renewal_restarts_the_expiry_clock_and_an_unchanged_record_does_not() 
 
 def test_taking_over_counts_a_transition_and_sets_acquire_time() -> None:
     spec = leader.spec("a", NOW, 8, rec("b", transitions=3))
-    assert spec == {"holderIdentity": "a", "leaseDurationSeconds": 8, "acquireTime": "2026-11-30T06:00:00.123456Z",
-                    "renewTime": "2026-11-30T06:00:00.123456Z", "leaseTransitions": 4}
+    assert spec == {
+        "holderIdentity": "a",
+        "leaseDurationSeconds": 8,
+        "acquireTime": "2026-11-30T06:00:00.123456Z",
+        "renewTime": "2026-11-30T06:00:00.123456Z",
+        "leaseTransitions": 4,
+    }
 
 
 def test_renewing_keeps_acquire_time_and_transitions() -> None:

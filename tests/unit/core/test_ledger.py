@@ -35,9 +35,9 @@ def test_a_seen_reservation_holds_however_long_the_backlog_until_that_generation
     ledger.set_app(("ns", "a"), "t", D("10"), generation=3)
     ledger.reserve(("ns", "a"), "t", D("25"), generation=4)
     ledger.seen(("ns", "a"), 4)
-    clock.now = 3600                                    # an hour of reconcile backlog
+    clock.now = 3600  # an hour of reconcile backlog
     assert ledger.committed("t") == (D("25"), 1)
-    ledger.set_app(("ns", "a"), "t", D("10"), generation=3)   # a stale reconcile does not release it
+    ledger.set_app(("ns", "a"), "t", D("10"), generation=3)  # a stale reconcile does not release it
     assert ledger.reservation(("ns", "a")) == ledger.current(("ns", "a"))
     assert ledger.set_app(("ns", "a"), "t", D("24"), generation=4) is True
     assert ledger.committed("t") == (D("24"), 1) and ledger.reservation(("ns", "a")) is None
@@ -78,9 +78,18 @@ def _brute(ledger: Ledger, team: str, excluding: tuple[str, str] | None = None) 
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["set", "remove", "reserve", "seen", "tick"]),
-                          st.sampled_from([("ns", "a"), ("ns", "b"), ("other", "a")]),
-                          st.sampled_from(["x", "y"]), st.integers(0, 500), st.integers(1, 4)), max_size=40))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["set", "remove", "reserve", "seen", "tick"]),
+            st.sampled_from([("ns", "a"), ("ns", "b"), ("other", "a")]),
+            st.sampled_from(["x", "y"]),
+            st.integers(0, 500),
+            st.integers(1, 4),
+        ),
+        max_size=40,
+    )
+)
 def test_running_totals_always_equal_the_sum_of_every_counted_entry(ops: list[tuple]) -> None:
     now = [0.0]
     ledger = Ledger(lambda: now[0], unseen_ttl=10)
@@ -95,7 +104,7 @@ def test_running_totals_always_equal_the_sum_of_every_counted_entry(ops: list[tu
         elif op == "seen":
             ledger.seen(key, generation)
         else:
-            now[0] += 6   # reservations nobody saw expire after 10
+            now[0] += 6  # reservations nobody saw expire after 10
         for t in ("x", "y"):
             assert ledger.committed(t) == _brute(ledger, t)
             assert ledger.committed(t, excluding=key) == _brute(ledger, t, excluding=key)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from microapp_operator.api import types as api
 from microapp_operator.core import lifecycle
 from microapp_operator.core.lifecycle import Event, Observed, Settings, State
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 RULES = Settings(idle_after=7 * DAY, retire_after=30 * DAY, notify_before=3 * DAY)
 
@@ -24,19 +24,27 @@ def step(seen: Observed, now: datetime, rules: Settings = RULES) -> tuple[Observ
     """One reconcile: decide, then carry the status into the next observation (as the operator does)."""
     v = lifecycle.decide(seen, rules, now)
     st = v.status
-    nxt = replace(seen, state=v.state, spec_changed=None, last_activity=lifecycle.timestamp(st["lastActivity"]),
-                  activity_source=st["activitySource"], idle_since=lifecycle.timestamp(st["idleSince"]),
-                  retire_at=lifecycle.timestamp(st["retireAt"]), wake_seen=st["wake"], restore_seen=st["restore"])
+    nxt = replace(
+        seen,
+        state=v.state,
+        spec_changed=None,
+        last_activity=lifecycle.timestamp(st["lastActivity"]),
+        activity_source=st["activitySource"],
+        idle_since=lifecycle.timestamp(st["idleSince"]),
+        retire_at=lifecycle.timestamp(st["retireAt"]),
+        wake_seen=st["wake"],
+        restore_seen=st["restore"],
+    )
     return nxt, v
 
 
 def test_the_full_life_active_idle_retiring_retired_and_restored() -> None:
     seen = Observed(created=T0)
     seen, v = step(seen, at(1))
-    assert v.state is State.ACTIVE and v.requeue_after == pytest.approx(6 * 86400)   # idle at day 7
+    assert v.state is State.ACTIVE and v.requeue_after == pytest.approx(6 * 86400)  # idle at day 7
     seen, v = step(seen, at(7))
     assert (v.state, v.entered) == (State.IDLE, (State.IDLE,)) and v.status["idleSince"] == "2026-11-08T00:00:00Z"
-    assert v.requeue_after == pytest.approx(27 * 86400)                                # notice at day 34
+    assert v.requeue_after == pytest.approx(27 * 86400)  # notice at day 34
     seen, v = step(seen, at(34))
     assert v.state is State.RETIRING and v.status["retireAt"] == "2026-12-08T00:00:00Z"
     seen, v = step(seen, at(37))
@@ -44,10 +52,13 @@ def test_the_full_life_active_idle_retiring_retired_and_restored() -> None:
     seen, v = step(seen, at(40))
     assert v.state is State.RETIRED
     seen, v = step(replace(seen, restore="2026-12-11T09:00:00Z"), at(41))
-    assert (v.state, v.status["activitySource"], v.status["restore"]) == (State.ACTIVE, "restore",
-                                                                         "2026-12-11T09:00:00Z")
+    assert (v.state, v.status["activitySource"], v.status["restore"]) == (
+        State.ACTIVE,
+        "restore",
+        "2026-12-11T09:00:00Z",
+    )
     seen, v = step(seen, at(42))
-    assert v.state is State.ACTIVE   # the same restore value is not honoured twice
+    assert v.state is State.ACTIVE  # the same restore value is not honoured twice
 
 
 def test_traffic_or_a_heartbeat_keeps_an_app_active_and_wakes_an_idle_one() -> None:
@@ -65,7 +76,7 @@ def test_wake_by_annotation_honours_each_value_once() -> None:
     seen, v = step(replace(seen, wake="w1"), at(9))
     assert (v.state, v.status["wake"], v.status["activitySource"]) == (State.ACTIVE, "w1", "wake")
     seen, v = step(seen, at(16))
-    assert v.state is State.IDLE      # the same wake value does not keep it awake
+    assert v.state is State.IDLE  # the same wake value does not keep it awake
 
 
 def test_a_spec_change_while_retiring_brings_the_app_back() -> None:
@@ -95,14 +106,14 @@ def test_expiry_retires_whatever_the_activity_after_its_notice() -> None:
     seen, v = step(Observed(created=T0, traffic=at(6)), at(7), rules)
     assert v.state is State.RETIRING and v.status["retireAt"] == "2026-11-11T00:00:00Z"
     seen, v = step(replace(seen, traffic=at(8)), at(8), rules)
-    assert v.state is State.RETIRING   # activity does not cancel an expiry
+    assert v.state is State.RETIRING  # activity does not cancel an expiry
     seen, v = step(seen, at(10), rules)
     assert v.state is State.RETIRED
 
 
 def test_no_retirement_without_notice_even_after_downtime() -> None:
     seen, _ = step(Observed(created=T0), at(8))
-    seen, v = step(seen, at(100))      # the operator was down long past the retirement date
+    seen, v = step(seen, at(100))  # the operator was down long past the retirement date
     assert v.state is State.RETIRING and v.status["retireAt"] == lifecycle.rfc3339(at(103))
     seen, v = step(seen, at(103))
     assert v.state is State.RETIRED
@@ -127,7 +138,7 @@ def test_settings_take_the_spec_over_the_policy_within_its_bounds() -> None:
     assert s.idle_after == 30 * DAY and s.retire_after == 30 * DAY and s.notify_before == 3 * DAY
     assert s.dry_run and s.on_retire == "Delete"
     assert s.notes == ("lifecycle.idleAfter 90d is above the platform's maximum 30d: 30d applies",)
-    assert lifecycle.settings(None, None).idle_after is None   # no policy, no spec: never idled
+    assert lifecycle.settings(None, None).idle_after is None  # no policy, no spec: never idled
 
 
 @pytest.mark.parametrize("text", ["7", "7days", "1.5h", "-1d", "7D"])
@@ -139,10 +150,13 @@ def test_durations_outside_the_grammar_are_refused_with_an_example(text: str) ->
 def test_explain_says_the_effective_lifecycle_in_one_sentence() -> None:
     policy = api.PolicyLifecycle(idle_after="14d", retire_after="30d", mode="DryRun")
     text = lifecycle.explain(lifecycle.settings(api.Lifecycle(idle_after="2w", on_retire="Delete"), policy))
-    assert text == ("DryRun (reported, not acted on): idled after 14d without activity, retired 30d later (Delete), "
-                    "notice 3d ahead")
-    assert lifecycle.explain(lifecycle.settings(None, None)) == \
-        "never idled (no idleAfter in spec.lifecycle or the PlatformPolicy)"
+    assert text == (
+        "DryRun (reported, not acted on): idled after 14d without activity, retired 30d later (Delete), notice 3d ahead"
+    )
+    assert (
+        lifecycle.explain(lifecycle.settings(None, None))
+        == "never idled (no idleAfter in spec.lifecycle or the PlatformPolicy)"
+    )
 
 
 def test_dry_run_still_wakes_an_app_put_to_sleep_before_it() -> None:
@@ -152,4 +166,4 @@ def test_dry_run_still_wakes_an_app_put_to_sleep_before_it() -> None:
     seen, v = step(replace(seen, heartbeat=at(9)), at(9), rules)
     assert (v.state, v.entered, v.status["idleSince"]) == (State.ACTIVE, (State.ACTIVE,), None)
     seen, v = step(seen, at(30), rules)
-    assert v.state is State.ACTIVE and v.would is State.IDLE   # but it is not put back to sleep
+    assert v.state is State.ACTIVE and v.would is State.IDLE  # but it is not put back to sleep

@@ -6,17 +6,23 @@ import copy
 
 import pytest
 
-from microapp_operator.core import catalog, plan, rendered
 from microapp_operator.api.conditions import Reason
+from microapp_operator.core import catalog, plan, rendered
 
 CATALOG = catalog.builtin()
 
 
 def app(**spec: object) -> dict:
-    body = {"metadata": {"name": "shop", "namespace": "team-a", "uid": "u-1", "generation": 1,
-                         "annotations": {"microapp.dev/team": "finance", "microapp.dev/owner": "alice"}},
-            "spec": {"template": "web-service@^1", "image": "registry.internal/shop:1",
-                     "telemetry": {"enabled": False}}}  # telemetry has tests of its own
+    body = {
+        "metadata": {
+            "name": "shop",
+            "namespace": "team-a",
+            "uid": "u-1",
+            "generation": 1,
+            "annotations": {"microapp.dev/team": "finance", "microapp.dev/owner": "alice"},
+        },
+        "spec": {"template": "web-service@^1", "image": "registry.internal/shop:1", "telemetry": {"enabled": False}},
+    }  # telemetry has tests of its own
     body["spec"].update(spec)
     return body
 
@@ -44,16 +50,29 @@ def test_every_app_gets_its_service_account_and_network_policy() -> None:
 CASES = {
     "web-internal": ({}, ["Deployment", "Service"], "http://shop.team-a.svc.cluster.local"),
     "web-none": ({"expose": "none"}, ["Deployment"], None),
-    "web-public": ({"expose": "public", "host": "shop.example.com"}, ["Deployment", "Service", "Ingress"],
-                   "https://shop.example.com"),
-    "web-pdb": ({"replicas": 3}, ["Deployment", "Service", "PodDisruptionBudget"], "http://shop.team-a.svc.cluster.local"),
-    "web-hpa": ({"parameters": {"autoscale": {"min": 2, "max": 5}}},
-                ["Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"], "http://shop.team-a.svc.cluster.local"),
+    "web-public": (
+        {"expose": "public", "host": "shop.example.com"},
+        ["Deployment", "Service", "Ingress"],
+        "https://shop.example.com",
+    ),
+    "web-pdb": (
+        {"replicas": 3},
+        ["Deployment", "Service", "PodDisruptionBudget"],
+        "http://shop.team-a.svc.cluster.local",
+    ),
+    "web-hpa": (
+        {"parameters": {"autoscale": {"min": 2, "max": 5}}},
+        ["Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"],
+        "http://shop.team-a.svc.cluster.local",
+    ),
     "worker": ({"template": "worker", "parameters": {"args": ["--queue", "orders"]}}, ["Deployment"], None),
     "scheduled-job": ({"template": "scheduled-job", "parameters": {"schedule": "0 6 * * 1-5"}}, ["CronJob"], None),
     "serverless": ({"template": "serverless-function"}, ["Service"], "http://shop.team-a.svc.cluster.local"),
-    "webhook-handler": ({"template": "webhook-handler", "parameters": {"concurrencyTarget": 5}}, ["Service"],
-                        "http://shop.team-a.svc.cluster.local"),
+    "webhook-handler": (
+        {"template": "webhook-handler", "parameters": {"concurrencyTarget": 5}},
+        ["Service"],
+        "http://shop.team-a.svc.cluster.local",
+    ),
 }
 
 
@@ -113,7 +132,9 @@ def test_suspend_scales_to_zero(spec: dict, expected: list[str]) -> None:
 
 def test_env_injection_stays_one_value() -> None:
     hostile = "x\nkind: ClusterRole\n---\napiVersion: v1"
-    p = plan.desired(plan.parse(app(env=[{"name": "A", "value": hostile}, {"name": "B", "value": "{{ 7*7 }}"}])), CATALOG)
+    p = plan.desired(
+        plan.parse(app(env=[{"name": "A", "value": hostile}, {"name": "B", "value": "{{ 7*7 }}"}])), CATALOG
+    )
     assert kinds(p) == ["Deployment", "Service"]
     env = workload(p)[0]["spec"]["template"]["spec"]["containers"][0]["env"]
     assert env == [{"name": "A", "value": hostile}, {"name": "B", "value": "{{ 7*7 }}"}]
@@ -122,14 +143,23 @@ def test_env_injection_stays_one_value() -> None:
 ERRORS = {
     "unknown-template": ({"template": "payroll"}, Reason.TEMPLATE_NOT_FOUND, "no template named 'payroll'"),
     "no-version": ({"template": "web-service@^9"}, Reason.TEMPLATE_NOT_FOUND, "available: 1.0.0"),
-    "bad-parameter": ({"parameters": {"healthPath": "/\nkind: ClusterRole"}}, Reason.INVALID_PARAMETERS,
-                      "spec.parameters.healthPath: '/\\nkind: ClusterRole' does not match"),
-    "unknown-parameter": ({"parameters": {"privileged": True}}, Reason.INVALID_PARAMETERS,
-                          "('privileged' was unexpected)"),
+    "bad-parameter": (
+        {"parameters": {"healthPath": "/\nkind: ClusterRole"}},
+        Reason.INVALID_PARAMETERS,
+        "spec.parameters.healthPath: '/\\nkind: ClusterRole' does not match",
+    ),
+    "unknown-parameter": (
+        {"parameters": {"privileged": True}},
+        Reason.INVALID_PARAMETERS,
+        "('privileged' was unexpected)",
+    ),
     "bad-spec": ({"replicas": -1}, Reason.INVALID_SPEC, "spec.replicas: Input should be greater than or equal to 0"),
     "unknown-field": ({"replica": 2}, Reason.INVALID_SPEC, "spec.replica: unknown field"),
-    "missing-schedule": ({"template": "scheduled-job"}, Reason.INVALID_PARAMETERS,
-                         "spec.parameters: 'schedule' is a required property"),
+    "missing-schedule": (
+        {"template": "scheduled-job"},
+        Reason.INVALID_PARAMETERS,
+        "spec.parameters: 'schedule' is a required property",
+    ),
 }
 
 
@@ -146,7 +176,8 @@ def test_inventory_lists_objects() -> None:
         {"apiVersion": "v1", "kind": "ServiceAccount", "name": "shop"},
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "name": "shop"},
         {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"},
-        {"apiVersion": "v1", "kind": "Service", "name": "shop"}]
+        {"apiVersion": "v1", "kind": "Service", "name": "shop"},
+    ]
 
 
 def test_plan_does_not_modify_the_app() -> None:
@@ -163,18 +194,24 @@ def test_workload_is_what_desired_adds_to(spec: dict, telemetry: bool) -> None:
     body = app(**spec, telemetry={"enabled": telemetry})
     work, full = plan.workload(plan.parse(body), CATALOG), plan.desired(plan.parse(body), CATALOG)
     added = {("ConfigMap", "shop-dashboard")} if telemetry else set()
-    assert [o for o in full.objects if (o["kind"], o["metadata"]["name"]) not in added
-            and o["kind"] not in ACCESS] == list(work.objects)
+    assert [
+        o for o in full.objects if (o["kind"], o["metadata"]["name"]) not in added and o["kind"] not in ACCESS
+    ] == list(work.objects)
     assert {(o["kind"], o["metadata"]["name"]) for o in full.objects} - {
-        (o["kind"], o["metadata"]["name"]) for o in work.objects} == added | {
-        (k, "shop") for k in ACCESS if any(o["kind"] == k for o in full.objects)}
+        (o["kind"], o["metadata"]["name"]) for o in work.objects
+    } == added | {(k, "shop") for k in ACCESS if any(o["kind"] == k for o in full.objects)}
     assert work.url == full.url
 
 
 def test_a_template_cannot_take_the_dashboard_name() -> None:
     from microapp_operator.api import types as api
-    squatter = api.AppTemplateSpec(template_name="squat", version="1.0.0", runtime="container", manifests=(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ app.name ~ '-dashboard' }}}\n"))
+
+    squatter = api.AppTemplateSpec(
+        template_name="squat",
+        version="1.0.0",
+        runtime="container",
+        manifests=("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ app.name ~ '-dashboard' }}}\n"),
+    )
     with pytest.raises(plan.PlanError, match="a second ConfigMap named 'shop-dashboard'") as err:
         plan.desired(plan.parse(app(template="squat", telemetry={"enabled": True})), [squatter])
     assert err.value.reason == Reason.TEMPLATE_FAILED

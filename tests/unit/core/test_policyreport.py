@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from microapp_operator.core import policyreport
 
-T0 = datetime(2026, 11, 20, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, tzinfo=UTC)
 
 
 def test_report_results_and_summary() -> None:
@@ -14,8 +14,10 @@ def test_report_results_and_summary() -> None:
     assert rep["apiVersion"] == "wgpolicyk8s.io/v1alpha2" and rep["metadata"]["name"] == "microapp-operator"
     assert rep["summary"] == {"pass": 1, "fail": 2, "warn": 0, "error": 0, "skip": 0}
     assert [(r["resources"][0]["name"], r["result"], r["message"]) for r in rep["results"]] == [
-        ("bad", "fail", "image 'x' is not allowed"), ("bad", "fail", "too big"),
-        ("good", "pass", "complies with PlatformPolicy default")]
+        ("bad", "fail", "image 'x' is not allowed"),
+        ("bad", "fail", "too big"),
+        ("good", "pass", "complies with PlatformPolicy default"),
+    ]
     assert rep["results"][0]["timestamp"] == {"seconds": int(T0.timestamp()), "nanos": 0}
 
 

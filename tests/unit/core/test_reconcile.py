@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,17 +11,32 @@ from microapp_operator.api import types as api
 from microapp_operator.core import budget, catalog, cost, reconcile
 from microapp_operator.core.ledger import Entry
 
-NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
-POLICY = api.PlatformPolicySpec.model_validate({
-    "teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["ns"]}],
-    "guardrails": {"allowedRegistries": ["registry.internal/"]}})
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+POLICY = api.PlatformPolicySpec.model_validate(
+    {
+        "teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["ns"]}],
+        "guardrails": {"allowedRegistries": ["registry.internal/"]},
+    }
+)
 
 
 def body(**spec: object) -> dict:
-    return {"metadata": {"name": "shop", "namespace": "ns", "uid": "u1", "generation": 2,
-                         "annotations": {"microapp.dev/owner": "alice", "microapp.dev/team": "finance"}},
-            "spec": {"template": "web-service@^1", "image": "registry.internal/shop:1", "replicas": 2,
-                     "telemetry": {"enabled": False}, **spec}}
+    return {
+        "metadata": {
+            "name": "shop",
+            "namespace": "ns",
+            "uid": "u1",
+            "generation": 2,
+            "annotations": {"microapp.dev/owner": "alice", "microapp.dev/team": "finance"},
+        },
+        "spec": {
+            "template": "web-service@^1",
+            "image": "registry.internal/shop:1",
+            "replicas": 2,
+            "telemetry": {"enabled": False},
+            **spec,
+        },
+    }
 
 
 def world(**kw: object) -> reconcile.World:
@@ -39,7 +54,11 @@ def cond(status: dict, type_: str) -> dict:
 STALLS = {
     "invalid-spec": ({"replicas": -1}, "InvalidSpec", "spec.replicas: Input should be greater than or equal to 0"),
     "no-template": ({"template": "nope"}, "TemplateNotFound", "no template named 'nope'"),
-    "bad-parameters": ({"parameters": {"autoscale": {"max": "x"}}}, "InvalidParameters", "spec.parameters.autoscale.max"),
+    "bad-parameters": (
+        {"parameters": {"autoscale": {"max": "x"}}},
+        "InvalidParameters",
+        "spec.parameters.autoscale.max",
+    ),
 }
 
 
@@ -64,8 +83,9 @@ def test_a_first_rollout_over_a_deny_budget_is_held_and_a_running_app_only_flagg
     held = decide(body(), budget=tb)
     assert isinstance(held, reconcile.Hold) and held.estimate > 5
     assert cond(held.status, "Ready")["reason"] == "OverBudget"
-    running = decide(body(), {"inventory": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"}]},
-                     budget=tb)
+    running = decide(
+        body(), {"inventory": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"}]}, budget=tb
+    )
     assert isinstance(running, reconcile.Apply)
     assert cond(running.status, "WithinBudget")["status"] == "False"
 
@@ -84,12 +104,17 @@ def test_policy_violations_hold_a_first_rollout() -> None:
 def test_apply_carries_objects_inventory_status_and_the_resolution_event() -> None:
     d = decide(body())
     assert isinstance(d, reconcile.Apply)
-    assert [o["kind"] for o in d.objects] == ["ServiceAccount", "NetworkPolicy", "Deployment", "Service",
-                                              "PodDisruptionBudget"]
+    assert [o["kind"] for o in d.objects] == [
+        "ServiceAccount",
+        "NetworkPolicy",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+    ]
     assert d.inventory == d.status["inventory"] and d.status["selector"] == "microapp.dev/name=shop"
-    assert cond(d.status, "Ready")["reason"] == "Progressing"   # nothing live yet
+    assert cond(d.status, "Ready")["reason"] == "Progressing"  # nothing live yet
     assert d.resolved == "rendered from web-service@1.0.0 (newest: 1.0.0)"
-    assert decide(body(), {"template": {"version": "1.0.0"}}).resolved is None   # type: ignore[union-attr]
+    assert decide(body(), {"template": {"version": "1.0.0"}}).resolved is None  # type: ignore[union-attr]
     assert d.requeue_after is None
 
 
@@ -99,7 +124,7 @@ def test_the_team_total_counts_a_held_reservation_instead_of_the_new_estimate() 
     assert reconcile.committed(w, "finance", Decimal("3")) == Decimal("13")
     w = world(committed_others=others, reserved=Entry("finance", Decimal("7")))
     assert reconcile.committed(w, "finance", Decimal("3")) == Decimal("17")
-    w = world(committed_others=others, reserved=Entry("hr", Decimal("7")))   # moved teams: counts for hr
+    w = world(committed_others=others, reserved=Entry("hr", Decimal("7")))  # moved teams: counts for hr
     assert reconcile.committed(w, "finance", Decimal("3")) == Decimal("10")
 
 
@@ -114,4 +139,4 @@ def test_the_lifecycle_status_carries_nulls_only_to_clear_what_is_there() -> Non
     assert None not in first.status["lifecycle"].values()
     stored = {**first.status, "lifecycle": {**first.status["lifecycle"], "idleSince": "2026-11-01T00:00:00Z"}}
     again = decide(body(), stored)
-    assert again.status["lifecycle"]["idleSince"] is None   # cleared on the server by the merge patch
+    assert again.status["lifecycle"]["idleSince"] is None  # cleared on the server by the merge patch

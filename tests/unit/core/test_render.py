@@ -9,8 +9,9 @@ from microapp_operator.core import parameters, render, skeleton
 
 
 def template(manifests: str, parameters: dict | None = None) -> api.AppTemplateSpec:
-    return api.AppTemplateSpec(template_name="probe", version="1.0.0", runtime="container",
-                               parameters=parameters, manifests=manifests)
+    return api.AppTemplateSpec(
+        template_name="probe", version="1.0.0", runtime="container", parameters=parameters, manifests=manifests
+    )
 
 
 CONFIGMAP = """apiVersion: v1
@@ -32,7 +33,7 @@ HOSTILE = {
     "jinja-expression": "{{ 7*7 }}",
     "jinja-statement": "{% for i in range(3) %}x{% endfor %}",
     "flow-mapping": "{kind: ClusterRole}",
-    "quote-breakout": "\"}\nkind: ClusterRole",
+    "quote-breakout": '"}\nkind: ClusterRole',
     "anchor": "&a [*a]",
 }
 
@@ -77,23 +78,40 @@ def test_templates_are_compiled_once() -> None:
     assert render.compiled(t) is render.compiled(t)
 
 
-SCHEMA = {"type": "object", "additionalProperties": False, "required": ["schedule"],
-          "properties": {"schedule": {"type": "string", "format": "cron"},
-                         "autoscale": {"type": "object", "properties": {
-                             "max": {"type": "integer", "maximum": 20},
-                             "min": {"type": "integer", "default": 1}}}}}
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["schedule"],
+    "properties": {
+        "schedule": {"type": "string", "format": "cron"},
+        "autoscale": {
+            "type": "object",
+            "properties": {"max": {"type": "integer", "maximum": 20}, "min": {"type": "integer", "default": 1}},
+        },
+    },
+}
 
 PARAMS = {
     "missing-required": ({}, ["spec.parameters: 'schedule' is a required property"]),
-    "unknown-key": ({"schedule": "@daily", "extra": 1},
-                    ["spec.parameters: Additional properties are not allowed ('extra' was unexpected); "
-                     "remove it or check the template's parameters (kubectl get apptemplate -o yaml)"]),
-    "nested-path": ({"schedule": "@daily", "autoscale": {"max": 50}},
-                    ["spec.parameters.autoscale.max: 50 is greater than the maximum of 20"]),
-    "bad-cron": ({"schedule": "61 * * * *"},
-                 ["spec.parameters.schedule: '61 * * * *' is not a cron schedule (five fields, e.g. '0 6 * * 1-5', or @daily)"]),
-    "six-field-cron": ({"schedule": "0 0 * * * *"},
-                       ["spec.parameters.schedule: '0 0 * * * *' is not a cron schedule (five fields, e.g. '0 6 * * 1-5', or @daily)"]),
+    "unknown-key": (
+        {"schedule": "@daily", "extra": 1},
+        [
+            "spec.parameters: Additional properties are not allowed ('extra' was unexpected); "
+            "remove it or check the template's parameters (kubectl get apptemplate -o yaml)"
+        ],
+    ),
+    "nested-path": (
+        {"schedule": "@daily", "autoscale": {"max": 50}},
+        ["spec.parameters.autoscale.max: 50 is greater than the maximum of 20"],
+    ),
+    "bad-cron": (
+        {"schedule": "61 * * * *"},
+        ["spec.parameters.schedule: '61 * * * *' is not a cron schedule (five fields, e.g. '0 6 * * 1-5', or @daily)"],
+    ),
+    "six-field-cron": (
+        {"schedule": "0 0 * * * *"},
+        ["spec.parameters.schedule: '0 0 * * * *' is not a cron schedule (five fields, e.g. '0 6 * * 1-5', or @daily)"],
+    ),
     "valid": ({"schedule": "0 6 * * 1-5", "autoscale": {"max": 3}}, []),
 }
 
@@ -121,6 +139,7 @@ def test_template_parameters_fill_defaults_and_declare_unset() -> None:
 
 # --- the skeleton cache: exactly what the full text render gives, or not used -------------
 
+
 def typed(node: object) -> object:
     """A comparable form that also tells 1, 1.0, True and '1' apart, and keeps key order."""
     if isinstance(node, dict):
@@ -143,20 +162,67 @@ def same_as_full_render(tmpl: api.AppTemplateSpec, context: dict) -> object:
     return fast
 
 
-ODD_STRINGS = ["", " lead and trail ", "line\nbreak", "tab\there", "quote\" and \\ backslash", "ünïcödé ✓ 🚀",
-               "next\x85line", "line\u2028separator", "para\u2029graph", "bom\ufeffinside", "del\x7fchar",
-               "c1\x9bcontrol", "nul\x00byte", "lone\ud800surrogate", "yes", "on", "null", "~", "0o17", "1e5",
-               "12:30", "- item", "key: value", "#comment", "&anchor", "*alias", "!tag", "%directive", "@at",
-               "`tick", "{flow}", "[seq]", "x" * 2000, *HOSTILE.values()]
-ODD_VALUES = [*ODD_STRINGS, 0, -1, 2**70, True, False, None, 1.5, 1e20, float("nan"), [], {}, [1, "a", None],
-              {"k": "v", "n": 1}, {"nested": {"deeper": ["x", {"y": True}]}}, {"x" * 300: 1}, (1, 2)]
+ODD_STRINGS = [
+    "",
+    " lead and trail ",
+    "line\nbreak",
+    "tab\there",
+    'quote" and \\ backslash',
+    "ünïcödé ✓ 🚀",
+    "next\x85line",
+    "line\u2028separator",
+    "para\u2029graph",
+    "bom\ufeffinside",
+    "del\x7fchar",
+    "c1\x9bcontrol",
+    "nul\x00byte",
+    "lone\ud800surrogate",
+    "yes",
+    "on",
+    "null",
+    "~",
+    "0o17",
+    "1e5",
+    "12:30",
+    "- item",
+    "key: value",
+    "#comment",
+    "&anchor",
+    "*alias",
+    "!tag",
+    "%directive",
+    "@at",
+    "`tick",
+    "{flow}",
+    "[seq]",
+    "x" * 2000,
+    *HOSTILE.values(),
+]
+ODD_VALUES = [
+    *ODD_STRINGS,
+    0,
+    -1,
+    2**70,
+    True,
+    False,
+    None,
+    1.5,
+    1e20,
+    float("nan"),
+    [],
+    {},
+    [1, "a", None],
+    {"k": "v", "n": 1},
+    {"nested": {"deeper": ["x", {"y": True}]}},
+    {"x" * 300: 1},
+    (1, 2),
+]
 
 
 @pytest.mark.parametrize("value", ODD_VALUES, ids=range(len(ODD_VALUES)))
 def test_skeleton_render_equals_full_render_for_odd_values(value: object) -> None:
     same_as_full_render(template(CONFIGMAP), ctx(value))
-    same_as_full_render(template("kind: ConfigMap\ndata: [{{ params.value }}, {a: {{ params.value }}}]\n"),
-                        ctx(value))
+    same_as_full_render(template("kind: ConfigMap\ndata: [{{ params.value }}, {a: {{ params.value }}}]\n"), ctx(value))
 
 
 ODD_TEMPLATES = {
@@ -191,7 +257,7 @@ ODD_TEMPLATES = {
     "set-block": "{% set v %}{{ params.value }}{% endset %}kind: ConfigMap\nv: {{ v }}\nw: {{ params.value }}\n",
     "macro": "{% macro m(x) %}{{ x }}{% endmacro %}kind: ConfigMap\nv: {{ m(params.value) }}\n",
     "call-block": "{% macro m() %}[{{ caller() }}]{% endmacro %}kind: ConfigMap\n"
-                  "v: {% call m() %}{{ params.value }}{% endcall %}\n",
+    "v: {% call m() %}{{ params.value }}{% endcall %}\n",
 }
 ODD_PROBES = ["plain", 7, {"k": "v"}, [1, 2], "line\u2028separator", None, "a: b", "x" * 1100]
 
@@ -214,22 +280,34 @@ def _valid_env(text: str) -> bool:
 def test_builtin_templates_render_the_same_both_ways() -> None:
     """Every built-in template over varied apps: identical objects, and the cache is used."""
     from microapp_operator.core import catalog, plan, rendered
+
     skeleton._SKELETONS.clear()
     count = 0
     valid = [t for t in ODD_STRINGS if _valid_env(t)]
     for tmpl in catalog.builtin():
         for i, (text, number) in enumerate(zip(valid, range(1, 100))):
-            spec = {"template": tmpl.template_name, "image": f"registry.internal/{i}:1", "replicas": number % 5 + 1,
-                    "expose": ["internal", "none", "public"][i % 3],
-                    **({"host": f"h{i}.example.com"} if i % 3 == 2 else {}),
-                    "resources": {"cpu": f"{number}m", "memory": f"{number}Mi"},
-                    "env": [{"name": "TEXT", "value": text}]}
-            params = {"web-service": {"autoscale": {"max": number % 7 + 1}} if i % 2 else {},
-                      "scheduled-job": {"schedule": "0 6 * * 1-5"}}.get(tmpl.template_name, {})
-            values = plan.app_values(plan.App(plan.AppMeta(f"app-{i}", "team-a"),
-                                              plan.parse_spec({**spec, "parameters": params})), tmpl)
-            context = render.context(values, parameters.for_template(tmpl.parameters, params),
-                                     rendered.labels(app=values.name, team="t"), rendered.selector(values.name))
+            spec = {
+                "template": tmpl.template_name,
+                "image": f"registry.internal/{i}:1",
+                "replicas": number % 5 + 1,
+                "expose": ["internal", "none", "public"][i % 3],
+                **({"host": f"h{i}.example.com"} if i % 3 == 2 else {}),
+                "resources": {"cpu": f"{number}m", "memory": f"{number}Mi"},
+                "env": [{"name": "TEXT", "value": text}],
+            }
+            params = {
+                "web-service": {"autoscale": {"max": number % 7 + 1}} if i % 2 else {},
+                "scheduled-job": {"schedule": "0 6 * * 1-5"},
+            }.get(tmpl.template_name, {})
+            values = plan.app_values(
+                plan.App(plan.AppMeta(f"app-{i}", "team-a"), plan.parse_spec({**spec, "parameters": params})), tmpl
+            )
+            context = render.context(
+                values,
+                parameters.for_template(tmpl.parameters, params),
+                rendered.labels(app=values.name, team="t"),
+                rendered.selector(values.name),
+            )
             same_as_full_render(tmpl, context)
             count += 1
     assert count > 100
@@ -256,7 +334,11 @@ def test_skeleton_is_parsed_once_and_results_are_not_shared(monkeypatch: pytest.
 
 def test_skeleton_is_used_only_where_output_goes_straight_to_the_text() -> None:
     from microapp_operator.core import catalog
-    straight = [skeleton.writes_straight(render._digest(t.manifests), t.manifests, render._environment()) for t in catalog.builtin()]
+
+    straight = [
+        skeleton.writes_straight(render._digest(t.manifests), t.manifests, render._environment())
+        for t in catalog.builtin()
+    ]
     assert straight == [True] * len(straight)  # every built-in template gets the fast path
     for name in ("filter-block", "autoescape", "set-block", "macro", "call-block"):
         source = ODD_TEMPLATES[name]

@@ -14,12 +14,18 @@ from microapp_operator.core.render import RenderError
 
 BASE = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ app.name }}}\ndata:\n  v: "
 HOSTILE = {
-    "nested-endless-loop": ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
-                            "steps of work"),
-    "loop-over-a-precomputed-list": ("{% set r = range(100000)|list %}{% for i in r %}{% for j in r %}{% endfor %}"
-                                     "{% endfor %}", "steps of work"),
-    "exponential-concat": ("{% set a = 'xxxxxxxxxxxxxxxx' %}" + "".join(
-        "{% set a = a ~ a %}" for _ in range(40)) + "{{ a|length }}", "MiB of text"),
+    "nested-endless-loop": (
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "steps of work",
+    ),
+    "loop-over-a-precomputed-list": (
+        "{% set r = range(100000)|list %}{% for i in r %}{% for j in r %}{% endfor %}{% endfor %}",
+        "steps of work",
+    ),
+    "exponential-concat": (
+        "{% set a = 'xxxxxxxxxxxxxxxx' %}" + "".join("{% set a = a ~ a %}" for _ in range(40)) + "{{ a|length }}",
+        "MiB of text",
+    ),
     "string-times-huge": ("{{ 'x' * 1000000000 }}", "multiplies text"),
     "list-times-huge": ("{{ [1, 2] * 100000000 }}", "multiplies text or a list"),
     "huge-power": ("{{ 2 ** 100000000 }}", "power above 2^64"),
@@ -81,18 +87,25 @@ def test_hostile_templates_stop_with_a_plain_error_in_bounded_memory(body: str, 
 
 
 def test_a_forbidden_kind_never_leaves_the_rules() -> None:
-    crb = api.AppTemplateSpec(template_name="evil", version="1.0.0", runtime="container", manifests=(
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: shop}\n"
-        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n"
-        "subjects: [{kind: ServiceAccount, name: shop, namespace: team-a}]\n"))
+    crb = api.AppTemplateSpec(
+        template_name="evil",
+        version="1.0.0",
+        runtime="container",
+        manifests=(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: shop}\n"
+            "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n"
+            "subjects: [{kind: ServiceAccount, name: shop, namespace: team-a}]\n"
+        ),
+    )
     docs = render.render(crb, ctx())
     with pytest.raises(RenderError, match="ClusterRoleBinding .* is not allowed for runtime container"):
-        rendered.complete(docs, app="shop", namespace="team-a", team="t", runtime="container", security=None,
-                          uid="u")
+        rendered.complete(docs, app="shop", namespace="team-a", team="t", runtime="container", security=None, uid="u")
 
 
 def test_ordinary_loops_and_filters_still_work() -> None:
-    body = ("{% for i in range(3) %}{{ i }}{% endfor %}{{ 'a b'|replace(' ', '-')|upper }}"
-            "{{ ('x' * 3) ~ 'y' }}{{ 2 ** 10 }}{{ 'l1\nl2'|indent(2) }}")
+    body = (
+        "{% for i in range(3) %}{{ i }}{% endfor %}{{ 'a b'|replace(' ', '-')|upper }}"
+        "{{ ('x' * 3) ~ 'y' }}{{ 2 ** 10 }}{{ 'l1\nl2'|indent(2) }}"
+    )
     [doc] = render.render_text(template(body), ctx())
     assert doc["data"]["v"] == '012"A-B""xxxy"1024"l1\\n  l2"'

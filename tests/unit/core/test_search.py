@@ -12,29 +12,47 @@ from microapp_operator.core import catalog, search
 BUILTIN = catalog.builtin()
 
 
-def tpl(version: str, *, name: str = "web-service", deprecated: bool = False, tags: list[str] | None = None,
-        description: str = "HTTP service") -> api.AppTemplateSpec:
-    return api.AppTemplateSpec(template_name=name, version=version, runtime="container", deprecated=deprecated,
-                               description=description, tags=tags, manifests="")
+def tpl(
+    version: str,
+    *,
+    name: str = "web-service",
+    deprecated: bool = False,
+    tags: list[str] | None = None,
+    description: str = "HTTP service",
+) -> api.AppTemplateSpec:
+    return api.AppTemplateSpec(
+        template_name=name,
+        version=version,
+        runtime="container",
+        deprecated=deprecated,
+        description=description,
+        tags=tags,
+        manifests="",
+    )
 
 
-@pytest.mark.parametrize("query,names", [
-    ("", ["scheduled-job", "serverless-function", "web-service", "webhook-handler", "worker"]),
-    ("cron", ["scheduled-job"]),                          # a tag
-    ("KNATIVE", ["serverless-function", "webhook-handler"]),   # case-insensitive
-    ("knative bot", ["webhook-handler"]),                 # every word must match
-    ("queue", ["worker"]),                                # the description
-    ("web", ["web-service", "webhook-handler"]),          # name hits first, then alphabetical
-    ("http knative callback", ["webhook-handler"]),
-    ("cron knative", []),
-])
+@pytest.mark.parametrize(
+    "query,names",
+    [
+        ("", ["scheduled-job", "serverless-function", "web-service", "webhook-handler", "worker"]),
+        ("cron", ["scheduled-job"]),  # a tag
+        ("KNATIVE", ["serverless-function", "webhook-handler"]),  # case-insensitive
+        ("knative bot", ["webhook-handler"]),  # every word must match
+        ("queue", ["worker"]),  # the description
+        ("web", ["web-service", "webhook-handler"]),  # name hits first, then alphabetical
+        ("http knative callback", ["webhook-handler"]),
+        ("cron knative", []),
+    ],
+)
 def test_search_matches_every_word(query: str, names: list[str]) -> None:
     assert [e.name for e in search.search(BUILTIN, query)] == names
 
 
 def test_name_hits_rank_first() -> None:
-    found = search.search([tpl("1.0.0", name="api-gateway", description="routes"),
-                           tpl("1.0.0", name="aaa", description="an api client")], "api")
+    found = search.search(
+        [tpl("1.0.0", name="api-gateway", description="routes"), tpl("1.0.0", name="aaa", description="an api client")],
+        "api",
+    )
     assert [e.name for e in found] == ["api-gateway", "aaa"]
 
 
@@ -71,17 +89,26 @@ def test_details_show_parameters_and_the_first_example_as_yaml() -> None:
 
 def test_details_without_examples_or_parameters_point_to_new() -> None:
     text = search.details(search.search([tpl("1.0.0", name="bare")], "bare"))
-    assert not [line for line in text.splitlines() if line != line.rstrip()]   # no trailing blanks
+    assert not [line for line in text.splitlines() if line != line.rstrip()]  # no trailing blanks
     assert "  parameters: none\n" in text and "example: none; start from `microapp new APP -t bare`" in text
 
 
 def test_data_has_every_example_as_a_microapp() -> None:
     data = search.as_data(search.search(BUILTIN, "scheduled-job")[0])
     assert {k: data[k] for k in ("name", "version", "versions", "runtime")} == {
-        "name": "scheduled-job", "version": "1.0.0", "versions": ["1.0.0"], "runtime": "job"}
-    assert data["parameters"][0] == {"name": "schedule", "type": "string (cron)", "default": None, "required": True,
-                                     "description": 'Cron schedule (5 fields), e.g. "0 6 * * 1-5".'}
+        "name": "scheduled-job",
+        "version": "1.0.0",
+        "versions": ["1.0.0"],
+        "runtime": "job",
+    }
+    assert data["parameters"][0] == {
+        "name": "schedule",
+        "type": "string (cron)",
+        "default": None,
+        "required": True,
+        "description": 'Cron schedule (5 fields), e.g. "0 6 * * 1-5".',
+    }
     assert [e["name"] for e in data["examples"]] == ["nightly-report", "weekday-sync"]
     app = data["examples"][1]["microapp"]
     assert app["spec"]["parameters"]["schedule"] == "0 6 * * 1-5"
-    assert yaml.safe_load(yaml.safe_dump(data)) == data   # plain data: json and yaml print it
+    assert yaml.safe_load(yaml.safe_dump(data)) == data  # plain data: json and yaml print it

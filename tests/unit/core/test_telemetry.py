@@ -10,16 +10,26 @@ import yaml
 from microapp_operator.api import types as api
 from microapp_operator.core import catalog, plan
 
-POLICY = api.PlatformPolicySpec.model_validate({"telemetry": {
-    "sidecarImage": "otel/opentelemetry-collector:0.115.0", "endpoint": "http://otel-gateway.observability:4317",
-    "resources": {"cpu": "50m", "memory": "64Mi"}}})
+POLICY = api.PlatformPolicySpec.model_validate(
+    {
+        "telemetry": {
+            "sidecarImage": "otel/opentelemetry-collector:0.115.0",
+            "endpoint": "http://otel-gateway.observability:4317",
+            "resources": {"cpu": "50m", "memory": "64Mi"},
+        }
+    }
+)
 
 
 def render(podmonitor: bool = False, policy: api.PlatformPolicySpec = POLICY, **spec: object) -> dict[str, dict]:
-    app = {"metadata": {"name": "shop", "namespace": "team-a", "uid": "u", "annotations": {"microapp.dev/team": "a"}},
-           "spec": {"template": "web-service", "image": "registry.internal/shop:1", **spec}}
-    return {f"{o['kind']}/{o['metadata']['name']}": o
-            for o in plan.desired(plan.parse(app), catalog.builtin(), policy=policy, podmonitor=podmonitor).objects}
+    app = {
+        "metadata": {"name": "shop", "namespace": "team-a", "uid": "u", "annotations": {"microapp.dev/team": "a"}},
+        "spec": {"template": "web-service", "image": "registry.internal/shop:1", **spec},
+    }
+    return {
+        f"{o['kind']}/{o['metadata']['name']}": o
+        for o in plan.desired(plan.parse(app), catalog.builtin(), policy=policy, podmonitor=podmonitor).objects
+    }
 
 
 def test_sidecar_env_config_and_annotations() -> None:
@@ -30,13 +40,19 @@ def test_sidecar_env_config_and_annotations() -> None:
     assert sidecar["resources"]["requests"] == {"cpu": "50m", "memory": "64Mi"}
     assert sidecar["securityContext"]["readOnlyRootFilesystem"] is True  # pod security defaults apply
     env = {e["name"]: e["value"] for e in app["env"]}
-    assert env == {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317", "OTEL_SERVICE_NAME": "shop",
-                   "OTEL_RESOURCE_ATTRIBUTES": "k8s.namespace.name=team-a,microapp.team=a"}
+    assert env == {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
+        "OTEL_SERVICE_NAME": "shop",
+        "OTEL_RESOURCE_ATTRIBUTES": "k8s.namespace.name=team-a,microapp.team=a",
+    }
     config = yaml.safe_load(objs["ConfigMap/shop-otel"]["data"]["config.yaml"])
     assert config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"] == "127.0.0.1:4317"
     assert config["exporters"]["otlp"] == {"endpoint": "otel-gateway.observability:4317", "tls": {"insecure": True}}
     assert {a["key"] for a in config["processors"]["resource"]["attributes"]} == {
-        "service.name", "k8s.namespace.name", "microapp.team"}
+        "service.name",
+        "k8s.namespace.name",
+        "microapp.team",
+    }
     ann = pod["metadata"]["annotations"]
     assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "8080"
     assert len(ann["microapp.dev/otel-config-hash"]) == 16
@@ -45,7 +61,9 @@ def test_sidecar_env_config_and_annotations() -> None:
 def test_config_change_changes_the_hash() -> None:
     other = POLICY.model_copy(update={"telemetry": api.PolicyTelemetry(endpoint="http://otel.elsewhere:4317")})
     a = render()["Deployment/shop"]["spec"]["template"]["metadata"]["annotations"]["microapp.dev/otel-config-hash"]
-    b = render(policy=other)["Deployment/shop"]["spec"]["template"]["metadata"]["annotations"]["microapp.dev/otel-config-hash"]
+    b = render(policy=other)["Deployment/shop"]["spec"]["template"]["metadata"]["annotations"][
+        "microapp.dev/otel-config-hash"
+    ]
     assert a != b
 
 
@@ -60,8 +78,9 @@ def test_podmonitor_replaces_scrape_annotations() -> None:
 def test_serverless_gets_env_not_a_sidecar() -> None:
     objs = render(template="serverless-function")
     [container] = objs["Service/shop"]["spec"]["template"]["spec"]["containers"]
-    assert {e["name"]: e["value"] for e in container["env"]}["OTEL_EXPORTER_OTLP_ENDPOINT"] == \
-        "http://otel-gateway.observability:4317"
+    assert {e["name"]: e["value"] for e in container["env"]}[
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+    ] == "http://otel-gateway.observability:4317"
     assert "ConfigMap/shop-otel" not in objs
 
 
@@ -83,16 +102,29 @@ def test_dashboard_is_valid_grafana_json() -> None:
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     board = json.loads(cm["data"]["shop.json"])
     titles = [p["title"] for p in board["panels"]]
-    assert titles == ["Request rate", "Error ratio", "Latency p95", "CPU used vs requested",
-                      "Memory used vs requested", "Estimated monthly cost"]
+    assert titles == [
+        "Request rate",
+        "Error ratio",
+        "Latency p95",
+        "CPU used vs requested",
+        "Memory used vs requested",
+        "Estimated monthly cost",
+    ]
     assert all(p["targets"][0]["expr"] for p in board["panels"])
 
 
 @pytest.mark.parametrize("required,allowed", [(True, False), (False, True)])
 def test_required_telemetry_cannot_be_turned_off(required: bool, allowed: bool) -> None:
     from microapp_operator.core import guardrails
+
     policy = api.PlatformPolicySpec.model_validate({"telemetry": {"required": required}})
-    app = {"metadata": {"name": "a", "namespace": "n", "annotations": {"microapp.dev/owner": "o", "microapp.dev/team": "t"}},
-           "spec": {"template": "worker", "image": "registry.internal/a:1", "telemetry": {"enabled": False}}}
+    app = {
+        "metadata": {
+            "name": "a",
+            "namespace": "n",
+            "annotations": {"microapp.dev/owner": "o", "microapp.dev/team": "t"},
+        },
+        "spec": {"template": "worker", "image": "registry.internal/a:1", "telemetry": {"enabled": False}},
+    }
     found = [v for v in guardrails.evaluate_app(plan.AppMeta.of(app), plan.parse(app).spec, policy) if "telemetry" in v]
     assert (found == []) is allowed

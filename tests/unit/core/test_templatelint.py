@@ -23,11 +23,15 @@ def web(version: str = "1.1.0", **spec: Any) -> dict[str, Any]:
     return obj
 
 
-def lint(*objs: dict[str, Any], policy: dict[str, Any] | None = None,
-         published: list[api.AppTemplateSpec] | None = None) -> list[str]:
+def lint(
+    *objs: dict[str, Any], policy: dict[str, Any] | None = None, published: list[api.AppTemplateSpec] | None = None
+) -> list[str]:
     sources = [templatelint.Source(f"t{i}.yaml", o) for i, o in enumerate(objs)]
-    return templatelint.lint(sources, catalog.builtin() if published is None else published,
-                             api.PlatformPolicySpec.model_validate(policy or {}))
+    return templatelint.lint(
+        sources,
+        catalog.builtin() if published is None else published,
+        api.PlatformPolicySpec.model_validate(policy or {}),
+    )
 
 
 def test_the_builtin_templates_lint_clean() -> None:
@@ -57,9 +61,10 @@ def test_a_published_version_must_not_change() -> None:
     changed["metadata"]["name"] = "web-service-1.0.0"
     assert lint(changed) == [
         "t0.yaml: AppTemplate web-service@1.0.0: differs from the published version; a published AppTemplate is "
-        "immutable: publish it as a new version (e.g. 1.0.1 or 1.1.0) with a changelog entry"]
+        "immutable: publish it as a new version (e.g. 1.0.1 or 1.1.0) with a changelog entry"
+    ]
     deprecated = copy.deepcopy(WEB)
-    deprecated["spec"]["deprecated"] = True     # the one field that may change
+    deprecated["spec"]["deprecated"] = True  # the one field that may change
     assert lint(deprecated) == []
 
 
@@ -69,23 +74,28 @@ def test_a_template_nobody_published_needs_only_a_changelog_entry() -> None:
 
 def test_the_same_version_twice_is_refused() -> None:
     assert lint(web("1.1.0"), web("1.1.0")) == [
-        "t1.yaml: AppTemplate web-service@1.1.0: also defined in t0.yaml; keep one file per version"]
+        "t1.yaml: AppTemplate web-service@1.1.0: also defined in t0.yaml; keep one file per version"
+    ]
 
 
 def test_the_object_name_carries_the_version() -> None:
     obj = web("1.1.0")
     obj["metadata"]["name"] = "web-service"
-    assert lint(obj) == ["t0.yaml: AppTemplate web-service@1.1.0: metadata.name is web-service; name it "
-                         "web-service-1.1.0 (NAME-VERSION), so publishing a version never replaces another"]
+    assert lint(obj) == [
+        "t0.yaml: AppTemplate web-service@1.1.0: metadata.name is web-service; name it "
+        "web-service-1.1.0 (NAME-VERSION), so publishing a version never replaces another"
+    ]
 
 
 def test_an_invalid_json_schema_is_named_with_its_place() -> None:
     obj = web("1.1.0")
     obj["spec"]["parameters"] = {"type": "object", "properties": {"replicas": {"type": "integr"}}}
     found = lint(obj)
-    assert found == ["t0.yaml: AppTemplate web-service@1.1.0: spec.parameters: not a valid JSON Schema "
-                     "(Draft 2020-12): 'integr' is not valid under any of the given schemas "
-                     "(at properties/replicas/type)"]
+    assert found == [
+        "t0.yaml: AppTemplate web-service@1.1.0: spec.parameters: not a valid JSON Schema "
+        "(Draft 2020-12): 'integr' is not valid under any of the given schemas "
+        "(at properties/replicas/type)"
+    ]
     obj["spec"]["parameters"] = {"type": "array"}
     assert "the schema must have type: object" in lint(obj)[0]
 
@@ -93,26 +103,34 @@ def test_an_invalid_json_schema_is_named_with_its_place() -> None:
 def test_examples_are_required_and_unique() -> None:
     assert lint(web("1.1.0", examples=[])) == [
         "t0.yaml: AppTemplate web-service@1.1.0: spec.examples: none; add at least one (e.g. - {name: basic}): "
-        "the catalog shows it and lint renders it"]
+        "the catalog shows it and lint renders it"
+    ]
     assert lint(web("1.1.0", examples=[{"name": "a"}, {"name": "a"}])) == [
         "t0.yaml: AppTemplate web-service@1.1.0: spec.examples: a appears more than once; give each example "
-        "its own name"]
+        "its own name"
+    ]
 
 
 def test_example_parameters_are_validated_against_the_schema() -> None:
     found = lint(web("1.1.0", examples=[{"name": "ok"}, {"name": "bad", "spec": {"parameters": {"autoscale": {}}}}]))
-    assert found == ["t0.yaml: AppTemplate web-service@1.1.0, example bad (spec.examples[1]): "
-                     "spec.parameters.autoscale: 'max' is a required property"]
+    assert found == [
+        "t0.yaml: AppTemplate web-service@1.1.0, example bad (spec.examples[1]): "
+        "spec.parameters.autoscale: 'max' is a required property"
+    ]
 
 
 def test_an_example_with_an_invalid_spec_names_the_field() -> None:
     found = lint(web("1.1.0", examples=[{"name": "big", "spec": {"replicas": 5000}}]))
-    assert found == ["t0.yaml: AppTemplate web-service@1.1.0, example big (spec.examples[0]): "
-                     "spec.replicas: Input should be less than or equal to 1000"]
+    assert found == [
+        "t0.yaml: AppTemplate web-service@1.1.0, example big (spec.examples[0]): "
+        "spec.replicas: Input should be less than or equal to 1000"
+    ]
 
 
 def test_rendered_objects_must_pass_the_operators_rules() -> None:
-    manifests = WEB["spec"]["manifests"].replace("      containers:\n", "      hostNetwork: true\n      containers:\n", 1)
+    manifests = WEB["spec"]["manifests"].replace(
+        "      containers:\n", "      hostNetwork: true\n      containers:\n", 1
+    )
     found = lint(web("1.1.0", manifests=manifests))
     assert len(found) == 3 and all(", example " in f for f in found)
     assert found[0].startswith("t0.yaml: AppTemplate web-service@1.1.0, example internal-api (spec.examples[0]): ")
@@ -126,9 +144,16 @@ def test_a_template_that_does_not_render_says_why() -> None:
 
 def test_examples_must_pass_the_guardrails_of_the_policy() -> None:
     policy = {"guardrails": {"allowedRegistries": ["registry.internal/"], "maxReplicas": 4}}
-    assert lint(web("1.1.0", examples=[{"name": "wide", "spec": {"parameters": {"autoscale": {"max": 6}}}},
-                                       {"name": "foreign", "spec": {"image": "docker.io/nginx:1.27"}}]),
-                policy=policy) == [
+    assert lint(
+        web(
+            "1.1.0",
+            examples=[
+                {"name": "wide", "spec": {"parameters": {"autoscale": {"max": 6}}}},
+                {"name": "foreign", "spec": {"image": "docker.io/nginx:1.27"}},
+            ],
+        ),
+        policy=policy,
+    ) == [
         "t0.yaml: AppTemplate web-service@1.1.0, example wide (spec.examples[0]): the autoscaler's maximum "
         "(spec.parameters) is 6; the platform allows at most 4 replicas",
         "t0.yaml: AppTemplate web-service@1.1.0, example foreign (spec.examples[1]): spec.image 'docker.io/nginx:1.27' "
@@ -160,10 +185,16 @@ def test_render_pins_the_exact_version_and_prints_like_microapp_render() -> None
     assert "kind: CronJob" in text and "schedule: 0 2 * * *" in text and "timeZone: Europe/Berlin" in text
 
 
-@pytest.mark.parametrize("expected,actual,diff", [
-    ("a\nb\n", "a\nb\n", []),
-    ("a\nb\n", "a\nc\n", ["--- g.yaml (golden)\n", "+++ g.yaml (rendered now)\n", "@@ -1,2 +1,2 @@\n",
-                          " a\n", "-b\n", "+c\n"]),
-])
+@pytest.mark.parametrize(
+    "expected,actual,diff",
+    [
+        ("a\nb\n", "a\nb\n", []),
+        (
+            "a\nb\n",
+            "a\nc\n",
+            ["--- g.yaml (golden)\n", "+++ g.yaml (rendered now)\n", "@@ -1,2 +1,2 @@\n", " a\n", "-b\n", "+c\n"],
+        ),
+    ],
+)
 def test_diff_is_unified_from_golden_to_now(expected: str, actual: str, diff: list[str]) -> None:
     assert templatelint.diff(expected, actual, "g.yaml") == diff

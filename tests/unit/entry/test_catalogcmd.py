@@ -27,10 +27,13 @@ def test_offline_search_shows_versions_parameters_and_an_example(capsys: pytest.
     assert "  versions: 1.0.0\n  tags: cron, job, batch, schedule, report\n" in out
     assert "    schedule              string (cron)        -       yes      Cron schedule" in out
     assert "    concurrencyPolicy     Allow|Forbid|Replace Forbid  no" in out
-    example = out[out.index("    apiVersion:"):out.index("  example weekday-sync")]
+    example = out[out.index("    apiVersion:") : out.index("  example weekday-sync")]
     app = yaml.safe_load("\n".join(line[4:] for line in example.splitlines()))
-    assert app["spec"] == {"template": "scheduled-job@^1", "image": "registry.internal/TEAM/APP:1.0.0",
-                           "parameters": {"schedule": "0 2 * * *", "timeZone": "Europe/Berlin"}}
+    assert app["spec"] == {
+        "template": "scheduled-job@^1",
+        "image": "registry.internal/TEAM/APP:1.0.0",
+        "parameters": {"schedule": "0 2 * * *", "timeZone": "Europe/Berlin"},
+    }
 
 
 def test_the_printed_example_validates_once_filled_in(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,14 +49,22 @@ def test_data_output_has_every_template(capsys: pytest.CaptureFixture[str], fmt:
     code, out, _ = run(capsys, "catalog", "--offline", "-o", fmt)
     data = json.loads(out) if fmt == "json" else yaml.safe_load(out)
     assert code == 0 and [d["name"] for d in data] == [
-        "scheduled-job", "serverless-function", "web-service", "webhook-handler", "worker"]
+        "scheduled-job",
+        "serverless-function",
+        "web-service",
+        "webhook-handler",
+        "worker",
+    ]
     assert all(d["examples"] and d["examples"][0]["microapp"]["kind"] == "MicroApp" for d in data)
 
 
 def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "catalog", "--offline", "-o", "table", "knative")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
-        "NAME", "serverless-function", "webhook-handler"]
+        "NAME",
+        "serverless-function",
+        "webhook-handler",
+    ]
 
 
 def test_template_dir_adds_to_the_offline_catalog(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,12 +78,15 @@ def test_template_dir_adds_to_the_offline_catalog(tmp_path: Path, capsys: pytest
 def test_no_match_exits_1_naming_the_query(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "catalog", "--offline", "cron", "knative")
     assert (code, out) == (1, "")
-    assert err == ("microapp: no template in the built-in catalog matches 'cron knative' (all words must occur in "
-                   "the name, description or tags); `microapp catalog` without a query lists every template\n")
+    assert err == (
+        "microapp: no template in the built-in catalog matches 'cron knative' (all words must occur in "
+        "the name, description or tags); `microapp catalog` without a query lists every template\n"
+    )
 
 
-def test_the_cluster_catalog_is_read_through_the_shell(monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cluster_catalog_is_read_through_the_shell(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     cluster = [t for t in catalog.builtin() if t.template_name == "worker"]
     monkeypatch.setattr(catalogcmd, "cluster_templates", lambda: cluster)
     code, out, _ = run(capsys, "catalog", "-o", "table")
@@ -84,12 +98,15 @@ def test_the_cluster_catalog_is_read_through_the_shell(monkeypatch: pytest.Monke
     assert code == 1 and "the cluster's catalog is empty; install the templates (make install) or try --offline" in err
 
 
-def test_an_unreachable_cluster_is_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unreachable_cluster_is_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing-kubeconfig"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     code, out, err = run(capsys, "catalog", "web")
     assert (code, out) == (2, "")
-    assert err == (f"microapp: cannot read AppTemplates: no kubeconfig at {tmp_path / 'missing-kubeconfig'}; set "
-                   "$KUBECONFIG to your cluster's kubeconfig (make demo writes .cluster/kubeconfig); use --offline "
-                   "for the built-in catalog\n")
+    assert err == (
+        f"microapp: cannot read AppTemplates: no kubeconfig at {tmp_path / 'missing-kubeconfig'}; set "
+        "$KUBECONFIG to your cluster's kubeconfig (make demo writes .cluster/kubeconfig); use --offline "
+        "for the built-in catalog\n"
+    )

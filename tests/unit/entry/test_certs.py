@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-import stat
 import ssl
+import stat
 from pathlib import Path
 
 from cryptography import x509

@@ -13,13 +13,14 @@ from microapp_operator.entry import diagnostics
 
 
 def test_the_signal_logs_rss_the_collector_and_tracemallocs_top_lines(
-        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MICROAPP_TRACEMALLOC", "1")
     previous = signal.getsignal(signal.SIGUSR2)
     try:
         diagnostics.install()
         assert tracemalloc.is_tracing()
-        kept = [bytearray(1024) for _ in range(2000)]   # 2 MB from this very line
+        kept = [bytearray(1024) for _ in range(2000)]  # 2 MB from this very line
         with caplog.at_level(logging.WARNING, logger=diagnostics.__name__):
             os.kill(os.getpid(), signal.SIGUSR2)
         lines = [r.getMessage() for r in caplog.records]

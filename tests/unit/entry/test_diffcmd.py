@@ -7,7 +7,11 @@ from microapp_operator.entry import diffcmd
 
 
 def test_empty_yaml_keys_are_left_out_as_kubectl_does() -> None:
-    doc = {"metadata": {"name": "a", "labels": None}, "spec": {"parameters": None, "env": [{"name": "X", "value": None}],
-                                                             "replicas": 0, "host": ""}}
-    assert diffcmd.without_nulls(doc) == {"metadata": {"name": "a"},
-                                          "spec": {"env": [{"name": "X"}], "replicas": 0, "host": ""}}
+    doc = {
+        "metadata": {"name": "a", "labels": None},
+        "spec": {"parameters": None, "env": [{"name": "X", "value": None}], "replicas": 0, "host": ""},
+    }
+    assert diffcmd.without_nulls(doc) == {
+        "metadata": {"name": "a"},
+        "spec": {"env": [{"name": "X"}], "replicas": 0, "host": ""},
+    }

@@ -17,13 +17,20 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_the_namespace_defaults_to_the_kubeconfig_context_then_default(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    config = {"apiVersion": "v1", "kind": "Config", "current-context": "dev",
-              "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
-              "users": [{"name": "u", "user": {"token": "x"}}],
-              "contexts": [{"name": "dev", "context": {"cluster": "c", "user": "u", "namespace": "team-finance"}},
-                           {"name": "bare", "context": {"cluster": "c", "user": "u"}}]}
+def test_the_namespace_defaults_to_the_kubeconfig_context_then_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "dev",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
+        "users": [{"name": "u", "user": {"token": "x"}}],
+        "contexts": [
+            {"name": "dev", "context": {"cluster": "c", "user": "u", "namespace": "team-finance"}},
+            {"name": "bare", "context": {"cluster": "c", "user": "u"}},
+        ],
+    }
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("KUBECONFIG", str(path))
@@ -34,12 +41,21 @@ def test_the_namespace_defaults_to_the_kubeconfig_context_then_default(tmp_path:
     assert explaincmd.context_namespace() == "default"
 
 
-@pytest.mark.parametrize("choice,tty,env,expected", [
-    ("always", False, {}, True), ("never", True, {}, False), ("auto", True, {}, True), ("auto", False, {}, False),
-    ("auto", True, {"NO_COLOR": "1"}, False), ("auto", True, {"TERM": "dumb"}, False),
-], ids=["always", "never", "terminal", "pipe", "NO_COLOR", "dumb-terminal"])
-def test_colour_only_on_a_terminal_that_wants_it(choice: str, tty: bool, env: dict[str, str], expected: bool,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "choice,tty,env,expected",
+    [
+        ("always", False, {}, True),
+        ("never", True, {}, False),
+        ("auto", True, {}, True),
+        ("auto", False, {}, False),
+        ("auto", True, {"NO_COLOR": "1"}, False),
+        ("auto", True, {"TERM": "dumb"}, False),
+    ],
+    ids=["always", "never", "terminal", "pipe", "NO_COLOR", "dumb-terminal"],
+)
+def test_colour_only_on_a_terminal_that_wants_it(
+    choice: str, tty: bool, env: dict[str, str], expected: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm")
     for key, value in env.items():
@@ -48,8 +64,9 @@ def test_colour_only_on_a_terminal_that_wants_it(choice: str, tty: bool, env: di
 
 
 @pytest.mark.parametrize("columns,expected", [(40, 60), (80, 80), (100, 100), (300, 120)])
-def test_the_width_follows_the_terminal_within_bounds(columns: int, expected: int,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_width_follows_the_terminal_within_bounds(
+    columns: int, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", str(columns))
     assert explaincmd.width() == expected
 
@@ -57,5 +74,10 @@ def test_the_width_follows_the_terminal_within_bounds(columns: int, expected: in
 def test_the_command_and_its_options() -> None:
     args = cli.build_parser().parse_args(["explain", "shop", "-n", "team-finance", "-o", "json", "--color", "never"])
     assert (args.name, args.namespace, args.output, args.color, args.func) == (
-        "shop", "team-finance", "json", "never", explaincmd.run)
+        "shop",
+        "team-finance",
+        "json",
+        "never",
+        explaincmd.run,
+    )
     assert cli.build_parser().parse_args(["explain", "shop"]).namespace is None

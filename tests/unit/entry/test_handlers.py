@@ -19,11 +19,24 @@ def test_every_handler_is_async() -> None:
     with unittest.mock.patch.object(kopf.on, "validate", functools.partial(kopf.on.validate, registry=webhooks)):
         handlers.register_admission()
     # (Kopf's own fallback logins, registered when no client library is installed, yield to ours)
-    found = [h.fn for part in (registry._activities, registry._watching, webhooks._webhooks)
-             for h in part.get_all_handlers() if not getattr(h, "_fallback", False)]
+    found = [
+        h.fn
+        for part in (registry._activities, registry._watching, webhooks._webhooks)
+        for h in part.get_all_handlers()
+        if not getattr(h, "_fallback", False)
+    ]
     names = {fn.__name__ for fn in found}
-    assert {"login", "start", "stop", "microapp_event", "apptemplate_event", "policy_event", "teambudget_event",
-            "admit_microapp", "admit_microapp_scale"} <= names
+    assert {
+        "login",
+        "start",
+        "stop",
+        "microapp_event",
+        "apptemplate_event",
+        "policy_event",
+        "teambudget_event",
+        "admit_microapp",
+        "admit_microapp_scale",
+    } <= names
     assert [fn.__name__ for fn in found if not inspect.iscoroutinefunction(fn)] == []
 
 

@@ -13,8 +13,13 @@ def test_json_line_with_fields() -> None:
     record.__dict__.update(namespace="team-a", app="shop", generation=3, reconcile_id=17, applied=2)
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "reconciled" and line["level"] == "info"
-    assert (line["namespace"], line["name"], line["generation"], line["reconcile_id"], line["applied"]) == \
-        ("team-a", "shop", 3, 17, 2)
+    assert (line["namespace"], line["name"], line["generation"], line["reconcile_id"], line["applied"]) == (
+        "team-a",
+        "shop",
+        3,
+        17,
+        2,
+    )
     assert line["time"].endswith("+00:00") and line["logger"] == "microapp_operator.controller"
 
 

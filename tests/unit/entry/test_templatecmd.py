@@ -44,8 +44,11 @@ def test_lint_passes_the_builtin_templates_under_the_default_policy(capsys: pyte
 
 
 def test_lint_lists_every_problem_and_exits_1(tdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tdir / "worker-1.1.0.yaml").write_text(yaml.safe_dump(worker(
-        changelog=[], examples=[{"name": "many", "spec": {"parameters": {"args": "--not-a-list"}}}])))
+    (tdir / "worker-1.1.0.yaml").write_text(
+        yaml.safe_dump(
+            worker(changelog=[], examples=[{"name": "many", "spec": {"parameters": {"args": "--not-a-list"}}}])
+        )
+    )
     (tdir / "broken.yml").write_text("kind: [\n")
     (tdir / "notes.txt").write_text("not a template file")
     code, out, _ = run(capsys, "template", "lint", str(tdir))
@@ -62,20 +65,29 @@ def test_lint_lists_every_problem_and_exits_1(tdir: Path, capsys: pytest.Capture
     ]
 
 
-def test_lint_checks_versions_against_a_published_directory(tdir: Path, tmp_path_factory: pytest.TempPathFactory,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_checks_versions_against_a_published_directory(
+    tdir: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     published = tmp_path_factory.mktemp("published")
     (published / "worker-2.0.0.yaml").write_text(yaml.safe_dump(worker("2.0.0")))
     code, out, _ = run(capsys, "template", "lint", "--published", str(published), str(tdir))
-    assert code == 1 and ("spec.version 1.1.0 is not greater than 2.0.0, the newest published version of worker; "
-                          "use e.g. 2.0.1 or 2.1.0") in out
+    assert (
+        code == 1
+        and (
+            "spec.version 1.1.0 is not greater than 2.0.0, the newest published version of worker; "
+            "use e.g. 2.0.1 or 2.1.0"
+        )
+        in out
+    )
 
 
-def test_lint_of_a_missing_or_empty_directory_is_a_usage_error(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_of_a_missing_or_empty_directory_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "template", "lint", str(tmp_path / "nope"))
-    assert code == 2 and err == (f"microapp: {tmp_path / 'nope'}: not a directory; pass the directory that holds "
-                                 "the AppTemplate files\n")
+    assert code == 2 and err == (
+        f"microapp: {tmp_path / 'nope'}: not a directory; pass the directory that holds the AppTemplate files\n"
+    )
     code, _, err = run(capsys, "template", "test", str(tmp_path))
     assert code == 2 and "no *.yaml or *.yml files" in err
 
@@ -85,7 +97,8 @@ def test_golden_files_are_created_compared_and_diffed(tdir: Path, capsys: pytest
     code, out, _ = run(capsys, "template", "test", str(tdir))
     assert code == 1 and out.splitlines() == [
         f"{golden}: missing; create it with `microapp template test {tdir} --update`, review it and commit it",
-        f"{tdir}: 1 example, 0 match their golden files, 1 failed"]
+        f"{tdir}: 1 example, 0 match their golden files, 1 failed",
+    ]
 
     code, out, _ = run(capsys, "template", "test", str(tdir), "--update")
     assert (code, out.splitlines()[0]) == (0, f"wrote {golden}")
@@ -95,15 +108,21 @@ def test_golden_files_are_created_compared_and_diffed(tdir: Path, capsys: pytest
     assert deployment["spec"]["template"]["spec"]["containers"][0]["args"] == ["--queue", "orders"]
 
     code, out, _ = run(capsys, "template", "test", str(tdir))
-    assert (code, out.splitlines()) == (0, ["ok golden/worker@1.1.0/queue-consumer.yaml",
-                                            f"{tdir}: 1 example, 1 match their golden files, 0 failed"])
+    assert (code, out.splitlines()) == (
+        0,
+        ["ok golden/worker@1.1.0/queue-consumer.yaml", f"{tdir}: 1 example, 1 match their golden files, 0 failed"],
+    )
 
-    obj = worker(examples=[{"name": "queue-consumer", "spec": {"replicas": 3, "parameters": {"args": ["--queue", "orders"]}}}])
+    obj = worker(
+        examples=[{"name": "queue-consumer", "spec": {"replicas": 3, "parameters": {"args": ["--queue", "orders"]}}}]
+    )
     (tdir / "worker-1.1.0.yaml").write_text(yaml.safe_dump(obj))
     code, out, _ = run(capsys, "template", "test", str(tdir))
     assert code == 1
-    assert out.startswith(f"{tdir / 'worker-1.1.0.yaml'}: AppTemplate worker@1.1.0, example queue-consumer: "
-                          f"the rendered objects differ from {golden}:\n--- {golden} (golden)\n+++ {golden} (rendered now)\n")
+    assert out.startswith(
+        f"{tdir / 'worker-1.1.0.yaml'}: AppTemplate worker@1.1.0, example queue-consumer: "
+        f"the rendered objects differ from {golden}:\n--- {golden} (golden)\n+++ {golden} (rendered now)\n"
+    )
     assert "\n-  replicas: 2\n+  replicas: 3\n" in out
     assert f"if the change is intended run `microapp template test {tdir} --update` and commit the golden file" in out
 
@@ -121,11 +140,14 @@ def test_stale_golden_files_fail_until_updated(tdir: Path, capsys: pytest.Captur
 
 
 def test_an_example_that_does_not_render_fails_the_test(tdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tdir / "worker-1.1.0.yaml").write_text(yaml.safe_dump(worker(examples=[{"name": "x", "spec": {"parameters": {"y": 1}}}])))
+    (tdir / "worker-1.1.0.yaml").write_text(
+        yaml.safe_dump(worker(examples=[{"name": "x", "spec": {"parameters": {"y": 1}}}]))
+    )
     code, out, _ = run(capsys, "template", "test", str(tdir), "--update")
     assert code == 1 and out.startswith(
         f"{tdir / 'worker-1.1.0.yaml'}: AppTemplate worker@1.1.0, example x: does not render: spec.parameters: "
-        "Additional properties are not allowed ('y' was unexpected)")
+        "Additional properties are not allowed ('y' was unexpected)"
+    )
     assert f"`microapp template lint {tdir}` says more" in out
 
 

@@ -17,11 +17,18 @@ from microapp_operator.entry.webhook import WebhookServer, answer
 
 async def test_service_client_config(tmp_path: Path) -> None:
     cert = certs.generate(tmp_path, ["microapp-operator.microapp-system.svc"])
-    server = WebhookServer(service=("microapp-system", "microapp-operator"),
-                           addr="127.0.0.1", port=0, certfile=str(cert.certfile),
-                           pkeyfile=str(cert.keyfile), cadata=cert.ca_pem)
+    server = WebhookServer(
+        service=("microapp-system", "microapp-operator"),
+        addr="127.0.0.1",
+        port=0,
+        certfile=str(cert.certfile),
+        pkeyfile=str(cert.keyfile),
+        cadata=cert.ca_pem,
+    )
+
     async def fn(*_: object, **__: object) -> dict:
         return {}
+
     gen = server(fn)
     config = await gen.__anext__()
     await gen.aclose()
@@ -31,25 +38,50 @@ async def test_service_client_config(tmp_path: Path) -> None:
 
 
 def _review(operation: str = "CREATE", **request: object) -> dict:
-    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": {"uid": "u-1", "operation": operation, "object": {"metadata": {"name": "a"}},
-                        "oldObject": None, "dryRun": True, "userInfo": {"username": "alice"}, **request}}
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": "u-1",
+            "operation": operation,
+            "object": {"metadata": {"name": "a"}},
+            "oldObject": None,
+            "dryRun": True,
+            "userInfo": {"username": "alice"},
+            **request,
+        },
+    }
 
 
 async def test_direct_answer_passes_kopf_kwargs_and_returns_warnings() -> None:
     seen: dict = {}
 
-    async def handler(body: dict, old: object, operation: str, dryrun: bool, userinfo: dict,
-                      warnings: list[str], memo: object, **_: object) -> None:
+    async def handler(
+        body: dict,
+        old: object,
+        operation: str,
+        dryrun: bool,
+        userinfo: dict,
+        warnings: list[str],
+        memo: object,
+        **_: object,
+    ) -> None:
         seen.update(body=body, operation=operation, dryrun=dryrun, user=userinfo["username"], memo=memo)
         warnings.append("estimated cost 1.00 USD/month")
 
     response = await answer(_review(), handler, frozenset({"CREATE"}), memo="the-memo")
-    assert response == {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                        "response": {"uid": "u-1", "allowed": True,
-                                     "warnings": ["estimated cost 1.00 USD/month"]}}
-    assert seen == {"body": {"metadata": {"name": "a"}}, "operation": "CREATE", "dryrun": True,
-                    "user": "alice", "memo": "the-memo"}
+    assert response == {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "response": {"uid": "u-1", "allowed": True, "warnings": ["estimated cost 1.00 USD/month"]},
+    }
+    assert seen == {
+        "body": {"metadata": {"name": "a"}},
+        "operation": "CREATE",
+        "dryrun": True,
+        "user": "alice",
+        "memo": "the-memo",
+    }
 
 
 async def test_direct_answer_denies_like_kopf() -> None:
@@ -103,14 +135,21 @@ async def test_server_answers_direct_ids_refuses_garbage_and_passes_the_rest_to_
         kopf_calls.append(webhook)
         return {"response": {"uid": request["request"]["uid"], "allowed": True}}
 
-    server = WebhookServer(addr="127.0.0.1", port=0, host="127.0.0.1", certfile=str(cert.certfile),
-                           pkeyfile=str(cert.keyfile), cadata=cert.ca_pem,
-                           direct={"admission": (handler, frozenset({"CREATE"}))})
+    server = WebhookServer(
+        addr="127.0.0.1",
+        port=0,
+        host="127.0.0.1",
+        certfile=str(cert.certfile),
+        pkeyfile=str(cert.keyfile),
+        cadata=cert.ca_pem,
+        direct={"admission": (handler, frozenset({"CREATE"}))},
+    )
     gen = server(kopf_fn)
     url = (await gen.__anext__())["url"].rstrip("/")
     ssl_context = ssl.create_default_context(cadata=cert.ca_pem.decode())
     try:
         async with aiohttp.ClientSession() as session:
+
             async def post(path: str, data: bytes) -> tuple[int, object]:
                 async with session.post(f"{url}/{path}", data=data, ssl=ssl_context) as resp:
                     return resp.status, (await resp.json() if resp.status == 200 else await resp.text())

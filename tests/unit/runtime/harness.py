@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from microapp_operator.api.kinds import CHILDREN, MICROAPP
@@ -11,15 +11,26 @@ from microapp_operator.core import catalog
 from microapp_operator.runtime.manager import Manager
 from tests.fake_kube import FakeKube
 
-NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 def microapp(name: str = "shop", **spec: Any) -> dict[str, Any]:
-    body = {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp",
-            "metadata": {"name": name, "namespace": "ns", "generation": 1,
-                         "annotations": {"microapp.dev/owner": "alice", "microapp.dev/team": "finance"}},
-            "spec": {"template": "web-service@^1", "image": "registry.internal/shop:1.0",
-                     "telemetry": {"enabled": False}, **spec}}
+    body = {
+        "apiVersion": "microapp.dev/v1alpha1",
+        "kind": "MicroApp",
+        "metadata": {
+            "name": name,
+            "namespace": "ns",
+            "generation": 1,
+            "annotations": {"microapp.dev/owner": "alice", "microapp.dev/team": "finance"},
+        },
+        "spec": {
+            "template": "web-service@^1",
+            "image": "registry.internal/shop:1.0",
+            "telemetry": {"enabled": False},
+            **spec,
+        },
+    }
     return body
 
 
@@ -30,9 +41,14 @@ class Runtime:
         self.kube = FakeKube()
         for obj in catalog.builtin_objects():
             self.kube.put(obj)
-        self.kube.put({"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy",
-                       "metadata": {"name": "default"},
-                       "spec": {"teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["ns"]}]}})
+        self.kube.put(
+            {
+                "apiVersion": "microapp.dev/v1alpha1",
+                "kind": "PlatformPolicy",
+                "metadata": {"name": "default"},
+                "spec": {"teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["ns"]}]},
+            }
+        )
         self.manager = Manager(self.kube, clock=lambda: NOW)  # type: ignore[arg-type]
         self.reconciler = self.manager.reconciler
         reconcile = self.reconciler.reconcile
@@ -41,9 +57,10 @@ class Runtime:
             """A reconcile, then the Events it sent in the background (what the tests read)."""
             await reconcile(key)
             await self.reconciler.announce.drain()
+
         self.reconciler.reconcile = reconcile_then_events  # type: ignore[method-assign]
 
-    async def __aenter__(self) -> "Runtime":
+    async def __aenter__(self) -> Runtime:
         self.cache_task = asyncio.create_task(self.manager.cache.run())
         await self.manager._load_catalog()
         await self.manager.cache.wait_synced(timeout=2)

@@ -26,9 +26,17 @@ def frozen_clock(rt: Runtime) -> list[float]:
 
 
 def budget(rt: Runtime, limit: str) -> None:
-    rt.manager.budget_event("ADDED", rt.kube.put({"apiVersion": "microapp.dev/v1alpha1", "kind": "TeamBudget",
-                                                  "metadata": {"name": "finance"},
-                                                  "spec": {"team": "finance", "monthlyLimit": limit}}))
+    rt.manager.budget_event(
+        "ADDED",
+        rt.kube.put(
+            {
+                "apiVersion": "microapp.dev/v1alpha1",
+                "kind": "TeamBudget",
+                "metadata": {"name": "finance"},
+                "spec": {"team": "finance", "monthlyLimit": limit},
+            }
+        ),
+    )
 
 
 async def test_a_reservation_outlives_a_backlog_far_longer_than_the_old_30s() -> None:
@@ -37,12 +45,12 @@ async def test_a_reservation_outlives_a_backlog_far_longer_than_the_old_30s() ->
         budget(rt, "12")
         first, allowed = admitted(rt, "first")
         assert allowed
-        rt.manager.app_event("ADDED", first)      # the apply arrived; the reconcile queue is backed up
-        clock[0] = 3600.0                          # an hour later, still not reconciled
+        rt.manager.app_event("ADDED", first)  # the apply arrived; the reconcile queue is backed up
+        clock[0] = 3600.0  # an hour later, still not reconciled
         assert admitted(rt, "second")[1] is False  # the last of the budget is still reserved
         stored = rt.kube.put(first)
         rt.manager.app_event("MODIFIED", stored)
-        await rt.reconciler.reconcile(("ns", "first"))   # priced: the estimate replaces the reservation
+        await rt.reconciler.reconcile(("ns", "first"))  # priced: the estimate replaces the reservation
         assert rt.manager.budgets.ledger.reservation(("ns", "first")) is None
         assert ("ns", "first") in rt.manager.budgets.ledger.apps
 
@@ -52,8 +60,8 @@ async def test_a_reservation_whose_apply_never_came_expires() -> None:
         clock = frozen_clock(rt)
         budget(rt, "12")
         assert admitted(rt, "lost")[1]
-        assert admitted(rt, "meanwhile")[1] is False   # reserved: the team total would pass 12
-        clock[0] = 61.0                                # another webhook refused it: no event ever came
+        assert admitted(rt, "meanwhile")[1] is False  # reserved: the team total would pass 12
+        clock[0] = 61.0  # another webhook refused it: no event ever came
         assert admitted(rt, "retry")[1]
 
 
@@ -97,9 +105,12 @@ async def test_a_second_budget_for_a_team_is_stalled_until_the_first_goes() -> N
     from microapp_operator.api.kinds import TEAMBUDGET
 
     def teambudget(name: str, created: str, limit: str) -> dict:
-        return {"apiVersion": "microapp.dev/v1alpha1", "kind": "TeamBudget",
-                "metadata": {"name": name, "creationTimestamp": created},
-                "spec": {"team": "finance", "monthlyLimit": limit}}
+        return {
+            "apiVersion": "microapp.dev/v1alpha1",
+            "kind": "TeamBudget",
+            "metadata": {"name": name, "creationTimestamp": created},
+            "spec": {"team": "finance", "monthlyLimit": limit},
+        }
 
     async with Runtime() as rt:
         older = rt.kube.put(teambudget("finance", "2026-11-01T00:00:00Z", "100"))

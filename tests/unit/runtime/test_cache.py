@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from microapp_operator.api.kinds import CONFIGMAP, DEPLOYMENT, PODMONITOR
 from microapp_operator.runtime.cache import ChildCache
@@ -13,9 +14,12 @@ LABELS = {"app.kubernetes.io/managed-by": "microapp-operator", "microapp.dev/nam
 
 
 def cm(name: str, data: str = "1", labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": "ns", "labels": LABELS if labels is None else labels},
-            "data": {"v": data}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "ns", "labels": LABELS if labels is None else labels},
+        "data": {"v": data},
+    }
 
 
 async def until(predicate: Callable[[], Any], what: str, timeout: float = 2.0) -> None:
@@ -30,10 +34,15 @@ class Harness:
     def __init__(self, kube: FakeKube, kinds: list, **kwargs: Any) -> None:
         self.changed: list[tuple[str, str]] = []
         self.kinds: list[tuple[str, bool]] = []
-        self.cache = ChildCache(kube, kinds, lambda ns, name: self.changed.append((ns, name)),
-                                on_kind=lambda res, present: self.kinds.append((res.kind, present)), **kwargs)
+        self.cache = ChildCache(
+            kube,
+            kinds,
+            lambda ns, name: self.changed.append((ns, name)),
+            on_kind=lambda res, present: self.kinds.append((res.kind, present)),
+            **kwargs,
+        )
 
-    async def __aenter__(self) -> "Harness":
+    async def __aenter__(self) -> Harness:
         self.task = asyncio.create_task(self.cache.run())
         await self.cache.wait_synced(timeout=2)
         return self
@@ -56,7 +65,7 @@ async def test_lists_only_labelled_objects_and_follows_the_watch() -> None:
         await until(lambda: h.cache.get(CONFIGMAP, "ns", "shop-a")["data"] == {"v": "2"}, "the update")
         kube.remove(CONFIGMAP, "ns", "shop-a")
         await until(lambda: h.cache.get(CONFIGMAP, "ns", "shop-a") is None, "the deletion")
-        assert h.changed.count(("ns", "shop")) == 3   # the initial list, then each change names its app
+        assert h.changed.count(("ns", "shop")) == 3  # the initial list, then each change names its app
 
 
 def app_cm(app: str, data: str = "1") -> dict[str, Any]:
@@ -80,7 +89,7 @@ async def test_410_gone_relists_and_reports_what_changed_meanwhile() -> None:
         await until(lambda: h.cache.get(CONFIGMAP, "ns", "removed-a") is None, "the removal")
         assert h.cache.get(CONFIGMAP, "ns", "changed-a")["data"] == {"v": "changed"}
         assert h.cache.get(CONFIGMAP, "ns", "same-a")["data"] == {"v": "1"}
-        assert sorted(h.changed) == [("ns", "changed"), ("ns", "removed")]   # not the unchanged one
+        assert sorted(h.changed) == [("ns", "changed"), ("ns", "removed")]  # not the unchanged one
 
 
 async def test_a_listing_is_read_in_pages_and_each_app_told_once() -> None:
@@ -102,10 +111,10 @@ async def test_a_missing_kind_counts_as_synced_and_is_picked_up_when_installed()
     async with Harness(kube, [DEPLOYMENT, PODMONITOR], retry_absent=0.05) as h:
         assert h.cache.present[PODMONITOR] is False and h.cache.present[DEPLOYMENT] is True
         assert h.kinds == []
-        kube.absent.discard(PODMONITOR)   # the CRD gets installed
+        kube.absent.discard(PODMONITOR)  # the CRD gets installed
         await until(lambda: h.cache.present[PODMONITOR], "the kind to appear")
         assert h.kinds == [("PodMonitor", True)]
-        kube.absent.add(PODMONITOR)       # and uninstalled
+        kube.absent.add(PODMONITOR)  # and uninstalled
         kube.drop_watches(PODMONITOR)
         await until(lambda: not h.cache.present[PODMONITOR], "the kind to go")
         assert h.kinds == [("PodMonitor", True), ("PodMonitor", False)]
@@ -116,16 +125,19 @@ async def test_a_closed_stream_resumes_from_the_last_resource_version() -> None:
     kube.put(cm("shop-a"))
     async with Harness(kube, [CONFIGMAP]) as h:
         await until(lambda: kube.watching(CONFIGMAP), "the watch")
-        kube.drop_watches(CONFIGMAP)                                  # the server closes the stream
-        kube.put(cm("shop-a", "after"))                               # while nobody watches
-        await until(lambda: (h.cache.get(CONFIGMAP, "ns", "shop-a") or {}).get("data") == {"v": "after"},
-                    "the cache to catch up after re-watching")
+        kube.drop_watches(CONFIGMAP)  # the server closes the stream
+        kube.put(cm("shop-a", "after"))  # while nobody watches
+        await until(
+            lambda: (h.cache.get(CONFIGMAP, "ns", "shop-a") or {}).get("data") == {"v": "after"},
+            "the cache to catch up after re-watching",
+        )
         assert kube.watching(CONFIGMAP) == 1
-        assert sum(c[0] == "list" for c in kube.calls) == 1           # resumed, not relisted
+        assert sum(c[0] == "list" for c in kube.calls) == 1  # resumed, not relisted
 
 
 async def test_a_failed_stream_backs_off_relists_and_counts_the_reconnect() -> None:
     from microapp_operator import metrics
+
     kube = FakeKube()
     kube.put(cm("shop-a"))
     before = metrics.watch_reconnects.labels("ConfigMap")._value.get()

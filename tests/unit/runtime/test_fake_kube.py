@@ -9,7 +9,20 @@ import pytest
 from microapp_operator.runtime.kube import Kube
 from tests.fake_kube import FakeKube
 
-VERBS = ["get", "apply", "create", "replace", "merge_patch", "delete", "patch_status", "event", "list", "pages", "watch", "close"]
+VERBS = [
+    "get",
+    "apply",
+    "create",
+    "replace",
+    "merge_patch",
+    "delete",
+    "patch_status",
+    "event",
+    "list",
+    "pages",
+    "watch",
+    "close",
+]
 
 
 @pytest.mark.parametrize("verb", VERBS)

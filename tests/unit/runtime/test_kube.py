@@ -9,21 +9,32 @@ import pytest
 from microapp_operator.runtime.kube import KubeError, _retry_after
 
 
-@pytest.mark.parametrize("headers,seconds", [({"Retry-After": "3"}, 3.0), ({"Retry-After": "0.5"}, 0.5),
-                                             ({"Retry-After": "86400"}, 300.0), ({"Retry-After": "-2"}, 0.0),
-                                             ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, None), ({}, None)])
+@pytest.mark.parametrize(
+    "headers,seconds",
+    [
+        ({"Retry-After": "3"}, 3.0),
+        ({"Retry-After": "0.5"}, 0.5),
+        ({"Retry-After": "86400"}, 300.0),
+        ({"Retry-After": "-2"}, 0.0),
+        ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, None),
+        ({}, None),
+    ],
+)
 def test_retry_after_in_seconds_capped(headers: dict, seconds: float | None) -> None:
     assert _retry_after(headers) == seconds
 
 
-@pytest.mark.parametrize("status,transient", [(0, True), (409, True), (429, True), (503, True), (400, False),
-                                              (403, False), (404, False), (422, False)])
+@pytest.mark.parametrize(
+    "status,transient",
+    [(0, True), (409, True), (429, True), (503, True), (400, False), (403, False), (404, False), (422, False)],
+)
 def test_which_errors_pass(status: int, transient: bool) -> None:
     assert KubeError(status, "x").transient is transient
 
 
 def test_the_proxy_is_read_from_the_environment_once_and_the_session_does_not_trust_it(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """aiohttp re-reads proxies and ~/.netrc per request when the session trusts the environment."""
     from microapp_operator.runtime.kube import Kube, env_proxy
     from microapp_operator.runtime.kubeconfig import Credentials
@@ -42,6 +53,7 @@ def test_the_proxy_is_read_from_the_environment_once_and_the_session_does_not_tr
         assert kube.session.trust_env is False and kube.proxy is None
         assert kube.session.headers["User-Agent"] == "t/1"
         await kube.close()
+
     asyncio.run(check())
 
 
@@ -53,9 +65,10 @@ def test_a_connection_that_breaks_mid_answer_is_a_transient_kube_error() -> None
     async def check() -> None:
         async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await reader.readuntil(b"\r\n\r\n")
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"items\"")
+            writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"items"')
             await writer.drain()
             writer.close()
+
         server = await asyncio.start_server(answer, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         kube = await Kube.connect(Credentials(server=f"http://127.0.0.1:{port}"))
@@ -67,4 +80,5 @@ def test_a_connection_that_breaks_mid_answer_is_a_transient_kube_error() -> None
         finally:
             await kube.close()
             server.close()
+
     asyncio.run(check())

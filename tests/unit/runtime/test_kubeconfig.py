@@ -24,19 +24,34 @@ from microapp_operator.runtime.kubeconfig import ConfigError, Credentials
 def pem_pair() -> tuple[bytes, bytes]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alice")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(key, hashes.SHA256()))
-    return (cert.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
 
 
 def config(user: dict[str, Any], cluster: dict[str, Any] | None = None, namespace: str | None = None) -> dict[str, Any]:
     ctx = {"cluster": "c", "user": "u", **({"namespace": namespace} if namespace else {})}
-    return {"apiVersion": "v1", "kind": "Config", "current-context": "dev",
-            "clusters": [{"name": "c", "cluster": cluster or {"server": "https://127.0.0.1:6443/"}}],
-            "users": [{"name": "u", "user": user}], "contexts": [{"name": "dev", "context": ctx}]}
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "dev",
+        "clusters": [{"name": "c", "cluster": cluster or {"server": "https://127.0.0.1:6443/"}}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "dev", "context": ctx}],
+    }
 
 
 def write(path: Path, doc: dict[str, Any]) -> Path:
@@ -46,19 +61,41 @@ def write(path: Path, doc: dict[str, Any]) -> Path:
 
 def test_client_certificates_and_the_ca_as_data_or_as_files_next_to_the_kubeconfig(tmp_path: Path) -> None:
     cert, key = pem_pair()
-    b64 = lambda data: base64.b64encode(data).decode()   # noqa: E731
-    inline = kubeconfig.from_kubeconfig([write(tmp_path / "a", config(
-        {"client-certificate-data": b64(cert), "client-key-data": b64(key)},
-        {"server": "https://127.0.0.1:6443/", "certificate-authority-data": b64(cert)}, namespace="team-a"))])
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    inline = kubeconfig.from_kubeconfig(
+        [
+            write(
+                tmp_path / "a",
+                config(
+                    {"client-certificate-data": b64(cert), "client-key-data": b64(key)},
+                    {"server": "https://127.0.0.1:6443/", "certificate-authority-data": b64(cert)},
+                    namespace="team-a",
+                ),
+            )
+        ]
+    )
     assert (inline.server, inline.namespace, inline.cert_data, inline.key_data, inline.ca_data) == (
-        "https://127.0.0.1:6443", "team-a", cert, key, cert)
-    inline.ssl_context()   # loads the CA and the client certificate
+        "https://127.0.0.1:6443",
+        "team-a",
+        cert,
+        key,
+        cert,
+    )
+    inline.ssl_context()  # loads the CA and the client certificate
     (tmp_path / "certs").mkdir()
     (tmp_path / "certs" / "c.pem").write_bytes(cert)
     (tmp_path / "certs" / "k.pem").write_bytes(key)
-    files = kubeconfig.from_kubeconfig([write(tmp_path / "b", config(
-        {"client-certificate": "certs/c.pem", "client-key": "certs/k.pem"},
-        {"server": "https://h:6443", "certificate-authority": "certs/c.pem"}))])
+    files = kubeconfig.from_kubeconfig(
+        [
+            write(
+                tmp_path / "b",
+                config(
+                    {"client-certificate": "certs/c.pem", "client-key": "certs/k.pem"},
+                    {"server": "https://h:6443", "certificate-authority": "certs/c.pem"},
+                ),
+            )
+        ]
+    )
     assert (files.cert_data, files.key_data, files.ca_data, files.namespace) == (cert, key, cert, "default")
     missing = config({"client-certificate": "certs/none.pem", "client-key": "certs/k.pem"})
     with pytest.raises(ConfigError, match=r"the kubeconfig's client-certificate .*certs/none.pem: No such file"):
@@ -69,7 +106,9 @@ def test_several_files_merge_as_kubectl_merges_them(tmp_path: Path) -> None:
     first = {"current-context": "dev", "contexts": [{"name": "dev", "context": {"cluster": "c", "user": "u"}}]}
     second = config({"token": "t0k3n"}, namespace="ignored")
     second["current-context"] = "other"
-    creds = kubeconfig.from_kubeconfig([write(tmp_path / "1", first), tmp_path / "absent", write(tmp_path / "2", second)])
+    creds = kubeconfig.from_kubeconfig(
+        [write(tmp_path / "1", first), tmp_path / "absent", write(tmp_path / "2", second)]
+    )
     assert (creds.server, creds.token, creds.namespace) == ("https://127.0.0.1:6443", "t0k3n", "default")
     assert asyncio.run(creds.authorization()) == "Bearer t0k3n"
 
@@ -95,7 +134,7 @@ def test_a_token_file_is_read_again_when_it_rotates(tmp_path: Path) -> None:
     creds = Credentials(server="https://h", token_file=token)
     assert asyncio.run(creds.authorization()) == "Bearer one"
     token.write_text("two\n")
-    os.utime(token, (1, 1))   # a new mtime, as the kubelet's atomic rename gives
+    os.utime(token, (1, 1))  # a new mtime, as the kubelet's atomic rename gives
     assert asyncio.run(creds.authorization()) == "Bearer two"
     token.unlink()
     creds.expire()
@@ -113,17 +152,21 @@ echo '{{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential
        "status": {{"token": "'$MY_TOKEN'-'$1'", "expirationTimestamp": "'$EXPIRES'"}}}}'
 """)
     plugin.chmod(0o755)
-    later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    spec = {"apiVersion": "client.authentication.k8s.io/v1", "command": "./plugin.sh", "args": ["a"],
-            "env": [{"name": "MY_TOKEN", "value": "sekret"}, {"name": "EXPIRES", "value": later}]}
+    later = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    spec = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "command": "./plugin.sh",
+        "args": ["a"],
+        "env": [{"name": "MY_TOKEN", "value": "sekret"}, {"name": "EXPIRES", "value": later}],
+    }
     creds = kubeconfig.from_kubeconfig([write(tmp_path / "k", config({"exec": spec}))])
     assert asyncio.run(creds.authorization()) == "Bearer sekret-a"
     assert asyncio.run(creds.authorization()) == "Bearer sekret-a"
-    assert count.read_text().count("x") == 1                 # kept until it expires
-    creds.expire()                                           # the server said 401
+    assert count.read_text().count("x") == 1  # kept until it expires
+    creds.expire()  # the server said 401
     asyncio.run(creds.authorization())
     assert count.read_text().count("x") == 2
-    spec["env"][1]["value"] = "2000-01-01T00:00:00Z"          # an expired token is fetched each time
+    spec["env"][1]["value"] = "2000-01-01T00:00:00Z"  # an expired token is fetched each time
     creds = kubeconfig.from_kubeconfig([write(tmp_path / "k", config({"exec": spec}))])
     asyncio.run(creds.authorization())
     asyncio.run(creds.authorization())
@@ -158,12 +201,18 @@ def test_no_client_library_is_needed() -> None:
     import sys
 
     import microapp_operator
-    names = [m.name for m in pkgutil.walk_packages(microapp_operator.__path__, "microapp_operator.")
-             if not m.name.endswith("__main__")]
-    code = ("import sys, importlib\nsys.modules['kubernetes_asyncio'] = None\nsys.modules['kubernetes'] = None\n"
-            f"for name in {names!r}:\n    importlib.import_module(name)\n"
-            "import kopf\nfrom microapp_operator.entry import handlers\n"
-            "assert any(h.fn is handlers.login for h in kopf.get_default_registry()._activities.get_all_handlers())\n")
+
+    names = [
+        m.name
+        for m in pkgutil.walk_packages(microapp_operator.__path__, "microapp_operator.")
+        if not m.name.endswith("__main__")
+    ]
+    code = (
+        "import sys, importlib\nsys.modules['kubernetes_asyncio'] = None\nsys.modules['kubernetes'] = None\n"
+        f"for name in {names!r}:\n    importlib.import_module(name)\n"
+        "import kopf\nfrom microapp_operator.entry import handlers\n"
+        "assert any(h.fn is handlers.login for h in kopf.get_default_registry()._activities.get_all_handlers())\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "microapp_operator.entry.handlers" in names and len(names) > 60

@@ -33,21 +33,21 @@ async def test_first_replica_takes_the_lease_and_the_second_waits() -> None:
     assert b.holder == "a"
     lease = kube.stored(LEASE, "ops", "microapp-operator")
     assert lease["spec"]["holderIdentity"] == "a" and lease["spec"]["leaseDurationSeconds"] == 8
-    assert kube.writes == 0   # lease writes are not counted as reconcile writes
+    assert kube.writes == 0  # lease writes are not counted as reconcile writes
 
 
 async def test_standby_takes_over_only_after_the_lease_ran_out_on_its_own_clock() -> None:
     kube, clock = FakeKube(), Clock()
     a, b = elector(kube, "a", clock), elector(kube, "b", clock)
     await a.try_once()
-    assert not await b.try_once()          # b starts its clock now
+    assert not await b.try_once()  # b starts its clock now
     clock.t += 7.9
     assert not await b.try_once()
     clock.t += 0.1
     assert await b.try_once()
     spec = kube.stored(LEASE, "ops", "microapp-operator")["spec"]
     assert spec["holderIdentity"] == "b" and spec["leaseTransitions"] == 1
-    assert not await a.try_once()          # the old leader sees it lost the lease
+    assert not await a.try_once()  # the old leader sees it lost the lease
 
 
 async def test_a_renewing_leader_is_never_displaced() -> None:
@@ -65,11 +65,11 @@ async def test_two_replicas_deciding_at_once_cannot_both_win() -> None:
     a, b = elector(kube, "a", clock), elector(kube, "b", clock)
     await a.try_once()
     await b.try_once()
-    clock.t += 100                       # a stopped renewing; both c and b see it expired
+    clock.t += 100  # a stopped renewing; both c and b see it expired
     c = elector(kube, "c", clock)
     c.observed, c.lease = b.observed, b.lease
     results = [await b.try_once(), await c.try_once()]
-    assert results.count(True) == 1      # the second write carried a stale resourceVersion: 409
+    assert results.count(True) == 1  # the second write carried a stale resourceVersion: 409
 
 
 async def test_release_hands_over_without_waiting() -> None:
@@ -77,9 +77,9 @@ async def test_release_hands_over_without_waiting() -> None:
     a, b = elector(kube, "a", clock), elector(kube, "b", clock)
     await a.try_once()
     assert not await b.try_once()
-    await a.release()                     # as on a stop: leading already cleared by the cancelled run
-    assert await b.try_once()             # no expiry wait
-    await a.release()                     # no longer the holder: writes nothing
+    await a.release()  # as on a stop: leading already cleared by the cancelled run
+    assert await b.try_once()  # no expiry wait
+    await a.release()  # no longer the holder: writes nothing
     assert kube.stored(LEASE, "ops", "microapp-operator")["spec"]["holderIdentity"] == "b"
 
 
@@ -95,7 +95,7 @@ async def test_a_stopped_leader_releases_after_its_run_was_cancelled() -> None:
     assert kube.stored(LEASE, "ops", "microapp-operator")["spec"]["holderIdentity"] == ""
 
 
-async def leading(a: Elector) -> tuple["asyncio.Task[None]", list[str]]:
+async def leading(a: Elector) -> tuple[asyncio.Task[None], list[str]]:
     """``a`` running and elected, leading until cancelled; the reasons it lost the lead, if any."""
     started, lost = asyncio.Event(), []
 
@@ -176,7 +176,7 @@ async def test_a_conflicting_write_to_its_own_lease_does_not_end_leadership() ->
     kube.fail("replace", KubeError(409, "the object has been modified"), KubeError(409, "the object has been modified"))
     await asyncio.sleep(0.1)
     assert a.leading.is_set() and lost == []
-    assert [c for c in kube.calls if c[0] == "replace"][-1:]    # renewals went on after the conflicts
+    assert [c for c in kube.calls if c[0] == "replace"][-1:]  # renewals went on after the conflicts
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
 
@@ -187,8 +187,8 @@ async def test_the_lease_keeps_its_owner_through_renewals_and_the_release() -> N
     kube, clock = FakeKube(), Clock()
     owner = {"apiVersion": "v1", "kind": "ServiceAccount", "name": "op", "uid": "sa-uid"}
     a = Elector(kube, "ops", "microapp-operator", "a", monotonic=clock, owner=owner)
-    assert await a.try_once()               # created
-    assert await a.try_once()               # renewed (a replace)
+    assert await a.try_once()  # created
+    assert await a.try_once()  # renewed (a replace)
     assert kube.stored(LEASE, "ops", "microapp-operator")["metadata"]["ownerReferences"] == [owner]
     await a.release()
     assert kube.stored(LEASE, "ops", "microapp-operator")["metadata"]["ownerReferences"] == [owner]

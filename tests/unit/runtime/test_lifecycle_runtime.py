@@ -41,14 +41,15 @@ async def test_idle_retiring_retired_and_restored_over_the_fake_api() -> None:
         assert st["phase"] != "Idle"
         st = await run(rt, key, clock, hours=1.1)
         assert st["phase"] == "Idle" and rt.kube.stored(DEPLOYMENT, "ns", "shop")["spec"]["replicas"] == 0
-        assert rt.kube.stored(PDB, "ns", "shop") is None                     # dropped while asleep
-        assert rt.manager.budgets.ledger.apps[key].amount < awake_cost         # committed cost down
-        saved = metrics.REGISTRY.get_sample_value("microapp_lifecycle_saved_monthly_cost",
-                                                  {"namespace": "ns", "name": "shop", "team": "finance"})
+        assert rt.kube.stored(PDB, "ns", "shop") is None  # dropped while asleep
+        assert rt.manager.budgets.ledger.apps[key].amount < awake_cost  # committed cost down
+        saved = metrics.REGISTRY.get_sample_value(
+            "microapp_lifecycle_saved_monthly_cost", {"namespace": "ns", "name": "shop", "team": "finance"}
+        )
         assert saved == float(awake_cost - rt.manager.budgets.ledger.apps[key].amount) > 0
         ready = next(c for c in st["conditions"] if c["type"] == "Ready")
         assert (ready["status"], ready["reason"]) == ("True", "Idle")
-        st = await run(rt, key, clock, hours=23.5)                            # notice: 2h before retirement
+        st = await run(rt, key, clock, hours=23.5)  # notice: 2h before retirement
         assert st["phase"] == "Retiring" and [e["type"] for e in sent] == ["dev.microapp.lifecycle.retiring"]
         assert sent[0]["data"]["retireAt"] == st["lifecycle"]["retireAt"]
         st = await run(rt, key, clock, hours=26)
@@ -61,13 +62,21 @@ async def test_idle_retiring_retired_and_restored_over_the_fake_api() -> None:
         rt.kube.put(body)
         st = await run(rt, key, clock, hours=27)
         assert st["phase"] != "Retired" and st["lifecycle"]["activitySource"] == "restore"
-        assert rt.kube.stored(DEPLOYMENT, "ns", "shop")["spec"]["replicas"] == 2   # the declared count
+        assert rt.kube.stored(DEPLOYMENT, "ns", "shop")["spec"]["replicas"] == 2  # the declared count
         assert rt.kube.stored(CONFIGMAP, "ns", "microapp-archive-shop") is None
-        assert metrics.REGISTRY.get_sample_value("microapp_lifecycle_saved_monthly_cost",
-                                                 {"namespace": "ns", "name": "shop", "team": "finance"}) is None
+        assert (
+            metrics.REGISTRY.get_sample_value(
+                "microapp_lifecycle_saved_monthly_cost", {"namespace": "ns", "name": "shop", "team": "finance"}
+            )
+            is None
+        )
         reasons = [e["reason"] for e in rt.kube.events]
-        assert [r for r in reasons if r in ("Idle", "Retiring", "Retired", "Woken")] == \
-            ["Idle", "Retiring", "Retired", "Woken"]
+        assert [r for r in reasons if r in ("Idle", "Retiring", "Retired", "Woken")] == [
+            "Idle",
+            "Retiring",
+            "Retired",
+            "Woken",
+        ]
 
 
 async def test_delete_on_retire_deletes_the_app_unless_argo_cd_tracks_it() -> None:
@@ -77,7 +86,9 @@ async def test_delete_on_retire_deletes_the_app_unless_argo_cd_tracks_it() -> No
         life = {**LIFE, "onRetire": "Delete"}
         plain = rt.add(microapp("plain", lifecycle=life))
         tracked_body = microapp("tracked", lifecycle=life)
-        tracked_body["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"] = "apps:microapp.dev/MicroApp:ns/tracked"
+        tracked_body["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"] = (
+            "apps:microapp.dev/MicroApp:ns/tracked"
+        )
         tracked = rt.add(tracked_body)
         for hours in (0, 1.1, 23.5, 26):
             for key in (plain, tracked):
@@ -93,9 +104,16 @@ async def test_dry_run_acts_on_nothing_and_says_what_it_would_do() -> None:
     async with Runtime() as rt:
         clock = Clock()
         rt.manager.reconciler.clock = clock
-        rt.manager.policy_event("MODIFIED", {"metadata": {"name": "default"}, "spec": {
-            "teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["ns"]}],
-            "lifecycle": {"mode": "DryRun"}}})
+        rt.manager.policy_event(
+            "MODIFIED",
+            {
+                "metadata": {"name": "default"},
+                "spec": {
+                    "teams": [{"name": "finance", "groups": ["finance-devs"], "namespaces": ["ns"]}],
+                    "lifecycle": {"mode": "DryRun"},
+                },
+            },
+        )
         key = rt.add(microapp(replicas=2, lifecycle=LIFE))
         await run(rt, key, clock, hours=0)
         st = await run(rt, key, clock, hours=30)
@@ -104,4 +122,4 @@ async def test_dry_run_acts_on_nothing_and_says_what_it_would_do() -> None:
         dry = [e for e in rt.kube.events if e["reason"] == "DryRun"]
         assert len(dry) == 1 and "would be Idle now (no action taken)" in dry[0]["message"]
         await run(rt, key, clock, hours=30.5)
-        assert len([e for e in rt.kube.events if e["reason"] == "DryRun"]) == 1   # once per change
+        assert len([e for e in rt.kube.events if e["reason"] == "DryRun"]) == 1  # once per change

@@ -17,7 +17,8 @@ from tests.unit.runtime.harness import Runtime, microapp
 
 
 async def test_a_background_task_that_dies_stops_the_manager_with_one_clear_line(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     rt = Runtime()
     fatal: list[str] = []
     rt.manager.on_fatal = fatal.append
@@ -27,12 +28,14 @@ async def test_a_background_task_that_dies_stops_the_manager_with_one_clear_line
 
     rt.manager.budgets.run = broken  # type: ignore[method-assign]
     with caplog.at_level(logging.CRITICAL):
-        await asyncio.wait_for(rt.manager.run(), timeout=5)   # returns: it does not hang half-alive
+        await asyncio.wait_for(rt.manager.run(), timeout=5)  # returns: it does not hang half-alive
     assert fatal == ["background task budget-status died: RuntimeError: ledger exploded"]
     assert rt.manager.ready() is False
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.CRITICAL]
-    assert lines == ["background task budget-status died: RuntimeError: ledger exploded; "
-                     "stopping the operator so that it is restarted"]
+    assert lines == [
+        "background task budget-status died: RuntimeError: ledger exploded; "
+        "stopping the operator so that it is restarted"
+    ]
 
 
 async def test_the_manager_syncs_then_reconciles_and_becomes_ready() -> None:
@@ -45,7 +48,7 @@ async def test_the_manager_syncs_then_reconciles_and_becomes_ready() -> None:
         assert rt.manager.ready() is True
         status = rt.kube.stored(MICROAPP, "ns", "shop")["status"]
         assert status["template"]["name"] == "web-service" and status["observedGeneration"] == 1
-        assert rt.manager.budgets.ledger.apps[("ns", "shop")].team == "finance"   # primed and accounted
+        assert rt.manager.budgets.ledger.apps[("ns", "shop")].team == "finance"  # primed and accounted
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -77,12 +80,15 @@ async def test_resync_enqueues_every_app_at_a_jittered_moment_within_the_interva
 
 
 def test_a_sharded_manager_keeps_only_its_namespaces_and_says_why_it_refuses() -> None:
-    manager = Manager(FakeKube(), shard=Shard.parse("a", ["a", "b"]))   # type: ignore[arg-type]
+    manager = Manager(FakeKube(), shard=Shard.parse("a", ["a", "b"]))  # type: ignore[arg-type]
     manager.shards.accepted |= {"mine"}
     manager.shards.owned |= {"mine"}
-    manager.shards.namespaces.update({
-        "mine": {"metadata": {"name": "mine", "labels": {}}},
-        "theirs": {"metadata": {"name": "theirs", "labels": {"microapp.dev/shard": "b"}}}})
+    manager.shards.namespaces.update(
+        {
+            "mine": {"metadata": {"name": "mine", "labels": {}}},
+            "theirs": {"metadata": {"name": "theirs", "labels": {"microapp.dev/shard": "b"}}},
+        }
+    )
     for ns in ("theirs", "mine"):
         body = microapp("shop")
         body["metadata"]["namespace"] = ns
@@ -92,17 +98,23 @@ def test_a_sharded_manager_keeps_only_its_namespaces_and_says_why_it_refuses() -
     assert code == 503 and "being handed over" in message and "(a to b)" in message
     assert manager.handover.refusal("mine", "finance") is None
     # A team with a budget and namespaces in both shards: refused, with the fix.
-    manager.world.policy_event("ADDED", {"metadata": {"name": "default"}, "spec": {
-        "teams": [{"name": "finance", "groups": ["g"], "namespaces": ["mine", "theirs"]}]}})
-    manager.world.budgets["finance"] = BudgetObject("finance", 1, budget.TeamBudget.from_spec(
-        {"team": "finance", "monthlyLimit": "100"}))
+    manager.world.policy_event(
+        "ADDED",
+        {
+            "metadata": {"name": "default"},
+            "spec": {"teams": [{"name": "finance", "groups": ["g"], "namespaces": ["mine", "theirs"]}]},
+        },
+    )
+    manager.world.budgets["finance"] = BudgetObject(
+        "finance", 1, budget.TeamBudget.from_spec({"team": "finance", "monthlyLimit": "100"})
+    )
     code, message = manager.handover.refusal("mine", "finance") or (0, "")
     assert code == 403 and "shard a: mine; shard b: theirs" in message
     assert not manager.handover.keeps_team("finance")
 
 
 def test_an_operator_limited_to_namespaces_refuses_the_others_with_the_flag_named() -> None:
-    manager = Manager(FakeKube(), shard=Shard.parse(None, [], ["team-a"]))   # type: ignore[arg-type]
+    manager = Manager(FakeKube(), shard=Shard.parse(None, [], ["team-a"]))  # type: ignore[arg-type]
     code, message = manager.handover.refusal("team-b", "finance") or (0, "")
     assert code == 403 and "not one of this microapp operator's namespaces (--namespace team-a)" in message
     assert manager.handover.refusal("team-a", "finance") is None

@@ -19,9 +19,9 @@ async def test_concurrent_lookups_share_one_list_until_it_expires() -> None:
     assert all(a == ("taken",) for a in answers)
     assert [c for c in kube.calls if c[0] == "list"] == [("list", "ConfigMap", "a", "")]
     kube.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "new", "namespace": "a"}})
-    assert await index.names(CONFIGMAP, "a") == ("taken",)         # still fresh: not asked again
+    assert await index.names(CONFIGMAP, "a") == ("taken",)  # still fresh: not asked again
     now[0] = 6
-    assert await index.names(CONFIGMAP, "a") == ("new", "taken")   # expired: listed again
+    assert await index.names(CONFIGMAP, "a") == ("new", "taken")  # expired: listed again
 
 
 async def test_a_kind_the_cluster_lacks_has_no_names() -> None:
@@ -35,6 +35,6 @@ async def test_only_names_an_app_could_render_count_as_a_possible_collision() ->
     for name in ("shopping", "shop-otel", "other"):
         kube.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "a"}})
     index = NameIndex(kube)
-    assert await index.prefixed((CONFIGMAP,), "a", "shop") is True        # shop-otel
-    assert await index.prefixed((CONFIGMAP,), "a", "shopp") is False      # "shopping" is not shopp or shopp-*
+    assert await index.prefixed((CONFIGMAP,), "a", "shop") is True  # shop-otel
+    assert await index.prefixed((CONFIGMAP,), "a", "shopp") is False  # "shopping" is not shopp or shopp-*
     assert await index.prefixed((CONFIGMAP, KNATIVE_SERVICE), "a", "oth") is False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -30,8 +30,9 @@ async def test_a_failing_receiver_gets_the_notice_on_a_retry() -> None:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     sent = metrics.notifications.labels("sent")._value.get()
     notifier = Notifier(lambda: f"http://127.0.0.1:{port}/", first_delay=0.01)
-    event = cloudevent(APP, {"retireAt": "2026-12-03T00:00:00Z"}, on_retire="Archive",
-                       now=datetime(2026, 11, 30, tzinfo=timezone.utc))
+    event = cloudevent(
+        APP, {"retireAt": "2026-12-03T00:00:00Z"}, on_retire="Archive", now=datetime(2026, 11, 30, tzinfo=UTC)
+    )
     notifier.send(event)
     for _ in range(200):
         await asyncio.sleep(0.01)
@@ -53,13 +54,21 @@ async def test_without_routine_events_only_warnings_and_lifecycle_events_are_pos
     from microapp_operator.runtime.announce import Announcer
     from tests.fake_kube import FakeKube
 
-    app = {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp",
-           "metadata": {"name": "shop", "namespace": "ns", "uid": "u1"}}
-    now = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    app = {
+        "apiVersion": "microapp.dev/v1alpha1",
+        "kind": "MicroApp",
+        "metadata": {"name": "shop", "namespace": "ns", "uid": "u1"},
+    }
+    now = datetime(2026, 11, 30, tzinfo=UTC)
     for routine, expected in ((True, ["Applied", "Ready", "Idle", "NameConflict"]), (False, ["Idle", "NameConflict"])):
         kube = FakeKube()
-        announce = Announcer(kube, Notifier(lambda: None), routine=routine)   # type: ignore[arg-type]
-        for type_, reason in (("Normal", "Applied"), ("Normal", "Ready"), ("Normal", "Idle"), ("Warning", "NameConflict")):
+        announce = Announcer(kube, Notifier(lambda: None), routine=routine)  # type: ignore[arg-type]
+        for type_, reason in (
+            ("Normal", "Applied"),
+            ("Normal", "Ready"),
+            ("Normal", "Idle"),
+            ("Warning", "NameConflict"),
+        ):
             await announce.event(app, type_, reason, "m", now)
         await announce.drain()
         assert [e["reason"] for e in kube.events] == expected
@@ -78,21 +87,25 @@ async def test_a_backlog_keeps_only_references_and_drops_the_oldest_past_its_bou
 
     async def slow(involved: dict, **kwargs: object) -> None:
         await gate.wait()
-        await posted(involved, **kwargs)   # type: ignore[arg-type]
+        await posted(involved, **kwargs)  # type: ignore[arg-type]
 
-    kube.event = slow   # type: ignore[method-assign]
-    announce = Announcer(kube, Notifier(lambda: None), in_flight=2, backlog=5)   # type: ignore[arg-type]
-    app = {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp", "spec": {"big": "x" * 10_000},
-           "metadata": {"name": "shop", "namespace": "ns", "uid": "u1", "resourceVersion": "7"}}
+    kube.event = slow  # type: ignore[method-assign]
+    announce = Announcer(kube, Notifier(lambda: None), in_flight=2, backlog=5)  # type: ignore[arg-type]
+    app = {
+        "apiVersion": "microapp.dev/v1alpha1",
+        "kind": "MicroApp",
+        "spec": {"big": "x" * 10_000},
+        "metadata": {"name": "shop", "namespace": "ns", "uid": "u1", "resourceVersion": "7"},
+    }
     dropped = metrics.events_dropped._value.get()
-    now = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 30, tzinfo=UTC)
     for i in range(10):
         await announce.event(app, "Normal", f"R{i}", "m", now)
-        await asyncio.sleep(0)   # the senders take their first Event
+        await asyncio.sleep(0)  # the senders take their first Event
     assert len(announce.pending) == 2
     assert all("spec" not in involved for involved, *_ in announce.waiting)
     gate.set()
     await announce.drain()
-    reasons = sorted(e["reason"] for e in kube.events)   # two senders: they may finish in either order
-    assert reasons == ["R0", "R1", "R5", "R6", "R7", "R8", "R9"]   # R2-R4 dropped: the oldest waiting
+    reasons = sorted(e["reason"] for e in kube.events)  # two senders: they may finish in either order
+    assert reasons == ["R0", "R1", "R5", "R6", "R7", "R8", "R9"]  # R2-R4 dropped: the oldest waiting
     assert metrics.events_dropped._value.get() - dropped == 3

@@ -55,7 +55,7 @@ async def test_a_key_added_while_in_flight_runs_once_more_afterwards_never_concu
     queue.add(A)
     await asyncio.sleep(0.02)
     queue.add(A)
-    queue.add(A)          # still one extra run
+    queue.add(A)  # still one extra run
     assert A in queue.dirty
     gate.set()
     for _ in range(100):
@@ -82,8 +82,8 @@ async def test_failures_retry_with_growing_backoff_and_reset_on_success(error: E
     queue.add(A)
     await drain(queue)
     assert len(attempts) == 3
-    assert 1.6 <= delays[0] <= 2.4 and 3.2 <= delays[1] <= 4.8   # 2^n seconds, +-20% jitter
-    assert A not in queue.failures                                # success resets the backoff
+    assert 1.6 <= delays[0] <= 2.4 and 3.2 <= delays[1] <= 4.8  # 2^n seconds, +-20% jitter
+    assert A not in queue.failures  # success resets the backoff
 
 
 def test_backoff_is_capped() -> None:

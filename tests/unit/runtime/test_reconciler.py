@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from microapp_operator.api.kinds import (DEPLOYMENT, INGRESS, KNATIVE_SERVICE, MICROAPP, RESOURCES, SERVICE,
-                                        TEAMBUDGET)
-
-SERVICEACCOUNT = RESOURCES[("v1", "ServiceAccount")]
+from microapp_operator.api.kinds import DEPLOYMENT, INGRESS, KNATIVE_SERVICE, MICROAPP, RESOURCES, SERVICE, TEAMBUDGET
 from microapp_operator.runtime.kube import KubeError
 from microapp_operator.runtime.queue import Retry
 from tests.unit.runtime.harness import Runtime, microapp
+
+SERVICEACCOUNT = RESOURCES[("v1", "ServiceAccount")]
 
 
 async def test_a_missing_template_stalls_the_app_and_applies_nothing() -> None:
@@ -27,9 +26,17 @@ async def test_a_missing_template_stalls_the_app_and_applies_nothing() -> None:
 
 async def test_a_first_rollout_over_a_deny_budget_is_held() -> None:
     async with Runtime() as rt:
-        rt.manager.budget_event("ADDED", rt.kube.put({"apiVersion": "microapp.dev/v1alpha1", "kind": "TeamBudget",
-                                                      "metadata": {"name": "finance"},
-                                                      "spec": {"team": "finance", "monthlyLimit": "1"}}))
+        rt.manager.budget_event(
+            "ADDED",
+            rt.kube.put(
+                {
+                    "apiVersion": "microapp.dev/v1alpha1",
+                    "kind": "TeamBudget",
+                    "metadata": {"name": "finance"},
+                    "spec": {"team": "finance", "monthlyLimit": "1"},
+                }
+            ),
+        )
         key = rt.add(microapp(replicas=3))
         await rt.reconciler.reconcile(key)
         ready = rt.condition(key, "Ready")
@@ -44,11 +51,15 @@ async def test_apply_then_an_unchanged_app_costs_zero_writes() -> None:
         key = rt.add(microapp())
         await rt.reconciler.reconcile(key)
         assert sorted(rt.applied()) == ["Deployment/shop", "NetworkPolicy/shop", "Service/shop", "ServiceAccount/shop"]
-        assert [e["reason"] for e in rt.kube.events][:1] == ["Applied"]   # one Event for the step
+        assert [e["reason"] for e in rt.kube.events][:1] == ["Applied"]  # one Event for the step
         assert rt.kube.events[0]["message"].endswith("; rendered from web-service@1.0.0 (newest: 1.0.0)")
         assert "TemplateResolved" not in [e["reason"] for e in rt.kube.events]
-        assert [e["kind"] for e in rt.status(key)["inventory"]] == ["ServiceAccount", "NetworkPolicy", "Deployment",
-                                                                    "Service"]
+        assert [e["kind"] for e in rt.status(key)["inventory"]] == [
+            "ServiceAccount",
+            "NetworkPolicy",
+            "Deployment",
+            "Service",
+        ]
         for _ in range(3):  # the cache takes in the children, status follows them, then nothing moves
             await rt.settle()
             rt.manager.world.apps[key] = rt.kube.stored(MICROAPP, *key)
@@ -90,8 +101,9 @@ async def test_an_object_the_api_server_refuses_stalls_the_app() -> None:
         await rt.reconciler.reconcile(key)
         stalled = rt.condition(key, "Stalled")
         assert (stalled["status"], stalled["reason"]) == ("True", "ApplyFailed")
-        assert stalled["message"] == ('the API server refused an object: Deployment.apps "shop" is invalid: '
-                                      'spec.replicas: Invalid value')
+        assert stalled["message"] == (
+            'the API server refused an object: Deployment.apps "shop" is invalid: spec.replicas: Invalid value'
+        )
 
 
 @pytest.mark.parametrize("status", [0, 409, 429, 503])
@@ -110,14 +122,27 @@ async def test_prune_deletes_only_what_this_app_controls() -> None:
         uid = rt.kube.stored(MICROAPP, *key)["metadata"]["uid"]
         owner = {"apiVersion": "microapp.dev/v1alpha1", "kind": "MicroApp", "name": "shop", "controller": True}
         ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": {}}
-        rt.kube.put({**ingress, "metadata": {"name": "shop", "namespace": "ns",
-                                             "ownerReferences": [{**owner, "uid": uid}]}})
-        rt.kube.put({**ingress, "metadata": {"name": "shop-old", "namespace": "ns",
-                                             "ownerReferences": [{**owner, "uid": "someone-else"}]}})
+        rt.kube.put(
+            {**ingress, "metadata": {"name": "shop", "namespace": "ns", "ownerReferences": [{**owner, "uid": uid}]}}
+        )
+        rt.kube.put(
+            {
+                **ingress,
+                "metadata": {
+                    "name": "shop-old",
+                    "namespace": "ns",
+                    "ownerReferences": [{**owner, "uid": "someone-else"}],
+                },
+            }
+        )
         rt.kube.put({**ingress, "metadata": {"name": "shop-x", "namespace": "ns"}})
         body = rt.kube.stored(MICROAPP, *key)
-        body["status"] = {"inventory": [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": n}
-                                        for n in ("shop", "shop-old", "shop-x")]}
+        body["status"] = {
+            "inventory": [
+                {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": n}
+                for n in ("shop", "shop-old", "shop-x")
+            ]
+        }
         rt.manager.app_event("MODIFIED", body)
         await rt.reconciler.reconcile(key)
         assert rt.kube.stored(INGRESS, "ns", "shop") is None
@@ -129,7 +154,7 @@ async def test_prune_deletes_only_what_this_app_controls() -> None:
 async def test_an_app_deleted_meanwhile_is_left_alone() -> None:
     async with Runtime() as rt:
         key = rt.add(microapp())
-        rt.kube.remove(MICROAPP, *key)   # gone from the API; Kopf's DELETED not yet delivered
+        rt.kube.remove(MICROAPP, *key)  # gone from the API; Kopf's DELETED not yet delivered
         await rt.reconciler.reconcile(key)  # the status write meets 404: no error, no retry
         assert rt.kube.stored(DEPLOYMENT, "ns", "shop") is not None
         rt.manager.app_event("DELETED", {"metadata": {"namespace": "ns", "name": "shop"}})
@@ -140,8 +165,14 @@ async def test_an_app_deleted_meanwhile_is_left_alone() -> None:
 
 async def test_a_foreign_object_with_a_rendered_name_stalls_the_app_and_nothing_is_applied() -> None:
     async with Runtime() as rt:
-        foreign = rt.kube.put({"apiVersion": "v1", "kind": "Service", "spec": {"ports": [{"port": 1}]},
-                               "metadata": {"name": "shop", "namespace": "ns"}})
+        foreign = rt.kube.put(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "spec": {"ports": [{"port": 1}]},
+                "metadata": {"name": "shop", "namespace": "ns"},
+            }
+        )
         key = rt.add(microapp())
         await rt.reconciler.reconcile(key)
         stalled = rt.condition(key, "Stalled")
@@ -163,8 +194,8 @@ async def test_an_object_created_by_someone_else_meanwhile_is_not_taken_over() -
 
         rt.manager.cache.lookup = racing  # type: ignore[method-assign]
         with pytest.raises(Retry):
-            await rt.reconciler.reconcile(key)   # first apply is not forced: the server refuses it
-        rt.manager.cache.lookup = real_lookup    # type: ignore[method-assign]
+            await rt.reconciler.reconcile(key)  # first apply is not forced: the server refuses it
+        rt.manager.cache.lookup = real_lookup  # type: ignore[method-assign]
         await rt.reconciler.reconcile(key)
         assert rt.condition(key, "Stalled")["reason"] == "NameConflict"
         assert "ownerReferences" not in rt.kube.stored(SERVICEACCOUNT, "ns", "shop")["metadata"]
@@ -190,7 +221,7 @@ async def test_a_missing_runtime_stalls_until_its_crd_appears() -> None:
             await rt.settle()
             if queued:
                 break
-        assert key in queued                      # re-checked without a restart
+        assert key in queued  # re-checked without a restart
         rt.manager.world.apps[key] = rt.kube.stored(MICROAPP, *key)
         await rt.reconciler.reconcile(key)
         assert "Service/shop" in rt.applied() and not rt.condition(key, "Stalled")
@@ -210,7 +241,7 @@ async def test_a_terminal_status_write_error_is_logged_once_and_not_retried(capl
         key = rt.add(microapp(template="nope"))
         for _ in range(3):
             rt.kube.fail("patch_status", KubeError(422, "status.phase: Unsupported value"))
-            await rt.reconciler.reconcile(key)   # no exception: nothing a retry could fix
+            await rt.reconciler.reconcile(key)  # no exception: nothing a retry could fix
         lines = [r.getMessage() for r in caplog.records if "status not written" in r.getMessage()]
         assert len(lines) == 1 and "422: status.phase: Unsupported value" in lines[0]
 
@@ -219,9 +250,18 @@ async def test_prune_errors_are_retried_not_crashes() -> None:
     async with Runtime() as rt:
         key = rt.add(microapp())
         uid = rt.kube.stored(MICROAPP, *key)["metadata"]["uid"]
-        rt.kube.put({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": {},
-                     "metadata": {"name": "shop", "namespace": "ns", "ownerReferences": [
-                         {"kind": "MicroApp", "name": "shop", "uid": uid, "controller": True}]}})
+        rt.kube.put(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "Ingress",
+                "spec": {},
+                "metadata": {
+                    "name": "shop",
+                    "namespace": "ns",
+                    "ownerReferences": [{"kind": "MicroApp", "name": "shop", "uid": uid, "controller": True}],
+                },
+            }
+        )
         body = rt.kube.stored(MICROAPP, *key)
         body["status"] = {"inventory": [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "shop"}]}
         rt.manager.app_event("MODIFIED", body)
@@ -243,6 +283,7 @@ async def settled(rt: Runtime, key: tuple[str, str]) -> None:
 def decisions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One entry per reconcile that reached the (pure) decision."""
     from microapp_operator.core import reconcile
+
     decided: list[int] = []
     real = reconcile.decide
     monkeypatch.setattr(reconcile, "decide", lambda **kw: decided.append(1) or real(**kw))
@@ -263,7 +304,7 @@ async def test_an_unchanged_app_is_not_decided_again(monkeypatch: pytest.MonkeyP
         rt.manager.world.catalog_version += 1
         await rt.reconciler.reconcile(key)
         assert len(decided) == 1
-        await rt.reconciler.reconcile(key)   # remembered again: nothing changed
+        await rt.reconciler.reconcile(key)  # remembered again: nothing changed
         assert len(decided) == 1
         rt.manager.world.activity[key] = rt.reconciler.clock()
         await rt.reconciler.reconcile(key)
@@ -276,18 +317,18 @@ async def test_a_changed_child_or_app_is_decided_again(monkeypatch: pytest.Monke
         await settled(rt, key)
         decided = decisions(monkeypatch)
         deployment = rt.kube.stored(DEPLOYMENT, "ns", "shop")
-        deployment["spec"]["replicas"] = 5                       # someone edits a child: drift
+        deployment["spec"]["replicas"] = 5  # someone edits a child: drift
         rt.kube.put(deployment)
         await rt.settle()
         writes = rt.kube.writes
         await rt.reconciler.reconcile(key)
         assert len(decided) == 1 and rt.kube.stored(DEPLOYMENT, "ns", "shop")["spec"]["replicas"] == 1
-        assert rt.kube.writes > writes                           # the drift was put right
+        assert rt.kube.writes > writes  # the drift was put right
         await settled(rt, key)
         count = len(decided)
         app = rt.kube.stored(MICROAPP, *key)
         app["metadata"]["annotations"]["microapp.dev/last-activity"] = "2026-11-30T08:00:00Z"
-        rt.manager.app_event("MODIFIED", rt.kube.put(app))        # a new resourceVersion
+        rt.manager.app_event("MODIFIED", rt.kube.put(app))  # a new resourceVersion
         await rt.reconciler.reconcile(key)
         assert len(decided) == count + 1
         rt.reconciler.forget(key)
@@ -309,7 +350,7 @@ async def test_a_time_based_decision_is_remembered_only_until_its_time(monkeypat
         rt.reconciler.clock = lambda: later
         await rt.reconciler.reconcile(key)
         assert decided == [1]
-        assert rt.status(key)["phase"] == "Idle"                 # the lifecycle acted on time
+        assert rt.status(key)["phase"] == "Idle"  # the lifecycle acted on time
 
 
 async def test_a_core_and_a_knative_service_of_one_name_are_both_applied_and_answered() -> None:
@@ -317,8 +358,10 @@ async def test_a_core_and_a_knative_service_of_one_name_are_both_applied_and_ans
     from microapp_operator.runtime.reconciler import apply_changed
     from tests.fake_kube import FakeKube
 
-    objects = tuple({"apiVersion": api_version, "kind": "Service", "metadata": {"name": "fn", "namespace": "ns"},
-                     "spec": {}} for api_version in ("v1", "serving.knative.dev/v1"))
+    objects = tuple(
+        {"apiVersion": api_version, "kind": "Service", "metadata": {"name": "fn", "namespace": "ns"}, "spec": {}}
+        for api_version in ("v1", "serving.knative.dev/v1")
+    )
     applied = await apply_changed(FakeKube(), objects, [None, None])
     assert sorted(applied) == [("serving.knative.dev/v1", "Service", "fn"), ("v1", "Service", "fn")]
     assert {answer["apiVersion"] for answer in applied.values()} == {"v1", "serving.knative.dev/v1"}

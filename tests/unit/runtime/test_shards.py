@@ -15,15 +15,24 @@ NAMES = ("a", "b")
 
 
 def namespace(name: str, shard: str | None = None, holder: str | None = None) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "labels": {SHARD_LABEL: shard} if shard else {},
-                         "annotations": {HOLDER_ANNOTATION: holder} if holder else {}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {SHARD_LABEL: shard} if shard else {},
+            "annotations": {HOLDER_ANNOTATION: holder} if holder else {},
+        },
+    }
 
 
 def lease(shard: str, holder: str = "x") -> dict[str, Any]:
-    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": f"ops-{shard}", "namespace": "ops"},
-            "spec": {"holderIdentity": holder, "leaseDurationSeconds": 4, "renewTime": "t0"}}
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": f"ops-{shard}", "namespace": "ops"},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": 4, "renewTime": "t0"},
+    }
 
 
 def shards(kube: FakeKube, name: str, log: list[tuple[str, str, str]], clock: list[float] | None = None) -> Shards:
@@ -34,8 +43,16 @@ def shards(kube: FakeKube, name: str, log: list[tuple[str, str, str]], clock: li
         log.append((name, "release", ns))
 
     ticks = clock or [0.0]
-    return Shards(kube, Shard.parse(name, NAMES), lease_namespace="ops", lease_prefix="ops", acquire=acquire,
-                  release=release, recheck=0.05, monotonic=lambda: ticks[0])
+    return Shards(
+        kube,
+        Shard.parse(name, NAMES),
+        lease_namespace="ops",
+        lease_prefix="ops",
+        acquire=acquire,
+        release=release,
+        recheck=0.05,
+        monotonic=lambda: ticks[0],
+    )
 
 
 def holder(kube: FakeKube, ns: str) -> str | None:
@@ -59,10 +76,10 @@ async def test_each_shard_claims_its_namespaces_at_start_and_the_default_takes_t
     await b.start()
     assert (holder(kube, "x"), holder(kube, "y"), holder(kube, "z")) == ("a", "b", "a")
     assert a.owned == {"x", "z"} and b.owned == {"y"}
-    assert log == []   # at start the manager's first sync loads them: no per-namespace acquire
+    assert log == []  # at start the manager's first sync loads them: no per-namespace acquire
     writes = kube.writes
     again = shards(kube, "a", log)
-    await again.start()   # a restart writes nothing: the annotations already name it
+    await again.start()  # a restart writes nothing: the annotations already name it
     assert kube.writes == writes and again.owned == {"x", "z"}
 
 
@@ -86,7 +103,7 @@ async def test_a_moved_namespace_is_released_by_the_old_shard_before_the_new_one
 async def test_a_dead_holder_is_waited_for_until_its_lease_runs_out() -> None:
     kube, log, clock = FakeKube(), [], [0.0]
     kube.put(lease("a"))
-    kube.put(namespace("x", "b", holder="a"))   # moved to b while a was down
+    kube.put(namespace("x", "b", holder="a"))  # moved to b while a was down
     b = shards(kube, "b", log, clock)
     task = asyncio.create_task(b.run(await b.start()))
     try:
@@ -94,7 +111,7 @@ async def test_a_dead_holder_is_waited_for_until_its_lease_runs_out() -> None:
         assert metrics.shard_namespaces.labels("waiting")._value.get() == 1
         clock[0] = 3.0
         await asyncio.sleep(0.2)
-        assert "x" not in b.owned   # a's Lease is not yet 4 s old on b's clock
+        assert "x" not in b.owned  # a's Lease is not yet 4 s old on b's clock
         clock[0] = 5.0
         await until(lambda: "x" in b.owned)
         assert holder(kube, "x") == "b" and log == [("b", "acquire", "x")]
@@ -118,10 +135,12 @@ async def test_a_claim_that_lost_a_race_decides_again_on_the_new_namespace() -> 
     kube, log = FakeKube(), []
     kube.put(namespace("x", "b"))
     b = shards(kube, "b", log)
-    b.namespaces["x"] = {**kube.stored(NAMESPACE, "", "x"), "metadata": {
-        **kube.stored(NAMESPACE, "", "x")["metadata"], "resourceVersion": "stale"}}
+    b.namespaces["x"] = {
+        **kube.stored(NAMESPACE, "", "x"),
+        "metadata": {**kube.stored(NAMESPACE, "", "x")["metadata"], "resourceVersion": "stale"},
+    }
     b.started = True
-    await b._consider("x")   # the stale version is refused with 409; the fresh one is claimed
+    await b._consider("x")  # the stale version is refused with 409; the fresh one is claimed
     assert holder(kube, "x") == "b" and log == [("b", "acquire", "x")]
 
 

@@ -9,8 +9,10 @@ from microapp_operator.runtime.world import World
 
 def app(name: str, template: str = "web-service@^1", team: str | None = "finance") -> dict:
     ann = {"microapp.dev/team": team} if team else {}
-    return {"metadata": {"name": name, "namespace": "ns", "annotations": ann},
-            "spec": {"template": template, "image": "registry.internal/a:1"}}
+    return {
+        "metadata": {"name": name, "namespace": "ns", "annotations": ann},
+        "spec": {"template": template, "image": "registry.internal/a:1"},
+    }
 
 
 def world_with(*apps: dict) -> World:
@@ -47,12 +49,11 @@ def test_an_invalid_template_is_ignored() -> None:
 def test_only_the_default_policy_counts_and_it_enqueues_every_app() -> None:
     world = world_with(app("a"), app("b"))
     assert world.policy_event("ADDED", {"metadata": {"name": "other"}, "spec": {"teams": []}}) == []
-    keys = world.policy_event("ADDED", {"metadata": {"name": "default"},
-                                        "spec": {"pricing": {"currency": "EUR"}}})
+    keys = world.policy_event("ADDED", {"metadata": {"name": "default"}, "spec": {"pricing": {"currency": "EUR"}}})
     assert sorted(keys) == [("ns", "a"), ("ns", "b")]
     assert world.prices.currency == "EUR"
     assert world.policy_event("ADDED", {"metadata": {"name": "default"}, "spec": {"pricing": {"currency": "x"}}}) == []
-    assert world.prices.currency == "EUR"   # an invalid policy leaves the last good one
+    assert world.prices.currency == "EUR"  # an invalid policy leaves the last good one
 
 
 def test_budget_events_track_the_team_and_move_with_it() -> None:
@@ -81,8 +82,12 @@ def test_a_budget_status_update_re_checks_nothing_and_a_moved_budget_both_teams(
 
 
 def test_apps_are_kept_packed_and_each_reader_gets_a_copy() -> None:
-    world = world_with({**app("a"), "metadata": {**app("a")["metadata"], "resourceVersion": "5",
-                                                  "managedFields": [{"manager": "kubectl"}]}})
+    world = world_with(
+        {
+            **app("a"),
+            "metadata": {**app("a")["metadata"], "resourceVersion": "5", "managedFields": [{"manager": "kubectl"}]},
+        }
+    )
     first = world.apps[("ns", "a")]
     first["spec"]["image"] = "changed by a reader"
     assert world.apps[("ns", "a")]["spec"]["image"] == "registry.internal/a:1"
@@ -98,7 +103,7 @@ def test_a_written_status_is_kept_unless_a_newer_app_arrived_meanwhile() -> None
     assert world.apps.phase(("ns", "a")) == "Running"
     newer = {**read, "metadata": {**read["metadata"], "resourceVersion": "6"}, "spec": {**read["spec"], "replicas": 2}}
     world.app_event("MODIFIED", newer)
-    world.apps.status_written(("ns", "a"), {**read, "status": {"phase": "Failed"}})   # written from rv 5
+    world.apps.status_written(("ns", "a"), {**read, "status": {"phase": "Failed"}})  # written from rv 5
     assert world.apps[("ns", "a")]["spec"]["replicas"] == 2 and world.apps.phase(("ns", "a")) is None
 
 
@@ -116,12 +121,16 @@ def test_of_two_budgets_for_one_team_the_oldest_is_in_force_and_the_other_takes_
     """Whichever arrives first, the older TeamBudget sets the team's budget; the other is listed
     as shadowed (its status says so); when the older goes, the other is in force at once."""
     world = world_with(app("a"))
-    older = {"metadata": {"name": "z-older", "generation": 1, "creationTimestamp": "2026-11-01T00:00:00Z"},
-             "spec": {"team": "finance", "monthlyLimit": "100"}}
-    newer = {"metadata": {"name": "a-newer", "generation": 1, "creationTimestamp": "2026-11-02T00:00:00Z"},
-             "spec": {"team": "finance", "monthlyLimit": "5"}}
+    older = {
+        "metadata": {"name": "z-older", "generation": 1, "creationTimestamp": "2026-11-01T00:00:00Z"},
+        "spec": {"team": "finance", "monthlyLimit": "100"},
+    }
+    newer = {
+        "metadata": {"name": "a-newer", "generation": 1, "creationTimestamp": "2026-11-02T00:00:00Z"},
+        "spec": {"team": "finance", "monthlyLimit": "5"},
+    }
     assert world.budget_event("ADDED", newer) == [("ns", "a")]
-    assert world.budget_event("ADDED", older) == [("ns", "a")]   # the older one, seen second, wins
+    assert world.budget_event("ADDED", older) == [("ns", "a")]  # the older one, seen second, wins
     assert world.budget_of("finance").limit == 100
     assert [(shadowed.name, in_force.name) for shadowed, in_force in world.shadowed()] == [("a-newer", "z-older")]
     assert world.budget_event("MODIFIED", {**newer, "spec": {"team": "finance", "monthlyLimit": "7"}}) == []
@@ -133,10 +142,14 @@ def test_of_two_budgets_for_one_team_the_oldest_is_in_force_and_the_other_takes_
 
 def test_deleting_a_budget_that_is_not_in_force_changes_nothing() -> None:
     world = world_with(app("a"))
-    older = {"metadata": {"name": "b1", "creationTimestamp": "2026-11-01T00:00:00Z"},
-             "spec": {"team": "finance", "monthlyLimit": "100"}}
-    newer = {"metadata": {"name": "b2", "creationTimestamp": "2026-11-02T00:00:00Z"},
-             "spec": {"team": "finance", "monthlyLimit": "5"}}
+    older = {
+        "metadata": {"name": "b1", "creationTimestamp": "2026-11-01T00:00:00Z"},
+        "spec": {"team": "finance", "monthlyLimit": "100"},
+    }
+    newer = {
+        "metadata": {"name": "b2", "creationTimestamp": "2026-11-02T00:00:00Z"},
+        "spec": {"team": "finance", "monthlyLimit": "5"},
+    }
     world.budget_event("ADDED", older)
     assert world.budget_event("ADDED", newer) == []
     assert world.budget_event("DELETED", newer) == []
@@ -146,8 +159,10 @@ def test_deleting_a_budget_that_is_not_in_force_changes_nothing() -> None:
 def test_a_deleted_app_is_forgotten_without_being_decoded(monkeypatch: object) -> None:
     world = world_with(app("a"))
     from microapp_operator.runtime import packed
+
     def refuse(self: object) -> dict:
         raise AssertionError("decoded")
+
     monkeypatch.setattr(packed.Packed, "unpack", refuse)  # type: ignore[attr-defined]
     assert world.app_event("DELETED", app("a")) == []
     assert ("ns", "a") not in world.apps
