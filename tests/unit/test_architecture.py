@@ -1,6 +1,7 @@
 """The shape of the package: dependencies point one way, size limits, and Kopf's private API.
 
-Layers, bottom up: ``api`` -> ``core`` (pure) -> ``metrics`` -> ``runtime`` -> ``entry``. Inside
+Layers, bottom up: ``api`` -> ``core`` (pure) -> ``presentation`` (pure: view models and the renderers
+that draw them) -> ``metrics`` -> ``runtime`` -> ``entry``. Inside
 the runtime: ``kube``/``cache``/``queue``/``notify`` -> ``world`` -> ``budgets``/``reports``/``activity``/
 ``announce`` -> ``admission`` -> ``reconciler`` -> ``manager``. A module may import only from its own layer
 or below (and, inside the runtime, only lower-ranked modules).
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "microapp_operator"
-LAYERS = {"api": 0, "core": 1, "metrics": 2, "runtime": 3, "entry": 4, "__main__": 5}
+LAYERS = {"api": 0, "core": 1, "presentation": 2, "metrics": 3, "runtime": 4, "entry": 5, "__main__": 6}
+PURE = ("api", "core", "presentation")  # no I/O, no framework, no clock
 RUNTIME_ORDER = {
     "kubeconfig": -1,
     "kube": 0,
@@ -100,7 +102,7 @@ def test_dependencies_point_down(path: Path) -> None:
     for name, line in imports(path):
         target = _target_layer(name)
         if target is None:
-            if layer in ("api", "core") and any(name == m or name.startswith(m + ".") for m in IMPURE):
+            if layer in PURE and any(name == m or name.startswith(m + ".") for m in IMPURE):
                 problems.append(f"line {line}: the {layer} layer is pure but imports {name}")
             continue
         if target in LAYERS and LAYERS[target] > LAYERS.get(layer, 99):
@@ -115,12 +117,36 @@ def test_dependencies_point_down(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in modules() if layer_of(p) in ("api", "core")], ids=lambda p: str(p.relative_to(PACKAGE))
+    "path", [p for p in modules() if layer_of(p) in PURE], ids=lambda p: str(p.relative_to(PACKAGE))
 )
 def test_the_core_reads_no_clock(path: Path) -> None:
     """Time comes in as ``now`` (deterministic decisions, testable lifecycle)."""
     source = path.read_text()
     assert not [c for c in ("datetime.now(", "utcnow(", "time.time(", "monotonic(") if c in source]
+
+
+# The screens of the command line (and soon the portal's pages) that once lived in core.
+PRESENTATION = ("explain", "explainpods", "explaintext", "nextstep", "screen", "diff", "search", "examples")
+PRESENTATION += ("templatelint", "views", "html", "terminal")
+# Marks of drawing: ANSI escape codes, terminal wrapping, HTML templates.
+DRAWING = ("\\x1b[", "\\033[", "import textwrap", "import shutil", ".html", "PackageLoader", "Tone")
+
+
+def test_core_holds_no_presentation_code() -> None:
+    """The core decides; what a person sees (view models, terminal and HTML renderers) is the
+    presentation layer's. No presentation module is back in core, and no core module draws."""
+    core = PACKAGE / "core"
+    back = sorted(name for name in PRESENTATION if (core / f"{name}.py").exists())
+    assert not back, f"core/ holds presentation modules {back}: they belong in presentation/"
+    drawing = [f"{p.name}: {mark}" for p in sorted(core.glob("*.py")) for mark in DRAWING if mark in p.read_text()]
+    assert not drawing, f"core/ draws (move it to presentation/): {drawing}"
+    upward = [
+        f"{p.name} line {line}: {name}"
+        for p in sorted(core.glob("*.py"))
+        for name, line in imports(p)
+        if _target_layer(name) == "presentation"
+    ]
+    assert not upward, upward
 
 
 def test_the_import_checker_sees_a_violation() -> None:

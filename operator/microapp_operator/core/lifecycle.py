@@ -294,6 +294,41 @@ def _retirement(rules: Settings, idle_since: datetime | None) -> datetime | None
     return min(moments) if moments else None
 
 
+@dataclass(frozen=True)
+class Deadlines:
+    """When ``decide`` will idle or retire the app if nothing else happens (for people: explain,
+    the portal). A Retired app's ``retires_at`` is when it was retired."""
+
+    idles_at: datetime | None
+    retires_at: datetime | None
+
+
+def deadlines(seen: Observed, rules: Settings) -> Deadlines:
+    """The idle and retirement dates of an app in ``seen.state``, by ``decide``'s rules. No side effects.
+
+    Active: idled at its last activity plus idleAfter (a snooze postpones it), retired at expiresAt.
+    Idle: retired at idleSince plus retireAfter or at expiresAt, whichever is first; a snooze holds
+    back the notice, and the retirement comes notifyBefore after the notice. Retiring and Retired:
+    the retireAt that the notice named."""
+    if seen.state is State.ACTIVE:
+        idles_at = None
+        if rules.idle_after is not None and seen.last_activity is not None:
+            idles_at = seen.last_activity + rules.idle_after
+            if seen.snooze_until is not None:
+                idles_at = max(idles_at, seen.snooze_until)
+        return Deadlines(idles_at, rules.expires_at)
+    if seen.state is State.IDLE:
+        retirement = _retirement(rules, seen.idle_since)
+        if retirement is None:
+            return Deadlines(None, None)
+        notice = max(retirement - rules.notify_before, seen.snooze_until or retirement - rules.notify_before)
+        retires_at = max(retirement, notice + rules.notify_before)
+        if rules.expires_at is not None:  # (a snooze never holds back expiresAt's notice)
+            retires_at = min(retires_at, rules.expires_at)
+        return Deadlines(None, retires_at)
+    return Deadlines(None, seen.retire_at)
+
+
 def _next(
     seen: Observed,
     rules: Settings,

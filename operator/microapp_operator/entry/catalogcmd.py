@@ -1,6 +1,6 @@
 """``microapp catalog [QUERY]``: search the cluster's templates (or, offline, the built-in ones).
 
-The search and the output are pure (``core.search``); this module only chooses where the
+The search and the output are pure (``presentation.search``); this module only chooses where the
 templates come from and reads them.
 """
 
@@ -16,7 +16,8 @@ import yaml
 
 from ..api import types as api
 from ..api.kinds import APPTEMPLATE
-from ..core import catalog, search
+from ..core import catalog
+from ..presentation import search
 from . import cluster, files
 
 FORMATS: dict[str, Callable[[list[search.Entry]], str]] = {

@@ -4,7 +4,7 @@ For each MicroApp in the files: a server-side dry run (the API server's defaults
 schema and our admission webhook all answer, nothing is stored), then the reconcile decision
 the operator would take for the result, with the cluster's catalog, policy and team budget
 (``core.reconcile.decide``, the operator's own function), compared with the live MicroApp and
-its live children (``core.diff``). Exit 0: nothing would change; 1: something would; 2: an
+its live children (``presentation.diff``). Exit 0: nothing would change; 1: something would; 2: an
 apply would be refused, or the command could not run.
 """
 
@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..api import types as api
 from ..api.kinds import APPTEMPLATE, KNATIVE_SERVICE, MICROAPP, PLATFORMPOLICY, PODMONITOR, RESOURCES, TEAMBUDGET
-from ..core import budget, catalog, cost, diff, reconcile
+from ..core import budget, catalog, cost, reconcile
+from ..presentation import diff
 from . import cluster, explaincmd, files
 
 if TYPE_CHECKING:

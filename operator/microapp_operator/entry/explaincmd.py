@@ -2,8 +2,9 @@
 
 This module only reads (the MicroApp, then its children, Pods, TeamBudgets and the
 PlatformPolicy together, then the Events about them) and prints; what it all means is
-``core.explain``. A read refused with 403 past the MicroApp itself is passed on as
-``DENIED`` (that part shows as not readable), so a viewer of the app still gets an answer.
+``presentation.explain`` (the view model) and ``presentation.explaintext`` (the screen). A read
+refused with 403 past the MicroApp itself is passed on as ``DENIED`` (that part shows as not
+readable), so a viewer of the app still gets an answer.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from ..api.kinds import EVENT, MICROAPP, PLATFORMPOLICY, POD, RESOURCES, TEAMBUDGET
-from ..core import explain
 from ..core.status import selector
+from ..presentation import explain, explaintext
 from . import cluster
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "json":
         sys.stdout.write(json.dumps(explain.as_data(expl), indent=2) + "\n")
     else:
-        sys.stdout.write(explain.text(expl, width=width(), colour=colour(args.color, sys.stdout)))
+        sys.stdout.write(explaintext.render(expl, width=width(), colour=colour(args.color, sys.stdout)))
     return 0
 
 
@@ -111,7 +112,7 @@ async def gather(kube: Kube, ns: str, name: str) -> dict[str, Any] | None:
         _optional(kube.get(PLATFORMPOLICY, None, "default")),
     )
     names = {name} | {k[2] for k in keys}
-    if not isinstance(pods, explain.Denied):
+    if not isinstance(pods, explain.NotReadable):
         names |= {
             n
             for p in pods
@@ -129,7 +130,7 @@ async def gather(kube: Kube, ns: str, name: str) -> dict[str, Any] | None:
 
 
 async def _events(kube: Kube, ns: str, names: set[str]) -> list[dict[str, Any]]:
-    """The Events about these objects (core.explain filters again, by name)."""
+    """The Events about these objects (presentation.explain filters again, by name)."""
     if len(names) > EVENT_QUERIES:
         return await _items(kube.request("GET", EVENT.path(ns)))
     found = await asyncio.gather(
@@ -145,7 +146,7 @@ async def _items(listing: Awaitable[dict[str, Any]]) -> list[dict[str, Any]]:
     return list((await listing).get("items") or [])
 
 
-async def _optional(read: Awaitable[T]) -> T | explain.Denied:
+async def _optional(read: Awaitable[T]) -> T | explain.NotReadable:
     """The read, or DENIED if the cluster refuses it (401/403); other errors end the command."""
     from ..runtime.kube import KubeError
 
@@ -157,6 +158,6 @@ async def _optional(read: Awaitable[T]) -> T | explain.Denied:
         raise
 
 
-async def _denied() -> explain.Denied:
+async def _denied() -> explain.NotReadable:
     """An inventory kind this CLI has no path for (an operator newer than the CLI)."""
     return explain.DENIED

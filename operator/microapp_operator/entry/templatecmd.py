@@ -1,7 +1,7 @@
 """``microapp template lint DIR`` and ``microapp template test DIR [--update]``: what a
 platform team runs in CI on its AppTemplate files before publishing them.
 
-The checks are pure (``core.templatelint``); this module reads the files, writes golden files
+The checks are pure (``presentation.templatelint``); this module reads the files, writes golden files
 and prints. Every message names the file, the template, the example and the fix.
 """
 
@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..api import types as api
-from ..core import catalog, plan, templatelint
+from ..core import catalog, plan
+from ..presentation import templatelint
 from . import files
 from .files import UsageError
 

@@ -167,3 +167,41 @@ def test_dry_run_still_wakes_an_app_put_to_sleep_before_it() -> None:
     assert (v.state, v.entered, v.status["idleSince"]) == (State.ACTIVE, (State.ACTIVE,), None)
     seen, v = step(seen, at(30), rules)
     assert v.state is State.ACTIVE and v.would is State.IDLE  # but it is not put back to sleep
+
+
+DEADLINES = {  # (the app as created, rules, days later, a snooze then set, idles at, retires at)
+    "active": (RULES, 1, None, at(7), None),
+    "active-snoozed": (RULES, 1, at(20), at(20), None),
+    "active-expiring": (replace(RULES, idle_after=None, expires_at=at(20)), 1, None, None, at(20)),
+    "idle": (RULES, 8, None, None, at(37)),
+    "idle-snoozed": (RULES, 21, at(40), None, at(43)),
+    "idle-expiring": (replace(RULES, expires_at=at(30)), 8, None, None, at(30)),
+    "retiring": (RULES, 35, None, None, at(37)),
+}
+
+
+@pytest.mark.parametrize("rules,days,snooze,idles_at,retires_at", DEADLINES.values(), ids=DEADLINES.keys())
+def test_deadlines_are_the_dates_decide_acts_on(
+    rules: Settings, days: int, snooze: datetime | None, idles_at: datetime | None, retires_at: datetime | None
+) -> None:
+    """The dates explain and the portal show, checked against decide: a second before, nothing
+    changes; at the idle date the app is idled; at the retirement date less the notice, the
+    notice names that date, and at that date the app is retired."""
+    seen = Observed(created=T0)
+    for day in range(1, days + 1):  # a reconcile a day, as the operator would
+        seen, _ = step(seen, at(day), rules)
+    seen = replace(seen, snooze_until=snooze)
+    dates = lifecycle.deadlines(seen, rules)
+    assert (dates.idles_at, dates.retires_at) == (idles_at, retires_at)
+    if idles_at is not None:
+        assert step(seen, idles_at - timedelta(seconds=1), rules)[1].state is State.ACTIVE
+        assert step(seen, idles_at, rules)[1].state is State.IDLE
+    if retires_at is not None and seen.state is not State.RETIRING:
+        before, _ = step(seen, retires_at - rules.notify_before - timedelta(seconds=1), rules)
+        assert before.state is seen.state
+        seen, _ = step(seen, retires_at - rules.notify_before, rules)
+    if retires_at is not None:
+        assert (seen.state, seen.retire_at) == (State.RETIRING, retires_at)
+        assert lifecycle.deadlines(seen, rules).retires_at == retires_at
+        assert step(seen, retires_at - timedelta(seconds=1), rules)[1].state is State.RETIRING
+        assert step(seen, retires_at, rules)[1].state is State.RETIRED

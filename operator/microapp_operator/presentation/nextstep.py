@@ -9,24 +9,10 @@ and for a healthy app the check before the next change.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..api.conditions import ConditionType, Phase, Reason
-from .screen import Tone
-
-if TYPE_CHECKING:
-    from .explain import ChildView, ConditionView, LifecycleView
-    from .explainpods import PodView
-
-
-@dataclass(frozen=True)
-class NextStep:
-    """A command to run now, and why that one."""
-
-    command: str
-    why: str
-
+from .views import ChildView, ConditionView, LifecycleView, NextStep, PodView, Tone
 
 _UNSTALL = {
     Reason.TEMPLATE_NOT_FOUND.value: (
@@ -112,8 +98,9 @@ def next_step(
     if ready is not None and ready.status != "True":
         return NextStep(watch, "the rollout is in progress: watch until Ready")
     # 6. Asleep or retired: the lifecycle's own command.
-    if life.state != "Active" and life.keep_alive:
-        return NextStep(life.keep_alive, life.keep_alive_why)
+    if life.state != "Active" and life.actions:
+        main = life.actions[0]
+        return NextStep(main.command, main.why, main.name)
     if st.get("phase") == Phase.SUSPENDED.value:
         return NextStep("kubectl apply -f FILE", "suspended as asked: set spec.suspend: false in FILE to run it")
     if st.get("violations"):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from microapp_operator.api import types as api
-from microapp_operator.core import catalog, examples, plan
+from microapp_operator.core import catalog, plan
+from microapp_operator.presentation import examples
 
 WEB = next(t for t in catalog.builtin() if t.template_name == "web-service")
 

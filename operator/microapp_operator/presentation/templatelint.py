@@ -20,7 +20,8 @@ import yaml
 from pydantic import ValidationError
 
 from ..api import types as api
-from . import catalog, examples, guardrails, plan
+from ..core import catalog, guardrails, plan
+from . import examples
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from microapp_operator.core import explain, screen
-from microapp_operator.core.screen import Line, Tone
+from microapp_operator.presentation import explain, explaintext, screen
+from microapp_operator.presentation.screen import Line
+from microapp_operator.presentation.views import NotReadable, Tone
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 STAMP = "2026-03-01T12:00:00Z"
@@ -178,7 +179,7 @@ def flat(out: str) -> str:
 
 
 def screen_of(expl: explain.Explanation, width: int = 80) -> str:
-    return explain.text(expl, width=width, colour=False)
+    return explaintext.render(expl, width=width, colour=False)
 
 
 def test_a_ready_app_says_so_child_by_child_with_cost_lifecycle_and_next_command() -> None:
@@ -220,7 +221,11 @@ def test_ready_app_as_data() -> None:
     assert (data["phase"], data["tone"], data["next"]) == (
         "Running",
         "ok",
-        {"command": "microapp diff FILE", "why": "before your next kubectl apply: what it would change in the cluster"},
+        {
+            "command": "microapp diff FILE",
+            "why": "before your next kubectl apply: what it would change in the cluster",
+            "action": None,
+        },
     )
     assert data["children"][0] == {
         "apiVersion": "apps/v1",
@@ -237,6 +242,20 @@ def test_ready_app_as_data() -> None:
         f"kubectl annotate microapp shop -n team-finance microapp.dev/last-activity={STAMP} --overwrite"
     )
     assert data["lifecycle"]["idlesAt"] == "2026-03-14T12:00:00Z"
+    assert [(a["name"], a["label"], a["annotation"], a["value"]) for a in data["lifecycle"]["actions"]] == [
+        ("keep-alive", "Keep alive", "microapp.dev/last-activity", STAMP),
+        ("snooze", "Snooze", "microapp.dev/snooze-until", None),
+    ]
+    assert data["cost"]["teamFigures"] == {
+        "team": "finance",
+        "name": "finance",
+        "limit": "500.00",
+        "committed": "312.10",
+        "remaining": "187.90",
+        "share": "62%",
+        "enforcement": "Deny",
+        "warnAtPercent": 80,
+    }
     assert [p["name"] for p in data["pods"]] == ["shop-7d9c-a", "shop-7d9c-b"] and data["unreadable"] == []
 
 
@@ -355,7 +374,8 @@ def test_events_warnings_first_newest_first_at_most_five() -> None:
     events = [event("shop", f"R{i}", "m", at=f"2026-03-01T11:{i:02d}:00Z") for i in range(8)]
     events.append(event("shop", "Old", "w", type_="Warning", at="2026-03-01T10:00:00Z"))
     expl = build(app(), events=events + events[:2])  # the same Event twice (two name queries) counts once
-    assert [e.reason for e in expl.events or ()] == ["Old", "R7", "R6", "R5", "R4"]
+    assert not isinstance(expl.events, NotReadable)
+    assert [e.reason for e in expl.events] == ["Old", "R7", "R6", "R5", "R4"]
     assert expl.events_omitted == 4
     assert "  and 4 more (kubectl get events -n team-finance)\n" in screen_of(expl)
 
@@ -449,6 +469,7 @@ def test_what_the_cluster_refused_shows_as_not_readable_and_the_rest_still_shows
     assert "; the PlatformPolicy's defaults are not readable with your permissions" in flat(out)
     assert expl.unreadable == ("Service shop", "Pods", "Events", "TeamBudgets", "PlatformPolicy")
     assert explain.as_data(expl)["pods"] is None
+    assert expl.pods == NotReadable("Pods") and expl.cost.team_figures == NotReadable("TeamBudgets")
 
 
 def test_an_app_the_operator_has_not_seen_yet() -> None:
@@ -487,7 +508,7 @@ def test_no_line_is_wider_than_80_columns_even_with_very_long_messages(colour: b
     )
     pods = [pod(f"{name}-7d9c4f5b6-{i}", ready=False, waiting="CrashLoopBackOff", restarts=3) for i in range(7)]
     events = [event(name, "Failed", LONG, type_="Warning")]
-    out = explain.text(build(obj, pods=pods, events=events), width=80, colour=colour)
+    out = explaintext.render(build(obj, pods=pods, events=events), width=80, colour=colour)
     widths = [len(screen.visible(line)) for line in out.splitlines()]
     assert max(widths) <= 80, [line for line in out.splitlines() if len(screen.visible(line)) > 80]
     assert ("\x1b[" in out) is colour
@@ -495,7 +516,7 @@ def test_no_line_is_wider_than_80_columns_even_with_very_long_messages(colour: b
 
 
 def test_colour_marks_ready_green_progress_yellow_failure_red() -> None:
-    out = explain.text(
+    out = explaintext.render(
         build(app(), pods=[pod("shop-7d9c-a"), pod("shop-7d9c-b", ready=False, waiting="ImagePullBackOff")]),
         width=80,
         colour=True,
@@ -503,7 +524,7 @@ def test_colour_marks_ready_green_progress_yellow_failure_red() -> None:
     assert out.startswith("\x1b[1mMicroApp team-finance/shop\x1b[0m: \x1b[32mRunning\x1b[0m\n")
     assert "  \x1b[32mReady\x1b[0m        True (Available)" in out
     assert "  \x1b[31mFailing\x1b[0m      shop-7d9c-b: ImagePullBackOff, Running, not ready, 0 restarts" in out
-    stalled = explain.text(
+    stalled = explaintext.render(
         build(app(phase="Pending", conditions=[cond("Ready", "False", "Progressing", "1 of 2")])), width=80, colour=True
     )
     assert "\x1b[33mPending\x1b[0m" in stalled and "  \x1b[33mReady\x1b[0m" in stalled
@@ -511,7 +532,7 @@ def test_colour_marks_ready_green_progress_yellow_failure_red() -> None:
 
 def test_text_from_the_cluster_cannot_drive_the_terminal() -> None:
     evil = event("shop", "Evil", "\x1b[2J\x1b]0;pwned\x07cleared\nnext line", type_="Warning")
-    out = explain.text(build(app(), events=[evil]), width=80, colour=False)
+    out = explaintext.render(build(app(), events=[evil]), width=80, colour=False)
     assert "\x1b" not in out and "\x07" not in out
     assert "Evil MicroApp/shop, 10m ago: [2J]0;pwnedcleared next line" in out
 

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from ..api import types as api
-from . import catalog, examples
+from ..core import catalog
+from . import examples
 
 
 @dataclass(frozen=True)

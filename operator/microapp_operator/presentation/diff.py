@@ -21,7 +21,7 @@ from typing import Any, Literal
 import yaml
 
 from ..api.conditions import ConditionType
-from . import drift, reconcile
+from ..core import drift, reconcile
 
 Action = Literal["create", "update", "delete", "unchanged", "unknown"]  # unknown: not readable
 ChildKey = tuple[str, str, str]  # (apiVersion, kind, name)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from microapp_operator.api import types as api
-from microapp_operator.core import catalog, templatelint
+from microapp_operator.core import catalog
+from microapp_operator.presentation import templatelint
 
 BUILTIN_OBJECTS = catalog.builtin_objects()
 WEB = next(o for o in BUILTIN_OBJECTS if o["spec"]["templateName"] == "web-service")

@@ -1,11 +1,12 @@
-"""core/diff.py: what an apply would change, from inputs built by hand (no cluster)."""
+"""presentation/diff.py: what an apply would change, from inputs built by hand (no cluster)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from microapp_operator.core import diff, drift, reconcile
+from microapp_operator.core import drift, reconcile
+from microapp_operator.presentation import diff
 
 
 def deployment(replicas: int = 1, cpu: str = "100m", **extra: Any) -> dict[str, Any]:

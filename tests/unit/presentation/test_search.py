@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from microapp_operator.api import types as api
-from microapp_operator.core import catalog, search
+from microapp_operator.core import catalog
+from microapp_operator.presentation import search
 
 BUILTIN = catalog.builtin()
 

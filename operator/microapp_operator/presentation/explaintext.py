@@ -1,23 +1,21 @@
-"""The screen of ``microapp explain``: an :class:`~.explain.Explanation` as labelled sections
-(pure). The order is the order a person asks in: is it up, what is wrong, what does it cost,
-what does it break, when will it sleep, what do I run now."""
+"""The terminal renderer of an app's page: an :class:`~.views.Explanation` as the labelled
+sections of ``microapp explain`` (pure). The order is the order a person asks in: is it up, what is
+wrong, what does it cost, what does it break, when will it sleep, what do I run now. Wrapping,
+colour and the shell commands' continuations are ``screen``'s."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .explainpods import NOT_READABLE, ago, worst
-from .lifecycle import timestamp
-from .screen import Line, Section, Tone
+from ..core.lifecycle import timestamp
+from .explainpods import ago, worst
+from .screen import Line, Section
 from .screen import render as layout
-
-if TYPE_CHECKING:
-    from .explain import ConditionView, Explanation
+from .views import ConditionView, Explanation, NotReadable, Tone
 
 POD_LIMIT = 5
 
 
 def render(expl: Explanation, width: int, colour: bool) -> str:
+    """The explanation as one screen, at most ``width`` columns; ANSI colour only if ``colour``."""
     sections = (
         _status(expl),
         _children(expl),
@@ -59,8 +57,8 @@ def _children(expl: Explanation) -> Section:
 
 
 def _pods(expl: Explanation) -> Section:
-    if expl.pods is None:
-        return Section("Pods", (Line("", f"Pods: {NOT_READABLE}", Tone.WARN),))
+    if isinstance(expl.pods, NotReadable):
+        return Section("Pods", (Line("", expl.pods.message, Tone.WARN),))
     healthy = [p for p in expl.pods if p.tone is Tone.OK and not p.restarts and not p.problems]
     others = worst([p for p in expl.pods if p not in healthy])
     lines = [
@@ -95,8 +93,8 @@ def _pods(expl: Explanation) -> Section:
 
 
 def _events(expl: Explanation) -> Section:
-    if expl.events is None:
-        return Section("Events", (Line("", f"Events: {NOT_READABLE}", Tone.WARN),))
+    if isinstance(expl.events, NotReadable):
+        return Section("Events", (Line("", expl.events.message, Tone.WARN),))
     lines = [
         Line(
             e.type,
@@ -129,7 +127,7 @@ def _cost(expl: Explanation) -> Section:
             f"{c.estimate} {c.currency}/month{share} the app's limit of {c.app_limit} (spec.budget.monthlyLimit)",
             Tone.BAD if c.over_app_limit else Tone.INFO,
         )
-    lines = [estimate, Line("team", c.team_budget, Tone.WARN if NOT_READABLE in c.team_budget else Tone.INFO)]
+    lines = [estimate, Line("team", c.team_budget, Tone.WARN if isinstance(c.team_figures, NotReadable) else Tone.INFO)]
     if c.within is not None:
         lines.append(_condition("WithinBudget", c.within))
     return Section("Cost", tuple(lines))

@@ -8,52 +8,15 @@ code), how often it restarted. Events: the Warnings first, newest first, a few o
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .lifecycle import rfc3339, timestamp
-from .screen import Tone
+from ..core.lifecycle import rfc3339, timestamp
+from .views import EventView, PodView, Tone
 
-NOT_READABLE = "not readable with your permissions"
 EVENT_LIMIT = 5
 _STARTING = {"ContainerCreating", "PodInitializing"}  # waiting, but nothing is wrong yet
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Denied:
-    """A read the cluster refused (403): that part of the screen says so, the rest still shows."""
-
-
-DENIED = Denied()
-
-
-@dataclass(frozen=True)
-class PodView:
-    """One Pod as a person needs it: up or not, and why not."""
-
-    name: str
-    phase: str
-    ready: bool
-    restarts: int
-    reason: str | None  # the worst thing about it: CrashLoopBackOff, ImagePullBackOff, ...
-    problems: tuple[str, ...]  # per container: why it waits or exited, and its last exit
-    owners: tuple[str, ...]  # its ReplicaSet, Job, ... (their Events concern the app too)
-    tone: Tone
-
-
-@dataclass(frozen=True)
-class EventView:
-    """One Event, with its age at ``now``."""
-
-    type: str
-    reason: str
-    object: str  # Kind/name
-    message: str
-    count: int
-    at: str | None
-    age: str
 
 
 def ago(moment: datetime | None, now: datetime) -> str:

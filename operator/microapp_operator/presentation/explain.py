@@ -1,12 +1,15 @@
-"""``microapp explain NAME``: why an app is (not) running, on one screen (pure; clock as ``now``).
+"""An app's page from what the caller read: the builder of the :class:`~.views.Explanation` that
+``microapp explain`` prints and the portal's app page draws (pure; clock as ``now``).
 
-The shell reads the MicroApp, its children (``status.inventory``), its Pods (``status.selector``),
-the Events about them, the TeamBudgets and the PlatformPolicy, and passes them in as plain dicts;
-a read the cluster refused (403) comes in as :data:`DENIED` and shows as not readable, so a
+The caller reads the MicroApp, its children (``status.inventory``), its Pods (``status.selector``),
+the Events about them, the TeamBudgets and the PlatformPolicy, as the reader (the CLI with the
+user's kubeconfig, the portal impersonating the user), and passes them in as plain dicts; a read
+the cluster refused (403) comes in as :data:`DENIED` and becomes a :class:`NotReadable` part, so a
 viewer still gets the rest. The verdicts are the core's own: child health from ``health``, the
-lifecycle's rules from ``lifecycle``, the app's limit from ``budget``, names from
+lifecycle's rules and dates from ``lifecycle``, the app's limit from ``budget``, names from
 ``api.conditions``; what the operator decided is read from the status it wrote. Pods and Events
-are in ``explainpods``, the next command in ``nextstep``, the layout in ``explaintext`` and ``screen``.
+are in ``explainpods``, the next command in ``nextstep``; the renderers are ``explaintext``
+(terminal) and ``html``; ``as_data`` is ``-o json``.
 """
 
 from __future__ import annotations
@@ -14,20 +17,32 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from ..api import types as api
 from ..api.conditions import ConditionType, Phase, Reason
-from . import budget, explaintext, health, lifecycle
-from .cost import money
-from .explainpods import DENIED, NOT_READABLE, Denied, EventView, PodView, events_of, pod_view
-from .nextstep import NextStep, next_step
-from .screen import Tone
+from ..core import budget, health, lifecycle
+from ..core.cost import money
+from .explainpods import events_of, pod_view
+from .nextstep import next_step
+from .views import (
+    DENIED,
+    NOT_READABLE,
+    Action,
+    ChildView,
+    ConditionView,
+    CostView,
+    Explanation,
+    FindingsView,
+    LifecycleView,
+    NotReadable,
+    TeamBudgetView,
+    Tone,
+)
 
-__all__ = ["DENIED", "NOT_READABLE", "Denied", "Explanation", "build", "text", "as_data"]
+__all__ = ["DENIED", "NOT_READABLE", "NotReadable", "Explanation", "build", "as_data"]
 
 ChildKey = tuple[str, str, str]  # (apiVersion, kind, name), as in status.inventory
 _TRUE_IS_BAD = {
@@ -42,106 +57,14 @@ _PHASE_TONE = {Phase.RUNNING.value: Tone.OK, Phase.FAILED.value: Tone.BAD, Phase
 _STATE_TONE = {health.State.READY: Tone.OK, health.State.PROGRESSING: Tone.WARN, health.State.FAILED: Tone.BAD}
 
 
-@dataclass(frozen=True)
-class ConditionView:
-    """A condition of the MicroApp, with the tone it is shown in."""
-
-    type: str
-    status: str
-    reason: str
-    message: str
-    tone: Tone
-
-
-@dataclass(frozen=True)
-class ChildView:
-    """One object of ``status.inventory``: its health (``core.health``) and its abnormal conditions."""
-
-    api_version: str
-    kind: str
-    name: str
-    state: str  # Ready, Progressing, Failed, or NotReadable
-    message: str
-    tone: Tone
-    problems: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CostView:
-    """The estimate against the app's own limit and the team's TeamBudget."""
-
-    estimate: str | None
-    currency: str
-    app_limit: str | None
-    app_share: str | None  # the estimate as a share of the app's limit, e.g. 65%
-    over_app_limit: bool
-    team: str | None
-    team_budget: str  # one sentence: committed of limit, or why there is none
-    within: ConditionView | None
-    tone: Tone
-
-
-@dataclass(frozen=True)
-class FindingsView:
-    """Policy findings (each names its field) and the way to fix and re-check them."""
-
-    violations: tuple[str, ...]
-    compliant: ConditionView | None
-    fix: str | None
-    tone: Tone
-
-
-@dataclass(frozen=True)
-class LifecycleView:
-    """The lifecycle dates from status, the effective rules, and how to keep the app alive."""
-
-    state: str  # Active, Idle, Retiring, Retired
-    rules: str  # lifecycle.explain of the effective settings
-    last_activity: str | None
-    activity_source: str | None
-    idle_since: str | None
-    idles_at: str | None
-    retire_at: str | None
-    next_check: str | None
-    snooze_until: str | None
-    message: str | None
-    keep_alive: str | None  # the command that keeps (or brings) it alive, if it needs one
-    keep_alive_why: str
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Everything ``microapp explain`` shows (``text``) or prints as JSON (``as_data``)."""
-
-    namespace: str
-    name: str
-    phase: str
-    tone: Tone
-    observed: str | None  # a note when the status is not of the current generation
-    owner: str | None
-    template: str | None
-    url: str | None
-    conditions: tuple[ConditionView, ...]
-    children: tuple[ChildView, ...]
-    pods: tuple[PodView, ...] | None  # None: not readable
-    events: tuple[EventView, ...] | None
-    events_omitted: int
-    cost: CostView
-    findings: FindingsView
-    lifecycle: LifecycleView
-    next: NextStep
-    unreadable: tuple[str, ...]
-    now: str
-
-
 def build(
     app: Mapping[str, Any],
     *,
-    children: Mapping[ChildKey, Mapping[str, Any] | None | Denied],
-    pods: Sequence[Mapping[str, Any]] | Denied,
-    events: Sequence[Mapping[str, Any]] | Denied,
-    budgets: Sequence[Mapping[str, Any]] | Denied,
-    policy: Mapping[str, Any] | None | Denied,
+    children: Mapping[ChildKey, Mapping[str, Any] | None | NotReadable],
+    pods: Sequence[Mapping[str, Any]] | NotReadable,
+    events: Sequence[Mapping[str, Any]] | NotReadable,
+    budgets: Sequence[Mapping[str, Any]] | NotReadable,
+    policy: Mapping[str, Any] | None | NotReadable,
     now: datetime,
 ) -> Explanation:
     """The explanation of one MicroApp from what the cluster holds at ``now``. No side effects.
@@ -154,9 +77,10 @@ def build(
         _child(e, children.get((e.get("apiVersion", ""), e.get("kind", ""), e.get("name", "")), None))
         for e in st.get("inventory") or []
     )
-    pod_views = None if isinstance(pods, Denied) else tuple(pod_view(p, now) for p in pods)
-    named = {name} | {k.name for k in kids} | ({n for p in pod_views or () for n in (p.name, *p.owners)})
-    shown, omitted = (None, 0) if isinstance(events, Denied) else events_of(events, named, now)
+    pod_views = NotReadable("Pods") if isinstance(pods, NotReadable) else tuple(pod_view(p, now) for p in pods)
+    readable_pods = () if isinstance(pod_views, NotReadable) else pod_views
+    named = {name} | {k.name for k in kids} | {n for p in readable_pods for n in (p.name, *p.owners)}
+    shown, omitted = (NotReadable("Events"), 0) if isinstance(events, NotReadable) else events_of(events, named, now)
     spec, pol = _model(api.MicroAppSpec, app.get("spec")), _policy(policy)
     phase = st.get("phase") or "Unknown"
     life = _lifecycle(meta, st, spec, pol, policy, phase, now)
@@ -164,7 +88,7 @@ def build(
     unreadable += [
         what
         for what, got in (("Pods", pods), ("Events", events), ("TeamBudgets", budgets), ("PlatformPolicy", policy))
-        if isinstance(got, Denied)
+        if isinstance(got, NotReadable)
     ]
     template = st.get("template") or {}
     return Explanation(
@@ -184,7 +108,7 @@ def build(
         cost=_cost(meta, st, spec, app.get("spec") or {}, budgets, conds),
         findings=_findings(st, conds),
         lifecycle=life,
-        next=next_step(ns, name, st, _observed(meta, st), conds, kids, pod_views or (), life),
+        next=next_step(ns, name, st, _observed(meta, st), conds, kids, readable_pods, life),
         unreadable=tuple(unreadable),
         now=lifecycle.rfc3339(now) or "",
     )
@@ -197,8 +121,8 @@ def _model(model: type[api.Model], data: Any) -> Any:
         return None
 
 
-def _policy(policy: Mapping[str, Any] | None | Denied) -> api.PlatformPolicySpec | None:
-    return None if policy is None or isinstance(policy, Denied) else _model(api.PlatformPolicySpec, policy)
+def _policy(policy: Mapping[str, Any] | None | NotReadable) -> api.PlatformPolicySpec | None:
+    return None if policy is None or isinstance(policy, NotReadable) else _model(api.PlatformPolicySpec, policy)
 
 
 def _conditions(st: Mapping[str, Any]) -> dict[str, ConditionView]:
@@ -236,9 +160,9 @@ def _template(st: Mapping[str, Any], asked: str | None) -> str | None:
     return f"{st['name']} {st.get('version', '?')}{newer} (spec.template {asked})"
 
 
-def _child(entry: Mapping[str, Any], obj: Mapping[str, Any] | None | Denied) -> ChildView:
+def _child(entry: Mapping[str, Any], obj: Mapping[str, Any] | None | NotReadable) -> ChildView:
     av, kind, name = entry.get("apiVersion", ""), entry.get("kind", ""), entry.get("name", "")
-    if isinstance(obj, Denied):
+    if isinstance(obj, NotReadable):
         return ChildView(av, kind, name, "NotReadable", f"{kind} {name}: {NOT_READABLE}", Tone.WARN)
     h = health.child(av, kind, obj)
     if obj is None:
@@ -259,7 +183,7 @@ def _cost(
     st: Mapping[str, Any],
     spec: api.MicroAppSpec | None,
     raw: Mapping[str, Any],
-    budgets: Sequence[Mapping[str, Any]] | Denied,
+    budgets: Sequence[Mapping[str, Any]] | NotReadable,
     conds: Mapping[str, ConditionView],
 ) -> CostView:
     cost = st.get("cost") or {}
@@ -270,6 +194,7 @@ def _cost(
     within = conds.get(ConditionType.WITHIN_BUDGET.value)
     app_limit = money(limit) if limit is not None else raw_limit
     share = percent(cost.get("estimatedMonthly"), app_limit)
+    figures = _team_figures(team, budgets)
     return CostView(
         estimate=cost.get("estimatedMonthly"),
         currency=currency,
@@ -277,29 +202,51 @@ def _cost(
         app_share=share,
         over_app_limit=_above(cost.get("estimatedMonthly"), app_limit),
         team=team,
-        team_budget=_team_budget(team, budgets, currency),
+        team_budget=_team_sentence(team, figures, currency),
+        team_figures=figures,
         within=within,
         tone=within.tone if within else Tone.INFO,
     )
 
 
-def _team_budget(team: str | None, budgets: Sequence[Mapping[str, Any]] | Denied, currency: str) -> str:
+def _team_figures(
+    team: str | None, budgets: Sequence[Mapping[str, Any]] | NotReadable
+) -> TeamBudgetView | NotReadable | None:
     if not team:
-        return f"none: the {api.TEAM_ANNOTATION} annotation is missing"
-    if isinstance(budgets, Denied):
-        return f"{team}: TeamBudgets {NOT_READABLE}"
+        return None
+    if isinstance(budgets, NotReadable):
+        return NotReadable("TeamBudgets")
     found = next((b for b in budgets if (b.get("spec") or {}).get("team") == team), None)
     if found is None:
-        return f"{team}: no TeamBudget, so no team limit"
+        return None
     spec, st = found.get("spec") or {}, found.get("status") or {}
     limit, committed = _money(spec.get("monthlyLimit")), st.get("committedMonthly")
-    where = f"TeamBudget {(found.get('metadata') or {}).get('name')}: enforcement {spec.get('enforcement') or 'Deny'}"
-    if committed is None:
-        return f"{team}: limit {limit} {currency}/month ({where}; not counted yet)"
-    share = percent(committed, limit)
+    return TeamBudgetView(
+        team=team,
+        name=str((found.get("metadata") or {}).get("name") or ""),
+        limit=limit,
+        committed=committed,
+        remaining=st.get("remaining") if committed is not None else None,
+        share=percent(committed, limit) if committed is not None else None,
+        enforcement=spec.get("enforcement") or "Deny",
+        warn_at_percent=int(spec.get("warnAtPercent") or 80),
+    )
+
+
+def _team_sentence(team: str | None, figures: TeamBudgetView | NotReadable | None, currency: str) -> str:
+    if not team:
+        return f"none: the {api.TEAM_ANNOTATION} annotation is missing"
+    if isinstance(figures, NotReadable):
+        return f"{team}: TeamBudgets {NOT_READABLE}"
+    if figures is None:
+        return f"{team}: no TeamBudget, so no team limit"
+    f = figures
+    where = f"TeamBudget {f.name}: enforcement {f.enforcement}"
+    if f.committed is None:
+        return f"{team}: limit {f.limit} {currency}/month ({where}; not counted yet)"
     return (
-        f"{team}: {committed} of {limit} {currency}/month committed{f' ({share})' if share else ''}, "
-        f"{st.get('remaining', '?')} left ({where}, warning at {spec.get('warnAtPercent') or 80}%)"
+        f"{team}: {f.committed} of {f.limit} {currency}/month committed{f' ({f.share})' if f.share else ''}, "
+        f"{f.remaining or '?'} left ({where}, warning at {f.warn_at_percent}%)"
     )
 
 
@@ -353,52 +300,75 @@ def _lifecycle(
     life = st.get("lifecycle") or {}
     rules = lifecycle.settings(spec.lifecycle if spec else None, pol.lifecycle if pol else None)
     said = lifecycle.explain(rules) + (
-        "" if not isinstance(policy, Denied) else f"; the PlatformPolicy's defaults are {NOT_READABLE}"
+        "" if not isinstance(policy, NotReadable) else f"; the PlatformPolicy's defaults are {NOT_READABLE}"
     )
     state = phase if phase in (Phase.IDLE.value, Phase.RETIRING.value, Phase.RETIRED.value) else "Active"
-    last = lifecycle.timestamp(life.get("lastActivity"))
     annotations = meta.get("annotations") or {}
-    snooze = lifecycle.timestamp(annotations.get(api.SNOOZE_UNTIL_ANNOTATION))
-    idles_at = last + rules.idle_after if state == "Active" and last and rules.idle_after else None
-    if idles_at is not None and snooze is not None:  # a snooze postpones idling
-        idles_at = max(idles_at, snooze)
-    stamp = lifecycle.rfc3339(now)
-    ns, name = meta.get("namespace"), meta.get("name")
-    if state == "Active" and rules.idle_after is None and rules.expires_at is None:
-        keep, why = None, "never idled: nothing to do"
-    elif state == "Active":
-        keep = f"kubectl annotate microapp {name} -n {ns} {api.LAST_ACTIVITY_ANNOTATION}={stamp} --overwrite"
-        why = (
-            f"counts as activity, as do traffic and spec changes; {api.SNOOZE_UNTIL_ANNOTATION}=TIME "
-            "postpones idling"
-            + (" (spec.lifecycle.expiresAt retires it whatever the activity)" if rules.expires_at else "")
-        )
-    elif state == Phase.RETIRED.value:
-        keep = f"kubectl annotate microapp {name} -n {ns} {api.RESTORE_ANNOTATION}={stamp} --overwrite"
-        why = f"restores it from its archive (ConfigMap microapp-archive-{name})"
-    else:
-        keep = f"kubectl annotate microapp {name} -n {ns} {api.WAKE_ANNOTATION}={stamp} --overwrite"
-        why = "wakes it now (scaled back up)" + (", and cancels the retirement" if state == "Retiring" else "")
+    seen = lifecycle.observed_from(
+        annotations, life, state, created=None, generation_changed=False, traffic=None, activity_known=True, now=now
+    )
+    dates = lifecycle.deadlines(seen, rules)
+    sleeps = rules.idle_after is not None or rules.expires_at is not None
+    actions = _actions(meta, state, sleeps, rules.expires_at is not None, now)
+    main = actions[0] if actions else None
     return LifecycleView(
         state=state,
         rules=said,
         last_activity=life.get("lastActivity"),
         activity_source=life.get("activitySource"),
         idle_since=life.get("idleSince"),
-        idles_at=lifecycle.rfc3339(idles_at),
-        retire_at=life.get("retireAt"),
+        idles_at=lifecycle.rfc3339(dates.idles_at),
+        retire_at=lifecycle.rfc3339(dates.retires_at),
         next_check=life.get("nextCheck"),
         snooze_until=annotations.get(api.SNOOZE_UNTIL_ANNOTATION),
         message=life.get("message"),
-        keep_alive=keep,
-        keep_alive_why=why,
+        keep_alive=main.command if main else None,
+        keep_alive_why=main.why if main else "never idled: nothing to do",
+        actions=actions,
     )
 
 
+def _actions(meta: Mapping[str, Any], state: str, sleeps: bool, expires: bool, now: datetime) -> tuple[Action, ...]:
+    """The annotations that change the lifecycle in this state, the one that keeps it alive first."""
+    stamp = lifecycle.rfc3339(now) or ""
+    name, ns = meta.get("name"), meta.get("namespace")
+
+    def action(key: str, label: str, annotation: str, value: str | None, why: str) -> Action:
+        command = f"kubectl annotate microapp {name} -n {ns} {annotation}={value or 'TIME'} --overwrite"
+        return Action(key, label, annotation, value, command, why)
+
+    snooze = action("snooze", "Snooze", api.SNOOZE_UNTIL_ANNOTATION, None, "postpones idling and retirement until TIME")
+    if state == "Active" and not sleeps:
+        return ()
+    if state == "Active":
+        why = (
+            f"counts as activity, as do traffic and spec changes; {api.SNOOZE_UNTIL_ANNOTATION}=TIME "
+            "postpones idling" + (" (spec.lifecycle.expiresAt retires it whatever the activity)" if expires else "")
+        )
+        return action("keep-alive", "Keep alive", api.LAST_ACTIVITY_ANNOTATION, stamp, why), snooze
+    if state == Phase.RETIRED.value:
+        why = f"restores it from its archive (ConfigMap microapp-archive-{name})"
+        return (action("restore", "Restore", api.RESTORE_ANNOTATION, stamp, why),)
+    why = "wakes it now (scaled back up)" + (", and cancels the retirement" if state == "Retiring" else "")
+    wake = action("wake", "Wake", api.WAKE_ANNOTATION, stamp, why)
+    return (wake,) if state == Phase.RETIRING.value else (wake, snooze)
+
+
 def as_data(expl: Explanation) -> dict[str, Any]:
-    """The explanation for ``-o json``: every field, camelCase keys, tones as words."""
-    data: dict[str, Any] = _camel(dataclasses.asdict(expl))
+    """The explanation for ``-o json``: every field, camelCase keys, tones as words, a part that is
+    not readable as null (and named in ``unreadable``)."""
+    data: dict[str, Any] = _camel(_plain(expl))
     return data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, NotReadable):
+        return None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _camel(value: Any) -> Any:
@@ -407,8 +377,3 @@ def _camel(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_camel(v) for v in value]
     return value.value if isinstance(value, Tone) else value
-
-
-def text(expl: Explanation, width: int, colour: bool) -> str:
-    """The explanation as one screen, at most ``width`` columns; ANSI colour only if ``colour``."""
-    return explaintext.render(expl, width, colour)

@@ -1,4 +1,5 @@
-"""Terminal layout of the one-screen commands (``microapp explain``), pure.
+"""Terminal layout of the one-screen commands (``microapp explain``), pure: the terminal renderer's
+primitives (the view models know nothing of it).
 
 Labelled lines wrapped to the terminal's width with hanging indents, so nothing runs past the
 edge; shell commands wrapped with backslash continuations, so they still run when pasted;
@@ -13,15 +14,8 @@ import re
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import Enum
 
-
-class Tone(str, Enum):
-    OK = "ok"  # green: ready, True, within a limit
-    WARN = "warn"  # yellow: progressing, asleep, near a limit, not readable
-    BAD = "bad"  # red: failed, stalled, over a limit
-    INFO = "info"  # plain
-
+from .views import Tone
 
 _CODES = {Tone.OK: "32", Tone.WARN: "33", Tone.BAD: "31"}
 BOLD = "1"
