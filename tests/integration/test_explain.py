@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from microapp_operator.entry import cluster, explaincmd
+from microapp_operator.presentation import explain, html
 from tests.helpers import KUBECONFIG, eventually, get_json, kubectl, microapp
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -222,6 +224,18 @@ def test_json_has_every_part(shop: tuple[str, str]) -> None:
         f"kubectl annotate microapp shop -n {ns} microapp.dev/last-activity="
     )
     assert data["next"]["command"] == "microapp diff FILE" and data["unreadable"] == []
+    assert [(a["name"], a["annotation"]) for a in data["lifecycle"]["actions"]] == [
+        ("keep-alive", "microapp.dev/last-activity"),
+        ("snooze", "microapp.dev/snooze-until"),
+    ]
+    assert data["lifecycle"]["actions"][0]["command"] == data["lifecycle"]["keepAlive"]
+    figures = data["cost"]["teamFigures"]
+    assert (figures["team"], figures["limit"], figures["committed"], figures["enforcement"]) == (
+        team,
+        "100.00",
+        "6.54",
+        "Deny",
+    )
     assert "\x1b" not in proc.stdout
 
 
@@ -325,7 +339,9 @@ def _viewer_kubeconfig(ns: str, directory: Path) -> Path:
     return path
 
 
-def test_a_viewer_sees_what_they_may_read_and_which_parts_they_may_not(shop: tuple[str, str], tmp_path: Path) -> None:
+def test_a_viewer_sees_what_they_may_read_and_which_parts_they_may_not(
+    shop: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ns, team = shop
     proc = cli("shop", "--color", "never", kubeconfig=_viewer_kubeconfig(ns, tmp_path))
     assert proc.returncode == 0, proc.stderr
@@ -339,3 +355,14 @@ def test_a_viewer_sees_what_they_may_read_and_which_parts_they_may_not(shop: tup
     assert "; the PlatformPolicy's defaults are not readable with your permissions\n" in out
     data = json.loads(cli("shop", "-o", "json", kubeconfig=tmp_path / "viewer.kubeconfig").stdout)
     assert {"Service shop", "Events", "TeamBudgets", "PlatformPolicy"} <= set(data["unreadable"])
+
+    # The portal's way: the same reads as the viewer, the same view model, drawn as HTML.
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "viewer.kubeconfig"))
+    seen = cluster.read(lambda kube: explaincmd.gather(kube, ns, "shop"), what="the app")
+    assert seen is not None
+    page = html.page(explain.build(seen.pop("app"), **seen, now=datetime.now(UTC)))
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert f"MicroApp {ns}/shop" in text and "Status Running " in text
+    assert "Service shop: not readable with your permissions" in text
+    assert "Events Events: not readable with your permissions" in text
+    assert f"{team}: TeamBudgets not readable with your permissions" in text
