@@ -8,6 +8,7 @@
 # MICROAPP_NODES (default 2), MICROAPP_APISERVER_ARGS (extra kube-apiserver flags, "key=value ...",
 # e.g. the fault tests' low max-requests-inflight). Every cluster writes an audit log of write
 # requests (hack/audit-policy.yaml), which tests read to count the operator's writes per namespace.
+# kwok runs without node leases and with its Pod CIDR set in hack/kwok.yaml (why: see there).
 # The API server reaches webhook Services through their ready endpoints (enable-aggregator-routing:
 # there is no kube-proxy), so admission really goes through a Service's EndpointSlice.
 set -euo pipefail
@@ -80,7 +81,6 @@ up() {
       --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
       --extra-args "kube-apiserver=enable-aggregator-routing=true" \
       --extra-args "kube-controller-manager=service-cluster-ip-range=10.96.0.0/16" \
-      --extra-args "kwok-controller=cidr=10.244.0.0/16" \
       --timeout 5m --wait 2m
   fi
   echo "$fingerprint" > "$state/fingerprint"
@@ -109,11 +109,23 @@ down() {
 }
 
 stop() { log "stopping cluster '$name' (etcd data kept) ..."; kwok stop cluster --name "$name"; }
+# A component is back once it renews its leader lease after the start. A restarted
+# controller-manager or scheduler has a new identity and waits out its predecessor's lease (15 s),
+# as in a real cluster; until then no Deployment gets a ReplicaSet and no Pod a node.
+renewed_since() {  # renewed_since LEASE RFC3339-TIME
+  local renew
+  renew=$(kubectl --kubeconfig "$kubeconfig" -n kube-system get lease "$1" -o jsonpath='{.spec.renewTime}' 2>/dev/null)
+  [[ -n "$renew" && "$renew" > "$2" ]]
+}
+
 start() {
-  local t0; t0=$(date +%s)
+  local t0 since_iso; t0=$(date +%s); since_iso=$(date -u +%Y-%m-%dT%H:%M:%S)
   log "starting cluster '$name' ..."
   kwok start cluster --name "$name"
   wait_for "the API server" 120 healthy
+  wait_for "the controller-manager to lead again (its predecessor's lease runs out)" 120 \
+    renewed_since kube-controller-manager "$since_iso"
+  wait_for "the scheduler to lead again" 120 renewed_since kube-scheduler "$since_iso"
   log "cluster '$name' back in $(since "$t0")"
 }
 
