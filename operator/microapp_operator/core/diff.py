@@ -113,7 +113,7 @@ def compare(
     before_cost = decimal((old_status.get("cost") or {}).get("estimatedMonthly"))
     old_findings = tuple(old_status.get("violations") or ())
     new_findings = tuple(decision.violations)
-    template = (decision.status.get("template") or {}) if isinstance(decision, reconcile.Apply) else {}
+    template = decision.template if isinstance(decision, reconcile.Apply) else {}
     return Report(
         namespace=meta.get("namespace", ""),
         name=meta.get("name", ""),
@@ -125,7 +125,9 @@ def compare(
         cost_before=before_cost,
         cost_after=decision.estimate,
         currency=currency,
-        budget=_budget_message(decision.status),
+        budget=_budget_message(
+            {"conditions": decision.conditions} if isinstance(decision, reconcile.Apply) else decision.status
+        ),
         findings_new=tuple(f for f in new_findings if f not in old_findings),
         findings_gone=tuple(f for f in old_findings if f not in new_findings),
         template_before=_version(old_status.get("template")),

@@ -157,9 +157,7 @@ async def _report(kube: Kube, snap: Snapshot, app: dict[str, Any], now: datetime
         raise
     team = ((after.get("metadata") or {}).get("annotations") or {}).get(api.TEAM_ANNOTATION, "")
     old_status = (live_app or {}).get("status") or {}
-    decision = reconcile.decide(
-        body=after, old_status=old_status, world=snap.world(team, live_app), live=lambda obj: None, now=now
-    )
+    decision = reconcile.decide(body=after, old_status=old_status, world=snap.world(team, live_app), now=now)
     live, unreadable = await _children(kube, ns, decision, old_status)
     report = diff.compare(live_app=live_app, after=after, decision=decision, live=live, currency=snap.prices.currency)
     return replace(

@@ -12,8 +12,9 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
+from ..api.kinds import Key
+
 log = logging.getLogger(__name__)
-Key = tuple[str, str]
 
 
 class Retry(Exception):

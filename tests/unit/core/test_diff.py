@@ -60,11 +60,14 @@ def apply(
     *objects: dict[str, Any], estimate: str = "10", violations: list[str] | None = None, version: str = "1.0.0"
 ) -> reconcile.Apply:
     inventory = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]} for o in objects]
-    status = {
-        "template": {"name": "web-service", "version": version},
-        "conditions": [{"type": "WithinBudget", "status": "True", "message": f"estimated {estimate} USD/month"}],
-    }
-    return reconcile.Apply(tuple(objects), inventory, status, violations or [], Decimal(estimate))
+    return reconcile.Apply(
+        tuple(objects),
+        inventory,
+        violations or [],
+        Decimal(estimate),
+        template={"name": "web-service", "version": version},
+        conditions=[{"type": "WithinBudget", "status": "True", "message": f"estimated {estimate} USD/month"}],
+    )
 
 
 def app(replicas: int = 1) -> dict[str, Any]:
