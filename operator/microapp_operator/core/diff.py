@@ -21,10 +21,11 @@ from typing import Any, Literal
 import yaml
 
 from ..api.conditions import ConditionType
+from ..api.kinds import ObjectId, entry_id, object_id
 from . import drift, reconcile
 
 Action = Literal["create", "update", "delete", "unchanged", "unknown"]  # unknown: not readable
-ChildKey = tuple[str, str, str]  # (apiVersion, kind, name)
+ChildKey = ObjectId  # (apiVersion, kind, name)
 Outcome = Literal["apply", "held", "stalled", "refused", "deleted"]
 
 # Metadata the API server keeps, and annotations no reader cares about in a diff.
@@ -145,7 +146,7 @@ def children(
     out = [child(obj, live.get(key_of(obj))) for obj in decision.objects]
     kept = {key_of(obj) for obj in decision.objects}
     for entry in old_status.get("inventory") or ():
-        key = (entry.get("apiVersion", ""), entry.get("kind", ""), entry.get("name", ""))
+        key = entry_id(entry)
         if key not in kept and key in live:
             out.append(
                 Change(
@@ -172,7 +173,7 @@ def child(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> Change:
 
 
 def key_of(obj: Mapping[str, Any]) -> ChildKey:
-    return (obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
+    return object_id(obj)
 
 
 def projected(live: Any, desired: Any) -> Any:

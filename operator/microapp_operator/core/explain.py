@@ -21,6 +21,7 @@ from typing import Any
 
 from ..api import types as api
 from ..api.conditions import ConditionType, Phase, Reason
+from ..api.kinds import ObjectId, entry_id
 from . import budget, explaintext, health, lifecycle
 from .cost import money
 from .explainpods import DENIED, NOT_READABLE, Denied, EventView, PodView, events_of, pod_view
@@ -29,7 +30,7 @@ from .screen import Tone
 
 __all__ = ["DENIED", "NOT_READABLE", "Denied", "Explanation", "build", "text", "as_data"]
 
-ChildKey = tuple[str, str, str]  # (apiVersion, kind, name), as in status.inventory
+ChildKey = ObjectId  # (apiVersion, kind, name), as in status.inventory
 _TRUE_IS_BAD = {
     ConditionType.STALLED.value: Tone.BAD,
     ConditionType.RECONCILING.value: Tone.WARN,
@@ -150,10 +151,7 @@ def build(
     meta, st = app.get("metadata") or {}, app.get("status") or {}
     ns, name = meta.get("namespace") or "default", meta.get("name") or ""
     conds = _conditions(st)
-    kids = tuple(
-        _child(e, children.get((e.get("apiVersion", ""), e.get("kind", ""), e.get("name", "")), None))
-        for e in st.get("inventory") or []
-    )
+    kids = tuple(_child(e, children.get(entry_id(e), None)) for e in st.get("inventory") or [])
     pod_views = None if isinstance(pods, Denied) else tuple(pod_view(p, now) for p in pods)
     named = {name} | {k.name for k in kids} | ({n for p in pod_views or () for n in (p.name, *p.owners)})
     shown, omitted = (None, 0) if isinstance(events, Denied) else events_of(events, named, now)

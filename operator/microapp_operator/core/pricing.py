@@ -36,5 +36,9 @@ def price(
     keeps one built (the runtime does); else built from ``policy``. Raises ``PlanError`` (the app
     does not render) and ``RenderError`` (its output cannot be priced)."""
     work = plan.workload(app, templates, pinned=pinned, policy=policy, podmonitor=podmonitor)
-    sheet = prices if prices is not None else cost.Prices.from_policy(policy.pricing if policy else None)
-    return Priced(work, cost.estimate(work.objects, sheet))
+    return Priced(work, cost.estimate(work.objects, prices if prices is not None else sheet(policy)))
+
+
+def sheet(policy: api.PlatformPolicySpec | None) -> cost.Prices:
+    """The policy's price sheet (OpenCost's prices where it is silent, or without a policy)."""
+    return cost.Prices.from_policy(policy.pricing if policy else None)

@@ -20,7 +20,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..api import types as api
-from ..api.kinds import APPTEMPLATE, KNATIVE_SERVICE, MICROAPP, PLATFORMPOLICY, PODMONITOR, RESOURCES, TEAMBUDGET
+from ..api.kinds import (
+    APPTEMPLATE,
+    KNATIVE_SERVICE,
+    MICROAPP,
+    PLATFORMPOLICY,
+    PODMONITOR,
+    RESOURCES,
+    TEAMBUDGET,
+    entry_id,
+)
 from ..core import budget, catalog, cost, diff, reconcile
 from . import cluster, explaincmd, files
 
@@ -178,7 +187,7 @@ async def _children(
     from ..runtime.kube import KubeError
 
     keys = {diff.key_of(o) for o in getattr(decision, "objects", ())}
-    keys |= {(e.get("apiVersion", ""), e.get("kind", ""), e.get("name", "")) for e in old_status.get("inventory") or ()}
+    keys |= {entry_id(e) for e in old_status.get("inventory") or ()}
     live: dict[diff.ChildKey, dict[str, Any]] = {}
     unreadable: set[diff.ChildKey] = set()
     for key in sorted(keys):

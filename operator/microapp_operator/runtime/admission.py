@@ -18,7 +18,7 @@ import orjson
 from ..api import types as api
 from ..api.conditions import Reason
 from ..api.kinds import CHILDREN, RESOURCES
-from ..core import budget, cost, guardrails, identity, ownership, plan
+from ..core import budget, guardrails, identity, ownership, plan, pricing
 from ..core.render import RenderError
 from .budgets import Budgets
 from .cache import ChildCache
@@ -127,11 +127,11 @@ class Admission:
         try:
             spec = plan.parse_spec(body.get("spec"))
             app = plan.App(meta, spec)
-            work = plan.workload(app, w.templates.values(), policy=w.policy, podmonitor=w.podmonitor)
-            res = work.resolution
+            priced = pricing.price(app, w.templates.values(), w.policy, prices=w.prices, podmonitor=w.podmonitor)
+            work, res = priced.work, priced.work.resolution
             missing = ownership.unavailable(work.objects, absent, template=f"{res.name}@{res.version}")
             value = (
-                cost.estimate(work.objects, w.prices).monthly,
+                priced.estimate.monthly,
                 missing + guardrails.evaluate_workload(spec, work.objects, w.policy),
                 spec,
             )

@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import metrics
 from ..api.kinds import MICROAPP, TEAMBUDGET
-from ..core import budget, cost, plan
+from ..core import budget, plan, pricing
 from ..core.ledger import Entry, Ledger
 from ..core.render import RenderError
 from .kube import Kube, KubeError
@@ -149,10 +149,10 @@ class Budgets:
         for item in items:
             key = (item["metadata"]["namespace"], item["metadata"]["name"])
             try:
-                objects = plan.workload(
-                    plan.parse(item), w.templates.values(), policy=w.policy, podmonitor=w.podmonitor
-                ).objects
-                amount: Decimal | None = cost.estimate(objects, w.prices).monthly
+                priced = pricing.price(
+                    plan.parse(item), w.templates.values(), w.policy, prices=w.prices, podmonitor=w.podmonitor
+                )
+                amount: Decimal | None = priced.estimate.monthly
             except (plan.PlanError, RenderError):
                 amount = None
             self.account(key, plan.AppMeta.of(item).team, amount, priming=True)

@@ -279,9 +279,9 @@ async def prune(
     keep = {entry_id(e) for e in now_rendered}
     pruned = []
     for entry in before:
-        ident = (entry.get("apiVersion"), entry.get("kind"), entry.get("name"))
-        res: Resource | None = RESOURCES.get((ident[0], ident[1]))  # type: ignore[arg-type]
-        if ident in keep or res is None or not isinstance(ident[2], str):
+        ident = entry_id(entry)
+        res: Resource | None = RESOURCES.get((ident[0], ident[1]))
+        if ident in keep or res is None or not ident[2] or not isinstance(ident[2], str):
             continue
         live = cache.get(res, meta.namespace, ident[2]) or await kube.get(res, meta.namespace, ident[2])
         if live is None or not ownership.controlled_by(live, meta.uid):
