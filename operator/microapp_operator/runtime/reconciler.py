@@ -59,6 +59,10 @@ class Reconciler:
         self.status_refusals: dict[Key, str] = {}  # app -> the last terminal status-write error
         self.settled = Settled(cache)  # apps whose last reconcile changed nothing
 
+    def phase_counts(self) -> list[tuple[str, str]]:
+        """Every app's (phase, team), for microapp_apps."""
+        return list(self.phases.values())
+
     def forget(self, key: Key) -> None:
         self.settled.forget(key)
         self.phases.pop(key, None)
