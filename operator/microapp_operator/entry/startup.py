@@ -48,6 +48,7 @@ def tune(settings: kopf.OperatorSettings, shutdown: Shutdown | None = None) -> N
     # would deep-copy every event's body to build that state (4% of the CPU of a rollout).
     settings.persistence.diffbase_storage = NoDiffBase()
     if shutdown is not None:
+        shutdown.settings = settings
         settings.networking.error_backoffs = StopAwareBackoffs(settings.networking.error_backoffs, shutdown)
 
 
@@ -70,20 +71,30 @@ class Shutdown:
     def __init__(self) -> None:
         self.stopping = False
         self.abandoned: list[str] = []
-        self.kopf_requests = 0  # Kopf's requests not made because the operator was stopping
+        self.kopf_requests = 0  # Kopf's failed requests not retried because the operator was stopping
+        self.settings: kopf.OperatorSettings | None = None
+
+    def begin(self) -> None:
+        """From now on every API request has little time: one attempt, a short timeout."""
+        self.stopping = True
+        if self.settings is not None:
+            self.settings.networking.request_timeout = STEP
+            self.settings.networking.connect_timeout = STEP / 2
 
     def summary(self) -> str | None:
         """The one line naming what was abandoned, or None if nothing was."""
         gone = list(self.abandoned)
         if self.kopf_requests:
-            gone.append(f"{self.kopf_requests} Kopf API request(s) (the webhook configuration clean-up)")
+            gone.append(f"{self.kopf_requests} Kopf API request(s) the API server did not answer (not retried)")
         return "stopped; abandoned: " + "; ".join(gone) if gone else None
 
 
 class StopAwareBackoffs:
-    """Kopf's retry delays for its API requests, cut short by a stop: a request made once the
-    operator is stopping is given up before it is sent (as a cancellation, which Kopf does not
-    report as a failure), so the way out never waits for an API server that does not answer."""
+    """Kopf's retry delays for its API requests, cut short by a stop: once the operator is
+    stopping, a request gets one attempt and no wait after it; a retry is given up (as a
+    cancellation, which Kopf does not report as a failure) and counted, so the way out never
+    waits for an API server that does not answer. (Kopf takes the next delay from this iterator
+    before each attempt and sleeps it after a failure.)"""
 
     def __init__(self, delays: float | Iterable[float], shutdown: Shutdown) -> None:
         self.delays = tuple(delays) if isinstance(delays, Iterable) else (delays,)
@@ -93,11 +104,11 @@ class StopAwareBackoffs:
         return len(self.delays)
 
     def __iter__(self) -> Iterator[float]:
-        for delay in self.delays:
-            if self.shutdown.stopping:
+        for attempt, delay in enumerate(self.delays):
+            if self.shutdown.stopping and attempt > 0:  # the last attempt failed: give up
                 self.shutdown.kopf_requests += 1
                 raise asyncio.CancelledError("the operator is stopping")
-            yield delay
+            yield 0 if self.shutdown.stopping else delay
 
 
 @kopf.on.startup()
@@ -106,7 +117,6 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     cfg: OperatorConfig = memo.get("config") or OperatorConfig()
     memo.shutdown = Shutdown()
     tune(settings, memo.shutdown)
-    _on_signals(memo, cfg)
     kube = memo.kube = await Kube.connect()
     memo.owner_ref = await bootstrap.owner_reference(kube, cfg.owner)
     if cfg.webhook_port is not None:
@@ -131,6 +141,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
         memo.metrics_runner = await serve_metrics(cfg.metrics_port, cfg.metrics_addr, lambda: _readiness(memo))
     memo.manager_task = asyncio.create_task(work, name="microapp-manager")
     memo.manager_task.add_done_callback(lambda task: _ended(memo, task))
+    _on_signals(memo, cfg)  # last: Kopf installs its own handlers while this handler starts
     logger.info("manager started")
 
 
@@ -148,7 +159,7 @@ def _terminate(memo: kopf.Memo, cfg: OperatorConfig, sig: signal.Signals) -> Non
     shutdown: Shutdown = memo.shutdown
     if shutdown.stopping:
         return
-    shutdown.stopping = True
+    shutdown.begin()
     log.info("%s received: stopping (at most %.0fs)", sig.name, GRACE)
     for name in ("manager_task", "ca_task"):  # no reconcile starts from now on
         task = memo.get(name)
@@ -249,7 +260,9 @@ def _stop(memo: kopf.Memo, reason: str) -> None:
 async def stop(memo: kopf.Memo, **_: Any) -> None:
     """The clean-up, each step bounded: what did not finish in time is named, not retried."""
     shutdown: Shutdown = memo.get("shutdown") or Shutdown()
-    shutdown.stopping = True
+    shutdown.begin()
+    manager: Manager | None = memo.get("manager")
+    shutdown.abandoned += manager.unfinished() if manager is not None else []
     if memo.get("ca_task") is not None:
         memo.ca_task.cancel()
     runner = memo.get("metrics_runner")
@@ -275,7 +288,7 @@ async def _bounded(shutdown: Shutdown, what: str, step: Awaitable[Any], seconds:
         await asyncio.wait_for(step, timeout=seconds)
         return True
     except TimeoutError:
-        shutdown.abandoned.append(f"{what} (no answer in {seconds:.0f}s)")
+        shutdown.abandoned.append(f"{what} (no answer in {seconds:g}s)")
         return False
 
 

@@ -138,6 +138,15 @@ class Manager:
             return False, "syncing: catalog, child watches and the first pass over all apps"
         return True, "ok"
 
+    def unfinished(self) -> list[str]:
+        """What a stop now would leave undone (named in the operator's last line)."""
+        queued = len(self.queue.pending | self.queue.processing | self.queue.dirty)
+        teams = len(self.budgets.dirty & set(self.world.budgets))
+        events = len(self.reconciler.announce.pending)
+        found = [f"{queued} queued reconcile(s)"] if queued else []
+        found += [f"{teams} TeamBudget status write(s)"] if teams else []
+        return found + ([f"{events} Event(s) being posted"] if events else [])
+
     def _child_changed(self, namespace: str, name: str) -> None:
         self.queue.add((namespace, name))
 
