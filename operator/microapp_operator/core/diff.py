@@ -126,9 +126,7 @@ def compare(
         cost_before=before_cost,
         cost_after=decision.estimate,
         currency=currency,
-        budget=_budget_message(
-            {"conditions": decision.conditions} if isinstance(decision, reconcile.Apply) else decision.status
-        ),
+        budget=_budget_message(decision),
         findings_new=tuple(f for f in new_findings if f not in old_findings),
         findings_gone=tuple(f for f in old_findings if f not in new_findings),
         template_before=_version(old_status.get("template")),
@@ -251,8 +249,11 @@ def _message(decision: reconcile.Decision) -> str:
     return str(ready.get("message") or "")
 
 
-def _budget_message(status: Mapping[str, Any]) -> str:
-    return str(_condition(status, ConditionType.WITHIN_BUDGET).get("message") or "")
+def _budget_message(decision: reconcile.Decision) -> str:
+    if isinstance(decision, reconcile.Apply):  # its conditions, decided (the status follows the applies)
+        found = [c.message for c in decision.conditions if c.type == ConditionType.WITHIN_BUDGET.value]
+        return found[0] if found else ""
+    return str(_condition(decision.status, ConditionType.WITHIN_BUDGET).get("message") or "")
 
 
 def _condition(status: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]:
