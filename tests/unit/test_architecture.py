@@ -189,6 +189,24 @@ def test_entry_never_touches_the_managers_members(path: Path) -> None:
     assert not found, f"{path.relative_to(PACKAGE)}: " + "; ".join(found)
 
 
+def test_the_manager_is_built_without_lambdas_that_refer_forward() -> None:
+    """Each part of the Manager is built from parts built before it: no ``lambda: self.x...``
+    in ``__init__`` that would reach a member assigned later (or not yet)."""
+    tree = ast.parse((PACKAGE / "runtime" / "manager.py").read_text())
+    init = next(
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__" and node.args.args[0].arg == "self"
+    )
+    found = [
+        f"line {lam.lineno}"
+        for stmt in init.body
+        for lam in ast.walk(stmt)
+        if isinstance(lam, ast.Lambda) and any(isinstance(n, ast.Name) and n.id == "self" for n in ast.walk(lam.body))
+    ]
+    assert not found, "Manager.__init__ has lambdas over self: " + ", ".join(found)
+
+
 def test_the_manager_member_check_sees_a_violation(tmp_path: Path) -> None:
     members = manager_members()
     assert {"admission", "world", "handover", "kube", "queue"} <= members
