@@ -348,7 +348,7 @@ def test_sharded_args_are_accepted_by_microapp_run(
         assert args.leader_elect and args.webhook_configuration.startswith("microapp.dev-")
         args.create_default_policy = None  # a file in the Pod (the catalog ConfigMap)
         cfg = run.config(args, asyncio.Event())  # the shard flags agree with each other and with the Lease
-        assert cfg["shard"].name == args.shard and cfg["lease"] == args.leader_elect_lease
+        assert cfg.shard.name == args.shard and cfg.lease == args.leader_elect_lease
 
 
 def test_sharded_services_and_webhooks(default: list[dict[str, Any]], sharded: list[dict[str, Any]]) -> None:

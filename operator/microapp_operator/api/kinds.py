@@ -7,12 +7,32 @@ cache's watches and pruning all read this table.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .types import API_VERSION
 
 MANAGED_BY = "microapp-operator"
 MANAGED_BY_SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
+
+Key = tuple[str, str]  # an app (or any namespaced object) by (namespace, name)
+ObjectId = tuple[str, str, str]  # a child by (apiVersion, kind, name), as in status.inventory
+
+
+def object_id(obj: Mapping[str, Any]) -> ObjectId:
+    """An object's identity within its namespace: (apiVersion, kind, name)."""
+    return obj["apiVersion"], obj["kind"], obj["metadata"]["name"]
+
+
+def inventory_entry(obj: Mapping[str, Any]) -> dict[str, str]:
+    """The same identity as a status.inventory entry."""
+    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"]}
+
+
+def entry_id(entry: Mapping[str, Any]) -> ObjectId:
+    """An inventory entry's identity (missing fields read as empty: old or hand-edited status)."""
+    return entry.get("apiVersion", ""), entry.get("kind", ""), entry.get("name", "")
 
 
 @dataclass(frozen=True)

@@ -47,27 +47,42 @@ class TeamBudgetStatus(Model):
 # ---------------------------------------------------------------------------------------
 
 
+# OpenCost's default price sheet: the one place it is written (core.cost.Prices and the CRD read it).
+DEFAULT_CURRENCY = "USD"
+DEFAULT_HOURS_PER_MONTH = 730
+DEFAULT_CPU_CORE_HOUR = "0.031611"
+DEFAULT_MEMORY_GIB_HOUR = "0.004237"
+DEFAULT_GPU_HOUR = "0.95"
+DEFAULT_STORAGE_GIB_MONTH = "0.04"
+
+
 class Pricing(Model):
     """Price sheet for cost estimates (defaults: OpenCost's)."""
 
-    currency: str | None = Field(None, description="ISO currency code. Default USD.", pattern=r"^[A-Z]{3}$")
-    hours_per_month: int | None = Field(None, ge=1, le=744, description="Hours in a month. Default 730.")
+    currency: str | None = Field(
+        None, description=f"ISO currency code. Default {DEFAULT_CURRENCY}.", pattern=r"^[A-Z]{3}$"
+    )
+    hours_per_month: int | None = Field(
+        None, ge=1, le=744, description=f"Hours in a month. Default {DEFAULT_HOURS_PER_MONTH}."
+    )
     cpu_core_hour: str | None = Field(
-        None, description="Price of one vCPU for one hour. Default 0.031611.", pattern=r"^[0-9]+(\.[0-9]+)?$"
+        None,
+        description=f"Price of one vCPU for one hour. Default {DEFAULT_CPU_CORE_HOUR}.",
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
     )
     memory_gi_b_hour: str | None = Field(
         None,
         alias="memoryGiBHour",
-        description="Price of one GiB of memory for one hour. Default 0.004237.",
+        description=f"Price of one GiB of memory for one hour. Default {DEFAULT_MEMORY_GIB_HOUR}.",
         pattern=r"^[0-9]+(\.[0-9]+)?$",
     )
     gpu_hour: str | None = Field(
-        None, description="Price of one GPU for one hour. Default 0.95.", pattern=r"^[0-9]+(\.[0-9]+)?$"
+        None, description=f"Price of one GPU for one hour. Default {DEFAULT_GPU_HOUR}.", pattern=r"^[0-9]+(\.[0-9]+)?$"
     )
     storage_gi_b_month: str | None = Field(
         None,
         alias="storageGiBMonth",
-        description="Price of one GiB of storage for a month. Default 0.04.",
+        description=f"Price of one GiB of storage for a month. Default {DEFAULT_STORAGE_GIB_MONTH}.",
         pattern=r"^[0-9]+(\.[0-9]+)?$",
     )
 

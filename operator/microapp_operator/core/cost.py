@@ -28,6 +28,7 @@ from typing import Any
 
 from croniter import croniter
 
+from ..api import platform
 from ..api import types as api
 from ..api.kinds import KNATIVE_SERVICE
 from .quantity import GIB, QuantityError, quantity
@@ -43,12 +44,14 @@ _CENT = Decimal("0.01")
 
 @dataclass(frozen=True)
 class Prices:
-    currency: str = "USD"
-    hours_per_month: Decimal = Decimal(730)
-    cpu_core_hour: Decimal = Decimal("0.031611")
-    memory_gib_hour: Decimal = Decimal("0.004237")
-    gpu_hour: Decimal = Decimal("0.95")
-    storage_gib_month: Decimal = Decimal("0.04")
+    """A price sheet; the defaults are OpenCost's (written once, in ``api.platform``)."""
+
+    currency: str = platform.DEFAULT_CURRENCY
+    hours_per_month: Decimal = Decimal(platform.DEFAULT_HOURS_PER_MONTH)
+    cpu_core_hour: Decimal = Decimal(platform.DEFAULT_CPU_CORE_HOUR)
+    memory_gib_hour: Decimal = Decimal(platform.DEFAULT_MEMORY_GIB_HOUR)
+    gpu_hour: Decimal = Decimal(platform.DEFAULT_GPU_HOUR)
+    storage_gib_month: Decimal = Decimal(platform.DEFAULT_STORAGE_GIB_MONTH)
 
     @classmethod
     def from_policy(cls, pricing: api.Pricing | None) -> Prices:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-Key = tuple[str, str]
+from ..api.kinds import Key
 
 
 @dataclass(frozen=True)

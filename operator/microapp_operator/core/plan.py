@@ -12,7 +12,7 @@ from typing import Any
 
 from ..api import types as api
 from ..api.conditions import Reason
-from ..api.kinds import KNATIVE_SERVICE
+from ..api.kinds import KNATIVE_SERVICE, inventory_entry
 from . import catalog, guardrails, network, parameters, rbac, render, rendered, telemetry
 from .app import App, AppMeta, PlanError, parse, parse_spec, spec_errors  # noqa: F401 - the pipeline's entry types
 
@@ -30,7 +30,7 @@ class Plan:
         return self.resolution.template.runtime
 
     def inventory(self) -> list[dict[str, str]]:
-        return [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]} for o in self.objects]
+        return [inventory_entry(o) for o in self.objects]
 
 
 def app_values(app: App, template: api.AppTemplateSpec) -> render.AppValues:
@@ -63,13 +63,14 @@ def desired(
     pinned: str | None = None,
     policy: api.PlatformPolicySpec | None = None,
     podmonitor: bool = False,
+    work: Plan | None = None,
 ) -> Plan:
     """The objects this app should consist of right now. No side effects.
 
     ``podmonitor``: the Prometheus Operator's PodMonitor CRD exists (scrape through it instead
-    of annotations)."""
+    of annotations). ``work``: the app's workload if the caller has it already (priced)."""
     policy = policy or api.PlatformPolicySpec()
-    work = workload(app, templates, pinned=pinned, policy=policy, podmonitor=podmonitor)
+    work = work or workload(app, templates, pinned=pinned, policy=policy, podmonitor=podmonitor)
     values, uid = work.values, app.meta.uid
     dashboard = (
         [telemetry.dashboard(app=values.name, namespace=values.namespace, team=values.team)] if work.telemetry else []

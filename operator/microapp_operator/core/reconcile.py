@@ -1,41 +1,53 @@
-"""The reconcile decision (pure): from a MicroApp, the world it lives in and its live children,
-what to do now. No side effects; the clock comes in as ``now``.
+"""The reconcile decision (pure): from a MicroApp and the world it lives in, what to do now;
+and, once that is done, the status. No side effects; the clock comes in as ``now``.
 
-``decide`` returns one of three outcomes, and the runtime's reconciler carries it out:
+Every input is a value (:class:`World`, the app, its stored status); nothing calls back into
+the runtime. ``decide`` returns one of three outcomes, and the runtime's reconciler carries it
+out:
 
 * :class:`Stall`: the app cannot progress until someone changes something (bad spec or
   parameters, missing template, a template breaking the rules); write the status, apply nothing.
 * :class:`Hold`: a first rollout deliberately not made (over a Deny budget, or violating the
   policy); write the status, apply nothing, until it fits.
-* :class:`Apply`: apply these objects, prune what the inventory no longer lists, then write
-  this status; look again after ``requeue_after`` seconds if set (time-based decisions).
+* :class:`Apply`: apply these objects unless one is someone else's (:func:`conflicts`), prune
+  what the inventory no longer lists; look again after ``requeue_after`` seconds if set.
+
+Then :func:`status_after` builds the status from what carrying it out met (:class:`Answers`:
+the live children as the API server answered, a name conflict, or a refusal). Every outcome's
+status is built here, so the reconciler writes status in one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from ..api import types as api
 from ..api.conditions import ConditionType, Reason
-from . import archive, budget, cost, guardrails, health, lifecycle, ownership, plan, status
+from ..api.kinds import ObjectId, inventory_entry, object_id
+from . import archive, budget, cost, guardrails, health, lifecycle, ownership, plan, pricing, status
 from .app import App, AppMeta, PlanError, parse
 from .ledger import Entry
 from .render import RenderError
 
-Live = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]  # desired object -> live object, if any
+Children = Mapping[ObjectId, "Mapping[str, Any] | None"]  # live children by (apiVersion, kind, name)
 
 
 @dataclass(frozen=True)
 class World:
-    """What the decision reads besides the app: catalog, policy, prices, and the team's budget."""
+    """Everything the decision reads besides the app, its children and the clock: catalog, policy,
+    prices, and the team's budget. A value, so it can also say when nothing changed
+    (:meth:`key`): every field takes part, except the bulky ones marked ``compare=False``, which
+    their versions stand for."""
 
-    templates: Iterable[api.AppTemplateSpec]
-    policy: api.PlatformPolicySpec
-    prices: cost.Prices
+    templates: Iterable[api.AppTemplateSpec] = field(compare=False)  # catalog_version stands for them
+    policy: api.PlatformPolicySpec = field(compare=False)  # policy_version stands for it
+    prices: cost.Prices = field(compare=False)  # built from the policy
+    catalog_version: int = 0
+    policy_version: int = 0
     podmonitor: bool = False
     budget: budget.TeamBudget | None = None
     committed_others: Decimal = Decimal(0)  # the team's total without this app
@@ -43,6 +55,11 @@ class World:
     absent: frozenset[tuple[str, str]] = frozenset()  # (apiVersion, kind) the cluster does not serve
     traffic: datetime | None = None  # this app's last traffic, from the activity sweep
     activity_known: bool = True  # False while the traffic source fails
+
+    def key(self) -> tuple[Any, ...]:
+        """What this world is for the decision, cheap to compare: a settled app (``runtime.settled``)
+        is decided again when it changes. A new field takes part by default."""
+        return tuple(getattr(self, f.name) for f in fields(self) if f.compare)
 
 
 @dataclass(frozen=True)
@@ -60,24 +77,52 @@ class Hold:
 
 
 @dataclass(frozen=True)
+class Basis:
+    """What an Apply's status is built from once it is carried out (values only)."""
+
+    meta: AppMeta
+    old_status: Mapping[str, Any]
+    desired: plan.Plan
+    verdict: lifecycle.Verdict
+    cost: dict[str, Any]
+    now: datetime
+
+
+@dataclass(frozen=True)
 class Apply:
     objects: tuple[dict[str, Any], ...]
     inventory: list[dict[str, str]]
-    status: dict[str, Any]
     violations: list[str]
     estimate: Decimal
+    template: dict[str, Any] = field(default_factory=dict)  # name, version, latest: what it renders from
+    conditions: list[api.Condition] = field(default_factory=list)  # WithinBudget and PolicyCompliant
     resolved: str | None = None  # the message of a TemplateResolved Event, when the version changed
     requeue_after: float | None = None  # look again after this many seconds
     lifecycle: lifecycle.Verdict | None = None
     delete_app: bool = False  # retired with onRetire: Delete (and not tracked by Argo CD)
     saved: Decimal = Decimal(0)  # what sleeping or retirement saves a month (awake minus now)
-    # The same status, from other live children: the reconciler passes what the API server
-    # answered to its applies, so a first rollout's status says what was created, not "waiting
-    # to be created" (and costs one status write, not two).
-    observe: Callable[[Live], dict[str, Any]] | None = field(default=None, compare=False, repr=False)
+    basis: Basis | None = field(default=None, compare=False, repr=False)  # None: only for display
 
 
 Decision = Stall | Hold | Apply
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What carrying out an Apply met, as values: the live children (each as the API server
+    answered its apply, else as last seen), or the rendered objects that are someone else's
+    (nothing was applied), or the API server's refusal of an object."""
+
+    children: Children = field(default_factory=dict)
+    conflicts: tuple[str, ...] = ()
+    refused: str | None = None
+
+    @property
+    def carried_out(self) -> bool:
+        return not self.conflicts and self.refused is None
+
+
+NOTHING_LIVE = Answers()
 
 
 def pinned_version(old_status: Mapping[str, Any], generation: int) -> str | None:
@@ -87,24 +132,26 @@ def pinned_version(old_status: Mapping[str, Any], generation: int) -> str | None
     return (old_status.get("template") or {}).get("version")
 
 
-def decide(
-    *, body: Mapping[str, Any], old_status: Mapping[str, Any], world: World, live: Live, now: datetime
-) -> Decision:
+def decide(*, body: Mapping[str, Any], old_status: Mapping[str, Any], world: World, now: datetime) -> Decision:
     """What to do with this app now. No side effects."""
     meta = AppMeta.of(body)
     app: App | None = None
     try:
         app = parse(body)
-        desired = plan.desired(
+        priced = pricing.price(
             app,
             world.templates,
-            pinned=pinned_version(old_status, meta.generation),
-            policy=world.policy,
+            world.policy,
+            prices=world.prices,
             podmonitor=world.podmonitor,
+            pinned=pinned_version(old_status, meta.generation),
         )
+        desired = plan.desired(app, world.templates, policy=world.policy, podmonitor=world.podmonitor, work=priced.work)
     except PlanError as exc:
         # 1. Permanent problems stall the app; nothing is applied.
         return _stall(meta, app, None, world, old_status, exc.reason, exc.message, now)
+    except RenderError as exc:  # the template's output cannot be priced
+        return _stall(meta, app, None, world, old_status, Reason.TEMPLATE_FAILED, str(exc), now)
     res = desired.resolution
     missing = ownership.unavailable(desired.objects, world.absent, template=f"{res.name}@{res.version}")
     if missing:
@@ -114,8 +161,8 @@ def decide(
     # 2. The lifecycle: an asleep app is scaled down, a retired one keeps only its archive.
     rules = lifecycle.settings(app.spec.lifecycle, world.policy.lifecycle)
     verdict = lifecycle.decide(_observed(meta, old_status, world, now), rules, now)
+    awake = priced.estimate
     try:
-        awake = cost.estimate(desired.objects, world.prices)
         objects = _acting(app, desired, verdict, awake)
         estimate = awake if verdict.state is lifecycle.State.ACTIVE else cost.estimate(objects, world.prices)
     except RenderError as exc:
@@ -138,31 +185,56 @@ def decide(
         )
         new.update({"cost": cost_status, "violations": violations or None})
         return Hold(new, violations, estimate.monthly)
-    # 4. Status from the state of the world (the live children).
-    inventory = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]} for o in objects]
-
-    def observe(live: Live) -> dict[str, Any]:
-        new = _observed_status(meta, old_status, desired, objects, verdict, live, now, [budget_cond, compliant])
-        new.update({"violations": violations or None, "cost": cost_status, "inventory": inventory})
-        return new
-
+    # 4. Apply; the status follows from the state of the world once applied (``status_after``).
     resolved = None
     if (old_status.get("template") or {}).get("version") != res.version:
         resolved = f"rendered from {res.name}@{res.version} (newest: {res.latest})"
-    saved = max(awake.monthly - estimate.monthly, Decimal(0))  # what sleeping or retirement saves
     return Apply(
-        tuple(objects),
-        inventory,
-        observe(live),
-        violations,
-        estimate.monthly,
-        resolved,
-        verdict.requeue_after,
-        verdict,
-        _delete(app, verdict, rules),
-        saved,
-        observe,
+        objects=tuple(objects),
+        inventory=[inventory_entry(o) for o in objects],
+        violations=violations,
+        estimate=estimate.monthly,
+        template={"name": res.name, "version": res.version, "latest": res.latest},
+        conditions=[budget_cond, compliant],
+        resolved=resolved,
+        requeue_after=verdict.requeue_after,
+        lifecycle=verdict,
+        delete_app=_delete(app, verdict, rules),
+        saved=max(awake.monthly - estimate.monthly, Decimal(0)),  # what sleeping or retirement saves
+        basis=Basis(meta, old_status, desired, verdict, cost_status, now),
     )
+
+
+def conflicts(decision: Apply, children: Children) -> tuple[str, ...]:
+    """The rendered objects that exist and are not this app's: apply nothing then."""
+    assert decision.basis is not None, "a decided Apply has its basis"
+    meta = decision.basis.meta
+    return tuple(
+        ownership.conflicts(decision.objects, lambda o: children.get(object_id(o)), app=meta.name, uid=meta.uid)
+    )
+
+
+def status_after(decision: Decision, answers: Answers = NOTHING_LIVE) -> dict[str, Any]:
+    """The status to write for a decision, once carried out. No side effects.
+
+    Stall and Hold decided theirs. An Apply that met a name conflict or a refusal stalls
+    (NameConflict, ApplyFailed); otherwise its status comes from the live children."""
+    if not isinstance(decision, Apply):
+        return decision.status
+    b = decision.basis
+    assert b is not None, "a decided Apply has its basis"
+    if answers.conflicts or answers.refused is not None:
+        reason, message = (
+            (Reason.NAME_CONFLICT, "; ".join(answers.conflicts))
+            if answers.conflicts
+            else (Reason.APPLY_FAILED, f"the API server refused an object: {answers.refused}")
+        )
+        return status.stalled(
+            generation=b.meta.generation, old_status=b.old_status, reason=reason, message=message, now=b.now
+        )
+    new = _observed_status(b, decision, answers.children)
+    new.update({"violations": decision.violations or None, "cost": b.cost, "inventory": decision.inventory})
+    return new
 
 
 def _within_budget(
@@ -226,39 +298,32 @@ def _acting(app: App, desired: plan.Plan, verdict: lifecycle.Verdict, awake: cos
     return list(desired.objects)
 
 
-def _observed_status(
-    meta: AppMeta,
-    old_status: Mapping[str, Any],
-    desired: plan.Plan,
-    objects: list[dict[str, Any]],
-    verdict: lifecycle.Verdict,
-    live: Live,
-    now: datetime,
-    extra: list[api.Condition],
-) -> dict[str, Any]:
-    combined = health.combine([health.child(o["apiVersion"], o["kind"], live(o)) for o in objects])
+def _observed_status(b: Basis, decision: Apply, children: Children) -> dict[str, Any]:
+    combined = health.combine(
+        [health.child(o["apiVersion"], o["kind"], children.get(object_id(o))) for o in decision.objects]
+    )
+    verdict, desired = b.verdict, b.desired
     asleep = None if verdict.state is lifecycle.State.ACTIVE else verdict.state.value
     new = status.observed(
-        generation=meta.generation,
-        old_status=old_status,
+        generation=b.meta.generation,
+        old_status=b.old_status,
         health=combined,
         suspended=desired.values.suspend,
-        now=now,
-        extra=extra,
+        now=b.now,
+        extra=decision.conditions,
         asleep=asleep,
         asleep_message=_asleep_message(verdict),
     )
-    res = desired.resolution
-    old_lifecycle = old_status.get("lifecycle") or {}
+    old_lifecycle = b.old_status.get("lifecycle") or {}
     # A merge patch clears a field with null; the API server then drops the key. Nulls only for
     # keys still there, so an unchanged status compares equal and costs no write.
     lifecycle_status = {k: v for k, v in verdict.status.items() if v is not None or k in old_lifecycle}
     new.update(
         {
-            "selector": status.selector(meta.name),
+            "selector": status.selector(b.meta.name),
             "lifecycle": lifecycle_status,
             "url": (combined.url or desired.url) if asleep != "Retired" else None,
-            "template": {"name": res.name, "version": res.version, "latest": res.latest},
+            "template": dict(decision.template),
         }
     )
     return new

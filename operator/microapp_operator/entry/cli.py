@@ -14,7 +14,7 @@ import yaml
 
 from ..api import chartvalues, crdgen
 from ..api import types as api
-from ..core import catalog, cost, dashboards, guardrails, lifecycle, plan
+from ..core import catalog, cost, dashboards, guardrails, lifecycle, plan, pricing
 from ..core.render import RenderError
 from . import catalogcmd, completion, diffcmd, explaincmd, files, run, templatecmd
 from .files import UsageError
@@ -123,11 +123,11 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     """The monthly cost and its breakdown, with the numbers the admission webhook uses."""
     templates = files.templates(args.template_dir)
     policy = files.policy(args.policy) if args.policy else None
-    prices = cost.Prices.from_policy(policy.pricing if policy else None)
+    prices = pricing.sheet(policy)
     for app in files.microapps(args.file):
         meta = app["metadata"]
         try:
-            est = cost.estimate(plan.workload(plan.parse(app), templates, policy=policy).objects, prices)
+            est = pricing.price(plan.parse(app), templates, policy, prices=prices).estimate
         except plan.PlanError as exc:
             raise UsageError(f"{args.file}: MicroApp {meta['name']}: {exc.message}") from None
         except RenderError as exc:

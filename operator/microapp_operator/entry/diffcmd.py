@@ -20,7 +20,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..api import types as api
-from ..api.kinds import APPTEMPLATE, KNATIVE_SERVICE, MICROAPP, PLATFORMPOLICY, PODMONITOR, RESOURCES, TEAMBUDGET
+from ..api.kinds import (
+    APPTEMPLATE,
+    KNATIVE_SERVICE,
+    MICROAPP,
+    PLATFORMPOLICY,
+    PODMONITOR,
+    RESOURCES,
+    TEAMBUDGET,
+    entry_id,
+)
 from ..core import budget, catalog, cost, reconcile
 from ..presentation import diff
 from . import cluster, explaincmd, files
@@ -158,9 +167,7 @@ async def _report(kube: Kube, snap: Snapshot, app: dict[str, Any], now: datetime
         raise
     team = ((after.get("metadata") or {}).get("annotations") or {}).get(api.TEAM_ANNOTATION, "")
     old_status = (live_app or {}).get("status") or {}
-    decision = reconcile.decide(
-        body=after, old_status=old_status, world=snap.world(team, live_app), live=lambda obj: None, now=now
-    )
+    decision = reconcile.decide(body=after, old_status=old_status, world=snap.world(team, live_app), now=now)
     live, unreadable = await _children(kube, ns, decision, old_status)
     report = diff.compare(live_app=live_app, after=after, decision=decision, live=live, currency=snap.prices.currency)
     return replace(
@@ -181,7 +188,7 @@ async def _children(
     from ..runtime.kube import KubeError
 
     keys = {diff.key_of(o) for o in getattr(decision, "objects", ())}
-    keys |= {(e.get("apiVersion", ""), e.get("kind", ""), e.get("name", "")) for e in old_status.get("inventory") or ()}
+    keys |= {entry_id(e) for e in old_status.get("inventory") or ()}
     live: dict[diff.ChildKey, dict[str, Any]] = {}
     unreadable: set[diff.ChildKey] = set()
     for key in sorted(keys):

@@ -19,7 +19,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from ..api.kinds import EVENT, MICROAPP, PLATFORMPOLICY, POD, RESOURCES, TEAMBUDGET
+from ..api.kinds import EVENT, MICROAPP, PLATFORMPOLICY, POD, RESOURCES, TEAMBUDGET, entry_id
 from ..core.status import selector
 from ..presentation import explain, explaintext
 from . import cluster
@@ -102,7 +102,7 @@ async def gather(kube: Kube, ns: str, name: str) -> dict[str, Any] | None:
     if app is None:
         return None
     st = app.get("status") or {}
-    keys = [(e.get("apiVersion", ""), e.get("kind", ""), e.get("name", "")) for e in st.get("inventory") or []]
+    keys = [entry_id(e) for e in st.get("inventory") or []]
     children = await asyncio.gather(
         *(_optional(kube.get(RESOURCES[k[:2]], ns, k[2])) if k[:2] in RESOURCES else _denied() for k in keys)
     )

@@ -10,7 +10,10 @@ import os
 import socket
 import sys
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import OperatorConfig
 
 DEFAULT_LIVENESS = "http://127.0.0.1:8080/healthz"
 
@@ -158,8 +161,10 @@ def _add_replica_options(run: Any) -> None:
     )
 
 
-def config(args: argparse.Namespace, stop: asyncio.Event) -> dict[str, Any]:
+def config(args: argparse.Namespace, stop: asyncio.Event) -> OperatorConfig:
     """What the startup handler needs, from the command line and the Pod's environment."""
+    from .config import OperatorConfig
+
     home = os.environ.get("POD_NAMESPACE") or _own_namespace()
     shard = _shard(args)
     lease = args.leader_elect_lease or f"{home}/microapp-operator"
@@ -177,33 +182,33 @@ def config(args: argparse.Namespace, stop: asyncio.Event) -> dict[str, Any]:
     identity = (
         args.leader_elect_identity or os.environ.get("POD_NAME") or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
     )
-    return {
-        "stop_flag": stop,
-        "workers": args.workers,
-        "resync": args.resync_seconds,
-        "metrics_port": args.metrics_port,
-        "metrics_addr": args.metrics_addr,
-        "webhook_port": None if args.no_webhook else args.webhook_port,
-        "webhook_addr": args.webhook_addr,
-        "webhook_host": args.webhook_host or args.webhook_addr,
-        "webhook_cert_dir": args.webhook_cert_dir,
-        "webhook_service": args.webhook_service,
-        "webhook_ca_secret": args.webhook_ca_secret,
-        "webhook_register": not args.webhook_no_register,
-        "webhook_configuration": args.webhook_configuration,
-        "webhook_tls_dir": args.webhook_tls_dir,
-        "leader_elect": args.leader_elect,
-        "lease": lease,
-        "identity": identity,
-        "pod": os.environ.get("POD_NAME"),
-        "create_templates": args.create_builtin_templates,
-        "create_policy": _policy(args.create_default_policy),
-        "lease_duration": args.leader_elect_lease_duration,
-        "shard": shard,
-        "routine_events": args.routine_events,
-        "owner": args.owned_by_service_account,
-        "lease_prefix": prefix.partition("/")[2] if shard.sharded else "",
-    }
+    return OperatorConfig(
+        stop_flag=stop,
+        workers=args.workers,
+        resync=args.resync_seconds,
+        metrics_port=args.metrics_port,
+        metrics_addr=args.metrics_addr,
+        webhook_port=None if args.no_webhook else args.webhook_port,
+        webhook_addr=args.webhook_addr,
+        webhook_host=args.webhook_host or args.webhook_addr,
+        webhook_cert_dir=args.webhook_cert_dir,
+        webhook_service=args.webhook_service,
+        webhook_ca_secret=args.webhook_ca_secret,
+        webhook_register=not args.webhook_no_register,
+        webhook_configuration=args.webhook_configuration,
+        webhook_tls_dir=args.webhook_tls_dir,
+        leader_elect=args.leader_elect,
+        lease=lease,
+        identity=identity,
+        pod=os.environ.get("POD_NAME"),
+        create_templates=args.create_builtin_templates,
+        create_policy=_policy(args.create_default_policy),
+        lease_duration=args.leader_elect_lease_duration,
+        shard=shard,
+        routine_events=args.routine_events,
+        owner=args.owned_by_service_account,
+        lease_prefix=prefix.partition("/")[2] if shard.sharded else "",
+    )
 
 
 def _shard(args: argparse.Namespace) -> Any:

@@ -21,10 +21,11 @@ from typing import Any, Literal
 import yaml
 
 from ..api.conditions import ConditionType
+from ..api.kinds import ObjectId, entry_id, object_id
 from ..core import drift, reconcile
 
 Action = Literal["create", "update", "delete", "unchanged", "unknown"]  # unknown: not readable
-ChildKey = tuple[str, str, str]  # (apiVersion, kind, name)
+ChildKey = ObjectId  # (apiVersion, kind, name)
 Outcome = Literal["apply", "held", "stalled", "refused", "deleted"]
 
 # Metadata the API server keeps, and annotations no reader cares about in a diff.
@@ -113,7 +114,7 @@ def compare(
     before_cost = decimal((old_status.get("cost") or {}).get("estimatedMonthly"))
     old_findings = tuple(old_status.get("violations") or ())
     new_findings = tuple(decision.violations)
-    template = (decision.status.get("template") or {}) if isinstance(decision, reconcile.Apply) else {}
+    template = decision.template if isinstance(decision, reconcile.Apply) else {}
     return Report(
         namespace=meta.get("namespace", ""),
         name=meta.get("name", ""),
@@ -125,7 +126,7 @@ def compare(
         cost_before=before_cost,
         cost_after=decision.estimate,
         currency=currency,
-        budget=_budget_message(decision.status),
+        budget=_budget_message(decision),
         findings_new=tuple(f for f in new_findings if f not in old_findings),
         findings_gone=tuple(f for f in old_findings if f not in new_findings),
         template_before=_version(old_status.get("template")),
@@ -143,7 +144,7 @@ def children(
     out = [child(obj, live.get(key_of(obj))) for obj in decision.objects]
     kept = {key_of(obj) for obj in decision.objects}
     for entry in old_status.get("inventory") or ():
-        key = (entry.get("apiVersion", ""), entry.get("kind", ""), entry.get("name", ""))
+        key = entry_id(entry)
         if key not in kept and key in live:
             out.append(
                 Change(
@@ -170,7 +171,7 @@ def child(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> Change:
 
 
 def key_of(obj: Mapping[str, Any]) -> ChildKey:
-    return (obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
+    return object_id(obj)
 
 
 def projected(live: Any, desired: Any) -> Any:
@@ -248,8 +249,11 @@ def _message(decision: reconcile.Decision) -> str:
     return str(ready.get("message") or "")
 
 
-def _budget_message(status: Mapping[str, Any]) -> str:
-    return str(_condition(status, ConditionType.WITHIN_BUDGET).get("message") or "")
+def _budget_message(decision: reconcile.Decision) -> str:
+    if isinstance(decision, reconcile.Apply):  # its conditions, decided (the status follows the applies)
+        found = [c.message for c in decision.conditions if c.type == ConditionType.WITHIN_BUDGET.value]
+        return found[0] if found else ""
+    return str(_condition(decision.status, ConditionType.WITHIN_BUDGET).get("message") or "")
 
 
 def _condition(status: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]:

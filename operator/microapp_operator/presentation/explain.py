@@ -23,6 +23,7 @@ from typing import Any
 
 from ..api import types as api
 from ..api.conditions import ConditionType, Phase, Reason
+from ..api.kinds import ObjectId, entry_id
 from ..core import budget, health, lifecycle
 from ..core.cost import money
 from .explainpods import events_of, pod_view
@@ -44,7 +45,7 @@ from .views import (
 
 __all__ = ["DENIED", "NOT_READABLE", "NotReadable", "Explanation", "build", "as_data"]
 
-ChildKey = tuple[str, str, str]  # (apiVersion, kind, name), as in status.inventory
+ChildKey = ObjectId  # (apiVersion, kind, name), as in status.inventory
 _TRUE_IS_BAD = {
     ConditionType.STALLED.value: Tone.BAD,
     ConditionType.RECONCILING.value: Tone.WARN,
@@ -73,10 +74,7 @@ def build(
     meta, st = app.get("metadata") or {}, app.get("status") or {}
     ns, name = meta.get("namespace") or "default", meta.get("name") or ""
     conds = _conditions(st)
-    kids = tuple(
-        _child(e, children.get((e.get("apiVersion", ""), e.get("kind", ""), e.get("name", "")), None))
-        for e in st.get("inventory") or []
-    )
+    kids = tuple(_child(e, children.get(entry_id(e), None)) for e in st.get("inventory") or [])
     pod_views = NotReadable("Pods") if isinstance(pods, NotReadable) else tuple(pod_view(p, now) for p in pods)
     readable_pods = () if isinstance(pod_views, NotReadable) else pod_views
     named = {name} | {k.name for k in kids} | {n for p in readable_pods for n in (p.name, *p.owners)}

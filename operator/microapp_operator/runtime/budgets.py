@@ -17,10 +17,11 @@ from typing import Any
 
 from .. import metrics
 from ..api.kinds import MICROAPP, TEAMBUDGET
-from ..core import budget, cost, plan
+from ..core import budget, guardrails, plan, pricing
 from ..core.ledger import Entry, Ledger
 from ..core.render import RenderError
 from .kube import Kube, KubeError
+from .shards import Shards
 from .world import Key, World
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,10 @@ class Budgets:
         clock: Callable[[], datetime],
         release: Callable[[list[Key]], None] = lambda keys: None,
         monotonic: Callable[[], float] = time.monotonic,
-        keeps: Callable[[str], bool] = lambda team: True,
+        shards: Shards | None = None,
     ) -> None:
         self.world = world
-        self.keeps = keeps  # this shard writes the team's TeamBudget status
+        self.shards = shards  # sharded: only the shard that holds all of a team's namespaces writes
         self.kube = kube
         self.clock = clock
         self.release = release  # requeue held apps when their team's total drops
@@ -47,6 +48,13 @@ class Budgets:
         self.dirty: set[str] = set()  # teams whose status or gauges may be stale
         self.written: dict[str, dict[str, Any]] = {}  # TeamBudget name -> the status we last wrote
         self._limits: set[str] = set()  # teams with a microapp_team_budget_limit series
+
+    def keeps_team(self, team: str) -> bool:
+        """This shard writes the team's TeamBudget status (all of the team's namespaces are here)."""
+        if self.shards is None:
+            return True
+        found = guardrails.team_of(self.world.policy, team)
+        return self.shards.keeps_team(list(found.namespaces or []) if found else [])
 
     def budget_seen(self, name: str) -> None:
         """A TeamBudget event arrived: its status as the API server has it is the base again."""
@@ -149,10 +157,10 @@ class Budgets:
         for item in items:
             key = (item["metadata"]["namespace"], item["metadata"]["name"])
             try:
-                objects = plan.workload(
-                    plan.parse(item), w.templates.values(), policy=w.policy, podmonitor=w.podmonitor
-                ).objects
-                amount: Decimal | None = cost.estimate(objects, w.prices).monthly
+                priced = pricing.price(
+                    plan.parse(item), w.templates.values(), w.policy, prices=w.prices, podmonitor=w.podmonitor
+                )
+                amount: Decimal | None = priced.estimate.monthly
             except (plan.PlanError, RenderError):
                 amount = None
             self.account(key, plan.AppMeta.of(item).team, amount, priming=True)
@@ -166,7 +174,7 @@ class Budgets:
             for team in teams:
                 committed, count = self.ledger.committed(team)
                 metrics.team_committed.labels(team).set(float(committed))
-                if team in self.world.budgets and self.keeps(team):
+                if team in self.world.budgets and self.keeps_team(team):
                     try:
                         await self._write_status(team, committed, count)
                     except KubeError as exc:
@@ -184,7 +192,7 @@ class Budgets:
     async def _write_shadowed(self) -> None:
         """Say on each TeamBudget that is not in force which one is (written when it changed)."""
         for entry, in_force in self.world.shadowed():
-            if not self.keeps(entry.budget.team):
+            if not self.keeps_team(entry.budget.team):
                 continue
             old: Mapping[str, Any] = self.written.get(entry.name, entry.status)
             new = budget.shadowed_status(

@@ -24,12 +24,11 @@ from typing import Any
 from .. import metrics
 from ..api import types as api
 from ..api.kinds import MANAGED_BY_SELECTOR as SELECTOR
-from ..api.kinds import RESOURCES, Resource
+from ..api.kinds import RESOURCES, Key, Resource
 from .kube import Kube, KubeError
 from .packed import Packed
 
 log = logging.getLogger(__name__)
-Key = tuple[str, str]
 
 
 class ChildCache:

@@ -3,8 +3,8 @@
 Acquiring loads the namespace's apps and children and prices them into the ledger before its
 first admission; releasing forgets them (nothing in the cluster changes: the next shard keeps
 the same children, PolicyReport and status) and returns only once no reconcile of them runs.
-Admission asks ``refusal`` first: a namespace in hand-over is retried, a team split across
-shards is refused, so each budget keeps a single writer.
+Admission (``admission.Admission.refusal``) asks first: a namespace in hand-over is retried, a
+team split across shards is refused, so each budget keeps a single writer.
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ..api.kinds import MICROAPP
-from ..core import guardrails
-from ..core import shard as rules
 from .budgets import Budgets
 from .cache import ChildCache
 from .kube import Kube
 from .queue import WorkQueue
 from .reports import Reports
-from .shards import Shards
 from .world import Key, World
 
 log = logging.getLogger(__name__)
@@ -33,7 +30,6 @@ class Handover:
         self,
         world: World,
         kube: Kube,
-        shards: Shards,
         cache: ChildCache,
         budgets: Budgets,
         reports: Reports,
@@ -42,36 +38,10 @@ class Handover:
         forget: Callable[[Key], None],
         settle: Callable[[], Awaitable[None]],
     ) -> None:
-        self.world, self.kube, self.shards, self.cache = world, kube, shards, cache
+        self.world, self.kube, self.cache = world, kube, cache
         self.budgets, self.reports, self.queue = budgets, reports, queue
         self.app_event, self.forget = app_event, forget  # forget: the reconciler's per-app memory
         self.settle = settle  # the Events still being posted
-
-    def keeps_team(self, team: str) -> bool:
-        """This shard writes the team's TeamBudget status (all of the team's namespaces are here)."""
-        found = guardrails.team_of(self.world.policy, team)
-        return self.shards.keeps_team(list(found.namespaces or []) if found else [])
-
-    def refusal(self, namespace: str, team: str) -> tuple[int, str] | None:
-        """Why admission cannot decide here (code, message), or None: the namespace is being
-        handed over (503: retry), or the team's budget would have two writers (403)."""
-        shard = self.shards.shard
-        if not self.shards.owns(namespace) and not shard.sharded:
-            return 403, (
-                f"namespace {namespace} is not one of this microapp operator's namespaces "
-                f"(--namespace {', '.join(sorted(shard.only))}): add it there, or apply the app in one of them"
-            )
-        if not self.shards.owns(namespace):
-            return 503, (
-                f"namespace {namespace} is being handed over between microapp operator shards "
-                f"({shard.name} to {self.shards.shard_of(namespace)}); retry in a few seconds"
-            )
-        found = guardrails.team_of(self.world.policy, team)
-        if found is not None and team in self.world.budgets:
-            split = self.shards.split(list(found.namespaces or []))
-            if len(split) > 1:
-                return 403, rules.split_message(team, split)
-        return None
 
     def owned(self, namespace: str) -> None:
         """Acquired: every app of the namespace is reconciled here from now on."""

@@ -21,7 +21,7 @@ from .. import metrics
 from ..api.kinds import APPTEMPLATE, CHILDREN, PLATFORMPOLICY, PODMONITOR, TEAMBUDGET, Resource
 from ..core.shard import Shard
 from .activity import ActivitySweep
-from .admission import Admission
+from .admission import Admission, Request, Verdict
 from .budgets import Budgets
 from .cache import ChildCache
 from .handover import Handover
@@ -36,9 +36,18 @@ from .world import Key, World
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+STARTING = Verdict(
+    False,
+    "the microapp operator is still starting and cannot check budgets and policy yet; retry in a few seconds",
+    503,
+)
 
 
 class Manager:
+    """Built in explicit steps, each from the parts built before it (nothing refers forward):
+    the model and the shards, the queue, the ledger and reports, the child cache, the reconciler,
+    the hand-over (then handed to the shards), admission and the activity sweep."""
+
     def __init__(
         self,
         kube: Kube,
@@ -56,40 +65,21 @@ class Manager:
         self.clock = clock
         self.resync_interval = resync
         self.on_fatal = on_fatal or (lambda reason: None)
+        self.synced = asyncio.Event()
+        self.failed: str | None = None
+        # 1. The model of the world, and which namespaces are this shard's.
         self.world = World()
-        self.shards = Shards(
-            kube,
-            shard or Shard(),
-            lease_namespace=lease_namespace,
-            lease_prefix=lease_prefix,
-            acquire=lambda ns: self.handover.acquire(ns),
-            release=lambda ns: self.handover.release(ns),
-            owned=lambda ns: self.handover.owned(ns),
-        )
-        self.budgets = Budgets(
-            self.world,
-            kube,
-            clock,
-            release=lambda keys: self.queue.add_all(keys),
-            keeps=lambda team: self.handover.keeps_team(team),
-        )
+        self.shards = Shards(kube, shard or Shard(), lease_namespace=lease_namespace, lease_prefix=lease_prefix)
+        # 2. The work queue (its handler, the reconciler, is given when it runs).
+        self.queue = WorkQueue(workers=workers)
+        # 3. The ledger and the PolicyReports; the child cache, which wakes apps when children change.
+        self.budgets = Budgets(self.world, kube, clock, release=self.queue.add_all, shards=self.shards)
         self.reports = Reports(self.world, kube, clock)
-        self.queue = WorkQueue(self._reconcile, workers=workers)
         self.cache = ChildCache(
-            kube,
-            CHILDREN,
-            lambda ns, name: self.queue.add((ns, name)),
-            on_kind=self._kind_changed,
-            accepts=self.shards.accepts,
+            kube, CHILDREN, self._child_changed, on_kind=self._kind_changed, accepts=self.shards.accepts
         )
-        self.admission = Admission(self.world, self.budgets, self.cache, NameIndex(kube))
-        self.notifier = Notifier(
-            lambda: (
-                self.world.policy.lifecycle.notify.url
-                if self.world.policy.lifecycle and self.world.policy.lifecycle.notify
-                else None
-            )
-        )
+        # 4. The reconciler; the hand-over, which the shards then call.
+        self.notifier = Notifier(self._notify_url)
         self.reconciler = Reconciler(
             self.world,
             self.budgets,
@@ -104,7 +94,6 @@ class Manager:
         self.handover = Handover(
             self.world,
             kube,
-            self.shards,
             self.cache,
             self.budgets,
             self.reports,
@@ -113,14 +102,57 @@ class Manager:
             self.reconciler.forget,
             self.reconciler.announce.drain,
         )
-        self.activity = ActivitySweep(self.world, lambda keys: self.queue.add_all(keys), clock)
-        self.synced = asyncio.Event()
-        self.failed: str | None = None
-        self.background: set[asyncio.Task[None]] = set()
+        self.shards.hand_over_to(self.handover.acquire, self.handover.release, self.handover.owned)
+        # 5. Admission (the one door for reviews) and the traffic sweep.
+        self.admission = Admission(
+            self.world, self.budgets, self.cache, NameIndex(kube), shards=self.shards, kube=kube, clock=clock
+        )
+        self.activity = ActivitySweep(self.world, self.queue.add_all, clock)
         try:
-            metrics.REGISTRY.register(metrics.AppsCollector(lambda: list(self.reconciler.phases.values())))
+            metrics.REGISTRY.register(metrics.AppsCollector(self.reconciler.phase_counts))
         except ValueError:  # a second manager in one process (tests): the first one reports
             pass
+
+    # --- what the entry point asks ----------------------------------------------------
+
+    async def review(self, request: Request, *, starting: float = 10.0) -> Verdict:
+        """An admission review. Before the first full sync the ledger is incomplete: wait for it
+        up to ``starting`` seconds, then refuse with 503 (retry)."""
+        if not self.synced.is_set():
+            try:
+                await asyncio.wait_for(self.synced.wait(), timeout=starting)
+            except TimeoutError:
+                metrics.admission_denials.labels("OperatorStarting").inc()
+                return STARTING
+        return await self.admission.review(request)
+
+    def failure(self) -> str | None:
+        """Why the manager stopped (a background task died), or None."""
+        return self.failed
+
+    def readiness(self) -> tuple[bool, str]:
+        """/readyz: ready once synced, never after a failure."""
+        if self.failed:
+            return False, self.failed
+        if not self.synced.is_set():
+            return False, "syncing: catalog, child watches and the first pass over all apps"
+        return True, "ok"
+
+    def unfinished(self) -> list[str]:
+        """What a stop now would leave undone (named in the operator's last line)."""
+        queued = len(self.queue.pending | self.queue.processing | self.queue.dirty)
+        teams = len(self.budgets.dirty & set(self.world.budgets))
+        events = len(self.reconciler.announce.pending)
+        found = [f"{queued} queued reconcile(s)"] if queued else []
+        found += [f"{teams} TeamBudget status write(s)"] if teams else []
+        return found + ([f"{events} Event(s) being posted"] if events else [])
+
+    def _child_changed(self, namespace: str, name: str) -> None:
+        self.queue.add((namespace, name))
+
+    def _notify_url(self) -> str | None:
+        lc = self.world.policy.lifecycle
+        return lc.notify.url if lc and lc.notify else None
 
     def ready(self) -> bool:
         return self.synced.is_set() and self.failed is None
@@ -166,8 +198,6 @@ class Manager:
         if self.shards.owns(key[0]):
             await self.reconciler.reconcile(key)
 
-    # --- shards -------------------------------------------------------------------------
-
     # --- running ----------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -183,7 +213,7 @@ class Manager:
         tasks = [
             shards,
             cache,
-            self._spawn(self.queue.run(), "work-queue"),
+            self._spawn(self.queue.run(self._reconcile), "work-queue"),
             self._spawn(self._report_initial_sync(), "initial-sync"),
             self._spawn(self.budgets.run(), "budget-status"),
             self._spawn(self.reports.run(), "policy-reports"),
@@ -247,12 +277,6 @@ class Manager:
             self.budget_event("ADDED", item)
         for item in (await list_retrying(self.kube, APPTEMPLATE)).get("items") or []:
             self.template_event("ADDED", item)
-
-    def record(self, app: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
-        """Post an Event in the background (from admission, which must not wait for it)."""
-        task = asyncio.create_task(self.kube.event(app, type_=type_, reason=reason, message=message, now=self.clock()))
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
 
 
 def _ignore(item: dict[str, Any]) -> None:

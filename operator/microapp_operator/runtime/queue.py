@@ -12,8 +12,10 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
+from ..api.kinds import Key
+
 log = logging.getLogger(__name__)
-Key = tuple[str, str]
+Handler = Callable[[Key], Awaitable[None]]
 
 
 class Retry(Exception):
@@ -26,9 +28,9 @@ class Retry(Exception):
 
 
 class WorkQueue:
-    def __init__(
-        self, handler: Callable[[Key], Awaitable[None]], *, workers: int = 4, max_backoff: float = 300.0
-    ) -> None:
+    def __init__(self, handler: Handler | None = None, *, workers: int = 4, max_backoff: float = 300.0) -> None:
+        """``handler``: what a worker does with a key; may also be given to :meth:`run` (the
+        manager builds the queue before the reconciler that handles it)."""
         self.handler = handler
         self.workers = workers
         self.max_backoff = max_backoff
@@ -60,7 +62,10 @@ class WorkQueue:
     def idle(self) -> bool:
         return not (self.pending or self.processing or self.dirty)
 
-    async def run(self) -> None:
+    async def run(self, handler: Handler | None = None) -> None:
+        self.handler = handler or self.handler
+        if self.handler is None:
+            raise ValueError("WorkQueue.run: no handler (pass one here or to WorkQueue(...))")
         await asyncio.gather(*(self._work() for _ in range(self.workers)))
 
     async def _work(self) -> None:
@@ -69,7 +74,7 @@ class WorkQueue:
             self.pending.discard(key)
             self.processing.add(key)
             try:
-                await self.handler(key)
+                await self.handler(key)  # type: ignore[misc]
                 self.failures.pop(key, None)
             except asyncio.CancelledError:
                 raise

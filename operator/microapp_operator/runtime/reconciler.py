@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from .. import metrics
-from ..api.conditions import ConditionType, Reason
-from ..api.kinds import MICROAPP, RESOURCES, Resource
-from ..core import drift, ownership, reconcile, status
+from ..api.conditions import ConditionType
+from ..api.kinds import MICROAPP, RESOURCES, Resource, entry_id, object_id
+from ..core import drift, ownership, reconcile
 from ..core.app import AppMeta
 from .announce import Announcer
 from .budgets import Budgets
@@ -59,6 +59,10 @@ class Reconciler:
         self.status_refusals: dict[Key, str] = {}  # app -> the last terminal status-write error
         self.settled = Settled(cache)  # apps whose last reconcile changed nothing
 
+    def phase_counts(self) -> list[tuple[str, str]]:
+        """Every app's (phase, team), for microapp_apps."""
+        return list(self.phases.values())
+
     def forget(self, key: Key) -> None:
         self.settled.forget(key)
         self.phases.pop(key, None)
@@ -88,14 +92,16 @@ class Reconciler:
             metrics.reconcile_duration.labels(result).observe(time.perf_counter() - start)
 
     async def _reconcile(self, key: Key) -> None:
-        # 1. Load: the latest MicroApp (decoded only if it is not settled), and synced children.
+        # 1. Load: the latest MicroApp (decoded only if it is not settled), synced children, and
+        #    everything else the decision reads, as one value (which also says if anything moved).
         entry = self.world.apps.entry(key)
         if entry is None or entry.deleting:
             return
         self.reconciles += 1
         await self.cache.wait_synced()
         now = self.clock()
-        inputs = self._inputs(key, entry.packed.rv, entry.team)
+        world = self._decision_world(key, entry.team)
+        inputs = (entry.packed.rv, world.key())
         if self.settled.unchanged(key, inputs, now):
             metrics.reconcile_skipped.inc()
             return  # nothing it reads changed since a reconcile that changed nothing
@@ -103,70 +109,60 @@ class Reconciler:
         meta, old = AppMeta.of(app), dict(app.get("status") or {})
 
         # 2. Decide (pure).
-        decision = reconcile.decide(
-            body=app, old_status=old, world=self._decision_world(key, meta.team), live=self._live, now=now
-        )
+        decision = reconcile.decide(body=app, old_status=old, world=world, now=now)
         self._account(key, meta, decision)
-        if not isinstance(decision, reconcile.Apply):
-            if not await self._write_status(app, old, decision.status, now):
-                self.settled.remember(key, inputs, (), now, None)
-            return
 
+        # 3-4. Carry it out: apply what differs, prune what is no longer rendered.
+        answers, changed = reconcile.NOTHING_LIVE, False
+        if isinstance(decision, reconcile.Apply):
+            carried = await self._carry_out(app, meta, old, decision, now)
+            if carried is None:
+                return  # the namespace is going away
+            answers, changed = carried
+
+        # 5. The status, built by the core from what the API server answered: the one write.
+        written = await self._write_status(app, old, reconcile.status_after(decision, answers), now)
+        if not isinstance(decision, reconcile.Apply):
+            if not written:
+                self.settled.remember(key, inputs, (), now, None)
+        elif answers.carried_out:
+            read = [*decision.inventory, *(old.get("inventory") or [])]
+            await self._after(key, meta, decision, inputs, now, changed=changed or written, read=read)
+
+    async def _carry_out(
+        self, app: dict[str, Any], meta: AppMeta, old: Mapping[str, Any], decision: reconcile.Apply, now: datetime
+    ) -> tuple[reconcile.Answers, bool] | None:
+        """Apply (never over what is not this app's), prune, tell. What the API server answered,
+        and whether anything was written; None if the namespace is being deleted."""
         # 3. Never touch what is not ours: if any rendered object exists and is not this app's,
         #    apply nothing. Then apply what differs from the live objects.
         try:
             live = await self.cache.lookup(decision.objects)
-            clash = ownership.conflicts(
-                decision.objects, _by_identity(decision.objects, live), app=meta.name, uid=meta.uid
-            )
+            clash = reconcile.conflicts(decision, dict(zip(map(object_id, decision.objects), live)))
             if clash:
-                new = status.stalled(
-                    generation=meta.generation,
-                    old_status=old,
-                    reason=Reason.NAME_CONFLICT,
-                    message="; ".join(clash),
-                    now=now,
-                )
-                await self._write_status(app, old, new, now)
-                return
+                return reconcile.Answers(conflicts=clash), False
             applied = await apply_changed(self.kube, decision.objects, live)
         except KubeError as exc:
             if exc.namespace_terminating:
-                return
+                return None
             if exc.transient:
                 raise Retry(str(exc), retry_after=exc.retry_after) from None
-            new = status.stalled(
-                generation=meta.generation,
-                old_status=old,
-                reason=Reason.APPLY_FAILED,
-                message=f"the API server refused an object: {exc.message}",
-                now=now,
-            )
-            await self._write_status(app, old, new, now)
-            return
+            return reconcile.Answers(refused=exc.message), False
 
         # 4. Prune what was applied before and is no longer rendered (retried until it is gone).
         try:
             pruned = await prune(self.kube, self.cache, meta, old.get("inventory") or [], decision.inventory)
         except KubeError as exc:
             if exc.namespace_terminating:
-                return
+                return None
             raise Retry(f"prune: {exc}", retry_after=exc.retry_after) from None
 
-        # 5. Tell, and write the status from the state of the world.
+        # 5. Tell; the children as the API server answered (the cache has not seen those yet).
         await self.announce.applied(
             app, meta, [f"{kind}/{name}" for _, kind, name in applied], pruned, decision, now, self.reconciles
         )
-        written = await self._write_status(app, old, self._observed(decision, applied), now)
-        await self._after(
-            key,
-            meta,
-            decision,
-            inputs,
-            now,
-            changed=bool(applied or pruned or written),
-            read=[*decision.inventory, *(old.get("inventory") or [])],
-        )
+        children = {object_id(o): applied.get(object_id(o)) or self._live(o) for o in decision.objects}
+        return reconcile.Answers(children=children), bool(applied or pruned)
 
     def _account(self, key: Key, meta: AppMeta, decision: reconcile.Decision) -> None:
         """The ledger, holds, savings and the PolicyReport follow every decision."""
@@ -197,30 +193,17 @@ class Reconciler:
         if decision.delete_app:  # retired with onRetire: Delete: the app itself goes (its archive with it)
             await self.kube.delete(MICROAPP, meta.namespace, meta.name, uid=meta.uid)
 
-    def _inputs(self, key: Key, rv: str | None, team: str) -> tuple[Any, ...]:
-        """Everything the decision reads besides the children and the clock (see ``settled``)."""
-        w, ledger = self.world, self.budgets.ledger
-        return (
-            rv,
-            w.catalog_version,
-            w.policy_version,
-            w.podmonitor,
-            self.cache.absent(),
-            w.budget_of(team),
-            ledger.committed(team, excluding=key)[0],
-            ledger.reservation(key),
-            w.activity.get(key),
-            w.activity_known,
-        )
-
     def _decision_world(self, key: Key, team: str) -> reconcile.World:
-        """What the pure decision needs to know about the world and this app's team."""
+        """Everything the pure decision reads about the world and this app's team, as one value:
+        its ``key()`` is also what a settled app is compared by (``settled``)."""
         others, _ = self.budgets.ledger.committed(team, excluding=key)
         w = self.world
         return reconcile.World(
             templates=tuple(w.templates.values()),
             policy=w.policy,
             prices=w.prices,
+            catalog_version=w.catalog_version,
+            policy_version=w.policy_version,
             podmonitor=w.podmonitor,
             budget=w.budget_of(team),
             committed_others=others,
@@ -229,15 +212,6 @@ class Reconciler:
             traffic=w.activity.get(key),
             activity_known=w.activity_known,
         )
-
-    def _observed(
-        self, decision: reconcile.Apply, applied: Mapping[tuple[str, str, str], dict[str, Any]]
-    ) -> dict[str, Any]:
-        """The decided status, or if objects were just applied, the status from the objects as
-        the API server answered (the cache has not seen them yet)."""
-        if not applied or decision.observe is None:
-            return decision.status
-        return decision.observe(lambda obj: applied.get(_identity(obj)) or self._live(obj))
 
     def _live(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         res = RESOURCES[(obj["apiVersion"], obj["kind"])]
@@ -279,13 +253,6 @@ def _condition(st: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]
     return next((c for c in st.get("conditions") or [] if c.get("type") == type_.value), {})
 
 
-def _by_identity(
-    objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]
-) -> Callable[[Mapping[str, Any]], dict[str, Any] | None]:
-    found = {(o["apiVersion"], o["kind"], o["metadata"]["name"]): current for o, current in zip(objects, live)}
-    return lambda obj: found.get((obj["apiVersion"], obj["kind"], obj["metadata"]["name"]))
-
-
 async def apply_changed(
     kube: Kube, objects: tuple[dict[str, Any], ...], live: list[dict[str, Any] | None]
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
@@ -304,7 +271,7 @@ async def apply_changed(
         if isinstance(result, BaseException):
             raise result
     return {
-        _identity(obj): {"apiVersion": obj["apiVersion"], "kind": obj["kind"], **(answer or {})}
+        object_id(obj): {"apiVersion": obj["apiVersion"], "kind": obj["kind"], **(answer or {})}
         for (obj, _), answer in zip(todo, results)
     }
 
@@ -313,12 +280,12 @@ async def prune(
     kube: Kube, cache: ChildCache, meta: AppMeta, before: list[Mapping[str, str]], now_rendered: list[dict[str, str]]
 ) -> list[str]:
     """Delete what was applied before and is no longer rendered, if this app controls it."""
-    keep = {(e["apiVersion"], e["kind"], e["name"]) for e in now_rendered}
+    keep = {entry_id(e) for e in now_rendered}
     pruned = []
     for entry in before:
-        ident = (entry.get("apiVersion"), entry.get("kind"), entry.get("name"))
-        res: Resource | None = RESOURCES.get((ident[0], ident[1]))  # type: ignore[arg-type]
-        if ident in keep or res is None or not isinstance(ident[2], str):
+        ident = entry_id(entry)
+        res: Resource | None = RESOURCES.get((ident[0], ident[1]))
+        if ident in keep or res is None or not ident[2] or not isinstance(ident[2], str):
             continue
         live = cache.get(res, meta.namespace, ident[2]) or await kube.get(res, meta.namespace, ident[2])
         if live is None or not ownership.controlled_by(live, meta.uid):
@@ -326,7 +293,3 @@ async def prune(
         if await kube.delete(res, meta.namespace, ident[2], uid=live["metadata"].get("uid")):
             pruned.append(f"{ident[1]}/{ident[2]}")
     return pruned
-
-
-def _identity(obj: Mapping[str, Any]) -> tuple[str, str, str]:
-    return obj["apiVersion"], obj["kind"], obj["metadata"]["name"]

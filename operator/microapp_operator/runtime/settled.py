@@ -6,9 +6,11 @@ thousands of apps its cost was the plan, estimate, drift hash and status of each
 cheap to compare: the app's resourceVersion (spec, annotations, status), the catalog's and the
 policy's versions, the team's budget and committed total, the app's reservation and traffic,
 the kinds the cluster lacks, and the resourceVersion of every child the decision read, taken
-from the watch cache. Only a reconcile that wrote nothing is remembered, so the
-resourceVersions are those of a world the decision already agreed with. A time-based decision
-(the lifecycle's next step) is remembered only until that time.
+from the watch cache. The inputs are the decision's own (``core.reconcile.World.key()`` and the
+app's resourceVersion), so an input added to the decision is compared here too. Only a
+reconcile that wrote nothing is remembered, so the resourceVersions are those of a world the
+decision already agreed with. A time-based decision (the lifecycle's next step) is remembered
+only until that time.
 """
 
 from __future__ import annotations

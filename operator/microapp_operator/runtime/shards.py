@@ -62,6 +62,11 @@ class Shards:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Future[None]] = set()
 
+    def hand_over_to(self, acquire: Hook, release: Hook, owned: Callable[[str], None]) -> None:
+        """What to do when a namespace arrives, leaves or is settled here (the manager's hand-over,
+        built after the shards it listens to)."""
+        self.acquire_hook, self.release_hook, self.owned_hook = acquire, release, owned
+
     # --- what the rest of the runtime asks ------------------------------------------------
 
     def accepts(self, namespace: str) -> bool:

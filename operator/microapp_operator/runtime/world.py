@@ -13,13 +13,12 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from ..api import types as api
-from ..api.kinds import PODMONITOR, Resource
+from ..api.kinds import PODMONITOR, Key, Resource
 from ..core import budget, cost
 from ..core.memo import ByIdentity
 from .packed import Packed
 
 log = logging.getLogger(__name__)
-Key = tuple[str, str]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -44,7 +45,11 @@ def world(**kw: object) -> reconcile.World:
 
 
 def decide(app: dict, old: dict | None = None, **kw: object) -> reconcile.Decision:
-    return reconcile.decide(body=app, old_status=old or {}, world=world(**kw), live=lambda obj: None, now=NOW)
+    return reconcile.decide(body=app, old_status=old or {}, world=world(**kw), now=NOW)
+
+
+def status(d: reconcile.Decision, answers: reconcile.Answers = reconcile.NOTHING_LIVE) -> dict:
+    return reconcile.status_after(d, answers)
 
 
 def cond(status: dict, type_: str) -> dict:
@@ -87,7 +92,7 @@ def test_a_first_rollout_over_a_deny_budget_is_held_and_a_running_app_only_flagg
         body(), {"inventory": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"}]}, budget=tb
     )
     assert isinstance(running, reconcile.Apply)
-    assert cond(running.status, "WithinBudget")["status"] == "False"
+    assert cond(status(running), "WithinBudget")["status"] == "False"
 
 
 def test_a_warn_budget_never_holds() -> None:
@@ -111,8 +116,8 @@ def test_apply_carries_objects_inventory_status_and_the_resolution_event() -> No
         "Service",
         "PodDisruptionBudget",
     ]
-    assert d.inventory == d.status["inventory"] and d.status["selector"] == "microapp.dev/name=shop"
-    assert cond(d.status, "Ready")["reason"] == "Progressing"  # nothing live yet
+    assert d.inventory == status(d)["inventory"] and status(d)["selector"] == "microapp.dev/name=shop"
+    assert cond(status(d), "Ready")["reason"] == "Progressing"  # nothing live yet
     assert d.resolved == "rendered from web-service@1.0.0 (newest: 1.0.0)"
     assert decide(body(), {"template": {"version": "1.0.0"}}).resolved is None  # type: ignore[union-attr]
     assert d.requeue_after is None
@@ -136,7 +141,63 @@ def test_an_unchanged_generation_keeps_its_pinned_version() -> None:
 def test_the_lifecycle_status_carries_nulls_only_to_clear_what_is_there() -> None:
     first = decide(body())
     assert isinstance(first, reconcile.Apply)
-    assert None not in first.status["lifecycle"].values()
-    stored = {**first.status, "lifecycle": {**first.status["lifecycle"], "idleSince": "2026-11-01T00:00:00Z"}}
+    assert None not in status(first)["lifecycle"].values()
+    stored = {**status(first), "lifecycle": {**status(first)["lifecycle"], "idleSince": "2026-11-01T00:00:00Z"}}
     again = decide(body(), stored)
-    assert again.status["lifecycle"]["idleSince"] is None  # cleared on the server by the merge patch
+    assert status(again)["lifecycle"]["idleSince"] is None  # cleared on the server by the merge patch
+
+
+def test_the_status_after_an_apply_comes_from_the_children_as_answered() -> None:
+    d = decide(body())
+    assert isinstance(d, reconcile.Apply)
+    ready = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "shop", "generation": 1}}
+    ready["status"] = {"observedGeneration": 1, "replicas": 2, "readyReplicas": 2, "updatedReplicas": 2}
+    ready["status"]["availableReplicas"] = 2
+    ready["spec"] = {"replicas": 2}
+    children = {("apps/v1", "Deployment", "shop"): ready}
+    assert (
+        cond(status(d), "Ready")["message"] != cond(status(d, reconcile.Answers(children=children)), "Ready")["message"]
+    )
+
+
+@pytest.mark.parametrize(
+    "answers,reason,text",
+    [
+        (reconcile.Answers(conflicts=("Service shop exists and is not this app's",)), "NameConflict", "Service shop"),
+        (reconcile.Answers(refused="quota exceeded"), "ApplyFailed", "the API server refused an object: quota"),
+    ],
+    ids=["name-conflict", "apply-failed"],
+)
+def test_the_core_builds_the_stall_of_an_apply_that_could_not_be_carried_out(
+    answers: reconcile.Answers, reason: str, text: str
+) -> None:
+    d = decide(body())
+    new = status(d, answers)
+    assert (new["phase"], cond(new, "Stalled")["reason"]) == ("Failed", reason)
+    assert text in cond(new, "Stalled")["message"] and not answers.carried_out
+
+
+def test_a_foreign_child_is_a_conflict() -> None:
+    d = decide(body())
+    assert isinstance(d, reconcile.Apply)
+    foreign = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "shop", "uid": "x"}}
+    assert reconcile.conflicts(d, {}) == ()
+    found = reconcile.conflicts(d, {("v1", "Service", "shop"): foreign})
+    assert len(found) == 1 and "Service" in found[0]
+
+
+def test_the_settled_key_is_every_input_of_the_decision_so_a_new_one_joins_it() -> None:
+    """The reconciler skips a settled app while ``World.key()`` is unchanged: a field added to
+    the decision's inputs must change the key without anyone listing it a second time."""
+    assert world().key() == world().key()
+    assert world(committed_others=Decimal(1)).key() != world().key()
+    assert world(catalog_version=2).key() != world().key()
+
+    @dataclass(frozen=True)
+    class Wider(reconcile.World):
+        region: str = "eu"
+
+    base = dict(templates=(), policy=POLICY, prices=cost.Prices())
+    assert Wider(**base, region="us").key() != Wider(**base).key()  # type: ignore[arg-type]
+    # the bulky inputs are stood for by their versions, not compared themselves
+    assert world().key() == reconcile.World(templates=(), policy=POLICY, prices=cost.Prices()).key()

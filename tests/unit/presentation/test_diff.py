@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from microapp_operator.core import drift, reconcile
+from microapp_operator.api.conditions import ConditionType, Reason
+from microapp_operator.core import drift, reconcile, status
 from microapp_operator.presentation import diff
 
 
@@ -61,11 +63,23 @@ def apply(
     *objects: dict[str, Any], estimate: str = "10", violations: list[str] | None = None, version: str = "1.0.0"
 ) -> reconcile.Apply:
     inventory = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"]} for o in objects]
-    status = {
-        "template": {"name": "web-service", "version": version},
-        "conditions": [{"type": "WithinBudget", "status": "True", "message": f"estimated {estimate} USD/month"}],
-    }
-    return reconcile.Apply(tuple(objects), inventory, status, violations or [], Decimal(estimate))
+    return reconcile.Apply(
+        tuple(objects),
+        inventory,
+        violations or [],
+        Decimal(estimate),
+        template={"name": "web-service", "version": version},
+        conditions=[
+            status.condition(
+                ConditionType.WITHIN_BUDGET,
+                "True",
+                Reason.WITHIN_BUDGET,
+                f"estimated {estimate} USD/month",
+                generation=1,
+                now=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        ],
+    )
 
 
 def app(replicas: int = 1) -> dict[str, Any]:
@@ -250,3 +264,19 @@ def test_colour_only_when_asked() -> None:
     assert "\033[32m  +  replicas: 2\033[0m" in coloured and "\033[31m  -  replicas: 1\033[0m" in coloured
     assert "\033[32m  +++" not in coloured  # file headers stay plain
     assert diff.changed([r, diff.refused("ns", "x", "no", new=False)]) == 2
+
+
+def test_a_real_decision_reports_its_budget_and_template() -> None:
+    """The report from ``reconcile.decide`` itself (not a hand-built Apply): the WithinBudget
+    message and the template version come from the decided conditions."""
+    from microapp_operator.api import types as api
+    from microapp_operator.core import catalog, cost
+
+    world = reconcile.World(templates=tuple(catalog.builtin()), policy=api.PlatformPolicySpec(), prices=cost.Prices())
+    body = {**app(), "metadata": {**app()["metadata"], "annotations": {"microapp.dev/team": "qa"}}}
+    body["spec"] = {**body["spec"], "image": "registry.internal/web:1", "telemetry": {"enabled": False}}
+    running = {"inventory": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}]}  # flagged, not held
+    decision = reconcile.decide(body=body, old_status=running, world=world, now=datetime(2026, 1, 1, tzinfo=UTC))
+    assert isinstance(decision, reconcile.Apply)
+    r = diff.compare(live_app=None, after=body, decision=decision, live={}, currency="USD")
+    assert r.budget.startswith("estimated") and r.template_after.startswith("web-service@1.")

@@ -74,10 +74,10 @@ async def test_held_apps_are_requeued_when_their_teams_total_drops() -> None:
         await rt.reconciler.reconcile(held)
         assert rt.condition(held, "Ready")["reason"] == "OverBudget"
         queued: list = []
-        rt.manager.queue.add_all = queued.extend  # type: ignore[method-assign]
+        rt.manager.queue.add = queued.append  # type: ignore[method-assign]
         rt.manager.app_event("DELETED", rt.kube.stored(MICROAPP, *big))
         assert queued == [held]
-        rt.manager.queue.add_all = lambda keys: None  # type: ignore[method-assign]
+        rt.manager.queue.add = lambda key: None  # type: ignore[method-assign]
         rt.manager.world.apps[held] = rt.kube.stored(MICROAPP, *held)
         await rt.reconciler.reconcile(held)
         assert rt.condition(held, "Ready")["reason"] != "OverBudget"

@@ -94,9 +94,9 @@ def test_a_sharded_manager_keeps_only_its_namespaces_and_says_why_it_refuses() -
         body["metadata"]["namespace"] = ns
         manager.app_event("ADDED", body)
     assert list(manager.world.apps) == [("mine", "shop")]
-    code, message = manager.handover.refusal("theirs", "finance") or (0, "")
+    code, message = manager.admission.refusal("theirs", "finance") or (0, "")
     assert code == 503 and "being handed over" in message and "(a to b)" in message
-    assert manager.handover.refusal("mine", "finance") is None
+    assert manager.admission.refusal("mine", "finance") is None
     # A team with a budget and namespaces in both shards: refused, with the fix.
     manager.world.policy_event(
         "ADDED",
@@ -108,13 +108,13 @@ def test_a_sharded_manager_keeps_only_its_namespaces_and_says_why_it_refuses() -
     manager.world.budgets["finance"] = BudgetObject(
         "finance", 1, budget.TeamBudget.from_spec({"team": "finance", "monthlyLimit": "100"})
     )
-    code, message = manager.handover.refusal("mine", "finance") or (0, "")
+    code, message = manager.admission.refusal("mine", "finance") or (0, "")
     assert code == 403 and "shard a: mine; shard b: theirs" in message
-    assert not manager.handover.keeps_team("finance")
+    assert not manager.budgets.keeps_team("finance")
 
 
 def test_an_operator_limited_to_namespaces_refuses_the_others_with_the_flag_named() -> None:
     manager = Manager(FakeKube(), shard=Shard.parse(None, [], ["team-a"]))  # type: ignore[arg-type]
-    code, message = manager.handover.refusal("team-b", "finance") or (0, "")
+    code, message = manager.admission.refusal("team-b", "finance") or (0, "")
     assert code == 403 and "not one of this microapp operator's namespaces (--namespace team-a)" in message
-    assert manager.handover.refusal("team-a", "finance") is None
+    assert manager.admission.refusal("team-a", "finance") is None
