@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "microapp_operator"
 LAYERS = {"api": 0, "core": 1, "metrics": 2, "runtime": 3, "entry": 4, "__main__": 5}
 RUNTIME_ORDER = {
-    "kubeconfig": -1,
+    "credentials": -1,
     "kube": 0,
     "packed": 0,
     "cache": 1,
