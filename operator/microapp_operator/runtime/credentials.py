@@ -10,8 +10,11 @@ Authorization header for every request from :meth:`Login.authorization`. The cli
 expiring token only inside ``Configuration.get_api_key_with_prefix()`` (its
 ``refresh_api_key_hook``: an exec plugin runs again when its token is within 5 minutes of expiry,
 the ServiceAccount's token file is read again after a minute), so asking it for each request is
-how rotation reaches us; that is cheap (a time comparison) except when it does refresh. A token
-the server refuses anyway (401) is answered by a fresh :func:`load` (``Kube`` does it once).
+how rotation reaches us; that is cheap (a time comparison) except when it does refresh: the
+client runs an exec plugin synchronously, so in the event loop, once per token in the usual case
+(tokens that live for hours), but on every request for a token that lives under 5 minutes. A token
+the server refuses anyway (401) is answered by a fresh :func:`load` in a thread (``Kube`` does it
+once per refused login).
 
 ``kubernetes`` is imported when credentials are loaded, not with this module.
 """
