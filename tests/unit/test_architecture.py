@@ -43,6 +43,7 @@ RUNTIME_ORDER = {
 # Third-party packages that mean I/O or a framework: never in the pure core or the API types.
 IMPURE = (
     "kopf",
+    "kubernetes",
     "kubernetes_asyncio",
     "aiohttp",
     "asyncio",
