@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from tests import factories
+
 ROOT = Path(__file__).resolve().parent.parent
 KUBECONFIG = Path(os.environ.get("MICROAPP_TEST_KUBECONFIG", ROOT / ".cluster" / "kubeconfig"))
 
@@ -97,31 +99,23 @@ def eventually(
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
-def microapp(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
-    """A valid MicroApp manifest; keyword arguments override spec fields."""
-    body: dict[str, Any] = {
-        "apiVersion": "microapp.dev/v1alpha1",
-        "kind": "MicroApp",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "annotations": {
-                "microapp.dev/owner": "alice@example.com",
-                "microapp.dev/team": "qa",
-                "microapp.dev/cost-center": "CC-1234",
-            },
-        },
-        "spec": {
-            "template": "web-service@^1",
-            "image": "registry.internal/finance/app:1.0.0",
-            "replicas": 1,
-            "telemetry": {"enabled": False},
-        },  # tests/integration/test_telemetry.py covers it
-    }
-    body["spec"].update(spec)
-    if spec.get("expose") == "public":  # approved by the test harness's admin (a platform admin)
-        body["metadata"]["annotations"]["microapp.dev/public-approved-by"] = "kwok-admin"
-    return body
+def microapp(
+    name: str, namespace: str, *, team: str = "qa", annotations: dict[str, str | None] | None = None, **spec: Any
+) -> dict[str, Any]:
+    """A valid MicroApp manifest for the local cluster (a cost center, one replica, no telemetry:
+    tests/integration/test_telemetry.py covers it); keyword arguments override spec fields, and
+    ``annotations`` the annotations (None removes one). A public app is approved by the test
+    harness's admin (a platform admin)."""
+    approval = {"microapp.dev/public-approved-by": "kwok-admin"} if spec.get("expose") == "public" else {}
+    fields = {"image": "registry.internal/finance/app:1.0.0", "replicas": 1, "telemetry": {"enabled": False}}
+    return factories.microapp(
+        name,
+        namespace,
+        owner="alice@example.com",
+        team=team,
+        annotations={factories.COST_CENTER: "CC-1234", **approval, **(annotations or {})},
+        **{**fields, **spec},
+    )
 
 
 def mark_suite(items: list[Any], suite: str, marker: Any) -> None:

@@ -53,9 +53,7 @@ def team_ns(cluster: Path) -> Iterator[str]:
 
 
 def app(name: str, namespace: str, team: str, **spec: Any) -> dict[str, Any]:
-    body = microapp(name, namespace, resources={"cpu": "250m", "memory": "256Mi"}, **spec)
-    body["metadata"]["annotations"]["microapp.dev/team"] = team
-    return body
+    return microapp(name, namespace, team=team, resources={"cpu": "250m", "memory": "256Mi"}, **spec)
 
 
 def review(pod_ip: str, body: dict[str, Any]) -> dict[str, Any]:

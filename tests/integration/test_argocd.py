@@ -197,8 +197,7 @@ def _over_budget(namespace: str) -> dict[str, dict[str, Any]]:
         },
     )
     try:
-        body = app("over-budget", namespace)
-        body["metadata"]["annotations"]["microapp.dev/team"] = team
+        body = app("over-budget", namespace, team=team)
         kubectl("apply", "-f", "-", input=body)
         return {
             "over-budget": until(

@@ -40,9 +40,7 @@ def budget(team: str, limit: str, enforcement: str = "Deny", warn: int = 80) -> 
 
 
 def app(name: str, namespace: str, team: str, replicas: int = 1, **spec: object) -> dict:
-    body = microapp(name, namespace, replicas=replicas, resources={"cpu": "250m", "memory": "256Mi"}, **spec)
-    body["metadata"]["annotations"]["microapp.dev/team"] = team
-    return body
+    return microapp(name, namespace, team=team, replicas=replicas, resources={"cpu": "250m", "memory": "256Mi"}, **spec)
 
 
 def tb_status(team: str) -> dict:

@@ -111,8 +111,7 @@ def shop(operator: object) -> Iterator[tuple[str, str]]:
             "spec": {"team": team, "monthlyLimit": "100"},
         },
     )
-    body = microapp("shop", ns, resources={"cpu": "250m", "memory": "256Mi"}, budget={"monthlyLimit": "10"})
-    body["metadata"]["annotations"]["microapp.dev/team"] = team
+    body = microapp("shop", ns, team=team, resources={"cpu": "250m", "memory": "256Mi"}, budget={"monthlyLimit": "10"})
     kubectl("apply", "-f", "-", input=body)
     kubectl("wait", "--for=condition=Ready", "--timeout=90s", "-n", ns, "mapp/shop", timeout=100)
     eventually(

@@ -98,10 +98,7 @@ PLURAL = {
 
 def app_body(name: str, namespace: str, spec: dict) -> dict:
     spec = dict(spec)
-    annotations = spec.pop("annotations", {})
-    body = microapp(name, namespace, **spec)
-    body["metadata"]["annotations"].update(annotations)
-    return body
+    return microapp(name, namespace, annotations=spec.pop("annotations", {}), **spec)
 
 
 def snapshot(kind: str, name: str, namespace: str) -> dict:

@@ -87,12 +87,8 @@ def sec(namespace: str, policy_team: Callable[..., None]) -> Iterator[dict]:
 
 
 def app(name: str, ctx: dict, *, annotations: dict | None = None, **spec: object) -> dict:
-    body = microapp(name, ctx["ns"], **spec)
-    body["metadata"]["annotations"].pop("microapp.dev/public-approved-by", None)  # the harness's own approval
-    body["metadata"]["annotations"].update(
-        {"microapp.dev/owner": "alice@example.com", "microapp.dev/team": ctx["team"], **(annotations or {})}
-    )
-    return body
+    no_approval = {"microapp.dev/public-approved-by": None}  # not the harness's own approval
+    return microapp(name, ctx["ns"], team=ctx["team"], annotations={**no_approval, **(annotations or {})}, **spec)
 
 
 def refused(body: dict, *as_user: str) -> str:

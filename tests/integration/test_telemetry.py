@@ -123,8 +123,7 @@ def test_operator_metrics_follow_apps(operator: object, namespace: str, policy_t
     team = f"m{uuid.uuid4().hex[:8]}"  # its own team: other tests' apps come and go meanwhile
     policy_team(team, namespaces=[namespace])  # type: ignore[operator]
     before = _metrics(operator)
-    body = microapp("counted", namespace, replicas=2)
-    body["metadata"]["annotations"]["microapp.dev/team"] = team
+    body = microapp("counted", namespace, team=team, replicas=2)
     kubectl("apply", "-f", "-", input=body)
     observed(namespace, "counted")
 

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "microapp_operator"
 LAYERS = {"api": 0, "core": 1, "presentation": 2, "metrics": 3, "runtime": 4, "entry": 5, "__main__": 6}
 PURE = ("api", "core", "presentation")  # no I/O, no framework, no clock
 RUNTIME_ORDER = {
-    "kubeconfig": -1,
+    "credentials": -1,
     "kube": 0,
     "packed": 0,
     "cache": 1,
@@ -45,6 +45,7 @@ RUNTIME_ORDER = {
 # Third-party packages that mean I/O or a framework: never in the pure core or the API types.
 IMPURE = (
     "kopf",
+    "kubernetes",
     "kubernetes_asyncio",
     "aiohttp",
     "asyncio",

@@ -26,8 +26,8 @@ def read(reads: Callable[[Kube], Awaitable[T]], *, what: str, hint: str = "") ->
     message when the cluster cannot answer."""
     import aiohttp
 
+    from ..runtime.credentials import ConfigError
     from ..runtime.kube import KubeError
-    from ..runtime.kubeconfig import ConfigError
 
     try:
         return asyncio.run(_run(reads))

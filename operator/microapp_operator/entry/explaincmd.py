@@ -77,12 +77,9 @@ def run(args: argparse.Namespace) -> int:
 
 def context_namespace() -> str:
     """The namespace of the kubeconfig's current context, as kubectl would use it; else default."""
-    from ..runtime.kubeconfig import ConfigError, from_kubeconfig, paths
+    from ..runtime.credentials import context_namespace
 
-    try:
-        return from_kubeconfig(paths()).namespace
-    except ConfigError:
-        return "default"
+    return context_namespace()
 
 
 def width() -> int:

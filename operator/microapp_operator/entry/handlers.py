@@ -9,12 +9,13 @@ runtime's manager; retries and backoff live in the work queue.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
 
-from ..runtime import kubeconfig
+from ..runtime import credentials
 from . import events, startup  # noqa: F401 - importing them registers their handlers
 from .admission import ADMISSION, WEBHOOK_CONFIGURATION, register_admission, shard_webhook
 from .startup import tune
@@ -24,24 +25,25 @@ __all__ = ["ADMISSION", "WEBHOOK_CONFIGURATION", "login", "register_admission", 
 
 @kopf.on.login()
 async def login(**_: Any) -> kopf.ConnectionInfo:
-    """Kopf's connection, from the same credentials as ours (``runtime.kubeconfig``). Without a
-    login handler Kopf looks for a client library to find them, and importing one costs about
-    40 MB. A token that rotates is given an expiry, so Kopf asks again."""
-    creds = kubeconfig.load()
-    auth = await creds.authorization() or ""
-    token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
-    user, password = creds.basic if creds.basic and token is None else (None, None)
-    rotating = creds.token_file is not None or creds.exec_spec is not None
+    """Kopf's connection, from the same credentials as ours (``runtime.credentials``: the
+    ``kubernetes`` package's ``kubernetes.config``), in a thread since an exec plugin may run. A
+    token is given an expiry, so Kopf asks again as tokens rotate (and after a 401 by itself)."""
+
+    def read() -> tuple[credentials.Login, str]:
+        found = credentials.load()
+        return found, found.authorization() or ""
+
+    found, auth = await asyncio.to_thread(read)
+    scheme, _, token = auth.partition(" ")
+    config = found.config
     return kopf.ConnectionInfo(
-        server=creds.server,
-        ca_data=creds.ca_data,
-        insecure=creds.insecure or None,
-        token=token,
-        scheme="Bearer" if token else None,
-        username=user,
-        password=password,
-        certificate_data=creds.cert_data,
-        private_key_data=creds.key_data,
-        default_namespace=creds.namespace,
-        expiration=datetime.now(UTC) + timedelta(minutes=5) if rotating else None,
+        server=found.server,
+        ca_path=config.ssl_ca_cert or None,
+        insecure=(not config.verify_ssl) or None,
+        scheme=scheme or None,
+        token=token or None,
+        certificate_path=config.cert_file or None,
+        private_key_path=config.key_file or None,
+        default_namespace=found.namespace,
+        expiration=datetime.now(UTC) + timedelta(minutes=5) if token else None,
     )

@@ -1,5 +1,5 @@
 """The operator's one small Kubernetes layer (async, aiohttp underneath; credentials from
-``runtime.kubeconfig``).
+``runtime.credentials``, which asks the ``kubernetes`` package's ``kubernetes.config``).
 
 Server-side apply with field manager ``microapp-operator``, status merge patches, deletes,
 Events, and raw list/watch streams for the label-filtered child cache. Paths come from the
@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from yarl import URL
 
 from ..api import types as api
 from ..api.kinds import EVENT, RESOURCES, Resource
-from .kubeconfig import ConfigError, Credentials, load
+from .credentials import Auth, ConfigError, Login, load
 
 FIELD_MANAGER = "microapp-operator"
 USER_AGENT = "microapp-operator/0.1"
@@ -62,26 +62,27 @@ def resource_of(obj: Mapping[str, Any]) -> Resource:
 class Kube:
     """A connection to the API server. Create with :meth:`connect`."""
 
-    def __init__(self, creds: Credentials, session: aiohttp.ClientSession, proxy: str | None = None) -> None:
-        self.creds = creds
+    def __init__(self, auth: Auth, session: aiohttp.ClientSession, proxy: str | None = None) -> None:
+        self.auth = auth
         self.session = session
         self.proxy = proxy
         self.writes = 0  # write requests sent (for tests and metrics)
 
     @classmethod
-    async def connect(cls, creds: Credentials | None = None, *, user_agent: str = USER_AGENT) -> Kube:
-        """In a Pod, its ServiceAccount; elsewhere ``$KUBECONFIG`` as it is now. Raises
-        :class:`ConfigError` (with what to fix) when neither works."""
-        creds = creds or load()
+    async def connect(
+        cls, login: Login | None = None, *, relogin: Callable[[], Login] | None = None, user_agent: str = USER_AGENT
+    ) -> Kube:
+        """In a Pod, its ServiceAccount; elsewhere ``$KUBECONFIG`` as it is now (read again after a
+        401; a ``login`` given is renewed only by ``relogin``). Raises :class:`ConfigError`."""
+        if login is None:
+            login, relogin = await asyncio.to_thread(load), relogin or load
         # The session does not trust the environment: aiohttp would look up HTTPS_PROXY/NO_PROXY
         # and parse ~/.netrc (in a thread) on every request, a fifth of the operator's CPU at
         # 1,000 apps (py-spy). A proxy for the API server is read once instead.
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=creds.ssl_context(), limit=100),
-            trust_env=False,
-            headers={"User-Agent": user_agent},
+            connector=aiohttp.TCPConnector(limit=100), trust_env=False, headers={"User-Agent": user_agent}
         )
-        return cls(creds, session, creds.proxy or env_proxy(creds.server))
+        return cls(Auth(login, relogin), session, login.proxy or env_proxy(login.server))
 
     async def close(self) -> None:
         await self.session.close()
@@ -133,24 +134,27 @@ class Kube:
         timeout: float,
         headers: dict[str, str],
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """The response (released on exit); a token the server refused (401) is fetched again once,
-        since ServiceAccount and exec-plugin tokens rotate."""
+        """The response (released on exit). The token is asked for on every request (that is where
+        the client refreshes it); a 401 leads to one new login (tokens rotate), then one retry."""
         for attempt in (1, 2):
+            login = self.auth.login
             with _translated():
-                auth = await self.creds.authorization()
+                auth = login.authorization()
                 resp = await self.session.request(
                     method,
-                    self.creds.server + path,
+                    login.server + path,
                     params=[(k, str(v)) for k, v in query],
                     data=data,
                     headers={**headers, **({"Authorization": auth} if auth else {})},
                     proxy=self.proxy,
                     timeout=aiohttp.ClientTimeout(total=timeout),
-                    server_hostname=self.creds.tls_server_name,
+                    ssl=self.auth.ssl,
+                    server_hostname=login.tls_server_name,
                 )
-            if resp.status == 401 and attempt == 1 and auth:
+            if resp.status == 401 and attempt == 1 and self.auth.renewable:
                 resp.release()
-                self.creds.expire()
+                with _translated():
+                    await self.auth.again(login)
                 continue
             try:
                 yield resp

@@ -8,16 +8,15 @@ import pytest
 
 from microapp_operator.api import types as api
 from microapp_operator.core import catalog, cost, plan
+from tests.factories import microapp
 
 PRICES = cost.Prices()
 CATALOG = catalog.builtin()
 
 
 def estimate(**spec: object) -> cost.Estimate:
-    app = {
-        "metadata": {"name": "a", "namespace": "n", "uid": "u"},
-        "spec": {"template": "web-service", "image": "r/x:1", "telemetry": {"enabled": False}, **spec},
-    }
+    fields = {"template": "web-service", "image": "r/x:1", "telemetry": {"enabled": False}, **spec}
+    app = microapp("a", "n", owner=None, team=None, uid="u", typed=False, **fields)
     return cost.estimate(plan.desired(plan.parse(app), CATALOG).objects, PRICES)
 
 

@@ -11,6 +11,7 @@ import pytest
 from microapp_operator import metrics
 from microapp_operator.core import catalog, dashboards, plan
 from microapp_operator.entry import cli
+from tests.factories import microapp
 
 ROOT = Path(__file__).resolve().parents[3]
 # Standard metrics of kube-state-metrics, cAdvisor, the Prometheus client, and the app convention
@@ -48,10 +49,7 @@ def metric_names(expr: str) -> set[str]:
 
 
 def app_board() -> dict:
-    app = {
-        "metadata": {"name": "shop", "namespace": "ns", "uid": "u", "annotations": {"microapp.dev/team": "t"}},
-        "spec": {"template": "web-service", "image": "r/x:1"},
-    }
+    app = microapp(owner=None, team="t", uid="u", typed=False, template="web-service", image="r/x:1")
     cm = next(
         o for o in plan.desired(plan.parse(app), catalog.builtin()).objects if o["metadata"]["name"] == "shop-dashboard"
     )

@@ -20,6 +20,7 @@ import pytest
 
 from microapp_operator.api import types as api
 from microapp_operator.core import catalog, plan
+from tests.factories import microapp
 
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden" / "desired.json"
 CATALOG = catalog.builtin()
@@ -51,7 +52,7 @@ def cases() -> Iterator[tuple[str, dict[str, Any], dict[str, Any], bool, str | N
             for expose, telemetry, suspend, access, podmonitor in itertools.product(
                 ("none", "internal", "public"), (True, False), (False, True), (False, True), (False, True)
             ):
-                ann = {"microapp.dev/team": "finance", "microapp.dev/owner": "alice@example.com"}
+                ann = {}
                 if access:
                     ann["microapp.dev/editors"] = "user:bob@example.com, group:finance-devs"
                     ann["microapp.dev/viewers"] = "group:finance-devs, serviceaccount:team-a:ci"
@@ -69,18 +70,9 @@ def cases() -> Iterator[tuple[str, dict[str, Any], dict[str, Any], bool, str | N
                     spec["host"] = "shop.example.com"
                 if params is not None:
                     spec["parameters"] = params
-                body = {
-                    "apiVersion": "microapp.dev/v1alpha1",
-                    "kind": "MicroApp",
-                    "metadata": {
-                        "name": "shop",
-                        "namespace": "team-a",
-                        "uid": "u-1",
-                        "generation": 3,
-                        "annotations": ann,
-                    },
-                    "spec": spec,
-                }
+                body = microapp(
+                    "shop", "team-a", owner="alice@example.com", annotations=ann, uid="u-1", generation=3, spec=spec
+                )
                 ident = (
                     f"{short}{i}-{pname}-{expose}-tel{int(telemetry)}-sus{int(suspend)}"
                     f"-acc{int(access)}-pm{int(podmonitor)}"

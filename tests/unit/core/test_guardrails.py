@@ -6,6 +6,7 @@ import pytest
 
 from microapp_operator.api import types as api
 from microapp_operator.core import catalog, guardrails, plan
+from tests.factories import COST_CENTER, microapp
 
 POLICY = api.PlatformPolicySpec.model_validate(
     {
@@ -24,12 +25,13 @@ POLICY = api.PlatformPolicySpec.model_validate(
 
 
 def app(namespace: str = "team-finance", annotations: dict | None = None, **spec: object) -> dict:
-    ann = {"microapp.dev/owner": "alice", "microapp.dev/team": "finance", "microapp.dev/cost-center": "CC-1"}
-    ann.update(annotations or {})
-    return {
-        "metadata": {"name": "a", "namespace": namespace, "uid": "u", "annotations": ann},
-        "spec": {"template": "web-service", "image": "registry.internal/a:1.0", **spec},
-    }
+    ann = {COST_CENTER: "CC-1", **(annotations or {})}
+    return microapp(
+        "a", namespace, uid="u", typed=False, annotations=ann, **{"template": "web-service", "image": IMAGE, **spec}
+    )
+
+
+IMAGE = "registry.internal/a:1.0"
 
 
 def violations(body: dict) -> list[str]:

@@ -7,6 +7,7 @@ import pytest
 from microapp_operator.api import types as api
 from microapp_operator.core import identity
 from microapp_operator.core.app import AppMeta
+from tests.factories import microapp
 
 POLICY = api.PlatformPolicySpec.model_validate(
     {
@@ -20,9 +21,8 @@ POLICY = api.PlatformPolicySpec.model_validate(
 
 
 def app(**ann: str) -> dict:
-    base = {"microapp.dev/owner": "alice", "microapp.dev/team": "finance"}
-    base.update({k.replace("_", "-").replace("--", "/"): v for k, v in ann.items()})
-    return {"metadata": {"name": "a", "namespace": "team-finance", "annotations": base}, "spec": {}}
+    extra = {k.replace("_", "-").replace("--", "/"): v for k, v in ann.items()}
+    return microapp("a", "team-finance", typed=False, annotations=extra, spec={})
 
 
 def check(new: dict, old: dict | None, user: str, *groups: str) -> list[str]:

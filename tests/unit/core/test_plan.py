@@ -8,23 +8,20 @@ import pytest
 
 from microapp_operator.api.conditions import Reason
 from microapp_operator.core import catalog, plan, rendered
+from tests.factories import microapp
 
 CATALOG = catalog.builtin()
 
 
 def app(**spec: object) -> dict:
-    body = {
-        "metadata": {
-            "name": "shop",
-            "namespace": "team-a",
-            "uid": "u-1",
-            "generation": 1,
-            "annotations": {"microapp.dev/team": "finance", "microapp.dev/owner": "alice"},
-        },
-        "spec": {"template": "web-service@^1", "image": "registry.internal/shop:1", "telemetry": {"enabled": False}},
-    }  # telemetry has tests of its own
-    body["spec"].update(spec)
-    return body
+    return microapp(  # telemetry has tests of its own
+        "shop",
+        "team-a",
+        uid="u-1",
+        generation=1,
+        typed=False,
+        **{"image": "registry.internal/shop:1", "telemetry": {"enabled": False}, **spec},
+    )
 
 
 ACCESS = {"ServiceAccount", "Role", "RoleBinding", "NetworkPolicy"}  # added by the operator to every app

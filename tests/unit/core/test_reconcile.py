@@ -11,6 +11,7 @@ import pytest
 from microapp_operator.api import types as api
 from microapp_operator.core import budget, catalog, cost, reconcile
 from microapp_operator.core.ledger import Entry
+from tests.factories import microapp
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 POLICY = api.PlatformPolicySpec.model_validate(
@@ -22,22 +23,8 @@ POLICY = api.PlatformPolicySpec.model_validate(
 
 
 def body(**spec: object) -> dict:
-    return {
-        "metadata": {
-            "name": "shop",
-            "namespace": "ns",
-            "uid": "u1",
-            "generation": 2,
-            "annotations": {"microapp.dev/owner": "alice", "microapp.dev/team": "finance"},
-        },
-        "spec": {
-            "template": "web-service@^1",
-            "image": "registry.internal/shop:1",
-            "replicas": 2,
-            "telemetry": {"enabled": False},
-            **spec,
-        },
-    }
+    fields = {"image": "registry.internal/shop:1", "replicas": 2, "telemetry": {"enabled": False}, **spec}
+    return microapp(uid="u1", generation=2, typed=False, **fields)
 
 
 def world(**kw: object) -> reconcile.World:

@@ -9,6 +9,7 @@ import yaml
 
 from microapp_operator.api import types as api
 from microapp_operator.core import catalog, plan
+from tests.factories import microapp
 
 POLICY = api.PlatformPolicySpec.model_validate(
     {
@@ -22,10 +23,8 @@ POLICY = api.PlatformPolicySpec.model_validate(
 
 
 def render(podmonitor: bool = False, policy: api.PlatformPolicySpec = POLICY, **spec: object) -> dict[str, dict]:
-    app = {
-        "metadata": {"name": "shop", "namespace": "team-a", "uid": "u", "annotations": {"microapp.dev/team": "a"}},
-        "spec": {"template": "web-service", "image": "registry.internal/shop:1", **spec},
-    }
+    fields = {"template": "web-service", "image": "registry.internal/shop:1", **spec}
+    app = microapp("shop", "team-a", owner=None, team="a", uid="u", typed=False, **fields)
     return {
         f"{o['kind']}/{o['metadata']['name']}": o
         for o in plan.desired(plan.parse(app), catalog.builtin(), policy=policy, podmonitor=podmonitor).objects

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from microapp_operator.entry import cli
+from tests.factories import microapp
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -68,36 +69,17 @@ def test_validate_lists_every_problem_with_paths(tmp_path: Path, capsys: pytest.
     bad.write_text(
         yaml.safe_dump_all(
             [
-                {
-                    "apiVersion": "microapp.dev/v1alpha1",
-                    "kind": "MicroApp",
-                    "metadata": {"name": "a", "namespace": "n"},
-                    "spec": {
-                        "template": "scheduled-job",
-                        "image": "r/x:1",
-                        "parameters": {"schedule": "99 * * *", "x": 1},
-                    },
-                },
-                {
-                    "apiVersion": "microapp.dev/v1alpha1",
-                    "kind": "MicroApp",
-                    "metadata": {
-                        "name": "b",
-                        "namespace": "n",
-                        "annotations": {"microapp.dev/owner": "o", "microapp.dev/team": "t"},
-                    },
-                    "spec": {"template": "web-service", "image": "r/x:1", "replicas": 2000},
-                },
-                {
-                    "apiVersion": "microapp.dev/v1alpha1",
-                    "kind": "MicroApp",
-                    "metadata": {
-                        "name": "c",
-                        "namespace": "n",
-                        "annotations": {"microapp.dev/owner": "o", "microapp.dev/team": "t"},
-                    },
-                    "spec": {"template": "web-service", "image": "r/x:1", "expose": "public"},
-                },
+                microapp(
+                    "a",
+                    "n",
+                    owner=None,
+                    team=None,
+                    template="scheduled-job",
+                    image="r/x:1",
+                    parameters={"schedule": "99 * * *", "x": 1},
+                ),
+                microapp("b", "n", owner="o", team="t", template="web-service", image="r/x:1", replicas=2000),
+                microapp("c", "n", owner="o", team="t", template="web-service", image="r/x:1", expose="public"),
             ]
         )
     )

@@ -9,6 +9,7 @@ from typing import Any
 from microapp_operator.api.conditions import ConditionType, Reason
 from microapp_operator.core import drift, reconcile, status
 from microapp_operator.presentation import diff
+from tests.factories import microapp
 
 
 def deployment(replicas: int = 1, cpu: str = "100m", **extra: Any) -> dict[str, Any]:
@@ -83,18 +84,10 @@ def apply(
 
 
 def app(replicas: int = 1) -> dict[str, Any]:
-    return {
-        "apiVersion": "microapp.dev/v1alpha1",
-        "kind": "MicroApp",
-        "metadata": {
-            "name": "web",
-            "namespace": "ns",
-            "uid": "u0",
-            "generation": 3,
-            "annotations": {"microapp.dev/team": "qa", "kubectl.kubernetes.io/last-applied-configuration": "{}"},
-        },
-        "spec": {"template": "web-service@^1", "replicas": replicas},
-    }
+    last_applied = {"kubectl.kubernetes.io/last-applied-configuration": "{}"}
+    return microapp(
+        "web", uid="u0", generation=3, owner=None, team="qa", annotations=last_applied, image=None, replicas=replicas
+    )
 
 
 def live_app(

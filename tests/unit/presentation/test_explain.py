@@ -15,6 +15,7 @@ import pytest
 from microapp_operator.presentation import explain, explaintext, screen
 from microapp_operator.presentation.screen import Line
 from microapp_operator.presentation.views import NotReadable, Tone
+from tests.factories import microapp
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 STAMP = "2026-03-01T12:00:00Z"
@@ -69,24 +70,19 @@ def app(
         ],
     }
     st.update(status)
-    return {
-        "apiVersion": "microapp.dev/v1alpha1",
-        "kind": "MicroApp",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "generation": 2,
-            "annotations": {"microapp.dev/owner": "alice@example.com", "microapp.dev/team": "finance"},
-        },
-        "spec": {
-            "template": "web-service@^1",
+    return microapp(
+        name,
+        namespace,
+        owner="alice@example.com",
+        generation=2,
+        status={k: v for k, v in st.items() if v is not None},
+        **{
             "image": "registry.internal/finance/shop:1.0",
             "replicas": 2,
             "budget": {"monthlyLimit": "20"},
             **(spec or {}),
         },
-        "status": {k: v for k, v in st.items() if v is not None},
-    }
+    )
 
 
 def deployment(available: int = 2) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from microapp_operator.api import types as api
 from microapp_operator.core import catalog, cost, guardrails, plan, rendered
 from microapp_operator.core.render import RenderError
+from tests.factories import microapp
 
 CATALOG = catalog.builtin()
 POLICY = api.PlatformPolicySpec.model_validate(
@@ -103,16 +104,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def body(spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "metadata": {
-            "name": "shop",
-            "namespace": "ns",
-            "uid": "u1",
-            "generation": 1,
-            "annotations": {"microapp.dev/team": "finance", "microapp.dev/owner": "alice"},
-        },
-        "spec": spec,
-    }
+    return microapp(uid="u1", generation=1, typed=False, spec=spec)
 
 
 @SETTINGS

@@ -9,29 +9,15 @@ from typing import Any
 from microapp_operator.api.kinds import CHILDREN, MICROAPP
 from microapp_operator.core import catalog
 from microapp_operator.runtime.manager import Manager
+from tests import factories
 from tests.fake_kube import FakeKube
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 def microapp(name: str = "shop", **spec: Any) -> dict[str, Any]:
-    body = {
-        "apiVersion": "microapp.dev/v1alpha1",
-        "kind": "MicroApp",
-        "metadata": {
-            "name": name,
-            "namespace": "ns",
-            "generation": 1,
-            "annotations": {"microapp.dev/owner": "alice", "microapp.dev/team": "finance"},
-        },
-        "spec": {
-            "template": "web-service@^1",
-            "image": "registry.internal/shop:1.0",
-            "telemetry": {"enabled": False},
-            **spec,
-        },
-    }
-    return body
+    fields = {"image": "registry.internal/shop:1.0", "telemetry": {"enabled": False}, **spec}
+    return factories.microapp(name, generation=1, **fields)
 
 
 class Runtime:

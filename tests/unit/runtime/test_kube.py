@@ -36,8 +36,10 @@ def test_the_proxy_is_read_from_the_environment_once_and_the_session_does_not_tr
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """aiohttp re-reads proxies and ~/.netrc per request when the session trusts the environment."""
+    from kubernetes.client import Configuration
+
+    from microapp_operator.runtime.credentials import Login
     from microapp_operator.runtime.kube import Kube, env_proxy
-    from microapp_operator.runtime.kubeconfig import Credentials
 
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
@@ -49,7 +51,7 @@ def test_the_proxy_is_read_from_the_environment_once_and_the_session_does_not_tr
     assert env_proxy("https://10.0.0.1:6443") is None
 
     async def check() -> None:
-        kube = await Kube.connect(Credentials(server="https://10.0.0.1:6443"), user_agent="t/1")
+        kube = await Kube.connect(Login(Configuration(host="https://10.0.0.1:6443")), user_agent="t/1")
         assert kube.session.trust_env is False and kube.proxy is None
         assert kube.session.headers["User-Agent"] == "t/1"
         await kube.close()
@@ -59,8 +61,10 @@ def test_the_proxy_is_read_from_the_environment_once_and_the_session_does_not_tr
 
 def test_a_connection_that_breaks_mid_answer_is_a_transient_kube_error() -> None:
     """Against a real socket: the server promises a body and hangs up half-way."""
+    from kubernetes.client import Configuration
+
+    from microapp_operator.runtime.credentials import Login
     from microapp_operator.runtime.kube import Kube
-    from microapp_operator.runtime.kubeconfig import Credentials
 
     async def check() -> None:
         async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -71,7 +75,7 @@ def test_a_connection_that_breaks_mid_answer_is_a_transient_kube_error() -> None
 
         server = await asyncio.start_server(answer, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        kube = await Kube.connect(Credentials(server=f"http://127.0.0.1:{port}"))
+        kube = await Kube.connect(Login(Configuration(host=f"http://127.0.0.1:{port}")))
         try:
             with pytest.raises(KubeError) as caught:
                 await kube.request("GET", "/api/v1/namespaces")

@@ -5,14 +5,11 @@ from __future__ import annotations
 from microapp_operator.api.kinds import KNATIVE_SERVICE, PODMONITOR
 from microapp_operator.core import catalog
 from microapp_operator.runtime.world import World
+from tests.factories import microapp
 
 
 def app(name: str, template: str = "web-service@^1", team: str | None = "finance") -> dict:
-    ann = {"microapp.dev/team": team} if team else {}
-    return {
-        "metadata": {"name": name, "namespace": "ns", "annotations": ann},
-        "spec": {"template": template, "image": "registry.internal/a:1"},
-    }
+    return microapp(name, owner=None, team=team, typed=False, template=template, image="registry.internal/a:1")
 
 
 def world_with(*apps: dict) -> World:
