@@ -193,7 +193,7 @@ def test_sigkill_after_a_control_plane_restart_converges_within_30s(operator: Op
             f"(the last Deployment Available {runs[-1]['operator_lag_s']}s before); "
             f"last of each step, seconds after the restart: {runs[-1]['timeline_s']}"
         )
-        kubectl("delete", "mapp", "-n", namespace, "--all", "--wait=true", timeout=180)
+        kubectl("delete", "mapp", "-n", namespace, "--all", "--wait=false", timeout=180)  # gone in the background
     figures = [r["converge_s"] for r in runs]
     slowest = max((f if f is not None else float("inf")) for f in figures)
     record(
