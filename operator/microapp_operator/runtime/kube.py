@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from multidict import CIMultiDict
 from yarl import URL
 
 from ..api import types as api
@@ -66,6 +67,7 @@ class Kube:
         self.creds = creds
         self.session = session
         self.proxy = proxy
+        self.extra_headers: tuple[tuple[str, str], ...] = ()  # sent with every request (see impersonating)
         self.writes = 0  # write requests sent (for tests and metrics)
 
     @classmethod
@@ -97,8 +99,9 @@ class Kube:
         timeout: float = 30,
         accept: str = "application/json",
         counted: bool = True,
+        warnings: list[str] | None = None,
     ) -> Any:
-        """One request; ``counted``: a write the reconcile economy counts (Lease renewals are not)."""
+        """One request; ``counted``: a write the reconcile counts; ``warnings`` gets the admission warnings."""
         if method != "GET" and counted:
             self.writes += 1
         data = None if body is None else orjson.dumps(body, default=str)
@@ -112,6 +115,7 @@ class Kube:
         ) as resp:
             with _translated():  # the connection can also break while the body is read
                 payload = await resp.read()
+            warnings is None or warnings.extend(_warning_text(w) for w in resp.headers.getall("Warning", []))
         if not 200 <= resp.status <= 299:
             raise KubeError(
                 resp.status,
@@ -138,12 +142,13 @@ class Kube:
         for attempt in (1, 2):
             with _translated():
                 auth = await self.creds.authorization()
+                sent = [*headers.items(), *self.extra_headers, *([("Authorization", auth)] if auth else [])]
                 resp = await self.session.request(
                     method,
                     self.creds.server + path,
                     params=[(k, str(v)) for k, v in query],
                     data=data,
-                    headers={**headers, **({"Authorization": auth} if auth else {})},
+                    headers=CIMultiDict(sent),
                     proxy=self.proxy,
                     timeout=aiohttp.ClientTimeout(total=timeout),
                     server_hostname=self.creds.tls_server_name,
@@ -317,6 +322,15 @@ class Kube:
                         yield orjson.loads(line)
 
 
+def impersonating(kube: Kube, user: str, groups: tuple[str, ...] | list[str] = ()) -> Kube:
+    """The same connection, every request made as ``user`` in ``groups`` (``Impersonate-User``,
+    ``Impersonate-Group``: what ``kubectl --as --as-group`` sends), so the API server's RBAC and
+    the admission webhook decide as for that user. Close only the original."""
+    view = Kube(kube.creds, kube.session, kube.proxy)
+    view.extra_headers = (("Impersonate-User", user), *(("Impersonate-Group", g) for g in groups))
+    return view
+
+
 def env_proxy(server: str) -> str | None:
     """The proxy the environment names for the API server (HTTPS_PROXY, NO_PROXY), read once."""
     try:
@@ -355,6 +369,15 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return min(max(float(headers.get("Retry-After", "")), 0.0), 300.0)
     except (TypeError, ValueError):
         return None
+
+
+def _warning_text(header: str) -> str:
+    """The text of a ``Warning: 299 - "text"`` header (RFC 7234), unquoted."""
+    parts = header.split(" ", 2)
+    text = parts[2] if len(parts) == 3 and parts[0].isdigit() else header
+    if len(text) >= 2 and text[0] == '"':
+        text = text[1 : text.rfind('"')] if text.rfind('"') > 0 else text[1:]
+    return text.replace('\\"', '"')
 
 
 def _server_message(body: Any) -> str:
