@@ -82,11 +82,12 @@ lint: venv ## ruff: lint and format check of the whole tree (configured in pypro
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: venv ## everything: venv, control plane (built once), Prometheus (Debian package), then all tests
+test: venv ## everything: venv, control plane (built once), Prometheus and Chromium (Debian packages), then all tests
 	@$(MAKE) --no-print-directory lint
 	@hack/operator.sh stop >/dev/null
 	hack/cluster.sh up
 	hack/prometheus.sh
+	hack/browser.sh
 	@$(MAKE) --no-print-directory tools
 	@echo "[test] running unit and integration tests ..."
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest --ignore=tests/chaos --ignore=tests/delivery $(PYTEST_ARGS)
@@ -127,6 +128,7 @@ unit: venv tools ## unit tests only (no cluster)
 	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: venv cluster-up tools ## integration tests only
+	hack/browser.sh
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest tests/integration $(PYTEST_ARGS)
 
 APPS ?= 1000

@@ -94,9 +94,10 @@ def _template(snap: Snapshot, name: str) -> api.AppTemplateSpec:
 
 
 async def _evaluate(
-    request: web.Request, values: dict[str, str]
+    request: web.Request, values: dict[str, str], *, submitted_once: bool = True
 ) -> tuple[forms.Form, preview.Panel, dict[str, Any], list[str]]:
-    """The form with its problems, the live panel, the MicroApp and the problems of reading the form."""
+    """The form with its problems (at the fields once it was submitted), the live panel, the
+    MicroApp and the problems of reading the form."""
     snap = await request.app[PORTAL].source.get()
     ident = request["identity"]
     template = _template(snap, request.match_info["template"])
@@ -119,7 +120,7 @@ async def _evaluate(
         owner=ident.user,
         namespaces=_namespaces(teams),
         cost_center=bool((snap.policy.guardrails or api.Guardrails()).require_cost_center),
-        problems=panel.findings,
+        problems=panel.findings if submitted_once else (),
         team=team,
     )
     return form, panel, body, unreadable
@@ -131,7 +132,7 @@ def _draw(request: web.Request, form: forms.Form, panel: preview.Panel, **extra:
 
 
 async def new_form(request: web.Request) -> web.Response:
-    form, panel, _, _ = await _evaluate(request, {})
+    form, panel, _, _ = await _evaluate(request, {}, submitted_once=False)
     return _draw(request, form, panel, outcome=None, show_errors=False)
 
 

@@ -32,7 +32,7 @@ CSP = (
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # (no-referrer would make form posts say Origin: null)
     "X-Frame-Options": "DENY",
 }
 log = logging.getLogger(__name__)

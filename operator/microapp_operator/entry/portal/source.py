@@ -15,7 +15,7 @@ from ...api.kinds import APPTEMPLATE, PLATFORMPOLICY, TEAMBUDGET
 from ...core import catalog
 from ...runtime.kube import Kube
 
-TTL = 5.0  # seconds a read is reused
+TTL = 2.0  # seconds a read is reused
 
 
 @dataclass(frozen=True)
