@@ -61,7 +61,7 @@ install: venv ## CRDs, the default PlatformPolicy and the built-in templates int
 run: venv ## the operator in the foreground against $$KUBECONFIG
 	microapp run
 
-demo: venv cluster-up ## control plane, CRDs, operator in the background, samples applied; leaves it running
+demo: venv cluster-up ## control plane, CRDs, operator and portal in the background, samples applied; leaves it running
 	@export KUBECONFIG=$(KUBECONFIG_LOCAL); \
 	$(MAKE) --no-print-directory install; \
 	kubectl apply --server-side -f hack/crds/; \
@@ -71,9 +71,12 @@ demo: venv cluster-up ## control plane, CRDs, operator in the background, sample
 	echo "[demo] waiting for the operator to report on the samples ..."; \
 	kubectl wait --for=condition=Ready --timeout=90s -f samples/; \
 	kubectl get microapps -A; \
+	kubectl apply -f hack/demo-rbac.yaml >/dev/null; \
+	hack/portal.sh start; \
 	echo; echo "[demo] running. export KUBECONFIG=$(KUBECONFIG_LOCAL); 'make down' stops it all."
 
 down: ## stop everything make demo / make cluster-up started
+	hack/portal.sh stop
 	hack/operator.sh stop
 	hack/cluster.sh down
 
