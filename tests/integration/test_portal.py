@@ -130,6 +130,13 @@ def test_a_member_creates_a_web_service_through_the_form_and_it_becomes_ready(
     expect(status.locator(".phase")).to_have_text("Running")
     assert axe_findings(page) == []
     shot(page, "app")
+    page.get_by_role("link", name="My apps").click()
+    expect(page.get_by_role("link", name="shop", exact=True)).to_be_visible()
+    assert axe_findings(page) == []
+    shot(page, "my-apps")
+    page.goto(portal.url + f"/apps/{team['ns']}/nothing-here")
+    expect(page.get_by_role("alert")).to_contain_text("does not exist")
+    assert axe_findings(page) == []
     app = get_json("microapp", "shop", "-n", team["ns"], "--show-managed-fields")
     assert app["spec"]["replicas"] == 3
     assert app["metadata"]["annotations"]["microapp.dev/owner"] == "alice@example.com"
@@ -172,6 +179,7 @@ def test_a_user_without_rbac_in_the_namespace_is_refused_and_told_so(
     fill(page, ctx, "nope")
     text = press(page, "Create", "you may not create MicroApps in namespace")
     assert namespace in text and "bob@example.com" in text  # RBAC's own words name who was refused
+    assert axe_findings(page) == []
     shot(page, "refused-rbac")
     assert no_microapps(namespace)
 
@@ -189,6 +197,27 @@ def test_markup_in_a_name_or_parameter_is_shown_as_text(
     assert page.evaluate("window.__pwned === undefined")
     assert page.locator("main img, main script").count() == 0
     assert no_microapps(team["ns"])
+
+
+def test_the_yaml_view_edits_the_app_and_switches_back(
+    team: dict[str, str], browser: Any, portal_for: Callable[..., PortalProcess]
+) -> None:
+    from playwright.sync_api import expect
+
+    portal = as_member(portal_for, team)
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(portal.url + "/new/web-service")
+    fill(page, team, "yamly")
+    page.get_by_role("button", name="Check", exact=True).click()  # the YAML view is drawn from the last post
+    page.wait_for_url("**/new/web-service")
+    page.get_by_text("YAML view").click()
+    text = page.get_by_label("MicroApp YAML").input_value()
+    assert "name: yamly" in text
+    page.get_by_label("MicroApp YAML").fill(text.replace("replicas: 1", "replicas: 4"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Use this YAML").click()
+    expect(page.get_by_label("Replicas")).to_have_value("4")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("yamly")
 
 
 def test_the_create_flow_by_keyboard_alone(
@@ -224,6 +253,14 @@ def test_the_create_flow_by_keyboard_alone(
         page.keyboard.press("Enter")
     page.wait_for_url(f"**/apps/{team['ns']}/keys")
     assert get_json("microapp", "keys", "-n", team["ns"])["spec"]["image"] == "registry.internal/team/keys:1.0.0"
+    # The same name again: "already exists", with a link to it (a create never overwrites).
+    page.goto(portal.url + "/new/web-service")
+    fill(page, team, "keys")
+    text = press(page, "Create", "already exists")
+    assert f"MicroApp keys already exists in namespace {team['ns']}" in text
+    assert page.get_by_role("link", name=f"MicroApp {team['ns']}/keys").get_attribute("href") == (
+        f"/apps/{team['ns']}/keys"
+    )
 
 
 @pytest.fixture

@@ -281,3 +281,47 @@ def _parameters(schema: Mapping[str, Any], submitted: Submitted, problems: list[
         else:
             out[name] = text
     return out
+
+
+FIXED_SPEC = {"template", "image", "replicas", "resources", "expose", "parameters"}
+
+
+def from_yaml(template: api.AppTemplateSpec, text: str) -> tuple[dict[str, str], list[str]]:
+    """The form's values from an edited MicroApp (the YAML view, switched back), and what the form
+    cannot hold (named, so nothing is dropped silently)."""
+    try:
+        body = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return {}, [f"the YAML does not parse: {str(exc).splitlines()[0]}"]
+    if not isinstance(body, dict):
+        return {}, ["the YAML is not a MicroApp (a mapping with metadata and spec)"]
+    meta, spec = body.get("metadata") or {}, body.get("spec") or {}
+    ann = meta.get("annotations") or {}
+    res = spec.get("resources") or {}
+    values = {
+        "name": meta.get("name"),
+        "namespace": meta.get("namespace"),
+        "owner": ann.get(api.OWNER_ANNOTATION),
+        "cost_center": ann.get(api.COST_CENTER_ANNOTATION),
+        "image": spec.get("image"),
+        "replicas": spec.get("replicas"),
+        "cpu": res.get("cpu"),
+        "memory": res.get("memory"),
+        "expose": spec.get("expose"),
+    }
+    schema = template.parameters or {}
+    for name, value in (spec.get("parameters") or {}).items():
+        sub = (schema.get("properties") or {}).get(name) or {}
+        kind = _param_kind(sub) if isinstance(sub, Mapping) else "yaml"
+        values[PARAM + name] = _shown(value, kind)
+    problems = [
+        f"spec.{k}: the form has no field for it; apply the YAML with kubectl" for k in spec if k not in FIXED_SPEC
+    ]
+    if str(spec.get("template", "")).partition("@")[0] not in ("", template.template_name):
+        problems.append(f"spec.template: this form is for {template.template_name}")
+    return {k: str(v) for k, v in values.items() if v is not None}, problems
+
+
+def as_yaml(body: Mapping[str, Any]) -> str:
+    """The MicroApp the form describes, as YAML for the YAML view."""
+    return yaml.safe_dump(dict(body), sort_keys=False, default_flow_style=False)

@@ -107,7 +107,16 @@ def test_markup_in_values_is_drawn_as_text() -> None:
     p = panel(values)
     form = forms.build(WEB, forms.Submitted(values), owner="a", namespaces=[], cost_center=True, problems=p.findings)
     page = html.portal(
-        "new", title="New", htmx="h.js", user="<i>u</i>", form=form, panel=p, csrf="t", outcome=None, show_errors=True
+        "new",
+        title="New",
+        htmx="h.js",
+        user="<i>u</i>",
+        form=form,
+        panel=p,
+        csrf="t",
+        outcome=None,
+        show_errors=True,
+        microapp_yaml="x: 1",
     )
     assert "<script>alert(1)" not in page and "<img src=x" not in page and "<i>u</i>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -116,3 +125,26 @@ def test_markup_in_values_is_drawn_as_text() -> None:
 
 def test_a_template_priced_at_its_defaults() -> None:
     assert preview.typical(WEB, POLICY) == panel(GOOD).estimate
+
+
+def test_the_yaml_view_goes_back_to_the_same_form_values() -> None:
+    values = {**GOOD, "replicas": "3", "param.healthPath": "/ready", "param.autoscale": "max: 4\nmin: 2"}
+    body, problems = forms.microapp(WEB, forms.Submitted(values), team="finance")
+    back, lost = forms.from_yaml(WEB, forms.as_yaml(body))
+    assert problems == [] and lost == []
+    again, _ = forms.microapp(WEB, forms.Submitted(back), team="finance")
+    assert again == body
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("spec: [", "does not parse"),
+        ("- a list", "not a MicroApp"),
+        ("metadata: {name: a}\nspec: {image: x, lifecycle: {idleAfter: 7d}}", "spec.lifecycle: the form has no field"),
+        ("spec: {template: worker@^1}", "this form is for web-service"),
+    ],
+)
+def test_what_the_form_cannot_hold_is_named(text: str, words: str) -> None:
+    _, lost = forms.from_yaml(WEB, text)
+    assert any(words in p for p in lost), lost

@@ -12,6 +12,7 @@ from .auth import FormTokens, Identity
 from .oidc import Verifier
 from .source import Source
 
+SIGN_OUT = "/oauth2/sign_out"  # oauth2-proxy ends its session there
 HTMX = "htmx-2.0.11.min.js"  # vendored from the npm package htmx.org@2.0.11 (Zero-Clause BSD)
 
 
@@ -33,7 +34,8 @@ PORTAL = web.AppKey("portal", Portal)
 def page(request: web.Request, template: str, *, status: int = 200, **context: object) -> web.Response:
     """A page of the portal for the signed-in user."""
     ident = request.get("identity")
-    body = html.portal(template, htmx=HTMX, user=ident.user if ident else "nobody", **context)
+    signout = None if request.app[PORTAL].dev else SIGN_OUT
+    body = html.portal(template, htmx=HTMX, user=ident.user if ident else "nobody", signout=signout, **context)
     return web.Response(text=body, status=status, content_type="text/html")
 
 

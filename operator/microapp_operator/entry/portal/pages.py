@@ -126,18 +126,30 @@ async def _evaluate(
     return form, panel, body, unreadable
 
 
-def _draw(request: web.Request, form: forms.Form, panel: preview.Panel, **extra: Any) -> web.Response:
+def _draw(
+    request: web.Request, form: forms.Form, panel: preview.Panel, body: dict[str, Any], **extra: Any
+) -> web.Response:
+    """The new-app page: the form, the panel, the YAML view of ``body`` and a fresh form token."""
     token = request.app[PORTAL].tokens.issue(request["identity"].user)
-    return page(request, "new", title=f"New {form.template} app", form=form, panel=panel, csrf=token, **extra)
+    return page(
+        request,
+        "new",
+        title=f"New {form.template} app",
+        form=form,
+        panel=panel,
+        csrf=token,
+        microapp_yaml=forms.as_yaml(body),
+        **extra,
+    )
 
 
 async def new_form(request: web.Request) -> web.Response:
-    form, panel, _, _ = await _evaluate(request, {}, submitted_once=False)
-    return _draw(request, form, panel, outcome=None, show_errors=False)
+    form, panel, body, _ = await _evaluate(request, {}, submitted_once=False)
+    return _draw(request, form, panel, body, outcome=None, show_errors=False)
 
 
 def _values(request: web.Request) -> dict[str, str]:
-    return {k: str(v) for k, v in request["form"].items() if k not in ("csrf", "action")}
+    return {k: str(v) for k, v in request["form"].items() if k not in ("csrf", "action", "yaml")}
 
 
 async def live_panel(request: web.Request) -> web.Response:
@@ -147,11 +159,14 @@ async def live_panel(request: web.Request) -> web.Response:
 
 
 async def submit(request: web.Request) -> web.Response:
-    """The form posted: "Check" (a dry run as the user) or "Create" (a create as the user)."""
+    """The form posted: "Check" (a dry run as the user), "Create" (a create as the user), or the
+    YAML view switched back to the form ("Use this YAML")."""
+    if request["form"].get("action") == "yaml":
+        return await _from_yaml(request)
     form, panel, body, unreadable = await _evaluate(request, _values(request))
     create = request["form"].get("action") == "create"
     if unreadable:
-        return _draw(request, form, panel, outcome=None, show_errors=True)
+        return _draw(request, form, panel, body, outcome=None, show_errors=True)
     meta = body["metadata"]
     warnings: list[str] = []
     query = {"fieldManager": FIELD_MANAGER, **({} if create else {"dryRun": "All"})}
@@ -161,12 +176,23 @@ async def submit(request: web.Request) -> web.Response:
         )
     except KubeError as exc:
         outcome = refusal(exc, "create" if create else "check", meta["namespace"], meta["name"])
-        return _draw(request, form, panel, outcome=outcome, show_errors=True)
+        return _draw(request, form, panel, body, outcome=outcome, show_errors=True)
     if create:
         raise web.HTTPSeeOther(app_link(meta["namespace"], meta["name"]))
     lines = tuple(warnings) or ("the API server, RBAC and the admission webhook accept it",)
     outcome = Outcome("ok", "Check passed: the cluster would create this app", lines)
-    return _draw(request, form, panel, outcome=outcome, show_errors=True)
+    return _draw(request, form, panel, body, outcome=outcome, show_errors=True)
+
+
+async def _from_yaml(request: web.Request) -> web.Response:
+    snap = await request.app[PORTAL].source.get()
+    template = _template(snap, request.match_info["template"])
+    values, problems = forms.from_yaml(template, str(request["form"].get("yaml", "")))
+    form, panel, body, _ = await _evaluate(request, values or _values(request))
+    if problems:
+        outcome = Outcome("bad", "The YAML was not taken whole", tuple(problems))
+        return _draw(request, form, panel, body, outcome=outcome, show_errors=False)
+    return _draw(request, form, panel, body, outcome=None, show_errors=True)
 
 
 def refusal(exc: KubeError, action: str, namespace: str, name: str) -> Outcome:
