@@ -218,6 +218,11 @@ def test_the_yaml_view_edits_the_app_and_switches_back(
         page.get_by_role("button", name="Use this YAML").click()
     expect(page.get_by_label("Replicas")).to_have_value("4")
     expect(page.get_by_label("Name", exact=True)).to_have_value("yamly")
+    # Reflow at 320 CSS px (WCAG 1.4.10): no page scrolls sideways.
+    page.set_viewport_size({"width": 320, "height": 800})
+    for path in ("/", "/new/web-service", "/apps"):
+        page.goto(portal.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
 
 
 def test_the_create_flow_by_keyboard_alone(
