@@ -225,8 +225,13 @@ async def app_page(request: web.Request) -> web.Response:
     ns, name = request.match_info["namespace"], request.match_info["name"]
     if not (forms.NAME.fullmatch(ns) and forms.NAME.fullmatch(name)):
         return message(request, 404, "No such app", f"{ns}/{name} is not a MicroApp's namespace and name")
+    snap = await request.app[PORTAL].source.get()
+    member_of = {t.name for t in _teams(snap, request["identity"].groups)}
     try:
-        seen = await explaincmd.gather(as_user(request), ns, name)
+        # The budgets and the policy from the portal's cache (no cluster-wide list per page); the
+        # team's figures are shown to its members only.
+        shared = (list(snap.budgets), snap.policy.model_dump(by_alias=True, exclude_none=True))
+        seen = await explaincmd.gather(as_user(request), ns, name, shared=shared)
     except KubeError as exc:
         if exc.status in (401, 403):
             return message(
@@ -242,11 +247,9 @@ async def app_page(request: web.Request) -> web.Response:
             href="/apps",
             text="My apps",
         )
-    snap = await request.app[PORTAL].source.get()
     team = ((seen["app"].get("metadata") or {}).get("annotations") or {}).get(api.TEAM_ANNOTATION)
-    if team in {t.name for t in _teams(snap, request["identity"].groups)}:  # members see the team's figures
-        seen["budgets"] = list(snap.budgets)
-        seen["policy"] = snap.policy.model_dump(by_alias=True, exclude_none=True)
+    if team not in member_of:
+        seen["budgets"] = explain.DENIED
     expl = explain.build(seen.pop("app"), **seen, now=datetime.now(UTC))
     settled = any((c.type, c.status) in SETTLED for c in expl.conditions)
     poll = None if settled else app_link(ns, name)
