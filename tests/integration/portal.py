@@ -42,14 +42,14 @@ def free_port() -> int:
 class PortalProcess:
     """`microapp portal` against the local cluster (its own identity: the cluster's kubeconfig)."""
 
-    def __init__(self, log: Path, *args: str) -> None:
+    def __init__(self, log: Path, *args: str, kubeconfig: Path = KUBECONFIG) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "microapp_operator", "portal", "--listen", f"127.0.0.1:{self.port}", *args],
-                env={**os.environ, "KUBECONFIG": str(KUBECONFIG)},
+                env={**os.environ, "KUBECONFIG": str(kubeconfig)},
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
