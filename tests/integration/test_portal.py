@@ -218,6 +218,13 @@ def test_the_yaml_view_edits_the_app_and_switches_back(
         page.get_by_role("button", name="Use this YAML").click()
     expect(page.get_by_label("Replicas")).to_have_value("4")
     expect(page.get_by_label("Name", exact=True)).to_have_value("yamly")
+    # A sign-in that expires sends the person to sign in again and back to the form by GET: what
+    # they typed is still there (this tab's sessionStorage), and the panel follows it.
+    page.get_by_label("Replicas").fill("5")
+    page.goto(portal.url + "/new/web-service")
+    expect(page.get_by_label("Replicas")).to_have_value("5")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("yamly")
+    expect(page.get_by_role("region", name="Preview")).to_contain_text("Deployment/yamly")
     # Reflow at 320 CSS px (WCAG 1.4.10): no page scrolls sideways.
     page.set_viewport_size({"width": 320, "height": 800})
     for path in ("/", "/new/web-service", "/apps"):
