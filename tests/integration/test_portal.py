@@ -137,6 +137,9 @@ def test_a_member_creates_a_web_service_through_the_form_and_it_becomes_ready(
     page.goto(portal.url + f"/apps/{team['ns']}/nothing-here")
     expect(page.get_by_role("alert")).to_contain_text("does not exist")
     assert axe_findings(page) == []
+    page.goto(portal.url + "/new/<b>no-such-template")
+    expect(page.get_by_role("alert")).to_contain_text("<b>no-such-template")  # as text
+    assert axe_findings(page) == []
     app = get_json("microapp", "shop", "-n", team["ns"], "--show-managed-fields")
     assert app["spec"]["replicas"] == 3
     assert app["metadata"]["annotations"]["microapp.dev/owner"] == "alice@example.com"

@@ -86,11 +86,14 @@ def _team_for(teams: list[api.Team], namespace: str) -> str | None:
     ) or (teams[0].name if teams else None)
 
 
-def _template(snap: Snapshot, name: str) -> api.AppTemplateSpec:
+def _template(request: web.Request, snap: Snapshot) -> api.AppTemplateSpec:
+    """The template of the path; a page saying which ones there are when it is not in the catalog."""
+    name = request.match_info["template"]
     try:
         return catalog.resolve(name, snap.templates).template
     except catalog.ResolutionError as exc:
-        raise web.HTTPNotFound(text=str(exc)) from None
+        page = message(request, 404, "No such template", str(exc), href="/", text="The catalog")
+        raise web.HTTPNotFound(body=page.body, content_type="text/html") from None
 
 
 async def _evaluate(
@@ -100,7 +103,7 @@ async def _evaluate(
     MicroApp and the problems of reading the form."""
     snap = await request.app[PORTAL].source.get()
     ident = request["identity"]
-    template = _template(snap, request.match_info["template"])
+    template = _template(request, snap)
     submitted = forms.Submitted(values)
     teams = _teams(snap, ident.groups)
     team = _team_for(teams, submitted.get("namespace") or next(iter(_namespaces(teams)), ""))
@@ -186,7 +189,7 @@ async def submit(request: web.Request) -> web.Response:
 
 async def _from_yaml(request: web.Request) -> web.Response:
     snap = await request.app[PORTAL].source.get()
-    template = _template(snap, request.match_info["template"])
+    template = _template(request, snap)
     values, problems = forms.from_yaml(template, str(request["form"].get("yaml", "")))
     form, panel, body, _ = await _evaluate(request, values or _values(request))
     if problems:
