@@ -61,7 +61,7 @@ install: venv ## CRDs, the default PlatformPolicy and the built-in templates int
 run: venv ## the operator in the foreground against $$KUBECONFIG
 	microapp run
 
-demo: venv cluster-up ## control plane, CRDs, operator in the background, samples applied; leaves it running
+demo: venv cluster-up ## control plane, CRDs, operator and portal in the background, samples applied; leaves it running
 	@export KUBECONFIG=$(KUBECONFIG_LOCAL); \
 	$(MAKE) --no-print-directory install; \
 	kubectl apply --server-side -f hack/crds/; \
@@ -71,9 +71,12 @@ demo: venv cluster-up ## control plane, CRDs, operator in the background, sample
 	echo "[demo] waiting for the operator to report on the samples ..."; \
 	kubectl wait --for=condition=Ready --timeout=90s -f samples/; \
 	kubectl get microapps -A; \
+	kubectl apply -f hack/demo-rbac.yaml >/dev/null; \
+	hack/portal.sh start; \
 	echo; echo "[demo] running. export KUBECONFIG=$(KUBECONFIG_LOCAL); 'make down' stops it all."
 
 down: ## stop everything make demo / make cluster-up started
+	hack/portal.sh stop
 	hack/operator.sh stop
 	hack/cluster.sh down
 
@@ -82,11 +85,12 @@ lint: venv ## ruff: lint and format check of the whole tree (configured in pypro
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: venv ## everything: venv, control plane (built once), Prometheus (Debian package), then all tests
+test: venv ## everything: venv, control plane (built once), Prometheus and Chromium (Debian packages), then all tests
 	@$(MAKE) --no-print-directory lint
 	@hack/operator.sh stop >/dev/null
 	hack/cluster.sh up
 	hack/prometheus.sh
+	hack/browser.sh
 	@$(MAKE) --no-print-directory tools
 	@echo "[test] running unit and integration tests ..."
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest --ignore=tests/chaos --ignore=tests/delivery $(PYTEST_ARGS)
@@ -127,6 +131,7 @@ unit: venv tools ## unit tests only (no cluster)
 	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: venv cluster-up tools ## integration tests only
+	hack/browser.sh
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python -m pytest tests/integration $(PYTEST_ARGS)
 
 APPS ?= 1000
@@ -146,5 +151,6 @@ bench: venv cluster-up ## the benchmark (see BENCHMARKS.md)
 	$(VENV)/bin/python bench/lifecycle_sweep.py
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(MAKE) --no-print-directory install >/dev/null
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python bench/webhook_latency.py
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python bench/portal_preview.py
 	@echo "[bench] scale (make bench-scale, last recorded runs):"
 	@$(VENV)/bin/python -c 'import glob, json; [print("  apps={apps} rollout={rollout_s}s floor={floor_s}s ratio={rollout_over_floor} writes/app={writes_per_app} noop-resync={writes_noop_resync} restart={writes_restart} peak-rss={peak_rss_mb}MB".format(**json.load(open(f)))) for f in sorted(glob.glob("bench/results/scale-*.json"))]'

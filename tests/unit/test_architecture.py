@@ -128,7 +128,7 @@ def test_the_core_reads_no_clock(path: Path) -> None:
 
 # The screens of the command line (and soon the portal's pages) that once lived in core.
 PRESENTATION = ("explain", "explainpods", "explaintext", "nextstep", "screen", "diff", "search", "examples")
-PRESENTATION += ("templatelint", "views", "html", "terminal")
+PRESENTATION += ("templatelint", "views", "html", "terminal", "forms", "preview")
 # Marks of drawing: ANSI escape codes, terminal wrapping, HTML templates.
 DRAWING = ("\\x1b[", "\\033[", "import textwrap", "import shutil", ".html", "PackageLoader", "Tone")
 

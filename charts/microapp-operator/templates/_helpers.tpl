@@ -86,3 +86,9 @@ microapp.dev/shard: {{ . | quote }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The portal's Pods: another app.kubernetes.io/name, so no operator selector takes them. */}}
+{{- define "microapp.portalSelectorLabels" -}}
+app.kubernetes.io/name: microapp-portal
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}

@@ -111,6 +111,44 @@ class ArgoCD(_Strict):
     namespace: str = Field("argocd", min_length=1, description="Argo CD's namespace.")
 
 
+class PortalOIDC(_Strict):
+    issuerURL: str = Field("", description="The issuer URL, as in its tokens' iss claim (https).")
+    clientID: str = Field("", description="The audience the ID tokens must be for.")
+    usernameClaim: str = "email"
+    groupsClaim: str = "groups"
+    usernamePrefix: str = Field("", description="Empty: none for email, else the issuer URL and #; '-': none.")
+    groupsPrefix: str = ""
+
+
+class OAuth2Proxy(_Strict):
+    enabled: bool = Field(False, description="oauth2-proxy in the Pod signs people in and passes their ID token.")
+    image: str = "quay.io/oauth2-proxy/oauth2-proxy:v7.7.1"
+    secretName: str = Field("", description="A Secret with OAUTH2_PROXY_CLIENT_SECRET and OAUTH2_PROXY_COOKIE_SECRET.")
+    extraArgs: list[str] = []
+
+
+class PortalIngress(_Strict):
+    enabled: bool = False
+    className: str = ""
+    host: str = ""
+    annotations: dict[str, str] = {}
+    tls: list[Open] = []
+
+
+class PortalNetworkPolicy(_Strict):
+    from_: list[Open] = Field([], alias="from", description="Who may reach the portal; empty: anyone in the cluster.")
+
+
+class Portal(_Strict):
+    enabled: bool = Field(False, description="The web portal (microapp portal).")
+    replicas: int = Field(1, ge=0, le=10)
+    oidc: PortalOIDC = PortalOIDC()
+    oauth2Proxy: OAuth2Proxy = OAuth2Proxy()
+    ingress: PortalIngress = PortalIngress()
+    networkPolicy: PortalNetworkPolicy = PortalNetworkPolicy()
+    resources: Open = {}
+
+
 class Values(_Strict):
     """The chart's values (charts/microapp-operator/values.yaml documents each)."""
 
@@ -137,6 +175,7 @@ class Values(_Strict):
     podDisruptionBudget: PodDisruptionBudget = PodDisruptionBudget()
     networkPolicy: NetworkPolicy = NetworkPolicy()
     argocd: ArgoCD = ArgoCD()
+    portal: Portal = Portal()
     hostNetwork: bool = False
     resources: Open = {}
     podSecurityContext: Open = {}

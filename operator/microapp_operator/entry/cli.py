@@ -18,6 +18,7 @@ from ..core import catalog, cost, dashboards, guardrails, lifecycle, plan, prici
 from ..core.render import RenderError
 from . import catalogcmd, completion, diffcmd, explaincmd, files, run, templatecmd
 from .files import UsageError
+from .portal import cmd as portalcmd
 
 _REQUIRED_ANNOTATIONS = (api.OWNER_ANNOTATION, api.TEAM_ANNOTATION)
 _EXAMPLES: dict[str, Any] = {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": False}
@@ -245,6 +246,7 @@ def build_parser(prog: str = "microapp") -> argparse.ArgumentParser:
     diffcmd.add_parser(sub)
     explaincmd.add_parser(sub)
     templatecmd.add_parser(sub)
+    portalcmd.add_parser(sub)
     completion.add_parser(sub, parser)
     return parser
 

@@ -93,8 +93,9 @@ def colour(choice: str, out: TextIO) -> bool:
     return out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-async def gather(kube: Kube, ns: str, name: str) -> dict[str, Any] | None:
-    """Everything ``explain.build`` takes, or None if the MicroApp does not exist."""
+async def gather(kube: Kube, ns: str, name: str, *, shared: tuple[Any, Any] | None = None) -> dict[str, Any] | None:
+    """Everything ``explain.build`` takes, or None if the MicroApp does not exist. ``shared``: the
+    TeamBudgets and the PlatformPolicy's spec already at hand (the portal's cache), not read again."""
     app = await kube.get(MICROAPP, ns, name)
     if app is None:
         return None
@@ -105,8 +106,8 @@ async def gather(kube: Kube, ns: str, name: str) -> dict[str, Any] | None:
     )
     pods, budgets, policy = await asyncio.gather(
         _optional(_items(kube.list(POD, namespace=ns, label_selector=st.get("selector") or selector(name)))),
-        _optional(_items(kube.list(TEAMBUDGET))),
-        _optional(kube.get(PLATFORMPOLICY, None, "default")),
+        _given(shared[0]) if shared else _optional(_items(kube.list(TEAMBUDGET))),
+        _given({"spec": shared[1]}) if shared else _optional(kube.get(PLATFORMPOLICY, None, "default")),
     )
     names = {name} | {k[2] for k in keys}
     if not isinstance(pods, explain.NotReadable):
@@ -153,6 +154,10 @@ async def _optional(read: Awaitable[T]) -> T | explain.NotReadable:
         if exc.status in (401, 403):
             return explain.DENIED
         raise
+
+
+async def _given(value: T) -> T:
+    return value
 
 
 async def _denied() -> explain.NotReadable:

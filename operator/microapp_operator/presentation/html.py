@@ -48,3 +48,9 @@ def fragment(expl: Explanation) -> str:
 def page(expl: Explanation) -> str:
     """The app's page as a whole HTML document."""
     return _ENV.get_template("page.html.j2").render(app=expl, now=expl.now)
+
+
+def portal(template: str, **context: object) -> str:
+    """One of the portal's pages (``templates/<template>.html.j2`` in ``layout.html.j2``), or a
+    fragment of one (``panel``): the same environment, autoescaped."""
+    return _ENV.get_template(f"{template}.html.j2").render(**context)

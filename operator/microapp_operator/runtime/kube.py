@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from multidict import CIMultiDict
 from yarl import URL
 
 from ..api import types as api
@@ -66,6 +67,7 @@ class Kube:
         self.auth = auth
         self.session = session
         self.proxy = proxy
+        self.extra_headers: tuple[tuple[str, str], ...] = ()  # sent with every request (see impersonating)
         self.writes = 0  # write requests sent (for tests and metrics)
 
     @classmethod
@@ -98,8 +100,9 @@ class Kube:
         timeout: float = 30,
         accept: str = "application/json",
         counted: bool = True,
+        warnings: list[str] | None = None,
     ) -> Any:
-        """One request; ``counted``: a write the reconcile economy counts (Lease renewals are not)."""
+        """One request; ``counted``: a write the reconcile counts; ``warnings`` gets the admission warnings."""
         if method != "GET" and counted:
             self.writes += 1
         data = None if body is None else orjson.dumps(body, default=str)
@@ -113,6 +116,7 @@ class Kube:
         ) as resp:
             with _translated():  # the connection can also break while the body is read
                 payload = await resp.read()
+            warnings is None or warnings.extend(_warning_text(w) for w in resp.headers.getall("Warning", []))
         if not 200 <= resp.status <= 299:
             raise KubeError(
                 resp.status,
@@ -140,12 +144,13 @@ class Kube:
             login = self.auth.login
             with _translated():
                 auth = login.authorization()
+                sent = [*headers.items(), *self.extra_headers, *([("Authorization", auth)] if auth else [])]
                 resp = await self.session.request(
                     method,
                     login.server + path,
                     params=[(k, str(v)) for k, v in query],
                     data=data,
-                    headers={**headers, **({"Authorization": auth} if auth else {})},
+                    headers=CIMultiDict(sent),
                     proxy=self.proxy,
                     timeout=aiohttp.ClientTimeout(total=timeout),
                     ssl=self.auth.ssl,
@@ -238,31 +243,9 @@ class Kube:
 
     async def event(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str, now: datetime) -> None:
         """A core/v1 Event on ``involved`` (best effort: a failed Event never fails a reconcile)."""
-        meta = involved["metadata"]
-        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-        body = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
-            "involvedObject": {
-                "apiVersion": involved.get("apiVersion", api.API_VERSION),
-                "kind": involved.get("kind", "MicroApp"),
-                "name": meta["name"],
-                "namespace": meta["namespace"],
-                "uid": meta.get("uid"),
-                "resourceVersion": meta.get("resourceVersion"),
-            },
-            "type": type_,
-            "reason": reason,
-            "message": message[:1024],
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "count": 1,
-            "source": {"component": FIELD_MANAGER},
-            "reportingComponent": FIELD_MANAGER,
-        }
+        body = event_body(involved, type_=type_, reason=reason, message=message, now=now)
         try:
-            await self.request("POST", EVENT.path(meta["namespace"]), body=body)
+            await self.request("POST", EVENT.path(body["metadata"]["namespace"]), body=body)
         except KubeError as exc:
             if not exc.namespace_terminating:
                 log.warning("event not posted reason=%s error=%s", reason, exc)
@@ -321,6 +304,42 @@ class Kube:
                         yield orjson.loads(line)
 
 
+def event_body(involved: Mapping[str, Any], *, type_: str, reason: str, message: str, now: datetime) -> dict[str, Any]:
+    """The core/v1 Event the operator posts about ``involved``."""
+    meta = involved["metadata"]
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": involved.get("apiVersion", api.API_VERSION),
+            "kind": involved.get("kind", "MicroApp"),
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
+        },
+        "type": type_,
+        "reason": reason,
+        "message": message[:1024],
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+        "source": {"component": FIELD_MANAGER},
+        "reportingComponent": FIELD_MANAGER,
+    }
+
+
+def impersonating(kube: Kube, user: str, groups: tuple[str, ...] | list[str] = ()) -> Kube:
+    """The same connection, every request made as ``user`` in ``groups`` (``Impersonate-User``,
+    ``Impersonate-Group``: what ``kubectl --as --as-group`` sends), so the API server's RBAC and
+    the admission webhook decide as for that user. Close only the original."""
+    view = Kube(kube.auth, kube.session, kube.proxy)
+    view.extra_headers = (("Impersonate-User", user), *(("Impersonate-Group", g) for g in groups))
+    return view
+
+
 def env_proxy(server: str) -> str | None:
     """The proxy the environment names for the API server (HTTPS_PROXY, NO_PROXY), read once."""
     try:
@@ -359,6 +378,15 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return min(max(float(headers.get("Retry-After", "")), 0.0), 300.0)
     except (TypeError, ValueError):
         return None
+
+
+def _warning_text(header: str) -> str:
+    """The text of a ``Warning: 299 - "text"`` header (RFC 7234), unquoted."""
+    parts = header.split(" ", 2)
+    text = parts[2] if len(parts) == 3 and parts[0].isdigit() else header
+    if len(text) >= 2 and text[0] == '"':
+        text = text[1 : text.rfind('"')] if text.rfind('"') > 0 else text[1:]
+    return text.replace('\\"', '"')
 
 
 def _server_message(body: Any) -> str:

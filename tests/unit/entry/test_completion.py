@@ -25,6 +25,7 @@ COMMANDS = (
     "diff",
     "explain",
     "template",
+    "portal",
     "completion",
 )
 
