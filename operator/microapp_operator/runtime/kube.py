@@ -233,18 +233,20 @@ class Kube:
         )
 
     async def event(self, involved: Mapping[str, Any], *, type_: str, reason: str, message: str, now: datetime) -> None:
-        """A core/v1 Event on ``involved`` (best effort: a failed Event never fails a reconcile)."""
+        """A core/v1 Event on ``involved`` (best effort: a failed Event never fails a reconcile).
+        A cluster-scoped object's Events go to the default namespace, as the kubelet's do for Nodes."""
         meta = involved["metadata"]
+        namespace = meta.get("namespace") or ""
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": namespace or "default"},
             "involvedObject": {
                 "apiVersion": involved.get("apiVersion", api.API_VERSION),
                 "kind": involved.get("kind", "MicroApp"),
                 "name": meta["name"],
-                "namespace": meta["namespace"],
+                "namespace": namespace,
                 "uid": meta.get("uid"),
                 "resourceVersion": meta.get("resourceVersion"),
             },
@@ -258,7 +260,7 @@ class Kube:
             "reportingComponent": FIELD_MANAGER,
         }
         try:
-            await self.request("POST", EVENT.path(meta["namespace"]), body=body)
+            await self.request("POST", EVENT.path(namespace or "default"), body=body)
         except KubeError as exc:
             if not exc.namespace_terminating:
                 log.warning("event not posted reason=%s error=%s", reason, exc)

@@ -113,7 +113,7 @@ class Manager:
             self.reconciler.forget,
             self.reconciler.announce.drain,
         )
-        self.activity = ActivitySweep(self.world, lambda keys: self.queue.add_all(keys), clock)
+        self.activity = ActivitySweep(self.world, lambda keys: self.queue.add_all(keys), clock, kube)
         self.synced = asyncio.Event()
         self.failed: str | None = None
         self.background: set[asyncio.Task[None]] = set()
