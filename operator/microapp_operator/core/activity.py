@@ -111,13 +111,22 @@ def silent(
 
 
 def policy_status(
-    *, failure: str | None, silence: str | None, generation: int, old: Mapping[str, Any], now: datetime
+    *,
+    failure: str | None,
+    silence: str | None,
+    generation: int,
+    old: Mapping[str, Any],
+    now: datetime,
+    source: bool = True,
 ) -> dict[str, Any]:
     """The PlatformPolicy's status after a sweep: ActivityKnown. No side effects.
 
-    ``failure``: why Prometheus gave no usable answer; ``silence``: why a usable one is not trusted.
+    ``failure``: why Prometheus gave no usable answer; ``silence``: why a usable one is not trusted;
+    ``source``: whether spec.activity.prometheusUrl is set at all.
     """
-    if failure:
+    if not source:
+        cond = ("True", Reason.NO_TRAFFIC_SOURCE, "no spec.activity.prometheusUrl: activity is not taken from traffic")
+    elif failure:
         cond = ("False", Reason.TRAFFIC_SOURCE_FAILING, f"activity unknown, no app is idled: {failure}")
     elif silence:
         cond = ("False", Reason.QUERY_MEETS_NO_TELEMETRY, f"activity unknown, no app is idled: {silence}")

@@ -60,8 +60,8 @@ class ActivitySweep:
                 await self.sweep(url, promql)
             else:
                 self._known(True)
-                if self._verdict not in (None, (None, None)):
-                    await self._report(None, None)
+                if self._verdict not in (None, ("", None)):
+                    await self._report("", None)
             await self._pause(self.interval())
 
     async def _pause(self, seconds: float, step: float = 0.5) -> None:
@@ -128,7 +128,7 @@ class ActivitySweep:
 
     async def _report(self, failure: str | None, silence: str | None) -> None:
         """The PlatformPolicy's ActivityKnown condition and an Event, when the verdict changes
-        (best effort: the sweep goes on if the API server refuses)."""
+        (best effort: the sweep goes on if the API server refuses). ``failure`` "": no traffic source."""
         verdict = (failure, silence)
         if self.kube is None or verdict == self._verdict:
             return
@@ -143,6 +143,7 @@ class ActivitySweep:
                 generation=int(policy["metadata"].get("generation") or 1),
                 old=policy.get("status") or {},
                 now=now,
+                source=failure != "",
             )
             await self.kube.patch_status(PLATFORMPOLICY, "", "default", new)
             cond = next(c for c in new["conditions"] if c["type"] == ConditionType.ACTIVITY_KNOWN.value)

@@ -126,3 +126,9 @@ def test_policy_status_says_whether_activity_is_known_and_why(
     assert (failure or silence or "answers") in cond["message"]
     if status == "False":
         assert cond["message"].startswith("activity unknown, no app is idled: ")
+
+
+def test_policy_status_without_a_traffic_source() -> None:
+    out = activity.policy_status(failure="", silence=None, generation=1, old={}, now=NOW, source=False)
+    [cond] = out["conditions"]
+    assert (cond["status"], cond["reason"]) == ("True", "NoTrafficSource")
