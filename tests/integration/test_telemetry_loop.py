@@ -277,6 +277,8 @@ def test_real_requests_through_real_telemetry_keep_an_app_awake(
         cond = activity_condition()
         assert (cond.get("status"), cond.get("reason")) == ("True", "TrafficSourceAnswers"), cond
         assert served[0] > 20
+        for name in ("gateway", "busy-sidecar", "quiet-sidecar"):  # the names the pinned collector names
+            assert "deprecated" not in procs.log(name), procs.log(name)
         print(f"{protocol}: {served[0]} requests; series {raw[0]['metric']}")
     finally:
         stop.set()
