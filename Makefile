@@ -46,8 +46,9 @@ crds: venv ## regenerate crds/, the chart's CRDs and values.schema.json from the
 manifests: ## regenerate manifests/install/ (kustomize) from the Helm chart
 	hack/manifests.sh
 
-tools: ## build Helm, kind, the argocd CLI and actionlint from the Go module proxy into $(CACHE) (once; tests use them)
+tools: ## build Helm, kind, the argocd CLI, actionlint and the OpenTelemetry Collector from the Go module proxy into $(CACHE) (once; tests use them)
 	@for t in helm kind argocd actionlint; do hack/build-tool.sh $$t >/dev/null; done
+	@hack/build-otelcol.sh >/dev/null
 
 image: ## build the operator image with podman (no registry; base from Debian packages); prints its size
 	hack/image.sh

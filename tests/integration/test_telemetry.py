@@ -19,9 +19,9 @@ def test_web_service_gets_sidecar_env_config_and_scraping_under_restricted(opera
     observed(namespace, "otel")
     template = get_json("deployment", "otel", "-n", namespace)["spec"]["template"]
     app, sidecar = template["spec"]["containers"]
-    assert sidecar["name"] == "otel-collector" and sidecar["image"] == "otel/opentelemetry-collector:0.115.0"
+    assert sidecar["name"] == "otel-collector" and sidecar["image"] == "otel/opentelemetry-collector:0.148.0"
     env = {e["name"]: e["value"] for e in app["env"]}
-    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4317" and env["OTEL_SERVICE_NAME"] == "otel"
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4317" and env["OTEL_SERVICE_NAME"] == "otel"
     assert env["OTEL_RESOURCE_ATTRIBUTES"] == f"k8s.namespace.name={namespace},microapp.team=qa"
     config = get_json("configmap", "otel-otel", "-n", namespace)["data"]["config.yaml"]
     assert "otel-gateway.observability:4317" in config

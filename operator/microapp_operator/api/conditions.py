@@ -17,12 +17,17 @@ class ConditionType(str, Enum):
     WITHIN_BUDGET = "WithinBudget"
     IDLE = "Idle"
     WARN_THRESHOLD = "BudgetWarning"  # TeamBudget: committed past warnAtPercent
+    ACTIVITY_KNOWN = "ActivityKnown"  # PlatformPolicy: the activity query answers and meets telemetry
 
 
 class Reason(str, Enum):
     """Condition reasons."""
 
     PROGRESSING = "Progressing"  # children rolling out
+    TRAFFIC_SOURCE_ANSWERS = "TrafficSourceAnswers"  # PlatformPolicy: the activity query has series
+    TRAFFIC_SOURCE_FAILING = "TrafficSourceFailing"  # PlatformPolicy: Prometheus fails or answers nonsense
+    QUERY_MEETS_NO_TELEMETRY = "QueryMeetsNoTelemetry"  # PlatformPolicy: no series for any app at all
+    NO_TRAFFIC_SOURCE = "NoTrafficSource"  # PlatformPolicy: no prometheusUrl, activity from the API alone
     AVAILABLE = "Available"  # every child healthy
     SUSPENDED = "Suspended"  # spec.suspend: scaled to zero as asked
     ROLLOUT_FAILED = "RolloutFailed"  # a child reports failure

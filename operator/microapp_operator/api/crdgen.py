@@ -124,6 +124,7 @@ KINDS: tuple[Kind, ...] = (
         description="The platform's pricing, teams, guardrails, telemetry and lifecycle rules "
         "(only the object named default is used).",
         spec=api.PlatformPolicySpec,
+        status=api.PlatformPolicyStatus,
         spec_required=False,
         root_validations=(
             api.cel(

@@ -169,7 +169,12 @@ class Activity(Model):
     """Where app activity comes from."""
 
     prometheus_url: str | None = Field(None, description="Prometheus base URL; empty disables metric-based activity.")
-    query: str | None = Field(None, description="PromQL returning activity by namespace and microapp.")
+    query: str | None = Field(
+        None,
+        description="PromQL returning one series per app with the labels namespace and microapp; a positive value "
+        "means traffic in its window. Default: OpenTelemetry's http.server.request.duration count over 1h, with "
+        "the sidecar's k8s_namespace_name and service_name labels named namespace and microapp.",
+    )
 
 
 class PlatformPolicySpec(Model):
@@ -188,3 +193,14 @@ class PlatformPolicySpec(Model):
     telemetry: PolicyTelemetry | None = Field(None, description=PolicyTelemetry.__doc__)
     lifecycle: PolicyLifecycle | None = Field(None, description=PolicyLifecycle.__doc__)
     activity: Activity | None = Field(None, description=Activity.__doc__)
+
+
+class PlatformPolicyStatus(Model):
+    """What the operator found while applying the policy."""
+
+    conditions: list[Condition] | None = Field(
+        None,
+        description="Conditions (metav1.Condition): ActivityKnown, whether spec.activity's query answers and "
+        "meets the apps' telemetry (while False no app is idled).",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )

@@ -355,7 +355,10 @@ def _next(
 def _message(seen: Observed, rules: Settings, acting: State, would: State, entered: list[State]) -> str:
     parts = list(rules.notes)
     if not seen.activity_known:
-        parts.append("activity unknown (the traffic source is failing): the app is not idled")
+        parts.append(
+            "activity unknown (the traffic source is failing or meets no telemetry: see the PlatformPolicy's "
+            "ActivityKnown condition): the app is not idled"
+        )
     if seen.snooze_until is not None:
         parts.append(f"snoozed until {rfc3339(seen.snooze_until)}")
     if rules.dry_run and would is not acting:

@@ -22,10 +22,15 @@ from . import dashboards
 from .memo import ByIdentity
 from .rendered import pod_specs, pod_template_metadata
 
-DEFAULT_IMAGE = "otel/opentelemetry-collector:0.115.0"
+# The core distribution at the release hack/versions.env pins (OTELCOL_VERSION), the one the tests
+# build and load every rendered configuration into; tests/unit/test_collector.py keeps them equal.
+DEFAULT_IMAGE = "otel/opentelemetry-collector:0.148.0"
+# The OTLP gRPC exporter's name since collector v0.144 (`otlp` is its deprecated alias).
+EXPORTER = "otlp_grpc"
 DEFAULT_ENDPOINT = "http://otel-gateway.observability:4317"
 DEFAULT_RESOURCES = {"cpu": "50m", "memory": "64Mi"}
 SIDECAR = "otel-collector"
+LOOPBACK = "127.0.0.1"  # where the sidecar's OTLP receiver listens
 HASH_ANNOTATION = "microapp.dev/otel-config-hash"
 
 
@@ -62,15 +67,15 @@ def collector_config(*, app: str, namespace: str, team: str, endpoint: str) -> s
     ]
     config = {
         "receivers": {
-            "otlp": {"protocols": {"grpc": {"endpoint": "127.0.0.1:4317"}, "http": {"endpoint": "127.0.0.1:4318"}}}
+            "otlp": {"protocols": {"grpc": {"endpoint": f"{LOOPBACK}:4317"}, "http": {"endpoint": f"{LOOPBACK}:4318"}}}
         },
         "processors": {"resource": {"attributes": attrs}, "batch": {}},
         "exporters": {
-            "otlp": {"endpoint": endpoint.split("://", 1)[-1], "tls": {"insecure": endpoint.startswith("http://")}}
+            EXPORTER: {"endpoint": endpoint.split("://", 1)[-1], "tls": {"insecure": endpoint.startswith("http://")}}
         },
         "service": {
             "pipelines": {
-                p: {"receivers": ["otlp"], "processors": ["resource", "batch"], "exporters": ["otlp"]}
+                p: {"receivers": ["otlp"], "processors": ["resource", "batch"], "exporters": [EXPORTER]}
                 for p in ("traces", "metrics", "logs")
             }
         },
@@ -78,12 +83,25 @@ def collector_config(*, app: str, namespace: str, team: str, endpoint: str) -> s
     return json.dumps(config, sort_keys=True)  # JSON is YAML; PyYAML emits 10x slower, indent 5x
 
 
-def app_env(*, app: str, namespace: str, team: str, endpoint: str) -> list[dict[str, str]]:
+def app_env(*, app: str, namespace: str, team: str, endpoint: str, protocol: str = "grpc") -> list[dict[str, str]]:
+    """The OpenTelemetry SDK's environment: where to send (with the protocol named, since SDKs differ in
+    their default: most take http/protobuf on 4318, Python takes gRPC), who the app is, and the stable
+    HTTP semantic conventions (http.server.request.duration, which the default activity query counts;
+    Python's and JavaScript's instrumentations report the old http.server.duration without it)."""
     return [
         {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": endpoint},
+        {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": protocol},
         {"name": "OTEL_SERVICE_NAME", "value": app},
         {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": f"k8s.namespace.name={namespace},microapp.team={team}"},
+        {"name": "OTEL_SEMCONV_STABILITY_OPT_IN", "value": "http"},
     ]
+
+
+def _endpoint(endpoint: str, protocol: str) -> str:
+    """The endpoint for the protocol: OTLP/HTTP's port is 4318 where gRPC's is 4317."""
+    if protocol.startswith("http/") and endpoint.endswith(":4317"):
+        return endpoint[: -len("4317")] + "4318"
+    return endpoint
 
 
 def inject(
@@ -96,17 +114,15 @@ def inject(
     for obj in docs:
         serverless = (obj.get("apiVersion"), obj.get("kind")) == KNATIVE_SERVICE.key
         for _, pod in pod_specs(obj):
-            endpoint = settings.endpoint if serverless else "http://localhost:4317"
+            # 127.0.0.1, not localhost: the sidecar listens on IPv4 loopback, and localhost may be ::1.
+            target = settings.endpoint if serverless else f"http://{LOOPBACK}:4317"
             for c in pod.get("containers") or []:
-                names = {e.get("name") for e in c.get("env") or []}
-                c["env"] = [
-                    *(c.get("env") or []),
-                    *(
-                        e
-                        for e in app_env(app=app, namespace=namespace, team=team, endpoint=endpoint)
-                        if e["name"] not in names
-                    ),
-                ]
+                own = {e.get("name"): e.get("value") for e in c.get("env") or []}
+                protocol = str(own.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "grpc")  # the app's own choice wins
+                env = app_env(
+                    app=app, namespace=namespace, team=team, endpoint=_endpoint(target, protocol), protocol=protocol
+                )
+                c["env"] = [*(c.get("env") or []), *(e for e in env if e["name"] not in own)]
             meta = pod_template_metadata(obj)
             assert meta is not None  # pod_specs found a Pod template
             if not serverless:
@@ -168,14 +184,17 @@ def dashboard_name(app: str) -> str:
 
 def dashboard(*, app: str, namespace: str, team: str) -> dict[str, Any]:
     """A Grafana dashboard ConfigMap (sidecar-discovered through the grafana_dashboard label)."""
-    sel = f'namespace="{namespace}", microapp="{app}"'
+    # The labels the sidecar's resource attributes become at the gateway (manifests/telemetry/gateway.yaml),
+    # on OpenTelemetry's stable HTTP server metric (see core/activity.py).
+    sel = f'k8s_namespace_name="{namespace}", service_name="{app}"'
     pods = f'namespace="{namespace}", pod=~"{app}-.*"'
+    requests = "http_server_request_duration_seconds_count"
     panels = [
-        ("Request rate", f"sum(rate(http_server_requests_total{{{sel}}}[5m]))", "reqps"),
+        ("Request rate", f"sum(rate({requests}{{{sel}}}[5m]))", "reqps"),
         (
             "Error ratio",
-            f'sum(rate(http_server_requests_total{{{sel}, code=~"5.."}}[5m])) / '
-            f"sum(rate(http_server_requests_total{{{sel}}}[5m]))",
+            f'sum(rate({requests}{{{sel}, http_response_status_code=~"5.."}}[5m])) / '
+            f"sum(rate({requests}{{{sel}}}[5m]))",
             "percentunit",
         ),
         (

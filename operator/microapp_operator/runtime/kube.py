@@ -305,18 +305,20 @@ class Kube:
 
 
 def event_body(involved: Mapping[str, Any], *, type_: str, reason: str, message: str, now: datetime) -> dict[str, Any]:
-    """The core/v1 Event the operator posts about ``involved``."""
+    """The core/v1 Event the operator posts about ``involved``. A cluster-scoped object's Events
+    go to the default namespace, as the kubelet's do for Nodes."""
     meta = involved["metadata"]
+    namespace = meta.get("namespace") or ""
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+        "metadata": {"generateName": f"{meta['name']}.", "namespace": namespace or "default"},
         "involvedObject": {
             "apiVersion": involved.get("apiVersion", api.API_VERSION),
             "kind": involved.get("kind", "MicroApp"),
             "name": meta["name"],
-            "namespace": meta["namespace"],
+            "namespace": namespace,
             "uid": meta.get("uid"),
             "resourceVersion": meta.get("resourceVersion"),
         },

@@ -107,7 +107,7 @@ class Manager:
         self.admission = Admission(
             self.world, self.budgets, self.cache, NameIndex(kube), shards=self.shards, kube=kube, clock=clock
         )
-        self.activity = ActivitySweep(self.world, self.queue.add_all, clock)
+        self.activity = ActivitySweep(self.world, self.queue.add_all, clock, kube)
         try:
             metrics.REGISTRY.register(metrics.AppsCollector(self.reconciler.phase_counts))
         except ValueError:  # a second manager in one process (tests): the first one reports

@@ -21,7 +21,7 @@ STANDARD = {
     "container_cpu_usage_seconds_total",
     "container_memory_working_set_bytes",
     "process_resident_memory_bytes",
-    "http_server_requests_total",
+    "http_server_request_duration_seconds_count",
     "http_server_request_duration_seconds_bucket",
 }
 PROMQL_WORDS = {"sum", "by", "rate", "histogram_quantile", "topk", "or", "le", "and", "on", "without", "irate"}

@@ -19,7 +19,7 @@ POLICY = api.PlatformPolicySpec.model_validate(
             "requireCostCenter": True,
             "publicExposureApprovers": ["platform-admins"],
         },
-        "telemetry": {"sidecarImage": "otel/opentelemetry-collector:0.115.0"},
+        "telemetry": {"sidecarImage": "otel/opentelemetry-collector:0.148.0"},
     }
 )
 

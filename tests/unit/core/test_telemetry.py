@@ -14,7 +14,7 @@ from tests.factories import microapp
 POLICY = api.PlatformPolicySpec.model_validate(
     {
         "telemetry": {
-            "sidecarImage": "otel/opentelemetry-collector:0.115.0",
+            "sidecarImage": "otel/opentelemetry-collector:0.148.0",
             "endpoint": "http://otel-gateway.observability:4317",
             "resources": {"cpu": "50m", "memory": "64Mi"},
         }
@@ -35,18 +35,23 @@ def test_sidecar_env_config_and_annotations() -> None:
     objs = render()
     pod = objs["Deployment/shop"]["spec"]["template"]
     app, sidecar = pod["spec"]["containers"]
-    assert sidecar["name"] == "otel-collector" and sidecar["image"] == "otel/opentelemetry-collector:0.115.0"
+    assert sidecar["name"] == "otel-collector" and sidecar["image"] == "otel/opentelemetry-collector:0.148.0"
     assert sidecar["resources"]["requests"] == {"cpu": "50m", "memory": "64Mi"}
     assert sidecar["securityContext"]["readOnlyRootFilesystem"] is True  # pod security defaults apply
     env = {e["name"]: e["value"] for e in app["env"]}
     assert env == {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",  # the sidecar's address (localhost may be ::1)
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",  # the port's protocol, whatever the SDK's default
         "OTEL_SERVICE_NAME": "shop",
         "OTEL_RESOURCE_ATTRIBUTES": "k8s.namespace.name=team-a,microapp.team=a",
+        "OTEL_SEMCONV_STABILITY_OPT_IN": "http",  # http.server.request.duration, what the activity query counts
     }
     config = yaml.safe_load(objs["ConfigMap/shop-otel"]["data"]["config.yaml"])
     assert config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"] == "127.0.0.1:4317"
-    assert config["exporters"]["otlp"] == {"endpoint": "otel-gateway.observability:4317", "tls": {"insecure": True}}
+    assert config["exporters"]["otlp_grpc"] == {
+        "endpoint": "otel-gateway.observability:4317",
+        "tls": {"insecure": True},
+    }
     assert {a["key"] for a in config["processors"]["resource"]["attributes"]} == {
         "service.name",
         "k8s.namespace.name",
@@ -55,6 +60,14 @@ def test_sidecar_env_config_and_annotations() -> None:
     ann = pod["metadata"]["annotations"]
     assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "8080"
     assert len(ann["microapp.dev/otel-config-hash"]) == 16
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "http/json"])
+def test_an_app_that_chooses_otlp_http_is_sent_to_the_http_port(protocol: str) -> None:
+    objs = render(env=[{"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": protocol}])
+    app = objs["Deployment/shop"]["spec"]["template"]["spec"]["containers"][0]
+    env = [(e["name"], e["value"]) for e in app["env"] if e["name"].startswith("OTEL_EXPORTER")]
+    assert env == [("OTEL_EXPORTER_OTLP_PROTOCOL", protocol), ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")]
 
 
 def test_config_change_changes_the_hash() -> None:
