@@ -3,7 +3,8 @@
 Layers, bottom up: ``api`` -> ``core`` (pure) -> ``presentation`` (pure: view models and the renderers
 that draw them) -> ``metrics`` -> ``runtime`` -> ``entry``. Inside
 the runtime: ``kube``/``cache``/``queue``/``notify`` -> ``world`` -> ``budgets``/``reports``/``activity``/
-``announce`` -> ``admission`` -> ``reconciler`` -> ``manager``. A module may import only from its own layer
+``announce`` -> ``admission`` -> ``reconciler`` -> ``manager``; ``gitpush`` (the portal's Git proposals) ranks with
+``names``. A module may import only from its own layer
 or below (and, inside the runtime, only lower-ranked modules).
 """
 
@@ -37,6 +38,7 @@ RUNTIME_ORDER = {
     "podrole": 1,
     "bootstrap": 1,
     "shards": 1,
+    "gitpush": 1,
     "admission": 4,
     "reconciler": 5,
     "handover": 5,
