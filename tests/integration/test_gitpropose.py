@@ -191,3 +191,65 @@ async def test_a_bad_credential_fails_without_showing_it(bare: Path, http_url: s
     assert PASSWORD not in err.value.reason
     assert "replicas: 3" in (err.value.content or "")
     assert "microapp/" not in git("--git-dir", str(bare), "branch", "--list")
+
+
+APPLICATION_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "applications.argoproj.io"},
+    "spec": {
+        "group": "argoproj.io",
+        "names": {"kind": "Application", "plural": "applications", "singular": "application"},
+        "scope": "Namespaced",
+        "versions": [
+            {
+                "name": "v1alpha1",
+                "served": True,
+                "storage": True,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            }
+        ],
+    },
+}
+
+
+async def test_target_from_the_argocd_application_on_the_control_plane(
+    namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tracking id leads to the Application the API server holds (Argo CD's CRD, its schema
+    left open); a Helm Application is refused, a missing one is named."""
+    from microapp_operator.runtime.kube import Kube
+    from tests.helpers import KUBECONFIG, kubectl
+
+    kubectl("apply", "-f", "-", input=APPLICATION_CRD)
+    kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/applications.argoproj.io")
+
+    def application(name: str, source: dict) -> dict:
+        return {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"source": source, "destination": {"namespace": namespace}},
+        }
+
+    plain = {"repoURL": "https://gitea.example.com/fin/apps.git", "path": "teams/fin", "targetRevision": "main"}
+    kubectl("apply", "-f", "-", input=application("fin", plain))
+    kubectl("apply", "-f", "-", input=application("chart", {**plain, "helm": {"valueFiles": ["v.yaml"]}}))
+
+    def tracked(app: str) -> dict:
+        tid = f"{namespace}_{app}:microapp.dev/MicroApp:{namespace}/expenses"
+        return {"metadata": {"name": "expenses", "namespace": namespace, "annotations": {gp.TRACKING_ID: tid}}}
+
+    monkeypatch.setenv("KUBECONFIG", str(KUBECONFIG))
+    kube = await Kube.connect()
+    try:
+        target = await gitpush.application_target(kube, tracked("fin"))
+        assert target == gp.Target(plain["repoURL"], "main", "teams/fin", f"argocd:{namespace}/fin")
+        with pytest.raises(gp.Refused, match="renders a Helm chart"):
+            await gitpush.application_target(kube, tracked("chart"))
+        with pytest.raises(gp.Refused, match=f"Application {namespace}/gone .* is not there"):
+            await gitpush.application_target(kube, tracked("gone"))
+        assert await gitpush.application_target(kube, {"metadata": {"name": "x", "namespace": namespace}}) is None
+    finally:
+        await kube.close()
+        kubectl("delete", "crd", "applications.argoproj.io", "--wait=false", check=False)

@@ -38,7 +38,7 @@ RUNTIME_ORDER = {
     "podrole": 1,
     "bootstrap": 1,
     "shards": 1,
-    "gitpush": 1,
+    "gitpush": 1,  # reads Argo CD Applications through kube
     "showback": 1,
     "admission": 4,
     "reconciler": 5,

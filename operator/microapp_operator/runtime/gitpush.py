@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import gitpropose as gp
+from .kube import Kube, KubeError
 
 GIT_TIMEOUT = 120.0  # seconds per git command: a clone of a large repository over a slow link
 _MAX_FILE = 1_000_000  # bytes: a MicroApp file is small; larger YAML files are not read
@@ -80,15 +81,25 @@ def credential_from_secret(secret: Mapping[str, Any], *, name: str = "") -> Cred
 
 
 async def application_target(
-    kube: Any, app: Mapping[str, Any], *, argocd_namespace: str = "argocd"
+    kube: Kube, app: Mapping[str, Any], *, argocd_namespace: str = "argocd"
 ) -> gp.Target | None:
-    """The Target from the app's Argo CD tracking annotation (reads that Application), or None."""
+    """The Target from the app's Argo CD tracking annotation (reads that Application), or None.
+
+    Raises ``gitpropose.Refused`` with the reason when the Application is not there, may not be
+    read, or is not a source the portal can propose to."""
     meta = app.get("metadata") or {}
     found = gp.application_of(meta.get("annotations") or {}, namespace=meta["namespace"], name=meta["name"])
     if found is None:
         return None
     ns, name = found[0] or argocd_namespace, found[1]
-    application = await kube.request("GET", f"/apis/argoproj.io/v1alpha1/namespaces/{ns}/applications/{name}")
+    try:
+        application = await kube.request("GET", f"/apis/argoproj.io/v1alpha1/namespaces/{ns}/applications/{name}")
+    except KubeError as exc:
+        if exc.status == 404:
+            raise gp.Refused(f"Argo CD Application {ns}/{name} (from the app's tracking id) is not there") from None
+        if exc.status == 403:
+            raise gp.Refused(f"the portal may not read Argo CD Application {ns}/{name}: {exc.message}") from None
+        raise
     return gp.target_from_application(application)
 
 
