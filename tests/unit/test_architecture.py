@@ -3,8 +3,9 @@
 Layers, bottom up: ``api`` -> ``core`` (pure) -> ``presentation`` (pure: view models and the renderers
 that draw them) -> ``metrics`` -> ``runtime`` -> ``entry``. Inside
 the runtime: ``kube``/``cache``/``queue``/``notify`` -> ``world`` -> ``budgets``/``reports``/``activity``/
-``announce`` -> ``admission`` -> ``reconciler`` -> ``manager``. A module may import only from its own layer
-or below (and, inside the runtime, only lower-ranked modules).
+``announce`` -> ``admission`` -> ``reconciler`` -> ``manager``; ``gitpush`` and ``showback`` (the
+portal's Git proposals and cost history) rank with ``names``. A module may import only from its own
+layer or below (and, inside the runtime, only lower-ranked modules).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ RUNTIME_ORDER = {
     "podrole": 1,
     "bootstrap": 1,
     "shards": 1,
+    "gitpush": 1,  # reads Argo CD Applications through kube
+    "showback": 1,
     "admission": 4,
     "reconciler": 5,
     "handover": 5,

@@ -87,6 +87,32 @@ class Pricing(Model):
     )
 
 
+class GitTarget(Model):
+    """Where the portal proposes changes to the team's apps through Git (on new microapp/* branches only)."""
+
+    repo_url: str = Field(
+        alias="repoURL",
+        description="Repository to clone and push to: https://host/owner/repo.git or git@host:owner/repo.git.",
+        min_length=1,
+    )
+    branch: str | None = Field(
+        None, description="Base branch the proposal targets. Default: the repository's default branch."
+    )
+    path: str | None = Field(
+        None, description="Folder holding the team's MicroApp files, one plain-YAML file per app. Default: the root."
+    )
+    credentials_secret: str | None = Field(
+        None,
+        description="Secret in the portal's namespace with the push credential: key token (an access token) "
+        "or keys username and password (HTTP basic). Empty: push without a credential.",
+    )
+    forge: Literal["github", "gitlab", "gitea"] | None = Field(
+        None,
+        description="Forge whose compare or merge-request link the portal shows (gitea also means Forgejo). "
+        "Default: github or gitlab when the host name says so, else gitea.",
+    )
+
+
 class Team(Model):
     """A team: who belongs to it and where its apps live."""
 
@@ -101,6 +127,7 @@ class Team(Model):
         description="Namespaces where the team's apps may live; shell-style patterns allowed, e.g. team-finance-*.",
     )
     sandbox: bool | None = Field(None, description="Restrict egress of the team's apps to DNS and telemetry.")
+    git: GitTarget | None = Field(None, description=GitTarget.__doc__)
 
 
 class Guardrails(Model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..api import types as api
+from . import approval
 from .app import AppMeta
 from .guardrails import admin_groups, team_of
 
@@ -59,20 +60,11 @@ def check(
                 f"changing {' and '.join('metadata.annotations.' + k for k in moved)} transfers the app; "
                 f"only a member of its current team {old_ann.get(api.TEAM_ANNOTATION)!r} may do that"
             )
-    # Public exposure approval: whoever sets or changes it must be an approver, naming themselves.
-    approval = new_ann.get(api.PUBLIC_APPROVED_BY_ANNOTATION)
-    if approval and approval != old_ann.get(api.PUBLIC_APPROVED_BY_ANNOTATION):
-        if not admin and not mine & approvers:
-            found.append(
-                f"metadata.annotations.{api.PUBLIC_APPROVED_BY_ANNOTATION} can only be set by a member of "
-                f"{', '.join(sorted(approvers)) or 'the platform team'}; ask one of them to approve "
-                f"public exposure (you cannot approve your own app)"
-            )
-        elif approval != username:
-            found.append(
-                f"metadata.annotations.{api.PUBLIC_APPROVED_BY_ANNOTATION} must name the approver who sets it "
-                f"({username!r}), not {approval!r}"
-            )
+    # Public exposure approval and rejection: whoever sets or changes them must be an approver,
+    # naming themselves (core.approval holds the keys and the rules).
+    found += approval.problems(
+        new=new_ann, old=old_ann, username=username, approver=admin or bool(mine & approvers), approvers=approvers
+    )
     return found
 
 

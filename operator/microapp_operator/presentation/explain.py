@@ -24,7 +24,7 @@ from typing import Any
 from ..api import types as api
 from ..api.conditions import ConditionType, Phase, Reason
 from ..api.kinds import ObjectId, entry_id
-from ..core import budget, health, lifecycle
+from ..core import approval, budget, health, lifecycle
 from ..core.cost import money
 from .explainpods import events_of, pod_view
 from .nextstep import next_step
@@ -32,6 +32,7 @@ from .views import (
     DENIED,
     NOT_READABLE,
     Action,
+    ApprovalView,
     ChildView,
     ConditionView,
     CostView,
@@ -109,6 +110,34 @@ def build(
         next=next_step(ns, name, st, _observed(meta, st), conds, kids, readable_pods, life),
         unreadable=tuple(unreadable),
         now=lifecycle.rfc3339(now) or "",
+        approval=approval_view(app),
+    )
+
+
+def approval_view(app: Mapping[str, Any]) -> ApprovalView | None:
+    """Public exposure on the app's page: the request, the approval, or the rejection and its reason."""
+    a = approval.of(app)
+    if a.state == "NotRequested":
+        return None
+    if a.state == "Approved":
+        when = f" at {a.approved_at}" if a.approved_at else ""
+        sentence, tone = f"public at {a.host or '(no host)'}: approved by {a.approved_by}{when}", Tone.OK
+    elif a.state == "Rejected":
+        sentence = f"public exposure at {a.host} rejected by {a.rejected_by} at {a.rejected_at}: {a.reason}"
+        tone = Tone.BAD
+    else:
+        sentence, tone = f"public exposure at {a.host} asked at {a.requested_at}: waiting for an approver", Tone.WARN
+    return ApprovalView(
+        state=a.state,
+        host=a.host,
+        requested_at=a.requested_at,
+        approved_by=a.approved_by,
+        approved_at=a.approved_at,
+        rejected_by=a.rejected_by,
+        rejected_at=a.rejected_at,
+        reason=a.reason,
+        sentence=sentence,
+        tone=tone,
     )
 
 

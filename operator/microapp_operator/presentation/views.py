@@ -162,6 +162,22 @@ class LifecycleView:
 
 
 @dataclass(frozen=True)
+class ApprovalView:
+    """Public exposure: asked, approved (by whom, when) or rejected (by whom, when, why); ``core.approval``."""
+
+    state: str  # Waiting, Approved, Rejected
+    host: str | None
+    requested_at: str | None
+    approved_by: str | None
+    approved_at: str | None
+    rejected_by: str | None
+    rejected_at: str | None
+    reason: str | None
+    sentence: str
+    tone: Tone
+
+
+@dataclass(frozen=True)
 class NextStep:
     """A command to run now, and why that one; ``action``: the lifecycle action that does the same."""
 
@@ -193,3 +209,4 @@ class Explanation:
     next: NextStep
     unreadable: tuple[str, ...]
     now: str
+    approval: ApprovalView | None = None  # None: public exposure never asked for

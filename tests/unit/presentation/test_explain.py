@@ -554,3 +554,40 @@ def test_a_snooze_postpones_the_idling_date() -> None:
     out = screen_of(build(obj))
     assert "  idles at     2026-04-01T00:00:00Z (in 30d unless used)\n" in out
     assert "  snoozed to   2026-04-01T00:00:00Z (in 30d)\n" in out
+
+
+def test_the_page_shows_public_exposure_waiting_rejected_and_approved() -> None:
+    assert build(app()).approval is None  # never asked: nothing on the page
+    asked = {
+        "microapp.dev/public-requested-host": "shop.example.com",
+        "microapp.dev/public-requested-at": "2026-12-07T09:00:00Z",
+    }
+    waiting = app()
+    waiting["metadata"]["annotations"] = {**waiting["metadata"].get("annotations", {}), **asked}
+    view = build(waiting).approval
+    assert view is not None and (view.state, view.tone) == ("Waiting", Tone.WARN)
+    assert view.sentence == "public exposure at shop.example.com asked at 2026-12-07T09:00:00Z: waiting for an approver"
+    rejected = app()
+    rejected["metadata"]["annotations"] = {
+        **asked,
+        "microapp.dev/public-rejected-by": "carol@example.com",
+        "microapp.dev/public-rejected-at": "2026-12-07T09:30:00Z",
+        "microapp.dev/public-rejected-reason": "put it behind SSO first",
+    }
+    view = build(rejected).approval
+    assert view is not None and (view.state, view.tone, view.reason) == (
+        "Rejected",
+        Tone.BAD,
+        "put it behind SSO first",
+    )
+    assert "rejected by carol@example.com at 2026-12-07T09:30:00Z: put it behind SSO first" in view.sentence
+    approved = app(spec={"template": "web-service@^1", "expose": "public", "host": "shop.example.com"})
+    approved["metadata"]["annotations"] = {
+        "microapp.dev/public-approved-by": "carol@example.com",
+        "microapp.dev/public-approved-at": "2026-12-07T10:00:00Z",
+    }
+    view = build(approved).approval
+    assert view is not None and view.sentence == (
+        "public at shop.example.com: approved by carol@example.com at 2026-12-07T10:00:00Z"
+    )
+    assert explain.as_data(build(approved))["approval"]["approvedAt"] == "2026-12-07T10:00:00Z"
