@@ -121,13 +121,15 @@ class Reconciler:
             answers, changed = carried
 
         # 5. The status, built by the core from what the API server answered: the one write.
-        written = await self._write_status(app, old, reconcile.status_after(decision, answers), now)
+        new = reconcile.status_after(decision, answers)
+        written = await self._write_status(app, old, new, now)
         if not isinstance(decision, reconcile.Apply):
             if not written:
                 self.settled.remember(key, inputs, (), now, None)
         elif answers.carried_out:
             read = [*decision.inventory, *(old.get("inventory") or [])]
-            await self._after(key, meta, decision, inputs, now, changed=changed or written, read=read)
+            waiting = _reconciling(new)  # waits on its children: never settled (see _after)
+            await self._after(key, meta, decision, inputs, now, changed=changed or written or waiting, read=read)
 
     async def _carry_out(
         self, app: dict[str, Any], meta: AppMeta, old: Mapping[str, Any], decision: reconcile.Apply, now: datetime
@@ -251,6 +253,20 @@ class Reconciler:
 
 def _condition(st: Mapping[str, Any], type_: ConditionType) -> Mapping[str, Any]:
     return next((c for c in st.get("conditions") or [] if c.get("type") == type_.value), {})
+
+
+def _reconciling(status: Mapping[str, Any]) -> bool:
+    """Whether the app still waits on its children (Reconciling=True: a rollout in progress).
+    Such an app is never remembered as settled, so every child event and every resync looks at
+    it again, whatever the settled check would have compared (issue 25: in one CI run an app
+    stayed Progressing for 90 s after its Deployment was Available, through six resyncs)."""
+    for c in status.get("conditions") or []:
+        fields = (
+            c if isinstance(c, Mapping) else {"type": getattr(c, "type", None), "status": getattr(c, "status", None)}
+        )
+        if fields.get("type") == ConditionType.RECONCILING.value and fields.get("status") == "True":
+            return True
+    return False
 
 
 async def apply_changed(

@@ -272,10 +272,17 @@ async def test_prune_errors_are_retried_not_crashes() -> None:
         assert rt.kube.stored(INGRESS, "ns", "shop") is None
 
 
-async def settled(rt: Runtime, key: tuple[str, str]) -> None:
-    """Reconcile until a reconcile changes nothing (the cache has the children, status follows)."""
+async def settled(rt: Runtime, key: tuple[str, str], *, available: bool = True) -> None:
+    """Reconcile until a reconcile changes nothing (the cache has the children, status follows).
+    ``available``: its Deployment's Pods become available, as the controller-manager would make them."""
     for _ in range(4):
         await rt.settle()
+        dep = rt.kube.stored(DEPLOYMENT, *key)
+        if available and dep is not None and not (dep.get("status") or {}).get("availableReplicas"):
+            n = dep["spec"].get("replicas", 1)
+            ready = {"replicas": n, "updatedReplicas": n, "readyReplicas": n, "availableReplicas": n}
+            rt.kube.put({**dep, "status": {"observedGeneration": dep["metadata"]["generation"], **ready}})
+            await rt.settle()
         rt.manager.world.apps[key] = rt.kube.stored(MICROAPP, *key)
         await rt.reconciler.reconcile(key)
 
@@ -365,3 +372,18 @@ async def test_a_core_and_a_knative_service_of_one_name_are_both_applied_and_ans
     applied = await apply_changed(FakeKube(), objects, [None, None])
     assert sorted(applied) == [("serving.knative.dev/v1", "Service", "fn"), ("v1", "Service", "fn")]
     assert {answer["apiVersion"] for answer in applied.values()} == {"v1", "serving.knative.dev/v1"}
+
+
+async def test_an_app_still_rolling_out_is_never_settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While Reconciling is True the app is decided again on every look (a child event or a
+    resync), even when nothing it reads has a new resourceVersion: a child event that arrived
+    while the previous reconcile ran can never be skipped by the settled check."""
+    async with Runtime() as rt:
+        key = rt.add(microapp(replicas=1))
+        await settled(rt, key, available=False)  # the Deployment's Pod never becomes available
+        assert rt.condition(key, "Reconciling")["status"] == "True"
+        decided = decisions(monkeypatch)
+        skipped = rt.reconciler.settled.skipped
+        await rt.reconciler.reconcile(key)
+        await rt.reconciler.reconcile(key)
+        assert (len(decided), rt.reconciler.settled.skipped) == (2, skipped)
