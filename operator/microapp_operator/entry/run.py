@@ -1,4 +1,4 @@
-"""``microapp run``: the operator in the foreground (Kopf, uvloop, the runtime's manager)."""
+"""``microapp run``: the operator in the foreground (Kopf on asyncio, or uvloop if asked; the runtime's manager)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,14 @@ def add_parser(sub: Any) -> None:
         help="post only Warning and lifecycle Events, not the routine Applied, Pruned, TemplateResolved "
         "and Ready ones (status says the same; at thousands of apps they are a quarter of the "
         "operator's writes)",
+    )
+    run.add_argument(
+        "--event-loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="asyncio (default) or uvloop (faster, but a connect cancelled while the API server is "
+        "down can leave uvloop holding a stale transport on a socket, and every later connect on "
+        "that descriptor fails until the process restarts: MagicStack/uvloop#653)",
     )
     run.add_argument(
         "--log-format",
@@ -255,7 +263,6 @@ def _own_namespace() -> str:
 def command(args: argparse.Namespace) -> int:
     """Run the operator in the foreground against $KUBECONFIG (or in-cluster config)."""
     import kopf
-    import uvloop
 
     from . import handlers  # registers the watch handlers
 
@@ -281,7 +288,7 @@ def command(args: argparse.Namespace) -> int:
     stop = asyncio.Event()  # set by the manager when a background task dies
     memo = kopf.Memo(config=config(args, stop))
     try:
-        uvloop.run(
+        _event_loop(args.event_loop)(
             kopf.operator(
                 standalone=True,
                 clusterwide=not namespaces,
@@ -297,3 +304,12 @@ def command(args: argparse.Namespace) -> int:
         print(f"microapp operator stopped: {memo.failed}", file=sys.stderr)
         return 1
     return 0
+
+
+def _event_loop(name: str) -> Any:
+    """The function that runs the operator's coroutine to completion on the chosen loop."""
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.run
+    return asyncio.run
