@@ -1,8 +1,8 @@
 """The portal's live panel as data (pure): what a MicroApp would cost against its own limit and
 its team's budget, what the policy says about it, and what it renders, before it is created.
 
-The same core functions as admission (``runtime.admission``): ``plan.workload`` for what runs,
-``cost.estimate`` for its price, ``identity.check`` and ``guardrails.evaluate`` for the findings,
+The same core functions as admission (``runtime.admission``): ``pricing.price`` for what runs and
+what it costs, ``identity.check`` and ``guardrails.evaluate`` for the findings,
 ``budget.decide`` for the budget's verdict. The team's committed total is the operator's, from
 the TeamBudget's status; the real decision stays the webhook's ("Check" asks it).
 """
@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ..api import types as api
-from ..core import budget, cost, guardrails, identity, plan
+from ..core import budget, cost, guardrails, identity, plan, pricing
 from ..core.render import RenderError
 
 
@@ -78,14 +78,14 @@ def build(
     """The panel for ``body`` as the user would create it. No side effects. ``problems``: those
     found before (a field that is not a number), shown with the rest."""
     meta = plan.AppMeta.of(body)
-    prices = cost.Prices.from_policy(policy.pricing)
+    prices = pricing.sheet(policy)
     found = list(problems)
     spec, objects, est = None, None, None
     try:
         spec = plan.parse_spec(body.get("spec"))
-        work = plan.workload(plan.App(meta, spec), templates, policy=policy)
-        objects = work.objects
-        est = cost.estimate(objects, prices).monthly
+        priced = pricing.price(plan.App(meta, spec), templates, policy, prices=prices)
+        objects = priced.work.objects
+        est = priced.estimate.monthly
     except plan.PlanError as exc:
         found += exc.problems
     except RenderError as exc:
@@ -157,8 +157,6 @@ def typical(template: api.AppTemplateSpec, policy: api.PlatformPolicySpec) -> st
         "spec": {"template": f"{template.template_name}@{template.version}", "image": "registry.internal/x/y:1"},
     }
     try:
-        app = plan.parse(body)
-        work = plan.workload(app, [template], policy=policy)
+        return cost.money(pricing.price(plan.parse(body), [template], policy).estimate.monthly)
     except (plan.PlanError, RenderError):
         return None
-    return cost.money(cost.estimate(work.objects, cost.Prices.from_policy(policy.pricing)).monthly)
