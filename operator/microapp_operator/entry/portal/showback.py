@@ -140,8 +140,7 @@ async def showback(request: web.Request) -> tuple[sb.TeamShowback, str | None, t
     snap = await request.app[PORTAL].source.get()
     team = team_of(snap.policy, name)
     if team is None:
-        known = ", ".join(t.name for t in snap.policy.teams or []) or "none"
-        return message(request, 404, "No such team", f"the PlatformPolicy has no team {name!r} (its teams: {known})")
+        return message(request, 404, "No such team", f"the PlatformPolicy has no team {name!r}")
     if access(team, request["identity"].groups, snap.policy) is None:
         return message(
             request,
