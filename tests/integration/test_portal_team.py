@@ -14,13 +14,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from microapp_operator.core import approval as ap
+from microapp_operator.core.cost import money
 from tests.helpers import eventually, get_json, kubectl
 from tests.integration.portal import PortalProcess, axe_findings, citizen_role, csrf_of, shot
+from tests.integration.test_activity import Prometheus
 from tests.integration.test_budget import app, budget, metric, tb_status
 from tests.integration.test_portal import VIEWPORT, browser, portal_for  # noqa: F401 - fixtures
 
@@ -87,6 +90,7 @@ def test_showback_equals_the_teambudget_and_the_metrics_and_the_csv_parses(
     browser: Any,  # noqa: F811
     portal_for: Callable[..., PortalProcess],  # noqa: F811
     prometheus_url: Callable[[str], None],
+    tmp_path: Path,
 ) -> None:
     from playwright.sync_api import expect
 
@@ -156,6 +160,32 @@ def test_showback_equals_the_teambudget_and_the_metrics_and_the_csv_parses(
 
     eventually(says_why, timeout=30, interval=1, what="the page to say Prometheus did not answer")
     assert money_of(page.get_by_role("region", name="Budget").locator("dd.committed").inner_text()) == committed
+
+    # A Prometheus that scrapes the operator: the 30 days (one sample an hour, so only the
+    # newest, at "now", holds data yet) cost each app its monthly rate for one hour.
+    prom = Prometheus(tmp_path, f"127.0.0.1:{operator.metrics_port}")  # type: ignore[attr-defined]
+    try:
+        prometheus_url(prom.url)
+
+        expected = {f"{ns}/{a}": Decimal(money(v / 730)) for a, v in exported.items()}
+
+        def incurred() -> dict[str, Decimal]:
+            page.reload()
+            rows = page.get_by_role("region", name="Apps and their cost").locator("tbody tr")
+            if page.locator("td.incurred").count() != rows.count():  # the window is not shown yet
+                return {}
+            return {
+                rows.nth(i).locator("th").inner_text(): money_of(rows.nth(i).locator("td.incurred").inner_text())
+                for i in range(rows.count())
+            }
+
+        # (until Prometheus has scraped the operator: before that the window holds no sample)
+        eventually(lambda: incurred() == expected, timeout=60, interval=2, what=f"incurred {expected} on the page")
+        window = page.get_by_role("region", name="Last 30 days")
+        assert money_of(window.locator("dd.incurred").inner_text()) == Decimal(money(sum(exported.values()) / 730))
+        assert axe_findings(page) == []
+    finally:
+        prom.stop()
 
 
 def test_a_non_member_gets_a_clear_refusal_and_no_figures(
