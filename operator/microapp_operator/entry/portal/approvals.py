@@ -26,6 +26,7 @@ from ...api import types as api
 from ...api.kinds import MICROAPP
 from ...core import approval as ap
 from ...core.guardrails import admin_groups
+from ...presentation import forms
 from ...runtime.kube import Kube, KubeError, impersonating
 from .common import PORTAL, message, page
 from .showback import read_apps
@@ -142,12 +143,17 @@ def patch_for(
 async def decide(request: web.Request) -> web.Response:
     """Approve or reject, as the approver; the API server and the webhook decide."""
     ns, name = request.match_info["namespace"], request.match_info["name"]
+    if not (forms.NAME.fullmatch(ns) and forms.NAME.fullmatch(name)):
+        return message(request, 404, "No such app", f"{ns}/{name} is not a MicroApp's namespace and name")
     form = {k: str(request["form"].get(k, "")) for k in ("action", "host", "reason")}
     user = _as_user(request)
     try:
         body = await user.get(MICROAPP, ns, name)
     except KubeError as exc:
-        return await _draw(request, outcome=refusal(exc, ns, name), status=403 if exc.status == 403 else 502)
+        if exc.status not in (401, 403):
+            raise
+        why = f"you may not read MicroApps in namespace {ns}, so you cannot decide for {ns}/{name}"
+        return await _draw(request, outcome=Outcome("bad", "Not allowed", (why, exc.message)), status=403)
     if body is None:
         return message(request, 404, "No such app", f"MicroApp {ns}/{name} does not exist", href="/approvals")
     patch, problem = patch_for(body, form, user=request["identity"].user, now=datetime.now(UTC))
