@@ -72,3 +72,9 @@ def test_an_approval_shows_who_and_when() -> None:
 def test_a_reason_holding_markup_is_text() -> None:
     block = portal_block(with_annotations({**REJECTED, "microapp.dev/public-rejected-reason": "<script>x()</script>"}))
     assert "<script>" not in block and "&lt;script&gt;x()&lt;/script&gt;" in block
+
+
+def test_the_standalone_html_page_has_the_part_too() -> None:
+    out = html.page(build(with_annotations(REJECTED)))
+    assert '<h2 id="exposure-heading">Public exposure</h2>' in out and "put it behind SSO first" in out
+    assert "exposure-heading" not in html.page(build(app()))
