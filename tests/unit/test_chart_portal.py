@@ -51,7 +51,9 @@ def test_the_service_account_may_impersonate_people_and_read_three_kinds(helm: s
         for r in ("apptemplates", "platformpolicies", "teambudgets")
         for v in ("get", "list", "watch")
     }
-    assert granted == {("", "users", "impersonate"), ("", "groups", "impersonate")} | reads
+    argocd = {("argoproj.io", "applications", "get")}  # the Application a tracking annotation names
+    assert granted == {("", "users", "impersonate"), ("", "groups", "impersonate")} | reads | argocd
+    assert all(rule.get("resourceNames") is None for rule in rules)
     binding = of_kind(docs, "ClusterRoleBinding")[0]
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "microapp-operator-portal", "namespace": "microapp-system"}
@@ -94,3 +96,58 @@ def test_wrong_portal_values_fail_with_the_field_named(helm: str, tmp_path: Path
         [helm, "template", "x", str(CHART), "-f", str(tmp_path / "v.yaml")], capture_output=True, text=True
     )
     assert proc.returncode != 0 and "portal" in proc.stderr
+
+
+def test_the_git_credential_secrets_are_readable_by_name_only(helm: str, tmp_path: Path) -> None:  # noqa: F811
+    assert not of_kind(portal_objects(render(helm, PORTAL, tmp_path)), "Role")  # no names: no Secret at all
+    named = {"portal": {**PORTAL["portal"], "git": {"credentialSecrets": ["git-push", "gitlab-token"]}}}
+    docs = render(helm, named, tmp_path)
+    (role,) = [d for d in of_kind(docs, "Role") if d["metadata"]["name"] == "microapp-operator-portal-git"]
+    assert role["metadata"]["namespace"] == "microapp-system"
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": ["git-push", "gitlab-token"]}
+    ]
+    (binding,) = [d for d in of_kind(docs, "RoleBinding") if d["metadata"]["name"] == "microapp-operator-portal-git"]
+    assert binding["roleRef"]["name"] == "microapp-operator-portal-git"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "microapp-operator-portal", "namespace": "microapp-system"}
+    ]
+
+
+def portal_netpol(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(d for d in of_kind(docs, "NetworkPolicy") if d["metadata"]["name"] == "microapp-operator-portal")
+
+
+def test_egress_is_open_unless_restricted_then_only_to_the_named_destinations(helm: str, tmp_path: Path) -> None:  # noqa: F811
+    spec = portal_netpol(render(helm, PORTAL, tmp_path))["spec"]
+    assert spec["policyTypes"] == ["Ingress"] and "egress" not in spec
+    prometheus = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    git = [{"ipBlock": {"cidr": "203.0.113.10/32"}}]
+    api = [{"ipBlock": {"cidr": "10.96.0.1/32"}}]
+    egress = {"enabled": True, "apiServer": {"to": api}, "prometheus": {"to": prometheus}, "git": {"to": git}}
+    values = {"portal": {**PORTAL["portal"], "networkPolicy": {"egress": egress}}}
+    spec = portal_netpol(render(helm, values, tmp_path))["spec"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    rules = spec["egress"]
+    assert rules[0]["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+    assert rules[1:] == [
+        {"to": api, "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]},
+        {"to": prometheus, "ports": [{"port": 9090, "protocol": "TCP"}]},
+        {"to": git, "ports": [{"port": 443, "protocol": "TCP"}, {"port": 22, "protocol": "TCP"}]},
+    ]  # the OIDC issuer named no peer: no rule, so no egress there
+
+
+@pytest.mark.parametrize(
+    "portal",
+    [
+        pytest.param({"git": {"credentialSecrets": ["Not A Name"]}}, id="secret-name"),
+        pytest.param({"networkPolicy": {"egress": {"git": {"ports": [0]}}}}, id="port"),
+        pytest.param({"networkPolicy": {"egress": {"prometheus": {"host": "x"}}}}, id="unknown-key"),
+    ],
+)
+def test_wrong_git_or_egress_values_fail(helm: str, tmp_path: Path, portal: dict) -> None:  # noqa: F811
+    (tmp_path / "v.yaml").write_text(yaml.safe_dump({"portal": {**PORTAL["portal"], **portal}}))
+    proc = subprocess.run(
+        [helm, "template", "x", str(CHART), "-f", str(tmp_path / "v.yaml")], capture_output=True, text=True
+    )
+    assert proc.returncode != 0 and "portal" in proc.stderr, proc.stderr

@@ -135,8 +135,35 @@ class PortalIngress(_Strict):
     tls: list[Open] = []
 
 
+class EgressTo(_Strict):
+    to: list[Open] = Field([], description="NetworkPolicyPeers (ipBlock, namespaceSelector, podSelector); empty: none.")
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field([], description="TCP ports.")
+
+
+class PortalEgress(_Strict):
+    """Where the portal may connect when its egress is restricted: DNS, the API server, the OIDC
+    issuer (its keys), the Prometheus of spec.activity.prometheusUrl (a team's 30-day showback)
+    and the Git host (proposals through Git). Off: the portal's egress is not restricted."""
+
+    enabled: bool = Field(False, description="Restrict the portal's egress to the destinations below.")
+    dns: bool = Field(True, description="Allow DNS (UDP and TCP 53) to any namespace's kube-dns.")
+    apiServer: EgressTo = EgressTo(ports=[443, 6443])
+    oidcIssuer: EgressTo = EgressTo(ports=[443])
+    prometheus: EgressTo = EgressTo(ports=[9090])
+    git: EgressTo = EgressTo(ports=[443, 22])
+
+
 class PortalNetworkPolicy(_Strict):
     from_: list[Open] = Field([], alias="from", description="Who may reach the portal; empty: anyone in the cluster.")
+    egress: PortalEgress = PortalEgress()
+
+
+class PortalGit(_Strict):
+    credentialSecrets: list[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")]] = Field(
+        [],
+        description="Secrets in the release namespace holding Git push credentials (the PlatformPolicy's "
+        "teams[].git.credentialsSecret): the portal may get these by name, and no other Secret.",
+    )
 
 
 class Portal(_Strict):
@@ -146,6 +173,7 @@ class Portal(_Strict):
     oauth2Proxy: OAuth2Proxy = OAuth2Proxy()
     ingress: PortalIngress = PortalIngress()
     networkPolicy: PortalNetworkPolicy = PortalNetworkPolicy()
+    git: PortalGit = PortalGit()
     resources: Open = {}
 
 

@@ -23,6 +23,7 @@ def render(expl: Explanation, width: int, colour: bool) -> str:
         _events(expl),
         _cost(expl),
         _policy(expl),
+        *((_exposure(expl),) if expl.approval is not None else ()),
         _lifecycle(expl),
         Section("Next", (Line("run", expl.next.command, Tone.INFO, (expl.next.why,), True),)),
     )
@@ -141,6 +142,26 @@ def _policy(expl: Explanation) -> Section:
     elif f.compliant is not None:
         lines.append(_condition("compliant", f.compliant))
     return Section("Policy", tuple(lines) or (Line("", "not checked yet"),))
+
+
+def _exposure(expl: Explanation) -> Section:
+    """Public exposure: asked (and for which host), approved by whom and when, or rejected and why."""
+    a = expl.approval
+    assert a is not None
+    lines = [Line("state", a.state, a.tone), Line("host", a.host or "(none)")]
+    if a.requested_at:
+        lines.append(Line("asked at", a.requested_at))
+    if a.state == "Approved":
+        lines.append(
+            Line("approved", f"by {a.approved_by}" + (f" at {a.approved_at}" if a.approved_at else ""), a.tone)
+        )
+    if a.state == "Rejected" or (a.state == "Waiting" and a.rejected_by):
+        earlier = "" if a.state == "Rejected" else " (an earlier request)"
+        lines.append(Line("rejected", f"by {a.rejected_by} at {a.rejected_at}{earlier}", Tone.BAD))
+        lines.append(Line("reason", a.reason or "(none given)", Tone.BAD))
+    if a.state == "Waiting":
+        lines.append(Line("next", "a public-exposure approver approves or rejects it in the portal (/approvals)"))
+    return Section("Public exposure", tuple(lines))
 
 
 def _lifecycle(expl: Explanation) -> Section:

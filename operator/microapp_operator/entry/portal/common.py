@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ...core.approval import may_approve
 from ...presentation import html
 from ...runtime.kube import Kube
 from .auth import FormTokens, Identity
@@ -35,7 +36,19 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: o
     """A page of the portal for the signed-in user."""
     ident = request.get("identity")
     signout = None if request.app[PORTAL].dev else SIGN_OUT
-    body = html.portal(template, htmx=HTMX, user=ident.user if ident else "nobody", signout=signout, **context)
+    snap = request.app[PORTAL].source.snapshot  # the last read (each page reads it first): no request here
+    groups = set(ident.groups) if ident else set()
+    nav_teams = [t.name for t in (snap.policy.teams or [] if snap else []) if groups & set(t.groups or [])]
+    approver = bool(snap and ident and may_approve(username=ident.user, groups=ident.groups, policy=snap.policy))
+    body = html.portal(
+        template,
+        htmx=HTMX,
+        user=ident.user if ident else "nobody",
+        signout=signout,
+        nav_teams=nav_teams,
+        nav_approver=approver,
+        **context,
+    )
     return web.Response(text=body, status=status, content_type="text/html")
 
 
