@@ -229,7 +229,9 @@ async def edit_submit(request: web.Request) -> web.Response:
         template = _template_or_stop(snap, base, live)
         return await _draw(request, live, typed, template, base=base, rv=rv, problems=[str(exc)], status=422)
     if rv != _rv(live):
-        return await _changed_meanwhile(request, live, typed, base, template)
+        if model.view(live) != base:  # something a person edits changed, not only the status
+            return await _changed_meanwhile(request, live, typed, base, template)
+        rv = _rv(live)
     submitted = forms.Submitted({**typed, "name": name, "namespace": ns})
     team = (base["metadata"].get("annotations") or {}).get(api.TEAM_ANNOTATION)
     form_body, unreadable = forms.microapp(template, submitted, team=team)
@@ -238,44 +240,96 @@ async def edit_submit(request: web.Request) -> web.Response:
     form_body["spec"]["template"] = ref
     after = model.desired(base, form_body, changed_fields=model.touched(typed, model.shown(template, base)))
     paths = model.changed(base, after)
-    managed = (live.get("metadata") or {}).get("managedFields") or []
-    body = model.apply_config(after, paths=paths, held=model.portal_holds(managed), resource_version=rv)
-    kube = as_user(request)
-    draw = {"base": base, "rv": rv}
+    target, why_not = await propose.target_of(request, live, snap)
+    sending = Sending(request, live, after, paths, template, target=target, rv=rv)
     try:
-        dry = await _apply(kube, body, managed, paths, dry_run=True, schema=template.parameters)
+        dry = await sending.send(dry_run=True)
+        report = await _report(request, snap, sending.live, dry)
+        if action == "propose":
+            redraw = _redraw(sending.live, typed, template, {"base": base, "rv": sending.rv})
+            return await propose.edit(request, sending.live, after, report, snap=snap, redraw=redraw)
+        if action != "apply":
+            return await _draw(request, sending.live, typed, template, base=base, rv=sending.rv, report=report)
+        if target is not None or why_not:
+            lines = (why_not or "propose the change instead: its GitOps tool would undo a direct change",)
+            outcome = Outcome("bad", "Not applied: this app is managed through Git", lines)
+            return await _draw(request, sending.live, typed, template, base=base, rv=sending.rv, outcome=outcome)
+        await sending.send(dry_run=False)
+    except Moved as moved:
+        return await _changed_meanwhile(request, moved.live, typed, base, template)
     except Conflicted as exc:
         outcome = Outcome(
             "bad",
             "Not applied: another tool manages fields you changed",
             tuple(c.words for c in exc.conflicts) or (exc.server,),
         )
-        return await _draw(request, live, typed, template, **draw, outcome=outcome, conflicts=exc.conflicts, status=409)
-    except KubeError as exc:
-        if exc.status == 409 and MODIFIED in exc.message:
-            return await _changed_meanwhile(request, await _reread(request, live), typed, base, template)
-        outcome, problems = refused(exc, ns, name)
-        return await _draw(request, live, typed, template, **draw, problems=problems, outcome=outcome, status=422)
-    report = await _report(request, snap, live, dry)
-    if action == "propose":
-        return await propose.edit(request, live, after, report, snap=snap, redraw=_redraw(live, typed, template, draw))
-    if action != "apply":
-        return await _draw(request, live, typed, template, **draw, report=report)
-    try:
-        await _apply(kube, body, managed, paths, dry_run=False, schema=template.parameters)
-    except Conflicted as exc:
-        outcome = Outcome(
-            "bad",
-            "Not applied: another tool manages fields you changed",
-            tuple(c.words for c in exc.conflicts) or (exc.server,),
+        return await _draw(
+            request,
+            live,
+            typed,
+            template,
+            base=base,
+            rv=sending.rv,
+            outcome=outcome,
+            conflicts=exc.conflicts,
+            status=409,
         )
-        return await _draw(request, live, typed, template, **draw, outcome=outcome, conflicts=exc.conflicts, status=409)
     except KubeError as exc:
-        if exc.status == 409 and MODIFIED in exc.message:
-            return await _changed_meanwhile(request, await _reread(request, live), typed, base, template)
         outcome, problems = refused(exc, ns, name)
-        return await _draw(request, live, typed, template, **draw, problems=problems, outcome=outcome, status=422)
+        return await _draw(
+            request, live, typed, template, base=base, rv=sending.rv, problems=problems, outcome=outcome, status=422
+        )
     raise web.HTTPSeeOther(app_link(ns, name))
+
+
+class Moved(Exception):
+    """The app changed in what a person edits since the form was opened (a 409 that matters)."""
+
+    def __init__(self, live: dict[str, Any]) -> None:
+        super().__init__("changed meanwhile")
+        self.live = live
+
+
+class Sending:
+    """The edit sent as the user at the resourceVersion read. A 409 caused by the status alone
+    (the operator writes it as the app rolls out) is retried at the new resourceVersion; one
+    caused by a change to labels, annotations or spec raises :class:`Moved`."""
+
+    ATTEMPTS = 3
+
+    def __init__(
+        self,
+        request: web.Request,
+        live: dict[str, Any],
+        after: dict[str, Any],
+        paths: list[model.Path],
+        template: api.AppTemplateSpec,
+        *,
+        target: Any,
+        rv: str,
+    ) -> None:
+        self.request, self.live, self.after, self.paths = request, live, after, paths
+        self.template, self.target, self.rv = template, target, rv
+        self.base = model.view(live)
+
+    async def send(self, *, dry_run: bool) -> dict[str, Any]:
+        kube = as_user(self.request)
+        for _ in range(self.ATTEMPTS):
+            managed = (self.live.get("metadata") or {}).get("managedFields") or []
+            try:
+                if self.target is not None:  # through Git: its applier's fields are what a proposal changes
+                    return await _dry_run_whole(kube, self.after, self.rv)
+                held = model.portal_holds(managed)
+                body = model.apply_config(self.after, paths=self.paths, held=held, resource_version=self.rv)
+                return await _apply(kube, body, managed, self.paths, dry_run=dry_run, schema=self.template.parameters)
+            except KubeError as exc:
+                if exc.status != 409 or MODIFIED not in exc.message:
+                    raise
+            self.live = await _reread(self.request, self.live)
+            if model.view(self.live) != self.base:
+                raise Moved(self.live)
+            self.rv = _rv(self.live)
+        raise Moved(self.live)
 
 
 def _redraw(live: dict[str, Any], typed: dict[str, str], template: api.AppTemplateSpec, draw: dict[str, Any]) -> Any:
@@ -317,6 +371,7 @@ async def _changed_meanwhile(
     ]
     outcome = Outcome("bad", "The app changed since you opened it", tuple(lines))
     changes = diff.unified(diff.app_view(base), diff.app_view(now), "MicroApp")
+    changes[:2] = ["--- MicroApp when you opened the form", "+++ MicroApp now"] if changes else []
     return await _draw(
         request, live, values, template, base=now, rv=_rv(live), outcome=outcome, meanwhile=changes, status=409
     )
@@ -364,6 +419,16 @@ async def _apply(
             raise Conflicted([], exc.message.splitlines()[0]) from None
         query["force"] = "true"
         return await kube.request("PATCH", MICROAPP.path(meta["namespace"], meta["name"]), query=query, **send)
+
+
+async def _dry_run_whole(kube: Kube, after: dict[str, Any], rv: str) -> dict[str, Any]:
+    """The edited app as its GitOps tool will apply it once merged, dry-run as the user
+    (``dryRun=All``: nothing is stored, so taking the tool's fields here takes nothing)."""
+    meta = after["metadata"]
+    body = {**after, "metadata": {**meta, "resourceVersion": rv}}
+    query = {"fieldManager": FIELD_MANAGER, "force": "true", "dryRun": "All"}
+    path = MICROAPP.path(meta["namespace"], meta["name"])
+    return await kube.request("PATCH", path, body=body, query=query, content_type="application/apply-patch+yaml")
 
 
 def _only_portal(text: str) -> bool:

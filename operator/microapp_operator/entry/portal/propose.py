@@ -230,7 +230,8 @@ async def propose_delete(request: web.Request) -> web.Response:
     if target is None:
         reason = why_not or f"MicroApp {ns}/{name} is not managed through Git: delete it from its page"
         return message(request, 409, "Not proposed", reason, href=app_link(ns, name), text=f"MicroApp {ns}/{name}")
-    body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+    # dryRun in the body too: with a body the API server reads its DeleteOptions, not the query.
+    body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background", "dryRun": ["All"]}
     try:
         await as_user(request).request("DELETE", MICROAPP.path(ns, name), body=body, query={"dryRun": "All"})
     except KubeError as exc:
