@@ -107,7 +107,7 @@ def test_edit_replicas_shows_the_diff_and_cost_delta_then_applies_and_the_app_co
     page.goto(portal.url + f"/apps/{team['ns']}/shop/edit")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Edit MicroApp {team['ns']}/shop")
     expect(page.get_by_label("Image")).to_have_value("registry.internal/finance/app:1.0.0")
-    expect(page.get_by_label("Template version")).to_have_value("web-service@^1")
+    expect(page.get_by_label("Template version", exact=True)).to_have_value("web-service@^1")
     assert axe_findings(page) == []
     page.get_by_label("Replicas").fill("3")
     click(page, "Preview changes")
@@ -499,3 +499,147 @@ def test_an_app_argo_cd_tracks_is_proposed_to_its_applications_repository_with_t
     )
     assert "replicas: 2" in git("--git-dir", str(origin), "show", f"{branch}:apps/tracked.yaml")
     assert get_json("microapp", "tracked", "-n", team["ns"])["spec"]["replicas"] == 1
+
+
+@pytest.fixture
+def served_over_http(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A bare repository behind `git http-backend` with HTTP basic auth on loopback."""
+    import http.server
+    import threading
+
+    from tests.integration.test_gitpropose import _Backend
+
+    root = tmp_path / "http"
+    root.mkdir()
+    handler = type("Handler", (_Backend,), {"root": root})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_push_with_a_bad_credential_says_why_and_keeps_the_input_then_the_right_one_pushes(
+    operator: object,
+    namespace: str,
+    policy_team: Callable[..., None],
+    served_over_http: tuple[Path, str],
+    browser: Any,
+    portal_for: Callable[..., PortalProcess],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.integration.test_gitpropose import PASSWORD, USER
+
+    root, url = served_over_http
+    git_target = {"repoURL": f"{url}/origin.git", "branch": "main", "path": "apps", "credentialsSecret": "git-push"}
+    team = make_team(namespace, policy_team, git=git_target)
+    body = microapp("vault", namespace, team=team["team"], replicas=1)
+    origin = seeded(root, "apps", body)
+    git("--git-dir", str(origin), "config", "http.receivepack", "true")
+    kubectl("apply", "-f", "-", input=body)
+    secrets = namespace  # the portal's own namespace ($MICROAPP_PORTAL_NAMESPACE) holds the Secret
+    kubectl(
+        "create",
+        "secret",
+        "generic",
+        "git-push",
+        "-n",
+        secrets,
+        f"--from-literal=username={USER}",
+        "--from-literal=password=wrong-token",
+    )
+    monkeypatch.setenv("MICROAPP_PORTAL_NAMESPACE", secrets)
+    portal = as_member(portal_for, team)
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(portal.url + f"/apps/{namespace}/vault/edit")
+    page.get_by_label("Replicas").fill("2")
+    page.get_by_label("CPU").fill("300m")
+    click(page, "Preview changes")
+    click(page, "Propose")
+    alert = page.get_by_role("alert").filter(has_text="the push failed")
+    expect(alert).to_contain_text("the Git host refused the credential")
+    assert "wrong-token" not in page.content()
+    expect(page.get_by_label("Replicas")).to_have_value("2")
+    expect(page.get_by_label("CPU")).to_have_value("300m")
+    assert branches(origin) == []
+    assert axe_findings(page) == []
+    # The platform team fixes the Secret: the same form pushes.
+    kubectl("delete", "secret", "git-push", "-n", secrets)
+    kubectl(
+        "create",
+        "secret",
+        "generic",
+        "git-push",
+        "-n",
+        secrets,
+        f"--from-literal=username={USER}",
+        f"--from-literal=password={PASSWORD}",
+    )
+    click(page, "Preview changes")
+    click(page, "Propose")
+    branch = page.locator("dd.branch").inner_text()
+    assert branches(origin) == [branch]
+    expect(page.get_by_role("status")).to_contain_text("open a pull or merge request from")  # no forge page for it
+    text = git("--git-dir", str(origin), "show", f"{branch}:apps/vault.yaml")
+    assert yaml.safe_load(text)["spec"]["resources"]["cpu"] == "300m"
+
+
+def published(name: str, version: str, notes: list[dict[str, str]]) -> dict[str, Any]:
+    """The built-in web-service template published again as ``name`` at ``version``."""
+    from tests.helpers import ROOT
+
+    source = ROOT / "operator" / "microapp_operator" / "templates" / "web-service-1.0.0.yaml"
+    body = yaml.safe_load(source.read_text())
+    body["metadata"] = {"name": f"{name}-{version}"}
+    body["spec"].update(templateName=name, version=version, changelog=notes)
+    return body
+
+
+def test_a_template_upgrade_offers_the_newer_versions_in_range_with_their_changelog(
+    operator: object, team: dict[str, str], browser: Any, portal_for: Callable[..., PortalProcess]
+) -> None:
+    from playwright.sync_api import expect
+
+    name = f"svc{uuid.uuid4().hex[:6]}"
+    first = [{"version": "1.0.0", "note": "First published version."}]
+    second = [*first, {"version": "1.1.0", "note": "Readiness probe waits 5 s longer."}]
+    try:
+        kubectl("apply", "-f", "-", input=published(name, "1.0.0", first))
+        # Made as the portal's Create makes it (a POST by microapp-portal): its own fields to change.
+        kubectl(
+            "create", "--field-manager=microapp-portal", "-f", "-", input=app_of("upgr", team, template=f"{name}@^1")
+        )
+        assert ready("upgr", team["ns"])["status"]["template"]["version"] == "1.0.0"
+        kubectl("apply", "-f", "-", input=published(name, "1.1.0", second))
+        kubectl("apply", "-f", "-", input=published(name, "2.0.0", [*second, {"version": "2.0.0", "note": "Breaks."}]))
+        portal = as_member(portal_for, team)
+        page = browser.new_page(viewport=VIEWPORT)
+
+        def offered() -> bool:
+            page.goto(portal.url + f"/apps/{team['ns']}/upgr/edit")  # the portal's catalog is 2 s old at most
+            return page.get_by_role("region", name="Newer template versions").count() == 1
+
+        eventually(offered, timeout=20, interval=1, what="the newer version offered")
+        upgrades = page.get_by_role("region", name="Newer template versions")
+        expect(upgrades).to_contain_text("1.1.0: Readiness probe waits 5 s longer.")
+        expect(upgrades).not_to_contain_text("2.0.0")  # outside ^1
+        options = page.get_by_label("Template version", exact=True).locator("option").all_inner_texts()
+        assert options == [f"{name}@^1", f"{name}@1.0.0", f"{name}@1.1.0"]
+        assert axe_findings(page) == []
+        page.get_by_label("Template version", exact=True).select_option(f"{name}@1.1.0")
+        click(page, "Preview changes")
+        expect(page.get_by_role("region", name="Changes")).to_contain_text(f"template: {name}@1.0.0 -> {name}@1.1.0")
+        click(page, "Apply")
+        page.wait_for_url(f"**/apps/{team['ns']}/upgr")
+        eventually(
+            lambda: get_json("microapp", "upgr", "-n", team["ns"])["status"]["template"]["version"] == "1.1.0",
+            timeout=60,
+            interval=1,
+            what="the app on 1.1.0",
+        )
+    finally:
+        for version in ("1.0.0", "1.1.0", "2.0.0"):
+            kubectl("delete", "apptemplate", f"{name}-{version}", "--ignore-not-found", check=False)
