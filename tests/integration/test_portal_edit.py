@@ -268,7 +268,15 @@ def test_the_edit_flow_by_keyboard_alone(
     tab_to("button[value='preview']")
     with page.expect_navigation():
         page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "changes"  # focus on the preview
     assert "+  replicas: 2" in page.locator("#changes pre").inner_text()
+    page.keyboard.press("Tab")  # the diff (scrollable by keys)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('value')") == "apply"  # right after the diff
+    # Reflow at 320 CSS px (WCAG 1.4.10): the preview does not scroll sideways.
+    page.set_viewport_size({"width": 320, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.set_viewport_size(VIEWPORT)
     tab_to("button[value='apply']")
     with page.expect_navigation():
         page.keyboard.press("Enter")
