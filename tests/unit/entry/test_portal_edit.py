@@ -81,3 +81,23 @@ def test_the_credential_secret_is_looked_for_in_the_portals_namespace(
     sa.write_text("microapp-system\n")
     monkeypatch.setattr(propose, "SA_NAMESPACE", sa)
     assert propose.portal_namespace() == "microapp-system"
+
+
+def test_an_app_is_managed_through_git_by_a_tracking_id_or_its_teams_git_target() -> None:
+    from microapp_operator.api import types as api
+    from microapp_operator.entry.portal.source import Snapshot
+    from tests.factories import microapp
+
+    policy = api.PlatformPolicySpec.model_validate(
+        {
+            "teams": [
+                {"name": "finance", "groups": ["f"], "git": {"repoURL": "https://gitlab.example.com/f/apps.git"}},
+                {"name": "qa", "groups": ["q"]},
+            ]
+        }
+    )
+    snap = Snapshot(templates=(), policy=policy, budgets=())
+    assert propose.gitops_managed(microapp(team="finance"), snap)
+    assert not propose.gitops_managed(microapp(team="qa"), snap)
+    tracked = microapp(team="qa", annotations={"argocd.argoproj.io/tracking-id": "apps:microapp.dev/MicroApp:ns/shop"})
+    assert propose.gitops_managed(tracked, snap)

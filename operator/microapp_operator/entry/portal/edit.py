@@ -34,7 +34,7 @@ from .. import diffcmd
 from . import propose
 from .common import PORTAL, message, page
 from .pages import Outcome, app_link, as_user
-from .sending import Conflicted, Moved, Sending, refused
+from .sending import Conflicted, Moved, Sending, refused, resource_version
 from .source import Snapshot
 
 log = logging.getLogger(__name__)
@@ -110,11 +110,7 @@ async def edit_form(request: web.Request) -> web.Response:
     except catalog.ResolutionError as exc:
         return message(request, 409, "This app cannot be edited here", str(exc), "edit its YAML and apply it")
     values = model.prefill(app, template)
-    return await _draw(request, app, values, template, base=model.view(app), rv=_rv(app))
-
-
-def _rv(app: dict[str, Any]) -> str:
-    return str((app.get("metadata") or {}).get("resourceVersion") or "")
+    return await _draw(request, app, values, template, base=model.view(app), rv=resource_version(app))
 
 
 async def _draw(
@@ -226,12 +222,15 @@ async def edit_submit(request: web.Request) -> web.Response:
     try:
         template = _template(snap, ref, live)
     except catalog.ResolutionError as exc:
-        template = _template_or_stop(snap, base, live)
+        try:
+            template = _template_or_stop(snap, base, live)
+        except catalog.ResolutionError:
+            return message(request, 409, "This app cannot be edited here", str(exc), "edit its YAML and apply it")
         return await _draw(request, live, typed, template, base=base, rv=rv, problems=[str(exc)], status=422)
-    if rv != _rv(live):
-        if model.view(live) != base:  # something a person edits changed, not only the status
-            return await _changed_meanwhile(request, live, typed, base, template)
-        rv = _rv(live)
+    if rv != resource_version(live) and model.view(live) != base:  # what a person edits changed, not only the status
+        return await _changed_meanwhile(request, live, typed, base, template)
+    # The app as read now is what the edit starts from (the posted base only tells what changed meanwhile).
+    base, rv = model.view(live), resource_version(live)
     submitted = forms.Submitted({**typed, "name": name, "namespace": ns})
     team = (base["metadata"].get("annotations") or {}).get(api.TEAM_ANNOTATION)
     form_body, unreadable = forms.microapp(template, submitted, team=team)
@@ -318,7 +317,15 @@ async def _changed_meanwhile(
     changes = diff.unified(diff.app_view(base), diff.app_view(now), "MicroApp")
     changes[:2] = ["--- MicroApp when you opened the form", "+++ MicroApp now"] if changes else []
     return await _draw(
-        request, live, values, template, base=now, rv=_rv(live), outcome=outcome, meanwhile=changes, status=409
+        request,
+        live,
+        values,
+        template,
+        base=now,
+        rv=resource_version(live),
+        outcome=outcome,
+        meanwhile=changes,
+        status=409,
     )
 
 

@@ -23,7 +23,8 @@ from .pages import FIELD_MANAGER, Outcome, as_user
 MODIFIED = "the object has been modified"
 
 
-def _rv(app: dict[str, Any]) -> str:
+def resource_version(app: dict[str, Any]) -> str:
+    """The app's resourceVersion as read."""
     return str((app.get("metadata") or {}).get("resourceVersion") or "")
 
 
@@ -73,7 +74,7 @@ class Sending:
             self.live = await _reread(self.request, self.live)
             if model.view(self.live) != self.base:
                 raise Moved(self.live)
-            self.rv = _rv(self.live)
+            self.rv = resource_version(self.live)
         raise Moved(self.live)
 
 
