@@ -21,7 +21,7 @@ import aiohttp
 from aiohttp import web
 
 from ...runtime.kube import Kube, KubeError
-from . import approvals, oidc, pages, showback
+from . import approvals, edit, oidc, pages, propose, showback
 from .auth import FormTokens, Identity, Refused, checked, cross_site
 from .common import PORTAL, Portal, message
 from .source import Source
@@ -122,6 +122,8 @@ def make_app(portal: Portal) -> web.Application:
     pages.routes(app.router)
     showback.routes(app.router)
     approvals.routes(app.router)
+    edit.routes(app.router)
+    propose.routes(app.router)
     return app
 
 
