@@ -294,8 +294,8 @@ class Kubelet:
         for c in run.containers:
             try:
                 c.id = podman(*self._create_args(live, c)).stdout.strip().splitlines()[-1]
-            except NotEmulated:
-                raise
+            except NotEmulated as exc:
+                c.error = ("CreateContainerConfigError", f"not emulated by the podman kubelet: {exc}")
             except (ValueError, RuntimeError) as exc:
                 c.error = ("CreateContainerConfigError", str(exc))
         for c in run.containers:  # native sidecars first, then the containers, in spec order
