@@ -59,6 +59,8 @@ def built(script: str) -> list[str]:
 @pytest.fixture(scope="module")
 def images() -> dict[str, str]:
     demo, collector, _ = built("app-images.sh")
+    sample = yaml.safe_load((ROOT / "samples" / "demo-app.yaml").read_text())
+    assert sample["spec"]["image"] == demo, "samples/demo-app.yaml names the image hack/app-images.sh builds"
     sizes = {
         ref: int(podman("image", "inspect", ref, "--format", "{{.Size}}").stdout) // 1_000_000
         for ref in (demo, collector)
