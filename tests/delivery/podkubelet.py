@@ -18,7 +18,8 @@ this module. Like a kubelet it:
   (read-only files), the security contexts (runAsUser/runAsGroup, runAsNonRoot checked against
   the image's user as the kubelet checks it, readOnlyRootFilesystem with nothing writable but the
   volumes, dropped and added capabilities, no privilege escalation, podman's default seccomp
-  profile for RuntimeDefault) and memory limits (cgroup);
+  profile for RuntimeDefault), memory limits and CPU (cgroup: the CPU request as cpu.shares, a CPU
+  limit as a CFS quota, as the kubelet sets them);
 - writes the Pod's status from the containers' real state: phase, podIP, containerStatuses
   (running, waiting with CrashLoopBackOff or CreateContainerConfigError, terminated with the exit
   code and OOMKilled), restart counts, and the Ready/ContainersReady conditions from the running
@@ -29,8 +30,8 @@ this module. Like a kubelet it:
   pod and then deletes the Pod object (grace period 0), as a kubelet confirms a deletion.
 
 Where it differs from a real kubelet: no CRI or image pulls (images are in local podman storage,
-imagePullPolicy is ignored); no cgroup CPU limits or requests (the sandbox's cgroups refuse CPU
-quotas to runc); emptyDir is always tmpfs; no liveness or startup probes, no exec readiness probes;
+imagePullPolicy is ignored); no Pod-level cgroup (each container has its own); emptyDir is always
+tmpfs; no liveness or startup probes, no exec readiness probes;
 regular (run-to-completion) initContainers, projected ServiceAccount tokens, downward-API
 volumes, env from Secrets/ConfigMaps and hostPath are refused with an error naming them (the
 rendered Pods use none); status is polled about once a second, not driven by PLEG events; the
@@ -96,6 +97,12 @@ def memory_bytes(quantity: str) -> int:
     powers = {"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "E": 1e18}
     powers |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Ei": 2**60}
     return int(number * powers[suffix])
+
+
+def millicores(quantity: str) -> int:
+    """A Kubernetes CPU quantity in millicores ("250m", "0.5", "2")."""
+    q = str(quantity)
+    return int(q[:-1]) if q.endswith("m") else int(float(q) * 1000)
 
 
 class NotEmulated(RuntimeError):
@@ -553,7 +560,14 @@ class Kubelet:
             out += ["--security-opt", "seccomp=unconfined"]
         elif seccomp != "RuntimeDefault":
             raise NotEmulated(f"container {container['name']!r}: seccompProfile {seccomp}")
-        memory = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+        resources = container.get("resources") or {}
+        cpu_request = (resources.get("requests") or {}).get("cpu")
+        if cpu_request:  # the kubelet's cpu.shares: 1024 per core, at least 2
+            out += ["--cpu-shares", str(max(2, millicores(cpu_request) * 1024 // 1000))]
+        cpu_limit = (resources.get("limits") or {}).get("cpu")
+        if cpu_limit:  # a CFS quota, as the kubelet sets it
+            out += ["--cpus", f"{millicores(cpu_limit) / 1000:g}"]
+        memory = (resources.get("limits") or {}).get("memory")
         if memory:
             out += ["--memory", f"{memory_bytes(memory)}b", "--memory-swap", f"{memory_bytes(memory)}b"]
         return out

@@ -209,10 +209,14 @@ def test_every_builtin_templates_pod_starts_restricted(kubelet: Kubelet, images:
             out,
         )
         assert "CapEff:\t0000000000000000" in out and "NoNewPrivs:\t1" in out, (template, out)
-        memory = podman(
-            "inspect", f"{kubelet.podman_pod(team_ns, name)}_{app['name']}", "--format", "{{.HostConfig.Memory}}"
-        ).stdout.strip()
-        assert int(memory) == 128 * 2**20, (template, memory)  # the template's default limit, enforced by the cgroup
+        limits = podman(
+            "inspect",
+            f"{kubelet.podman_pod(team_ns, name)}_{app['name']}",
+            "--format",
+            "{{.HostConfig.Memory}} {{.HostConfig.CpuShares}}",
+        ).stdout.split()
+        # the template's defaults enforced by the cgroup: 128Mi memory limit, 100m CPU request as shares
+        assert [int(x) for x in limits] == [128 * 2**20, 102], (template, limits)
         print(f"{template} telemetry={on}: {sorted(states)} running; {out.splitlines()}")
     assert not failures, "\n".join(failures)
     record("restricted pods", pods=len(pods), seconds_to_all_ready=round(time.monotonic() - t0, 1))
@@ -516,3 +520,23 @@ def run_loop(
         probed_query=probes,
     )
     print(f"served {served}; Idle -> stopped {stopped_after}s; wake -> Ready {ready_after}s")
+
+
+def test_an_image_that_runs_as_root_is_refused_under_run_as_non_root(kubelet: Kubelet, team_ns: str) -> None:
+    """The base image has no USER (root): the rendered Pod's runAsNonRoot refuses it, with the
+    kubelet's own reason and message, and the Pod is not Ready."""
+    pod, needed = rendered_pod("worker", False, team_ns, "localhost/microapp-base:bookworm")
+    kubectl("apply", "--server-side", "-f", "-", input=needed)
+    kubectl("create", "-f", "-", input=pod)
+    name = pod["metadata"]["name"]
+
+    def refused() -> dict[str, Any] | None:
+        st = get_json("pod", name, "-n", team_ns).get("status") or {}
+        waiting = next(iter(st.get("containerStatuses") or []), {}).get("state", {}).get("waiting") or {}
+        return st if waiting.get("reason") == "CreateContainerConfigError" else None
+
+    st = eventually(refused, timeout=60, interval=1, what="CreateContainerConfigError")
+    waiting = st["containerStatuses"][0]["state"]["waiting"]
+    assert waiting["message"] == "container has runAsNonRoot and image will run as root", waiting
+    assert {c["type"]: c["status"] for c in st["conditions"]}["Ready"] == "False", st
+    assert kubelet.container_states(team_ns, name) == {}  # nothing was started
