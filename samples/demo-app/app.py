@@ -16,6 +16,8 @@ panel); anything else 404.
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -39,6 +41,9 @@ class QuietHandler(WSGIRequestHandler):
 def main() -> None:
     host, port = os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8080"))
     server = make_server(host, port, OpenTelemetryMiddleware(application), handler_class=QuietHandler)
+    # As a container's PID 1 the process has no default action for SIGTERM: without a handler, a
+    # Pod's deletion would wait out its whole grace period and end in SIGKILL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"demo app listening on {host}:{port}", flush=True)
     server.serve_forever()
 

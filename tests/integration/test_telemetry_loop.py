@@ -7,8 +7,9 @@ activity sweep with the DEFAULT query. Real HTTP requests to the app keep it awa
 idleAfter; an app without requests goes Idle and is scaled to zero. Over gRPC (the rendered
 default) and OTLP/HTTP (an app that sets OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf).
 
-The processes run on this machine's loopback, not in Pods (kwok runs the Pods; the kubelet
-stand-in of tests/delivery does not run app Pods yet). Two apps' sidecars share one loopback, so
+The processes run on this machine's loopback, not in Pods (kwok runs the Pods here; the same
+loop with real Pods, run by a podman kubelet, is tests/delivery/test_app_pods.py). Two apps'
+sidecars share one loopback, so
 the test overlays, and only these: the sidecars' receiver ports (and the app's endpoint port with
 them), the app's PORT, the gateway's listen addresses, and each collector's own telemetry off
 (it would listen on 8888 in each). The rendered files themselves are loaded unchanged.

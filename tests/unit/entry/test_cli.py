@@ -100,7 +100,7 @@ def test_validate_lists_every_problem_with_paths(tmp_path: Path, capsys: pytest.
 
 def test_validate_samples(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "validate", *map(str, sorted((ROOT / "samples").glob("*.yaml"))))
-    assert code == 0 and out.count(": valid") == 2
+    assert code == 0 and out.count(": valid") == 3
 
 
 def test_render_prints_the_objects(capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,7 +180,7 @@ def test_estimate_prints_the_webhooks_numbers(capsys: pytest.CaptureFixture[str]
 def test_validate_with_policy_checks_guardrails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     policy = str(ROOT / "manifests" / "policy" / "platformpolicy-default.yaml")
     code, out, _ = run(capsys, "validate", "--policy", policy, *map(str, sorted((ROOT / "samples").glob("*.yaml"))))
-    assert code == 0 and out.count(": valid") == 2
+    assert code == 0 and out.count(": valid") == 3
     doc = yaml.safe_load((ROOT / "samples" / "expense-approvals.yaml").read_text())
     doc["spec"].update(image="docker.io/library/nginx:latest", replicas=20)
     doc["metadata"]["annotations"]["microapp.dev/editors"] = "group:system:masters"
