@@ -21,7 +21,7 @@ import aiohttp
 from aiohttp import web
 
 from ...runtime.kube import Kube, KubeError
-from . import oidc, pages
+from . import apps, oidc, pages
 from .auth import FormTokens, Identity, Refused, checked, cross_site
 from .common import PORTAL, Portal, message
 from .source import Source
@@ -120,6 +120,7 @@ def make_app(portal: Portal) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", Path(str(resources.files(__package__).joinpath("static"))))
     pages.routes(app.router)
+    apps.routes(app.router)
     return app
 
 
