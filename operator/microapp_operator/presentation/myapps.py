@@ -300,4 +300,3 @@ def build(
 def _present(r: AppRow, column: str) -> bool:
     found = {"team": r.team, "cost": r.cost_value, "activity": r.last_activity, "next": r.next_at}
     return found.get(column, column) is not None
-
