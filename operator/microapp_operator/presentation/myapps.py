@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -31,6 +30,7 @@ _PHASE_TONE = {"Running": Tone.OK, "Failed": Tone.BAD, "Retired": Tone.INFO}
 _ASLEEP = ("Idle", "Retiring", "Retired", "Suspended")
 _STATE = {"Idle": lifecycle.State.IDLE, "Retiring": lifecycle.State.RETIRING, "Retired": lifecycle.State.RETIRED}
 _TEXT_LIMIT = 100  # characters of a filter kept
+PAGE_SIZE = 100  # rows on a page (sorting and filtering see every app)
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,14 @@ class AppRow:
     next_kind: str | None  # idles, retires, retired
     next_at: str | None
     link: str
+    cost_value: Decimal | None = None  # the cost as a number, for sorting
 
-    @property
-    def cost_value(self) -> Decimal | None:
-        try:
-            return Decimal(self.cost) if self.cost is not None else None
-        except InvalidOperation:
-            return None
+
+def _amount(text: Any) -> Decimal | None:
+    try:
+        return Decimal(text) if isinstance(text, str) else None
+    except InvalidOperation:
+        return None
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Query:
     team: str = ""
     phase: str = ""
     health: str = ""
+    page: int = 1
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> Query:
@@ -82,6 +84,7 @@ class Query:
             team=params.get("team", "").strip()[:_TEXT_LIMIT],
             phase=params.get("phase", "").strip()[:_TEXT_LIMIT],
             health=params.get("health", "").strip()[:_TEXT_LIMIT],
+            page=int(page) if (page := params.get("page", "1")).isdigit() and 0 < int(page) < 10**6 else 1,
         )
 
     def params(self, **change: Any) -> dict[str, str]:
@@ -92,6 +95,8 @@ class Query:
             out["sort"] = q.sort
         if q.descending:
             out["order"] = "desc"
+        if q.page > 1:
+            out["page"] = str(q.page)
         return out
 
     def href(self, **change: Any) -> str:
@@ -101,7 +106,7 @@ class Query:
 
     def sort_href(self, column: str) -> str:
         """The column's header link: sorted by it, the other way round if it already is."""
-        return self.href(sort=column, descending=not self.descending if self.sort == column else False)
+        return self.href(sort=column, descending=not self.descending if self.sort == column else False, page=1)
 
     def aria_sort(self, column: str) -> str | None:
         if column != self.sort:
@@ -113,8 +118,11 @@ class Query:
 class MyApps:
     """The page: the rows the query keeps, and what the user should know about the rest."""
 
-    rows: tuple[AppRow, ...]
+    rows: tuple[AppRow, ...]  # this page's
     total: int  # apps listed before filtering
+    matched: int  # apps the filters keep
+    page: int
+    pages: int
     teams: tuple[str, ...]
     namespaces: tuple[str, ...]
     problems: tuple[str, ...]  # namespaces the API server would not list for the user, in words
@@ -159,7 +167,7 @@ def health(app: Mapping[str, Any]) -> tuple[str, str]:
     return "Progressing", ready.get("reason") or "not ready yet"
 
 
-class _Rules:
+class Rules:
     """Each distinct ``spec.lifecycle`` read once per page (most apps share the policy's defaults)."""
 
     def __init__(self, policy: api.PlatformPolicySpec) -> None:
@@ -168,7 +176,7 @@ class _Rules:
 
     def of(self, spec: Mapping[str, Any]) -> lifecycle.Settings:
         raw = spec.get("lifecycle") or {}
-        key = json.dumps(raw, sort_keys=True, default=str) if raw else ""
+        key = repr(sorted(raw.items())) if raw else ""
         if key not in self.seen:
             try:
                 asked = api.Lifecycle.model_validate(raw) if raw else None
@@ -185,7 +193,7 @@ def _team_of(annotations: Mapping[str, str], namespace: str, teams: Sequence[api
     return next((t.name for t in teams if any(fnmatch.fnmatchcase(namespace, p) for p in t.namespaces or [])), None)
 
 
-def row(app: Mapping[str, Any], *, teams: Sequence[api.Team], rules: _Rules) -> AppRow:
+def row(app: Mapping[str, Any], *, teams: Sequence[api.Team], rules: Rules) -> AppRow:
     """One app's row. No side effects."""
     meta, st = app.get("metadata") or {}, app.get("status") or {}
     ns, name = meta.get("namespace") or "", meta.get("name") or ""
@@ -223,6 +231,7 @@ def row(app: Mapping[str, Any], *, teams: Sequence[api.Team], rules: _Rules) -> 
         next_kind=kind,
         next_at=lifecycle.rfc3339(at),
         link=f"/apps/{quote(ns, safe='')}/{quote(name, safe='')}",
+        cost_value=_amount(cost.get("estimatedMonthly")),
     )
 
 
@@ -264,7 +273,7 @@ def no_team_sentence(user: str, groups: Sequence[str], policy: api.PlatformPolic
 
 
 def build(
-    listed: Mapping[str, Sequence[Mapping[str, Any]] | str],
+    listed: Mapping[str, Sequence[AppRow] | str],
     *,
     user: str,
     groups: Sequence[str],
@@ -273,23 +282,26 @@ def build(
     query: Query,
     now: datetime,
 ) -> MyApps:
-    """The page from each namespace's listing (its items, or the refusal in words). No side effects."""
-    rules = _Rules(policy)
-    rows = [
-        row(app, teams=teams, rules=rules) for items in listed.values() if not isinstance(items, str) for app in items
-    ]
+    """The page from each namespace's rows (``row``), or the refusal in words. No side effects."""
+    rows = [r for found in listed.values() if not isinstance(found, str) for r in found]
     kept = sorted((r for r in rows if _keep(r, query)), key=_sort_key(query.sort), reverse=query.descending)
     if query.descending:  # missing values stay last
         kept = [r for r in kept if _present(r, query.sort)] + [r for r in kept if not _present(r, query.sort)]
-    digest = hashlib.sha256(repr(kept).encode()).hexdigest()[:16]
+    pages = max(1, -(-len(kept) // PAGE_SIZE))
+    number = min(query.page, pages)
+    shown = tuple(kept[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
+    digest = hashlib.sha256(repr((shown, len(kept), len(rows), number)).encode()).hexdigest()[:16]
     return MyApps(
-        rows=tuple(kept),
+        rows=shown,
         total=len(rows),
+        matched=len(kept),
+        page=number,
+        pages=pages,
         teams=tuple(t.name for t in teams),
         namespaces=tuple(listed),
         problems=tuple(v for v in listed.values() if isinstance(v, str)),
         unlisted=tuple(p for t in teams for p in t.namespaces or [] if any(c in p for c in "*?[")),
-        query=query,
+        query=replace(query, page=number),
         phases=tuple(sorted({r.phase for r in rows})),
         now=lifecycle.rfc3339(now) or "",
         no_team=None if teams else no_team_sentence(user, groups, policy),

@@ -43,8 +43,13 @@ def app(name: str, ns: str = "team-finance", **kw: Any) -> dict[str, Any]:
 
 
 def build(listed: dict[str, Any], query: dict[str, str] | None = None, teams: list[api.Team] = TEAMS) -> myapps.MyApps:
+    rules = myapps.Rules(POLICY)
+    rows = {
+        ns: found if isinstance(found, str) else [myapps.row(a, teams=teams, rules=rules) for a in found]
+        for ns, found in listed.items()
+    }
     return myapps.build(
-        listed,
+        rows,
         user="alice@example.com",
         groups=["finance-devs"],
         teams=teams,
@@ -150,3 +155,18 @@ def test_a_user_in_no_team_is_told_what_to_ask_for_and_whom() -> None:
     view = build({}, teams=[])
     assert view.rows == () and view.no_team is not None
     assert "platform-admins" in view.no_team and "finance-devs" in view.no_team and "group" in view.no_team
+
+
+def test_a_page_holds_a_hundred_rows_and_sorting_and_filters_see_them_all() -> None:
+    listed = {
+        "team-finance": [app(f"app-{i:03}", status=status(cost={"estimatedMonthly": str(i)})) for i in range(250)]
+    }
+    first = build(listed, {"sort": "cost", "order": "desc"})
+    assert (len(first.rows), first.matched, first.pages, first.page) == (100, 250, 3, 1)
+    assert first.rows[0].name == "app-249"
+    last = build(listed, {"sort": "cost", "order": "desc", "page": "9"})
+    assert last.page == 3 and [r.name for r in last.rows][-1] == "app-000" and len(last.rows) == 50
+    assert last.query.href(page=2) == "/apps?sort=cost&order=desc&page=2"
+    assert last.query.sort_href("name") == "/apps"  # a new sort starts at page 1
+    assert build(listed, {"page": "x"}).page == 1
+    assert first.digest != build(listed, {"sort": "cost", "order": "desc", "page": "2"}).digest

@@ -5,15 +5,15 @@ Everything is read and written as the user (``Kube.impersonating``): each of the
 namespaces is listed on its own (never a cluster-wide list), the buttons follow the API server's
 answer to a SelfSubjectAccessReview made as them, and each action is a PATCH or DELETE as them
 with field manager ``microapp-portal``: RBAC and the admission webhook decide, the page explains.
-The list stays live through one fragment (``?part=list``) polled by htmx, answered 204 when
-nothing changed; the view models are ``presentation.myapps`` and ``presentation.appcontrols``.
+The list is read from per-person feeds (``feeds``: a list, then a watch, as the person) and
+stays live through one fragment (``?part=list``) polled by htmx, answered 204 when nothing
+changed; the view models are ``presentation.myapps`` and ``presentation.appcontrols``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -25,11 +25,14 @@ from ...presentation import appcontrols, explain, forms, html, myapps
 from ...runtime.kube import Kube, KubeError
 from .. import explaincmd
 from .common import PORTAL, message, page
+from .feeds import Feeds
 from .pages import FIELD_MANAGER, _namespaces, _teams, app_link, as_user
+from .source import Snapshot
 
 SETTLED = {("Ready", "True"), ("Stalled", "True")}  # the app's page stops refreshing at these
 POLL = "5s"  # how often My apps asks for its one fragment
 REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+FEEDS = web.AppKey("feeds", Feeds)  # set by server.make_app
 
 
 def routes(router: web.UrlDispatcher) -> None:
@@ -38,25 +41,26 @@ def routes(router: web.UrlDispatcher) -> None:
     router.add_post("/apps/{namespace}/{name}", act)
 
 
-async def _listing(kube: Kube, namespace: str) -> list[dict[str, Any]] | str:
-    """One namespace's MicroApps as the user, or why the API server would not list them."""
-    try:
-        return list((await kube.list(MICROAPP, namespace=namespace)).get("items") or [])
-    except KubeError as exc:
-        if exc.status in (401, 403):
-            return f"you may not list MicroApps in namespace {namespace}: ask your team's namespace admin"
-        raise
+async def _rows(
+    request: web.Request, snap: Snapshot, teams: list[api.Team], namespace: str
+) -> list[myapps.AppRow] | str:
+    """One namespace's rows from the user's feed (listed and watched as them), or why the API
+    server would not list it for them."""
+    feed = await request.app[FEEDS].get(request["identity"], namespace)
+    if feed.refused is not None:
+        return feed.refused
+    rules = myapps.Rules(snap.policy)
+    return feed.rows_of(repr((teams, snap.policy.lifecycle)), lambda obj: myapps.row(obj, teams=teams, rules=rules))
 
 
 async def my_apps(request: web.Request) -> web.StreamResponse:
-    """The apps in the user's teams' namespaces, one list per namespace as the user; with
-    ``part=list`` only the live fragment (204 when it is the one the browser has)."""
+    """The apps in the user's teams' namespaces, each namespace as the user; with ``part=list``
+    only the live fragment (204 when it is the one the browser has)."""
     snap = await request.app[PORTAL].source.get()
     ident = request["identity"]
     teams = _teams(snap, ident.groups)
     spaces = list(dict.fromkeys(_namespaces(teams)))
-    kube = as_user(request)
-    found = await asyncio.gather(*(_listing(kube, ns) for ns in spaces))
+    found = await asyncio.gather(*(_rows(request, snap, teams, ns) for ns in spaces))
     view = myapps.build(
         dict(zip(spaces, found)),
         user=ident.user,

@@ -24,6 +24,7 @@ from ...runtime.kube import Kube, KubeError
 from . import apps, oidc, pages
 from .auth import FormTokens, Identity, Refused, checked, cross_site
 from .common import PORTAL, Portal, message
+from .feeds import Feeds
 from .source import Source
 
 CSP = (
@@ -121,6 +122,12 @@ def make_app(portal: Portal) -> web.Application:
     app.router.add_static("/static/", Path(str(resources.files(__package__).joinpath("static"))))
     pages.routes(app.router)
     apps.routes(app.router)
+    app[apps.FEEDS] = feeds = Feeds(portal.kube)
+
+    async def stop_feeds(_: web.Application) -> None:
+        await feeds.close()
+
+    app.on_cleanup.append(stop_feeds)
     return app
 
 
