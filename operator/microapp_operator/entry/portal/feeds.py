@@ -34,6 +34,19 @@ MAX_FEEDS = 2000
 Key = tuple[str, tuple[str, ...], str]
 
 
+def _kept(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object without what no row reads and that weighs most: managedFields and kubectl's
+    last-applied copy of the spec."""
+    meta = dict(obj.get("metadata") or {})
+    meta.pop("managedFields", None)
+    notes = meta.get("annotations") or {}
+    if "kubectl.kubernetes.io/last-applied-configuration" in notes:
+        meta["annotations"] = {
+            k: v for k, v in notes.items() if k != "kubectl.kubernetes.io/last-applied-configuration"
+        }
+    return {**obj, "metadata": meta}
+
+
 class Feed:
     """One namespace's MicroApps as one identity sees them."""
 
@@ -44,6 +57,7 @@ class Feed:
         self.rows: dict[str, tuple[str, object, AppRow]] = {}  # name -> (resourceVersion, policy key, row)
         self.refused: str | None = None
         self.refused_at = 0.0
+        self.failed: KubeError | None = None
         self.used = time.monotonic()
         self.ready = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -62,7 +76,7 @@ class Feed:
 
     async def _list(self) -> str:
         listing = await self.kube.request("GET", MICROAPP.path(self.namespace), timeout=120)
-        self.items = {o["metadata"]["name"]: o for o in listing.get("items") or []}
+        self.items = {o["metadata"]["name"]: _kept(o) for o in listing.get("items") or []}
         return str((listing.get("metadata") or {}).get("resourceVersion", ""))
 
     async def run(self) -> None:
@@ -89,8 +103,20 @@ class Feed:
                     self.refused_at = time.monotonic()
                     self.ready.set()
                     return
+                if not self.ready.is_set():  # the first list failed: the page says so at once
+                    self.failed = exc
+                    self.ready.set()
+                    return
                 version = None if exc.status == 410 else version
                 log.warning("feed read failed namespace=%s status=%s error=%s", self.namespace, exc.status, exc.message)
+                await asyncio.sleep(1)
+            except Exception as exc:  # (a malformed answer: never a feed that waits forever)
+                log.exception("feed read broke namespace=%s", self.namespace)
+                if not self.ready.is_set():
+                    self.failed = KubeError(502, f"the API server's answer could not be read: {exc}")
+                    self.ready.set()
+                    return
+                version = None
                 await asyncio.sleep(1)
 
     async def _watch(self, version: str) -> str | None:
@@ -106,7 +132,7 @@ class Feed:
             if kind == "DELETED":
                 self.items.pop(meta.get("name", ""), None)
             elif kind in ("ADDED", "MODIFIED"):
-                self.items[meta["name"]] = obj
+                self.items[meta["name"]] = _kept(obj)
         return version
 
     def rows_of(self, policy_key: object, make: Callable[[dict[str, Any]], AppRow]) -> list[AppRow]:
@@ -146,6 +172,9 @@ class Feeds:
             await asyncio.wait_for(feed.ready.wait(), FIRST_LIST)
         except TimeoutError:
             raise KubeError(504, f"listing MicroApps in namespace {namespace} took over {FIRST_LIST:.0f}s") from None
+        if feed.failed is not None:
+            self.feeds.pop(key, None)
+            raise feed.failed
         return feed
 
     async def _sweep(self, now: float) -> None:
