@@ -66,6 +66,7 @@ def test_my_apps_is_one_table_with_sort_headers_and_one_polled_fragment() -> Non
     page = html.portal("apps", view=view, poll="5s", deleted=None, htmx="h.js", user="alice", signout=None, title="t")
     assert page.count("<table") == 1 and page.count('hx-trigger="every 5s"') == 1
     assert '<th scope="col" aria-sort="ascending"><a href="/apps?sort=cost&amp;order=desc">Monthly cost' in page
-    assert page.count('<th scope="row"><a href="/apps/team-finance/a') == 3
+    assert page.count('<th scope="row"><a id="app-team-finance-a') == 3
+    assert 'href="/apps/team-finance/a2"' in page
     fragment = html.portal("apps_list", view=view, poll="5s")
     assert fragment.startswith('<div id="apps-list"') and f"v={view.digest}" in fragment
