@@ -346,3 +346,25 @@ def test_a_user_without_the_right_gets_no_button_and_a_clear_refusal(
         assert "Traceback" not in text
     after = get_json("mapp", "shop", "-n", namespace)
     assert after["metadata"].get("annotations") == before and after["spec"].get("replicas") == 1
+
+
+def test_a_namespace_refused_is_said_and_asked_again_once_rbac_allows_it(
+    operator: object, namespace: str, policy_team: Callable[..., None], browser: Any, portal_for: Callable[..., Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    team = team_in(policy_team, namespace, role=lambda ns, group: None)  # a member, without a RoleBinding yet
+    apply("shop", namespace, team)
+    portal = portal_for("rita@example.com", f"{team}-devs")
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(portal.url + "/apps")
+    expect(page.get_by_role("alert")).to_contain_text(f"you may not list MicroApps in namespace {namespace}")
+    assert page.get_by_role("link", name="shop", exact=True).count() == 0
+    viewer_role(namespace, f"{team}-devs")
+
+    def listed() -> bool:
+        page.goto(portal.url + "/apps")
+        return page.get_by_role("link", name="shop", exact=True).count() == 1
+
+    eventually(listed, timeout=30, interval=2, what="the app listed once the RoleBinding exists")
+    assert page.get_by_role("alert").count() == 0
