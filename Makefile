@@ -153,5 +153,6 @@ bench: venv cluster-up ## the benchmark (see BENCHMARKS.md)
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(MAKE) --no-print-directory install >/dev/null
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python bench/webhook_latency.py
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python bench/portal_preview.py
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/python bench/portal_apps.py
 	@echo "[bench] scale (make bench-scale, last recorded runs):"
 	@$(VENV)/bin/python -c 'import glob, json; [print("  apps={apps} rollout={rollout_s}s floor={floor_s}s ratio={rollout_over_floor} writes/app={writes_per_app} noop-resync={writes_noop_resync} restart={writes_restart} peak-rss={peak_rss_mb}MB".format(**json.load(open(f)))) for f in sorted(glob.glob("bench/results/scale-*.json"))]'

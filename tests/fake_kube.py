@@ -196,9 +196,15 @@ class FakeKube:
             yield items[start : start + limit], rv
 
     async def watch(
-        self, res: Resource, *, label_selector: str, resource_version: str, timeout_seconds: int = 290
+        self,
+        res: Resource,
+        *,
+        label_selector: str,
+        resource_version: str,
+        timeout_seconds: int = 290,
+        namespace: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        self._call("watch", res, "", "")
+        self._call("watch", res, namespace or "", "")
         if res in self.absent:
             raise KubeError(404, "the server could not find the requested resource")
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
@@ -212,7 +218,8 @@ class FakeKube:
                 if event is None:
                     return
                 obj = event.get("object") or {}
-                if event["type"] == "ERROR" or _matches(obj, label_selector):
+                within = namespace is None or (obj.get("metadata") or {}).get("namespace") == namespace
+                if event["type"] == "ERROR" or (within and _matches(obj, label_selector)):
                     yield event
         finally:
             self._watchers[res].remove(queue)

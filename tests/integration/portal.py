@@ -154,3 +154,24 @@ def shot(page: Any, name: str) -> None:
     """The viewport only: after a full-page screenshot headless Chromium's clicks can miss."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def viewer_role(namespace: str, group: str) -> None:
+    """Read-only RBAC on MicroApps (and their Pods and Events) in ``namespace`` for ``group``."""
+    kubectl(
+        "apply",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input={
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": "microapp-viewer"},
+            "rules": [
+                {"apiGroups": ["microapp.dev"], "resources": ["microapps"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list", "watch"]},
+            ],
+        },
+    )
+    kubectl("create", "rolebinding", "microapp-viewer", "--role=microapp-viewer", f"--group={group}", "-n", namespace)

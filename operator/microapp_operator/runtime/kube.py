@@ -275,9 +275,16 @@ class Kube:
             query = {**query, "continue": meta["continue"]}
 
     async def watch(
-        self, res: Resource, *, label_selector: str, resource_version: str, timeout_seconds: int = 290
+        self,
+        res: Resource,
+        *,
+        label_selector: str,
+        resource_version: str,
+        timeout_seconds: int = 290,
+        namespace: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        """Raw watch events (dicts with type and object) until the server closes the stream."""
+        """Raw watch events (dicts with type and object) until the server closes the stream (in
+        ``namespace`` if given, else cluster-wide)."""
         query = [
             ("watch", "1"),
             ("labelSelector", label_selector),
@@ -287,7 +294,7 @@ class Kube:
         ]
         async with self._send(
             "GET",
-            res.path(),
+            res.path(namespace),
             query=query,
             data=None,
             timeout=timeout_seconds + 30,

@@ -1,17 +1,16 @@
-"""The portal's pages: the catalog, the new-app form with its live panel, "Check" and "Create",
-and an app's page (paths: DESIGN.md, "Portal").
+"""The portal's pages: the catalog, the new-app form with its live panel, "Check" and "Create"
+(paths: DESIGN.md, "Portal"; My apps and an app's page are in ``apps``).
 
 Every request about a user's apps goes to the API server as the user (``Kube.impersonating``):
 RBAC and the admission webhook decide, the portal explains the answer. What the form and the
 panel show comes from ``presentation.forms`` and ``presentation.preview`` (the core functions
-admission calls); the app's page is ``presentation.explain`` drawn by ``app.html.j2``.
+admission calls).
 """
 
 from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -20,14 +19,12 @@ from aiohttp import web
 from ...api import types as api
 from ...api.kinds import MICROAPP
 from ...core import catalog
-from ...presentation import explain, forms, html, preview, search
+from ...presentation import forms, html, preview, search
 from ...runtime.kube import Kube, KubeError, impersonating
-from .. import explaincmd
 from .common import PORTAL, message, page
 from .source import Snapshot
 
 FIELD_MANAGER = "microapp-portal"
-SETTLED = {("Ready", "True"), ("Stalled", "True")}  # the app's page stops refreshing at these
 
 
 @dataclass(frozen=True)
@@ -44,11 +41,9 @@ class Outcome:
 
 def routes(router: web.UrlDispatcher) -> None:
     router.add_get("/", catalog_page)
-    router.add_get("/apps", my_apps)
     router.add_get("/new/{template}", new_form)
     router.add_post("/new/{template}", submit)
     router.add_post("/new/{template}/preview", live_panel)
-    router.add_get("/apps/{namespace}/{name}", app_page)
 
 
 def as_user(request: web.Request) -> Kube:
@@ -222,55 +217,3 @@ def refusal(exc: KubeError, action: str, namespace: str, name: str) -> Outcome:
             ),
         )
     return Outcome("bad", f"{verb}: the cluster refused it ({exc.status})", tuple(exc.message.splitlines()))
-
-
-async def app_page(request: web.Request) -> web.Response:
-    ns, name = request.match_info["namespace"], request.match_info["name"]
-    if not (forms.NAME.fullmatch(ns) and forms.NAME.fullmatch(name)):
-        return message(request, 404, "No such app", f"{ns}/{name} is not a MicroApp's namespace and name")
-    snap = await request.app[PORTAL].source.get()
-    member_of = {t.name for t in _teams(snap, request["identity"].groups)}
-    try:
-        # The budgets and the policy from the portal's cache (no cluster-wide list per page); the
-        # team's figures are shown to its members only.
-        shared = (list(snap.budgets), snap.policy.model_dump(by_alias=True, exclude_none=True))
-        seen = await explaincmd.gather(as_user(request), ns, name, shared=shared)
-    except KubeError as exc:
-        if exc.status in (401, 403):
-            return message(
-                request, 403, "Not allowed", f"you may not read MicroApps in namespace {ns}: ask the app's team"
-            )
-        raise
-    if seen is None:
-        return message(
-            request,
-            404,
-            "No such app",
-            f"MicroApp {ns}/{name} does not exist (or not yet)",
-            href="/apps",
-            text="My apps",
-        )
-    team = ((seen["app"].get("metadata") or {}).get("annotations") or {}).get(api.TEAM_ANNOTATION)
-    if team not in member_of:
-        seen["budgets"] = explain.DENIED
-    expl = explain.build(seen.pop("app"), **seen, now=datetime.now(UTC))
-    settled = any((c.type, c.status) in SETTLED for c in expl.conditions)
-    poll = None if settled else app_link(ns, name)
-    return page(request, "portal_app", title=f"MicroApp {ns}/{name}", app=expl, now=expl.now, poll=poll)
-
-
-async def my_apps(request: web.Request) -> web.Response:
-    """The apps in the user's teams' namespaces, as the user may list them (one list per namespace)."""
-    snap = await request.app[PORTAL].source.get()
-    listing = []
-    for ns in _namespaces(_teams(snap, request["identity"].groups)):
-        try:
-            items = (await as_user(request).list(MICROAPP, namespace=ns)).get("items") or []
-            apps = [
-                {"name": a["metadata"]["name"], "phase": (a.get("status") or {}).get("phase") or "Pending"}
-                for a in items
-            ]
-            listing.append((ns, None, apps))
-        except KubeError as exc:
-            listing.append((ns, f"you may not list MicroApps in namespace {ns} ({exc.status})", []))
-    return page(request, "apps", title="My apps", listing=listing)

@@ -21,9 +21,10 @@ import aiohttp
 from aiohttp import web
 
 from ...runtime.kube import Kube, KubeError
-from . import approvals, edit, oidc, pages, propose, showback
+from . import approvals, apps, edit, oidc, pages, propose, showback
 from .auth import FormTokens, Identity, Refused, checked, cross_site
 from .common import PORTAL, Portal, message
+from .feeds import Feeds
 from .source import Source
 
 CSP = (
@@ -124,6 +125,13 @@ def make_app(portal: Portal) -> web.Application:
     approvals.routes(app.router)
     edit.routes(app.router)
     propose.routes(app.router)
+    apps.routes(app.router)
+    app[apps.FEEDS] = feeds = Feeds(portal.kube)
+
+    async def stop_feeds(_: web.Application) -> None:
+        await feeds.close()
+
+    app.on_cleanup.append(stop_feeds)
     return app
 
 
