@@ -368,3 +368,31 @@ def test_a_namespace_refused_is_said_and_asked_again_once_rbac_allows_it(
 
     eventually(listed, timeout=30, interval=2, what="the app listed once the RoleBinding exists")
     assert page.get_by_role("alert").count() == 0
+
+
+def test_an_app_managed_through_git_is_deleted_and_scaled_by_proposals(
+    operator: object, namespace: str, policy_team: Callable[..., None], browser: Any, portal_for: Callable[..., Any]
+) -> None:
+    team = team_in(policy_team, namespace)
+    deleter_role(namespace, f"{team}-devs")
+    tracking = f"shop:microapp.dev/MicroApp:{namespace}/synced"
+    kubectl("apply", "-f", "-", input=microapp("synced", namespace, team=team,
+            annotations={"argocd.argoproj.io/tracking-id": tracking}))  # fmt: skip
+    portal = portal_for("alice@example.com", f"{team}-devs")
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(f"{portal.url}/apps/{namespace}/synced")
+    assert [a for a in ACTIONS if page.get_by_role("button", name=a, exact=True).count()] == ["Keep alive", "Snooze"]
+    delete = page.get_by_role("link", name="Delete", exact=True)
+    assert delete.get_attribute("href") == f"/apps/{namespace}/synced/propose-delete"
+    assert axe_findings(page) == []
+    # Sent anyway: refused before anything reaches the API server, with where to propose it.
+    csrf = csrf_of(page.content())
+    for form, where in (
+        ({"action": "delete", "confirm": "synced"}, "propose-delete"),
+        ({"action": "scale", "replicas": "3"}, "edit"),
+    ):
+        status, text = portal.call("POST", f"/apps/{namespace}/synced", form={"csrf": csrf, **form})
+        assert status == 409, (form, status, text[-1500:])
+        assert "is managed through Git" in text and f"/apps/{namespace}/synced/{where}" in text
+    after = get_json("mapp", "synced", "-n", namespace)
+    assert after["metadata"].get("deletionTimestamp") is None and after["spec"].get("replicas") == 1

@@ -51,6 +51,8 @@ class Controls:
     max_replicas: int | None
     snooze_periods: tuple[tuple[str, str], ...]
     edit_link: str
+    gitops: bool  # managed through Git: Delete proposes a removal commit, Scale is an edit (a proposal)
+    delete_link: str  # the proposal's confirmation page, for an app managed through Git
     why_none: str | None  # why there are no buttons at all, in words
     done: str | None  # what the last action did (after the redirect)
 
@@ -64,11 +66,17 @@ def build(
     may: Mapping[str, bool],
     max_replicas: int | None,
     done: str | None = None,
+    gitops: bool = False,
 ) -> Controls:
-    """The buttons for ``app`` given the API server's answers (``may``: verb -> allowed). No side effects."""
+    """The buttons for ``app`` given the API server's answers (``may``: verb -> allowed). No side
+    effects. ``gitops``: the app's spec lives in Git, so Scale is left to Edit (which proposes) and
+    Delete proposes a commit removing its file; the annotations (keep alive, wake, ...) stay direct,
+    as Argo CD's own actions write them."""
     meta, spec = app.get("metadata") or {}, app.get("spec") or {}
     ns, name = meta.get("namespace") or "", meta.get("name") or ""
     by_state = set(actions.allowed(app)) | ({"edit"} if not meta.get("deletionTimestamp") else set())
+    if gitops:
+        by_state.discard("scale")
     shown = tuple(a for a in ORDER if a in by_state and may.get(NEEDS.get(a, "patch"), False))
     why = None
     if not shown:
@@ -89,6 +97,8 @@ def build(
         max_replicas=max_replicas,
         snooze_periods=SNOOZE_PERIODS,
         edit_link=f"/apps/{quote(ns, safe='')}/{quote(name, safe='')}/edit",
+        gitops=gitops,
+        delete_link=f"/apps/{quote(ns, safe='')}/{quote(name, safe='')}/propose-delete",
         why_none=why,
         done=DONE.get(done or ""),
     )

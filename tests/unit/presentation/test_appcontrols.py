@@ -48,6 +48,13 @@ def test_rbac_decides_too() -> None:
     assert none.shown == () and "You may not change MicroApps in namespace team-finance" in (none.why_none or "")
 
 
+def test_an_app_managed_through_git_changes_its_spec_and_existence_by_proposals() -> None:
+    c = appcontrols.build(app(), may=BOTH, max_replicas=5, gitops=True)
+    assert c.shown == ("keep-alive", "snooze", "edit", "delete")  # Scale is an edit, which proposes
+    assert (c.gitops, c.delete_link) == (True, "/apps/team-finance/shop/propose-delete")
+    assert not appcontrols.build(app(), may=BOTH, max_replicas=5).gitops
+
+
 def test_an_app_being_deleted_offers_nothing() -> None:
     c = appcontrols.build(app(deletionTimestamp="2026-03-01T00:00:00Z"), may=BOTH, max_replicas=None)
     assert c.shown == () and "being deleted" in (c.why_none or "")

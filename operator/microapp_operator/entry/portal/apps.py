@@ -24,6 +24,7 @@ from ...core import actions
 from ...presentation import appcontrols, explain, forms, html, myapps
 from ...runtime.kube import Kube, KubeError
 from .. import explaincmd
+from . import propose
 from .common import PORTAL, message, page
 from .feeds import Feeds
 from .pages import FIELD_MANAGER, _namespaces, _teams, app_link, as_user
@@ -33,6 +34,9 @@ SETTLED = {("Ready", "True"), ("Stalled", "True")}  # the app's page stops refre
 POLL = "5s"  # how often My apps asks for its one fragment
 REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 FEEDS = web.AppKey("feeds", Feeds)  # set by server.make_app
+
+# What an app managed through Git changes by a proposal, and where (its spec and its existence).
+GIT_OWNED = {"delete": "propose-delete", "scale": "edit"}
 
 
 def routes(router: web.UrlDispatcher) -> None:
@@ -151,6 +155,7 @@ async def app_page(request: web.Request) -> web.Response:
         may={"patch": may_patch, "delete": may_delete},
         max_replicas=_max_replicas(request),
         done=request.query.get("done"),
+        gitops=propose.gitops_managed(body, snap),
     )
     settled = any((c.type, c.status) in SETTLED for c in expl.conditions)
     poll = None if settled else app_link(ns, name)
@@ -186,6 +191,15 @@ async def act(request: web.Request) -> web.Response:
     kube = as_user(request)
     back = app_link(ns, name)
     try:
+        if action in GIT_OWNED and propose.gitops_managed(
+            await kube.request("GET", MICROAPP.path(ns, name)), await request.app[PORTAL].source.get()
+        ):
+            where = f"/apps/{quote(ns, safe='')}/{quote(name, safe='')}/" + GIT_OWNED[action]
+            return message(
+                request, 409, f"{label}: not sent",
+                f"MicroApp {ns}/{name} is managed through Git: a change made here would be undone by the next sync",
+                "propose it instead; nothing is live until the change is merged", href=where, text="Propose it",
+            )  # fmt: skip
         if action == "delete":
             seen = {"metadata": {"namespace": ns, "name": name, "uid": form.get("uid", "")}}
             order = actions.delete(seen, confirmation=form.get("confirm", ""))
