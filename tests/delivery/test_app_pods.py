@@ -117,7 +117,8 @@ def team_ns(cluster: Path) -> Iterator[str]:
 def rendered_pod(template: str, telemetry: bool, namespace: str, image: str) -> tuple[dict[str, Any], list[dict]]:
     """The Pod a controller would make of the app's rendered workload, bound to the podman Node,
     and the app's ServiceAccount and ConfigMaps it needs (rendered by the operator's own core)."""
-    name = f"{template.split('-')[0][:8]}-{'otel' if telemetry else 'bare'}"
+    pinned = template.partition("@")[2].replace(".", "")  # web-service@1.0.0 -> web100-...
+    name = f"{template.split('-')[0][:8]}{pinned}-{'otel' if telemetry else 'bare'}"
     params = {"schedule": "0 2 * * *"} if template == "scheduled-job" else {}
     body = microapp(
         name, namespace, template=template, image=image, parameters=params, telemetry={"enabled": telemetry}
@@ -169,7 +170,7 @@ def exec_in(kubelet: Kubelet, namespace: str, pod: str, container: str, script: 
     return podman("exec", f"{kubelet.podman_pod(namespace, pod)}_{container}", "sh", "-c", script, check=False)
 
 
-TEMPLATES = ["web-service", "worker", "scheduled-job", "serverless-function", "webhook-handler"]
+TEMPLATES = ["web-service", "web-service@1.0.0", "worker", "scheduled-job", "serverless-function", "webhook-handler"]
 SERVERLESS = {"serverless-function", "webhook-handler"}
 # What the restrictions look like from inside the app's container.
 INSIDE = (
@@ -360,8 +361,9 @@ def test_real_traffic_keeps_real_pods_awake_and_idle_pods_really_stop(
     policy["lifecycle"]["sweepInterval"] = "2s"
     apply_policy(policy)
     http = {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": "http/protobuf"}
-    # quiet is a worker: no readiness probe. A web service's httpGet readiness probe is an HTTP
-    # request the app's instrumentation counts like any other (see "probed" below).
+    # quiet is a worker: no readiness probe. probed is a web service that nobody visits: its
+    # readiness probe (web-service 1.1.0: a TCP connect) must not count as traffic, as 1.0.0's
+    # HTTP probe did (each one a request the app's instrumentation counted: it never went Idle).
     apps = {
         "busy-grpc": [FAST_EXPORT],
         "busy-http": [FAST_EXPORT, http],
@@ -502,13 +504,20 @@ def run_loop(
         "otel-collector": "running",
     }
     assert pod["metadata"]["name"] != quiet_pod
-    # What a web service without a single user request shows: its readiness probes are requests.
-    probed = status(team_ns, "probed")
+    # A web service without a single user request goes Idle: its readiness probes are not traffic.
+    probed = eventually(
+        lambda: (st := status(team_ns, "probed")).get("phase") == "Idle" and st,
+        timeout=120,
+        interval=1,
+        what="probed (a web service nobody visits, probed every 10 s) to go Idle",
+    )
+    assert probed["template"]["version"] == "1.1.0", probed["template"]
     probes = [
         float(s["value"][1])
         for s in promql(prom.url, activity.DEFAULT_QUERY)
         if s["metric"] == {"namespace": team_ns, "microapp": "probed"}
     ]
+    assert not [v for v in probes if v > 0], probes
     print(f"probed (no user traffic, readiness probe every 10 s): phase {probed['phase']}, query {probes}")
     record(
         "app pods loop",

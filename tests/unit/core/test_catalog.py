@@ -69,3 +69,20 @@ def test_builtin_template_objects_are_named_after_name_and_version() -> None:
         spec = obj["spec"]
         assert obj["metadata"]["name"] == f"{spec['templateName']}-{spec['version']}"
         assert spec["parameters"]["type"] == "object"
+
+
+def _readiness(version: str, **params: str) -> dict:
+    from microapp_operator.core import plan
+    from tests.factories import microapp
+
+    body = microapp("shop", "team-a", template=f"web-service@{version}", parameters=params or None, typed=False)
+    deployment = next(o for o in plan.desired(plan.parse(body), catalog.builtin()).objects if o["kind"] == "Deployment")
+    return deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+
+
+def test_web_service_1_1_checks_readiness_by_connecting_unless_asked_for_http() -> None:
+    """An HTTP probe's requests are counted as traffic by OpenTelemetry's instrumentation, so an app
+    probed over HTTP never goes idle (found running real Pods: tests/delivery/test_app_pods.py)."""
+    assert _readiness("1.1.0") == {"tcpSocket": {"port": "http"}, "periodSeconds": 10}
+    assert _readiness("1.1.0", probe="http", healthPath="/ready")["httpGet"] == {"path": "/ready", "port": "http"}
+    assert _readiness("1.0.0")["httpGet"] == {"path": "/", "port": "http"}  # published: unchanged

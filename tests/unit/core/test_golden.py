@@ -25,7 +25,8 @@ from tests.factories import microapp
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden" / "desired.json"
 CATALOG = catalog.builtin()
 TEMPLATES = {
-    "web": ("web-service@^1", [None, {"autoscale": {"max": 4}}, {"healthPath": "/ready"}]),
+    "web": ("web-service@1.0.0", [None, {"autoscale": {"max": 4}}, {"healthPath": "/ready"}]),
+    "web11": ("web-service@^1", [None, {"probe": "http", "healthPath": "/ready"}]),
     "worker": ("worker", [None, {"args": ["--queue", "x\nkind: ClusterRole", "{{ 7*7 }}"]}]),
     "job": ("scheduled-job", [{"schedule": "0 6 * * 1-5"}, {"schedule": "@daily", "timeZone": "Europe/Berlin"}]),
     "fn": ("serverless-function", [None, {"minScale": 1, "maxScale": 3}]),

@@ -139,7 +139,7 @@ def test_env_injection_stays_one_value() -> None:
 
 ERRORS = {
     "unknown-template": ({"template": "payroll"}, Reason.TEMPLATE_NOT_FOUND, "no template named 'payroll'"),
-    "no-version": ({"template": "web-service@^9"}, Reason.TEMPLATE_NOT_FOUND, "available: 1.0.0"),
+    "no-version": ({"template": "web-service@^9"}, Reason.TEMPLATE_NOT_FOUND, "available: 1.1.0, 1.0.0"),
     "bad-parameter": (
         {"parameters": {"healthPath": "/\nkind: ClusterRole"}},
         Reason.INVALID_PARAMETERS,

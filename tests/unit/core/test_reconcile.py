@@ -105,8 +105,8 @@ def test_apply_carries_objects_inventory_status_and_the_resolution_event() -> No
     ]
     assert d.inventory == status(d)["inventory"] and status(d)["selector"] == "microapp.dev/name=shop"
     assert cond(status(d), "Ready")["reason"] == "Progressing"  # nothing live yet
-    assert d.resolved == "rendered from web-service@1.0.0 (newest: 1.0.0)"
-    assert decide(body(), {"template": {"version": "1.0.0"}}).resolved is None  # type: ignore[union-attr]
+    assert d.resolved == "rendered from web-service@1.1.0 (newest: 1.1.0)"
+    assert decide(body(), {"template": {"version": "1.1.0"}}).resolved is None  # type: ignore[union-attr]
     assert d.requeue_after is None
 
 

@@ -68,7 +68,7 @@ def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_template_dir_adds_to_the_offline_catalog(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    obj = catalog.builtin_objects()[4]
+    obj = next(o for o in catalog.builtin_objects() if o["spec"]["templateName"] == "worker")
     obj["spec"].update({"version": "1.1.0", "tags": ["queue", "kafka"]})
     (tmp_path / "worker-1.1.0.yaml").write_text(yaml.safe_dump(obj))
     code, out, _ = run(capsys, "catalog", "--offline", "--template-dir", str(tmp_path), "kafka")

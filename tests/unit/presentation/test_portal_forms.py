@@ -54,7 +54,11 @@ def test_the_fixed_fields_carry_the_contracts_labels() -> None:
     labels = [f.label for f in form.fixed]
     assert labels == ["Name", "Namespace", "Owner", "Image", "Replicas", "CPU", "Memory", "Exposure", "Cost center"]
     assert {f.label: f.value for f in form.fixed}["Owner"] == "alice@example.com"
-    assert {f.label: f.kind for f in form.params} == {"autoscale": "yaml", "healthPath": "text"}
+    assert {f.label: f.kind for f in form.params} == {
+        "autoscale": "yaml",
+        "Readiness check": "select",
+        "healthPath": "text",
+    }
 
 
 def test_no_cost_center_field_when_the_policy_does_not_ask_for_one() -> None:

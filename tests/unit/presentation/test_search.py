@@ -77,11 +77,11 @@ def test_table_has_one_line_per_template() -> None:
 
 def test_details_show_parameters_and_the_first_example_as_yaml() -> None:
     text = search.details(search.search(BUILTIN, "web-service"))
-    assert text.startswith("web-service 1.0.0 (container)\n  HTTP service with a stable internal URL")
+    assert text.startswith("web-service 1.1.0 (container)\n  HTTP service with a stable internal URL")
     assert "  tags: http, web, api, service, ingress, autoscaling\n" in text
-    assert "    autoscale.max        integer -       yes      Most replicas under load.\n" in text
-    assert "    autoscale.cpuPercent integer 80      no       Average CPU use" in text
-    assert "    healthPath           string  /       no       HTTP path of the readiness probe.\n" in text
+    assert "    autoscale.max        integer  -       yes      Most replicas under load.\n" in text
+    assert "    autoscale.cpuPercent integer  80      no       Average CPU use" in text
+    assert "    probe                tcp|http tcp     no       tcp (the default) checks that the port accepts" in text
     assert "  example internal-api: An API other apps of the cluster call, two replicas.\n" in text
     assert "      template: web-service@^1\n" in text
     assert not [line for line in search.details(search.search(BUILTIN, "")).splitlines() if line != line.rstrip()]

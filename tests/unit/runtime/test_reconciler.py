@@ -52,7 +52,7 @@ async def test_apply_then_an_unchanged_app_costs_zero_writes() -> None:
         await rt.reconciler.reconcile(key)
         assert sorted(rt.applied()) == ["Deployment/shop", "NetworkPolicy/shop", "Service/shop", "ServiceAccount/shop"]
         assert [e["reason"] for e in rt.kube.events][:1] == ["Applied"]  # one Event for the step
-        assert rt.kube.events[0]["message"].endswith("; rendered from web-service@1.0.0 (newest: 1.0.0)")
+        assert rt.kube.events[0]["message"].endswith("; rendered from web-service@1.1.0 (newest: 1.1.0)")
         assert "TemplateResolved" not in [e["reason"] for e in rt.kube.events]
         assert [e["kind"] for e in rt.status(key)["inventory"]] == [
             "ServiceAccount",
