@@ -42,7 +42,7 @@ def test_web_service_becomes_ready_with_pods_on_kwok_nodes(operator: object, nam
     st = status(namespace, "shop")
     assert st["phase"] == "Running" and st["replicas"] == 2
     assert st["url"] == f"http://shop.{namespace}.svc.cluster.local"
-    assert st["template"] == {"name": "web-service", "version": "1.0.0", "latest": "1.0.0"}
+    assert st["template"] == {"name": "web-service", "version": "1.1.0", "latest": "1.1.0"}
     assert st["inventory"] == [
         {"apiVersion": "v1", "kind": "ServiceAccount", "name": "shop"},
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "name": "shop"},
