@@ -145,7 +145,7 @@ def test_a_running_app_on_one_screen(shop: tuple[str, str]) -> None:
     assert out.startswith(
         f"MicroApp {ns}/shop: Running\nStatus\n"
         "  Ready        True (Available): Deployment shop: 1 of 1 Pods available\n"
-        "  template     web-service 1.0.0 (spec.template web-service@^1)\n"
+        "  template     web-service 1.1.0 (spec.template web-service@^1)\n"
         f"  url          http://shop.{ns}.svc.cluster.local\n"
         "  owner        alice@example.com\n"
     ), out

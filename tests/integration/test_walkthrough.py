@@ -21,7 +21,7 @@ NAMESPACE = "team-finance"
 # order of the README's commands must be this one.
 EXPECTED: list[tuple[str, list[str]]] = [
     ("export KUBECONFIG=", []),
-    ("microapp catalog web", ["web-service 1.0.0 (container)\n", "  tags: http, web, api"]),
+    ("microapp catalog web", ["web-service 1.1.0 (container)\n", "  tags: http, web, api"]),
     ("microapp new hello", ["wrote hello.yaml\n"]),
     ("microapp validate", [f"hello.yaml: MicroApp {NAMESPACE}/hello: valid; lifecycle: "]),
     ("microapp estimate", [f"MicroApp {NAMESPACE}/hello: estimated "]),
