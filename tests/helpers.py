@@ -131,3 +131,14 @@ def record_figures(results: Path, suite: str, name: str, figures: dict[str, Any]
     data[name] = figures
     results.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     print(f"[{suite}] {name}: {figures}")
+
+
+def policy_fields(manager: str, spec: dict[str, Any] | None = None, *, force: bool = False, check: bool = True) -> None:
+    """Own ``spec``'s fields of the default PlatformPolicy as field manager ``manager`` (server-side
+    apply); ``spec=None`` releases them again (the fields go back to what other managers set)."""
+    kubectl(
+        "apply", "--server-side", f"--field-manager={manager}", *(["--force-conflicts"] if force else []), "-f", "-",
+        input={"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"},
+               **({"spec": spec} if spec is not None else {})},
+        check=check,
+    )  # fmt: skip

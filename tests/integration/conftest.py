@@ -15,10 +15,11 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.helpers import KUBECONFIG, ROOT, kubectl
+from tests.helpers import KUBECONFIG, ROOT, kubectl, policy_fields
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -168,34 +169,38 @@ def policy_team(crds: None) -> Iterator[Callable[..., None]]:
 
     def add(team: str, *, namespaces: list[str], groups: list[str] | None = None, **extra: object) -> None:
         entry = {"name": team, "groups": groups or [f"{team}-devs"], "namespaces": namespaces, **extra}
-        kubectl(
-            "apply",
-            "--server-side",
-            f"--field-manager=test-{team}",
-            "-f",
-            "-",
-            input={
-                "apiVersion": "microapp.dev/v1alpha1",
-                "kind": "PlatformPolicy",
-                "metadata": {"name": "default"},
-                "spec": {"teams": [entry]},
-            },
-        )
+        policy_fields(f"test-{team}", {"teams": [entry]})
         added.append(team)
 
     yield add
     for team in added:
-        kubectl(
-            "apply",
-            "--server-side",
-            f"--field-manager=test-{team}",
-            "-f",
-            "-",
-            input={
-                "apiVersion": "microapp.dev/v1alpha1",
-                "kind": "PlatformPolicy",
-                "metadata": {"name": "default"},
-                "spec": {},
-            },
-            check=False,
-        )
+        policy_fields(f"test-{team}", {}, check=False)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never `playwright install`), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration.portal import chromium_binary
+
+    with sync_playwright() as pw:
+        found = pw.chromium.launch(executable_path=chromium_binary(), args=["--no-sandbox"])
+        yield found
+        found.close()
+
+
+@pytest.fixture
+def portal_for(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Start `microapp portal` with these flags (stopped after the test)."""
+    from tests.integration.portal import PortalProcess
+
+    started: list[PortalProcess] = []
+
+    def start(*args: str) -> PortalProcess:
+        started.append(PortalProcess(tmp_path / f"portal-{len(started)}.log", *args))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        proc.stop()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, eventually, get_json, kubectl, microapp
+from tests.helpers import ROOT, eventually, get_json, kubectl, microapp, policy_fields
 
 LIFE = {"idleAfter": "12s", "retireAfter": "1h", "notifyBefore": "10m"}
 
@@ -90,41 +90,19 @@ def prometheus(crds: None, namespace: str, tmp_path: Path) -> Iterator[Prometheu
     exporter = HTTPServer(("127.0.0.1", 0), Exporter)
     threading.Thread(target=exporter.serve_forever, daemon=True).start()
     prom = Prometheus(tmp_path, f"127.0.0.1:{exporter.server_address[1]}")
-    kubectl(
-        "apply",
-        "--server-side",
-        "--field-manager=test-activity",
-        "--force-conflicts",
-        "-f",
-        "-",
-        input={
-            "apiVersion": "microapp.dev/v1alpha1",
-            "kind": "PlatformPolicy",
-            "metadata": {"name": "default"},
-            "spec": {
-                "activity": {
-                    "prometheusUrl": prom.url,
-                    "query": "sum by (namespace, microapp) (increase(http_server_requests_total[15s]))",
-                },
-                "lifecycle": {"sweepInterval": "2s"},
+    policy_fields(
+        "test-activity",
+        {
+            "activity": {
+                "prometheusUrl": prom.url,
+                "query": "sum by (namespace, microapp) (increase(http_server_requests_total[15s]))",
             },
+            "lifecycle": {"sweepInterval": "2s"},
         },
+        force=True,
     )
     yield prom
-    kubectl(
-        "apply",
-        "--server-side",
-        "--field-manager=test-activity",
-        "-f",
-        "-",
-        input={
-            "apiVersion": "microapp.dev/v1alpha1",
-            "kind": "PlatformPolicy",
-            "metadata": {"name": "default"},
-            "spec": {},
-        },
-        check=False,
-    )
+    policy_fields("test-activity", {}, check=False)
     kubectl(
         "apply",
         "--server-side",

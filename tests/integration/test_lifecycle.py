@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from tests.helpers import eventually, get_json, kubectl, microapp
+from tests.helpers import eventually, get_json, kubectl, microapp, policy_fields
 
 LIFE = {"idleAfter": "6s", "retireAfter": "24s", "notifyBefore": "10s"}
 
@@ -39,34 +39,9 @@ def receiver(crds: None) -> Iterator[list[dict]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/notices"
-    kubectl(
-        "apply",
-        "--server-side",
-        "--field-manager=test-lifecycle",
-        "-f",
-        "-",
-        input={
-            "apiVersion": "microapp.dev/v1alpha1",
-            "kind": "PlatformPolicy",
-            "metadata": {"name": "default"},
-            "spec": {"lifecycle": {"notify": {"url": url}}},
-        },
-    )
+    policy_fields("test-lifecycle", {"lifecycle": {"notify": {"url": url}}})
     yield Receiver.received
-    kubectl(
-        "apply",
-        "--server-side",
-        "--field-manager=test-lifecycle",
-        "-f",
-        "-",
-        input={
-            "apiVersion": "microapp.dev/v1alpha1",
-            "kind": "PlatformPolicy",
-            "metadata": {"name": "default"},
-            "spec": {},
-        },
-        check=False,
-    )
+    policy_fields("test-lifecycle", {}, check=False)
     server.shutdown()
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from tests.helpers import eventually, get_json, kubectl
 from tests.integration.portal import (
     PortalProcess,
     axe_findings,
-    chromium_binary,
     citizen_role,
     csrf_of,
     no_microapps,
@@ -27,30 +25,6 @@ from tests.oidc_issuer import AUDIENCE, Issuer
 
 VIEWPORT = {"width": 1280, "height": 1600}
 WEBHOOK_REFUSAL = 'admission webhook "admission.microapp.dev" denied the request'
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_binary()
-    with sync_playwright() as pw:
-        found = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield found
-        found.close()
-
-
-@pytest.fixture
-def portal_for(tmp_path: Path) -> Iterator[Callable[..., PortalProcess]]:
-    started: list[PortalProcess] = []
-
-    def start(*args: str) -> PortalProcess:
-        started.append(PortalProcess(tmp_path / f"portal-{len(started)}.log", *args))
-        return started[-1]
-
-    yield start
-    for proc in started:
-        proc.stop()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from tests.helpers import eventually, get_json, kubectl, microapp
 from tests.integration.portal import (
     PortalProcess,
     axe_findings,
-    chromium_binary,
     citizen_role,
     csrf_of,
     shot,
@@ -32,29 +31,14 @@ ACTIONS = ("Keep alive", "Wake", "Snooze", "Restore", "Scale", "Edit", "Delete")
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_binary()
-    with sync_playwright() as pw:
-        found = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield found
-        found.close()
-
-
 @pytest.fixture
-def portal_for(tmp_path: Path) -> Iterator[Callable[..., PortalProcess]]:
-    started: list[PortalProcess] = []
+def portal_for(portal_for: Callable[..., PortalProcess]) -> Callable[..., PortalProcess]:
+    """The portal in local mode as ``user`` in ``groups`` (the conftest's portal_for, by flags)."""
 
     def start(user: str, *groups: str) -> PortalProcess:
-        flags = [f for g in groups for f in ("--dev-group", g)]
-        started.append(PortalProcess(tmp_path / f"portal-{len(started)}.log", "--dev-user", user, *flags))
-        return started[-1]
+        return portal_for("--dev-user", user, *(f for g in groups for f in ("--dev-group", g)))
 
-    yield start
-    for proc in started:
-        proc.stop()
+    return start
 
 
 @pytest.fixture

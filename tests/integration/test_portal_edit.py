@@ -21,33 +21,9 @@ import pytest
 import yaml
 
 from tests.helpers import eventually, get_json, kubectl, microapp
-from tests.integration.portal import PortalProcess, axe_findings, chromium_binary, citizen_role, free_port, shot
+from tests.integration.portal import PortalProcess, axe_findings, citizen_role, free_port, shot
 
 VIEWPORT = {"width": 1280, "height": 1600}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_binary()
-    with sync_playwright() as pw:
-        found = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield found
-        found.close()
-
-
-@pytest.fixture
-def portal_for(tmp_path: Path) -> Iterator[Callable[..., PortalProcess]]:
-    started: list[PortalProcess] = []
-
-    def start(*args: str) -> PortalProcess:
-        started.append(PortalProcess(tmp_path / f"portal-{len(started)}.log", *args))
-        return started[-1]
-
-    yield start
-    for proc in started:
-        proc.stop()
 
 
 def make_team(namespace: str, policy_team: Callable[..., None], **extra: object) -> dict[str, str]:

@@ -21,11 +21,11 @@ import pytest
 
 from microapp_operator.core import approval as ap
 from microapp_operator.core.cost import money
-from tests.helpers import eventually, get_json, kubectl
+from tests.helpers import eventually, get_json, kubectl, policy_fields
 from tests.integration.portal import PortalProcess, axe_findings, citizen_role, csrf_of, shot
 from tests.integration.test_activity import Prometheus
 from tests.integration.test_budget import app, budget, metric, tb_status
-from tests.integration.test_portal import VIEWPORT, browser, portal_for  # noqa: F401 - fixtures
+from tests.integration.test_portal import VIEWPORT
 
 SAVED = "microapp_lifecycle_saved_monthly_cost"
 APPROVERS = "platform-admins"  # tests/fixtures/platformpolicy.yaml: publicExposureApprovers
@@ -58,37 +58,17 @@ def prometheus_url(crds: None) -> Iterator[Callable[[str], None]]:
     """Name a Prometheus in the PlatformPolicy for one test (its own field manager); removed after."""
 
     def name(url: str) -> None:
-        kubectl(
-            "apply",
-            "--server-side",
-            "--field-manager=test-showback-prometheus",
-            "-f",
-            "-",
-            input={
-                "apiVersion": "microapp.dev/v1alpha1",
-                "kind": "PlatformPolicy",
-                "metadata": {"name": "default"},
-                "spec": {"activity": {"prometheusUrl": url}},
-            },
-        )
+        policy_fields("test-showback-prometheus", {"activity": {"prometheusUrl": url}})
 
     yield name
-    kubectl(
-        "apply",
-        "--server-side",
-        "--field-manager=test-showback-prometheus",
-        "-f",
-        "-",
-        input={"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"}},
-        check=False,
-    )
+    policy_fields("test-showback-prometheus", check=False)
 
 
 def test_showback_equals_the_teambudget_and_the_metrics_and_the_csv_parses(
     operator: object,
     team: dict[str, str],
-    browser: Any,  # noqa: F811
-    portal_for: Callable[..., PortalProcess],  # noqa: F811
+    browser: Any,
+    portal_for: Callable[..., PortalProcess],
     prometheus_url: Callable[[str], None],
     tmp_path: Path,
 ) -> None:
@@ -191,7 +171,7 @@ def test_showback_equals_the_teambudget_and_the_metrics_and_the_csv_parses(
 def test_a_non_member_gets_a_clear_refusal_and_no_figures(
     crds: None,
     team: dict[str, str],
-    portal_for: Callable[..., PortalProcess],  # noqa: F811
+    portal_for: Callable[..., PortalProcess],
 ) -> None:
     budget(team["team"], "100")
     outsider = portal_for("--dev-user", "eve@example.com", "--dev-group", "other-devs")
@@ -208,8 +188,8 @@ def test_a_non_member_gets_a_clear_refusal_and_no_figures(
 def test_an_approver_rejects_with_a_reason_then_approves_and_the_app_gets_its_ingress(
     operator: object,
     team: dict[str, str],
-    browser: Any,  # noqa: F811
-    portal_for: Callable[..., PortalProcess],  # noqa: F811
+    browser: Any,
+    portal_for: Callable[..., PortalProcess],
 ) -> None:
     from playwright.sync_api import expect
 

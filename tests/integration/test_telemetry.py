@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import ROOT, eventually, get_json, kubectl, microapp
+from tests.helpers import ROOT, eventually, get_json, kubectl, microapp, policy_fields
 
 PODMONITOR_CRD = ROOT / "tests" / "fixtures" / "crds" / "monitoring.coreos.com_podmonitors.yaml"
 
@@ -60,20 +60,7 @@ def test_installing_podmonitor_crd_switches_existing_apps(operator: object, name
 @pytest.fixture
 def telemetry_required() -> object:
     def set_required(value: bool) -> None:
-        kubectl(
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "--field-manager=test-telemetry",
-            "-f",
-            "-",
-            input={
-                "apiVersion": "microapp.dev/v1alpha1",
-                "kind": "PlatformPolicy",
-                "metadata": {"name": "default"},
-                "spec": {"telemetry": {"required": value}},
-            },
-        )
+        policy_fields("test-telemetry", {"telemetry": {"required": value}}, force=True)
 
     set_required(True)
     yield

@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 
 from microapp_operator.core import activity
-from tests.helpers import ROOT, eventually, get_json, kubectl, microapp
+from tests.helpers import ROOT, eventually, get_json, kubectl, microapp, policy_fields
 from tests.integration.test_activity import Prometheus, free_port
 
 LIFE = {"idleAfter": "15s", "retireAfter": "1h", "notifyBefore": "10m"}
@@ -97,32 +97,11 @@ def listening(port: int) -> bool:
 
 
 def apply_policy(spec: dict[str, Any]) -> None:
-    kubectl(
-        "apply",
-        "--server-side",
-        "--field-manager=test-telemetry-loop",
-        "--force-conflicts",
-        "-f",
-        "-",
-        input={
-            "apiVersion": "microapp.dev/v1alpha1",
-            "kind": "PlatformPolicy",
-            "metadata": {"name": "default"},
-            "spec": spec,
-        },
-    )
+    policy_fields("test-telemetry-loop", spec, force=True)
 
 
 def restore_policy() -> None:
-    kubectl(
-        "apply",
-        "--server-side",
-        "--field-manager=test-telemetry-loop",
-        "-f",
-        "-",
-        input={"apiVersion": "microapp.dev/v1alpha1", "kind": "PlatformPolicy", "metadata": {"name": "default"}},
-        check=False,
-    )
+    policy_fields("test-telemetry-loop", check=False)
     kubectl(
         "apply",
         "--server-side",
