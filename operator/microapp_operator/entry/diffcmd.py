@@ -165,10 +165,18 @@ async def _report(kube: Kube, snap: Snapshot, app: dict[str, Any], now: datetime
         if exc.status in (400, 403, 404, 409, 422):
             return diff.refused(ns, name, exc.message, new=live_app is None)
         raise
+    return await compared(kube, snap, live_app, after, now)
+
+
+async def compared(
+    kube: Kube, snap: Snapshot, live_app: dict[str, Any] | None, after: dict[str, Any], now: datetime
+) -> diff.Report:
+    """The report for ``after`` (a dry run's answer) against ``live_app`` and its children as
+    ``kube`` may read them: the operator's decision with ``snap``'s catalog, policy and budgets."""
     team = ((after.get("metadata") or {}).get("annotations") or {}).get(api.TEAM_ANNOTATION, "")
     old_status = (live_app or {}).get("status") or {}
     decision = reconcile.decide(body=after, old_status=old_status, world=snap.world(team, live_app), now=now)
-    live, unreadable = await _children(kube, ns, decision, old_status)
+    live, unreadable = await _children(kube, after["metadata"]["namespace"], decision, old_status)
     report = diff.compare(live_app=live_app, after=after, decision=decision, live=live, currency=snap.prices.currency)
     return replace(
         report,

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from ...api import types as api
 from ...api.kinds import KNATIVE_SERVICE, MICROAPP, PODMONITOR
-from ...core import budget, catalog, cost, reconcile
+from ...core import budget, catalog, cost
 from ...presentation import diff, forms
 from ...presentation import edit as model
 from ...runtime.kube import KubeError
@@ -341,20 +341,7 @@ async def _report(request: web.Request, snap: Snapshot, live: dict[str, Any], af
         tb = budget.TeamBudget.from_spec(item.get("spec") or {})
         budgets.setdefault(tb.team, (tb, item.get("status") or {}))
     world = diffcmd.Snapshot(list(snap.templates), snap.policy, budgets, absent)
-    team = ((after.get("metadata") or {}).get("annotations") or {}).get(api.TEAM_ANNOTATION, "")
-    old_status = live.get("status") or {}
-    decision = reconcile.decide(body=after, old_status=old_status, world=world.world(team, live), now=datetime.now(UTC))
-    children, unreadable = await diffcmd._children(kube, live["metadata"]["namespace"], decision, old_status)
-    report = diff.compare(live_app=live, after=after, decision=decision, live=children, currency=world.prices.currency)
-    return replace(
-        report,
-        children=tuple(
-            replace(c, action="unknown", lines=(), note="not readable with your permissions")
-            if (c.api_version, c.kind, c.name) in unreadable
-            else c
-            for c in report.children
-        ),
-    )
+    return await diffcmd.compared(kube, world, live, after, datetime.now(UTC))
 
 
 async def _served(request: web.Request, res: Any) -> bool:
