@@ -235,8 +235,9 @@ def test_each_action_changes_the_app_as_kubectl_would(
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(f"{portal.url}/apps/{namespace}/mine")
     shown = [a for a in ACTIONS if page.get_by_role("button", name=a, exact=True).count()]
-    assert shown == ["Keep alive", "Snooze", "Scale", "Delete"]  # Running: nothing to wake or restore
-    assert page.get_by_role("link", name="Edit", exact=True).get_attribute("href") == f"/apps/{namespace}/mine/edit"
+    assert shown == ["Keep alive", "Snooze", "Scale", "Edit", "Delete"]  # Running: nothing to wake or restore
+    edit = page.get_by_role("button", name="Edit", exact=True).locator("xpath=ancestor::form")
+    assert edit.get_attribute("action") == f"/apps/{namespace}/mine/edit" and edit.get_attribute("method") == "get"
     assert axe_findings(page) == []
     shot(page, "app-actions")
 
@@ -311,7 +312,7 @@ def test_a_user_without_the_right_gets_no_button_and_a_clear_refusal(
     page.goto(f"{portal.url}/apps/{namespace}/shop")
     assert page.get_by_role("region", name="Status").locator(".phase").count() == 1  # the viewer reads the app
     assert [a for a in ACTIONS if page.get_by_role("button", name=a, exact=True).count()] == []
-    assert page.get_by_role("link", name="Edit", exact=True).count() == 0
+    assert page.get_by_role("button", name="Edit", exact=True).count() == 0
     assert "You may not change MicroApps in namespace" in page.get_by_role("region", name="Actions").inner_text()
     assert axe_findings(page) == []
     # Sent anyway (a form token of this user from another page): the API server's 403, in words.
@@ -365,9 +366,14 @@ def test_an_app_managed_through_git_is_deleted_and_scaled_by_proposals(
     portal = portal_for("alice@example.com", f"{team}-devs")
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(f"{portal.url}/apps/{namespace}/synced")
-    assert [a for a in ACTIONS if page.get_by_role("button", name=a, exact=True).count()] == ["Keep alive", "Snooze"]
-    delete = page.get_by_role("link", name="Delete", exact=True)
-    assert delete.get_attribute("href") == f"/apps/{namespace}/synced/propose-delete"
+    shown = [a for a in ACTIONS if page.get_by_role("button", name=a, exact=True).count()]
+    assert shown == ["Keep alive", "Snooze", "Edit", "Delete"]  # Scale is an edit, which proposes
+    delete = page.get_by_role("button", name="Delete", exact=True).locator("xpath=ancestor::form")
+    assert delete.get_attribute("action") == f"/apps/{namespace}/synced/propose-delete"
+    with page.expect_navigation():
+        page.get_by_role("button", name="Delete", exact=True).click()
+    assert page.url.split("?")[0] == f"{portal.url}/apps/{namespace}/synced/propose-delete"
+    page.go_back()
     assert axe_findings(page) == []
     # Sent anyway: refused before anything reaches the API server, with where to propose it.
     csrf = csrf_of(page.content())

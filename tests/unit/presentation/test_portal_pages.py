@@ -31,11 +31,11 @@ def buttons(page: str) -> list[str]:
 def test_an_apps_page_has_the_buttons_it_is_given_after_the_polled_view() -> None:
     body = app(phase="Idle", spec={"template": "web-service@^1", "image": "x", "replicas": 2})
     page = draw_app(body, BOTH)
-    assert buttons(page) == ["Keep alive", "Wake", "Snooze", "Scale", "Delete"]
-    assert '<a class="button" href="/apps/team-finance/shop/edit">Edit</a>' in page
+    assert buttons(page) == ["Keep alive", "Wake", "Snooze", "Scale", "Edit", "Delete"]
+    assert '<form method="get" class="action" action="/apps/team-finance/shop/edit">' in page  # Edit: a GET, no token
     assert page.index("</article>") < page.index('id="actions-heading"')  # outside the refreshed part
     assert 'name="uid" value="u-1"' in page and 'value="2" required' in page and 'max="4"' in page
-    assert page.count('name="csrf" value="tok"') == 5  # one form per button
+    assert page.count('name="csrf" value="tok"') == 5  # one form per button that changes something
     assert "data-countdown=" in page
 
 
