@@ -105,7 +105,7 @@ def status(name: str, ns: str, i: int) -> dict[str, Any]:
         "replicas": 0 if kind != "Running" else 1 + i % 3,
         "selector": f"microapp.dev/name={name}",
         "url": f"http://{name}.{ns}.svc.cluster.local",
-        "template": {"name": "web-service", "version": "1.0.0", "latest": "1.0.0"},
+        "template": {"name": "web-service", "version": "1.1.0", "latest": "1.1.0"},
         "cost": {"estimatedMonthly": f"{6.54 * (1 + i % 3) if kind == 'Running' else 0:.2f}", "currency": "USD"},
         "lifecycle": life,
         "inventory": []

@@ -222,7 +222,7 @@ def test_missing_template_stalls_then_recovers(operator: object, namespace: str,
     eventually(lambda: condition(namespace, "later", "Stalled").get("status") == "True", what="Stalled")
     stalled = condition(namespace, "later", "Stalled")
     assert stalled["reason"] == "TemplateNotFound"
-    assert "no non-deprecated version of 'worker' matches; available: 1.0.0" in stalled["message"]
+    assert "no non-deprecated version of 'worker' matches; available: 1.0.1, 1.0.0" in stalled["message"]
     assert status(namespace, "later")["phase"] == "Failed"
     assert names("deployment", namespace, "later") == []
     assert "TemplateNotFound" in events(namespace, "later")
@@ -235,10 +235,10 @@ def test_missing_template_stalls_then_recovers(operator: object, namespace: str,
 def test_resolved_version_is_kept_until_the_spec_changes(operator: object, namespace: str, worker_1_1: object) -> None:
     kubectl("apply", "-f", "-", input=microapp("pinned", namespace, template="worker@^1"))
     ready(namespace, "pinned")
-    assert status(namespace, "pinned")["template"] == {"name": "worker", "version": "1.0.0", "latest": "1.0.0"}
+    assert status(namespace, "pinned")["template"] == {"name": "worker", "version": "1.0.1", "latest": "1.0.1"}
     worker_1_1()
     eventually(lambda: status(namespace, "pinned")["template"]["latest"] == "1.1.0", what="latest shows 1.1.0")
-    assert status(namespace, "pinned")["template"]["version"] == "1.0.0"  # no surprise upgrade
+    assert status(namespace, "pinned")["template"]["version"] == "1.0.1"  # no surprise upgrade
     kubectl("patch", "mapp", "pinned", "-n", namespace, "--type=merge", "-p", '{"spec":{"replicas":2}}')
     eventually(lambda: status(namespace, "pinned")["template"]["version"] == "1.1.0", what="upgrade on spec change")
 

@@ -23,8 +23,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_offline_search_shows_versions_parameters_and_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "catalog", "--offline", "cron")
     assert (code, err) == (0, "")
-    assert out.startswith("scheduled-job 1.0.0 (job)\n  Runs the image on a cron schedule")
-    assert "  versions: 1.0.0\n  tags: cron, job, batch, schedule, report\n" in out
+    assert out.startswith("scheduled-job 1.0.1 (job)\n  Runs the image on a cron schedule")
+    assert "  versions: 1.0.1, 1.0.0\n  tags: cron, job, batch, schedule, report\n" in out
     assert "    schedule              string (cron)        -       yes      Cron schedule" in out
     assert "    concurrencyPolicy     Allow|Forbid|Replace Forbid  no" in out
     example = out[out.index("    apiVersion:") : out.index("  example weekday-sync")]
@@ -72,7 +72,7 @@ def test_template_dir_adds_to_the_offline_catalog(tmp_path: Path, capsys: pytest
     obj["spec"].update({"version": "1.1.0", "tags": ["queue", "kafka"]})
     (tmp_path / "worker-1.1.0.yaml").write_text(yaml.safe_dump(obj))
     code, out, _ = run(capsys, "catalog", "--offline", "--template-dir", str(tmp_path), "kafka")
-    assert code == 0 and out.startswith("worker 1.1.0 (container)\n") and "  versions: 1.1.0, 1.0.0\n" in out
+    assert code == 0 and out.startswith("worker 1.1.0 (container)\n") and "  versions: 1.1.0, 1.0.1, 1.0.0\n" in out
 
 
 def test_no_match_exits_1_naming_the_query(capsys: pytest.CaptureFixture[str]) -> None:

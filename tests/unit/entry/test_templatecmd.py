@@ -40,7 +40,7 @@ def tdir(tmp_path: Path) -> Path:
 
 def test_lint_passes_the_builtin_templates_under_the_default_policy(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "template", "lint", "--policy", str(POLICY), str(BUILTIN_DIR))
-    assert (code, out) == (0, f"{BUILTIN_DIR}: 6 AppTemplates, 12 examples: ok\n")
+    assert (code, out) == (0, f"{BUILTIN_DIR}: 10 AppTemplates, 18 examples: ok\n")
 
 
 def test_lint_lists_every_problem_and_exits_1(tdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -155,7 +155,7 @@ def test_the_builtin_templates_render_their_examples(tmp_path: Path, capsys: pyt
     for path in BUILTIN_DIR.glob("*.yaml"):
         shutil.copy(path, tmp_path)
     code, out, _ = run(capsys, "template", "test", str(tmp_path), "--update")
-    assert code == 0 and out.splitlines()[-1] == f"{tmp_path}: 12 examples, 12 written or unchanged, 0 failed"
+    assert code == 0 and out.splitlines()[-1] == f"{tmp_path}: 18 examples, 18 written or unchanged, 0 failed"
     knative = yaml.safe_load_all((tmp_path / "golden" / "serverless-function@1.0.0" / "warm.yaml").read_text())
     service = next(o for o in knative if o["kind"] == "Service" and o["apiVersion"] == "serving.knative.dev/v1")
     assert service["spec"]["template"]["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"] == "1"

@@ -71,7 +71,7 @@ def test_table_has_one_line_per_template() -> None:
     text = search.table(search.search(BUILTIN, "knative"))
     lines = text.splitlines()
     assert lines[0].split() == ["NAME", "VERSIONS", "RUNTIME", "TAGS", "DESCRIPTION"]
-    assert lines[1].startswith("serverless-function 1.0.0    serverless serverless,function,knative")
+    assert lines[1].startswith("serverless-function 1.0.1,1.0.0 serverless serverless,function,knative")
     assert lines[2].startswith("webhook-handler") and len(lines) == 3
 
 
@@ -98,8 +98,8 @@ def test_data_has_every_example_as_a_microapp() -> None:
     data = search.as_data(search.search(BUILTIN, "scheduled-job")[0])
     assert {k: data[k] for k in ("name", "version", "versions", "runtime")} == {
         "name": "scheduled-job",
-        "version": "1.0.0",
-        "versions": ["1.0.0"],
+        "version": "1.0.1",
+        "versions": ["1.0.1", "1.0.0"],
         "runtime": "job",
     }
     assert data["parameters"][0] == {

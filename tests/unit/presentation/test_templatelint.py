@@ -181,7 +181,7 @@ def test_golden_files_are_named_by_template_version_and_example() -> None:
 def test_render_pins_the_exact_version_and_prints_like_microapp_render() -> None:
     specs = {t.template_name: t for t in catalog.builtin()}
     app, result = templatelint.render(specs["scheduled-job"], specs["scheduled-job"].examples[0])
-    assert result.resolution.version == "1.0.0" and app.name == "nightly-report"
+    assert result.resolution.version == "1.0.1" and app.name == "nightly-report"
     text = templatelint.rendered_text(result.objects)
     assert "kind: CronJob" in text and "schedule: 0 2 * * *" in text and "timeZone: Europe/Berlin" in text
 
