@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from tests.helpers import eventually, get_json, kubectl, microapp
-from tests.integration.portal import PortalProcess, axe_findings, citizen_role, free_port, shot
+from tests.integration.portal import PortalProcess, axe_findings, citizen_role, csrf_of, free_port, shot
 
 VIEWPORT = {"width": 1280, "height": 1600}
 
@@ -363,6 +363,52 @@ def test_a_gitops_managed_app_is_proposed_through_git_and_deleted_by_a_removal_c
     expect(alert).to_contain_text("the repository is not there")
     expect(page.get_by_label("Replicas")).to_have_value("4")
     expect(page.get_by_label("Memory")).to_have_value("512Mi")
+    assert axe_findings(page) == []
+
+
+def test_a_new_app_of_a_team_that_ships_through_git_is_proposed_as_a_new_file(
+    namespace: str,
+    policy_team: Callable[..., None],
+    tmp_path: Path,
+    browser: Any,
+    portal_for: Callable[..., PortalProcess],
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.integration.test_portal import fill
+
+    name = f"e{uuid.uuid4().hex[:8]}"
+    origin = seeded(tmp_path, f"apps/{name}", microapp("ledger", namespace, team=name))
+    git_target = {"repoURL": f"file://{origin}", "branch": "main", "path": f"apps/{name}"}
+    policy_team(name, namespaces=[namespace], groups=[f"{name}-devs"], git=git_target)
+    citizen_role(namespace, f"{name}-devs")
+    portal = as_member(portal_for, {"group": f"{name}-devs"})
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(portal.url + "/new/web-service")
+    fill(page, {"ns": namespace}, "invoices", replicas="2")
+    page.get_by_label("Namespace").blur()
+    expect(page.get_by_role("button", name="Create", exact=True)).to_have_count(0)
+    expect(page.locator("#f-through-git")).to_contain_text(f"file://{origin}")
+    # A forged Create (the same form, action=create) is refused, and nothing is created.
+    _, form_page = portal.call("GET", "/new/web-service")
+    fields = {"csrf": csrf_of(form_page), "name": "invoices", "namespace": namespace, "action": "create",
+              "image": "registry.internal/team/shop:1.0.0", "cost_center": "CC-1234"}  # fmt: skip
+    status, text = portal.call("POST", "/new/web-service", form=fields)
+    assert "ships through Git: propose the app instead" in text, text[-1500:]
+    assert kubectl("get", "mapp", "invoices", "-n", namespace, check=False).returncode != 0
+    assert axe_findings(page) == []
+    click(page, "Propose")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Proposed creating MicroApp {namespace}/invoices")
+    expect(page.get_by_role("status")).to_contain_text("Nothing is live until this change is merged")
+    branch = page.locator("dd.branch").inner_text()
+    assert branch.startswith(f"microapp/{namespace}/invoices-") and branches(origin) == [branch]
+    proposed = yaml.safe_load(git("--git-dir", str(origin), "show", f"{branch}:apps/{name}/invoices.yaml"))
+    assert proposed["kind"] == "MicroApp" and proposed["metadata"]["namespace"] == namespace
+    assert proposed["spec"]["replicas"] == 2 and proposed["spec"]["image"] == "registry.internal/team/shop:1.0.0"
+    who = git("--git-dir", str(origin), "log", "-1", "--format=%an|%cn|%s", branch).strip()
+    assert who == f"alice@example.com|microapp portal|Create MicroApp {namespace}/invoices"
+    assert "Monthly cost: 0.00 USD -> " in page.locator("pre.description").inner_text()
+    assert kubectl("get", "mapp", "invoices", "-n", namespace, check=False).returncode != 0  # nothing live
     assert axe_findings(page) == []
 
 

@@ -152,3 +152,22 @@ def test_the_yaml_view_goes_back_to_the_same_form_values() -> None:
 def test_what_the_form_cannot_hold_is_named(text: str, words: str) -> None:
     _, lost = forms.from_yaml(WEB, text)
     assert any(words in p for p in lost), lost
+
+
+def test_a_choice_the_app_leaves_to_the_template_stays_left_to_it() -> None:
+    """A form sent back (or prefilled for an edit) with no value for an enum parameter keeps it
+    empty, "(the template's default)", so leaving it alone never writes the default into the app."""
+
+    def drawn(values: dict[str, str]) -> str:
+        form = forms.build(WEB, forms.Submitted(values), owner="a", namespaces=[], cost_center=True)
+        page = html.portal("new", title="New", htmx="h.js", user="u", form=form, panel=panel(values), csrf="t",
+                           outcome=None, show_errors=True, microapp_yaml="x: 1")  # fmt: skip
+        return page[page.index('name="param.probe"') :].split("</select>")[0]
+
+    assert '<option value="" selected>(the template\'s default)</option>' in drawn(GOOD)
+    assert '<option value="tcp" selected>' not in drawn(GOOD)
+    assert '<option value="http" selected>http</option>' in drawn({**GOOD, "param.probe": "http"})
+    assert "the template's default" not in drawn({**GOOD, "param.probe": "http"})
+    first = forms.build(WEB, forms.Submitted(), owner="a", namespaces=[], cost_center=True)  # a new form
+    assert {f.name: f.value for f in first.params}["param.probe"] == "tcp"
+    assert "probe" not in forms.microapp(WEB, forms.Submitted(GOOD), team="finance")[0]["spec"].get("parameters", {})

@@ -128,10 +128,15 @@ def _draw(
     request: web.Request, form: forms.Form, panel: preview.Panel, body: dict[str, Any], **extra: Any
 ) -> web.Response:
     """The new-app page: the form, the panel, the YAML view of ``body`` and a fresh form token."""
+    from .propose import team_target
+
     token = request.app[PORTAL].tokens.issue(request["identity"].user)
+    snap = request.app[PORTAL].source.snapshot
+    target = team_target(snap, body) if snap is not None else None
     return page(
         request,
         "new",
+        through_git=target.repo_url if target is not None else None,
         title=f"New {form.template} app",
         form=form,
         panel=panel,
@@ -161,11 +166,22 @@ async def submit(request: web.Request) -> web.Response:
     YAML view switched back to the form ("Use this YAML")."""
     if request["form"].get("action") == "yaml":
         return await _from_yaml(request)
+    from . import propose  # (propose imports this module)
+
     form, panel, body, unreadable = await _evaluate(request, _values(request))
-    create = request["form"].get("action") == "create"
+    action = request["form"].get("action")
+    create = action == "create"
     if unreadable:
         return _draw(request, form, panel, body, outcome=None, show_errors=True)
     meta = body["metadata"]
+    target = propose.team_target(await request.app[PORTAL].source.get(), body)
+    if (create and target is not None) or (action == "propose" and target is None):
+        why = (
+            f"team {form.team} ships through Git: propose the app instead; nothing is live until the change is merged"
+            if create
+            else f"team {form.team or '(none yet)'} names no Git repository in the PlatformPolicy: create it instead"
+        )
+        return _draw(request, form, panel, body, outcome=Outcome("bad", "Not sent", (why,)), show_errors=True)
     warnings: list[str] = []
     query = {"fieldManager": FIELD_MANAGER, **({} if create else {"dryRun": "All"})}
     try:
@@ -177,6 +193,11 @@ async def submit(request: web.Request) -> web.Response:
         return _draw(request, form, panel, body, outcome=outcome, show_errors=True)
     if create:
         raise web.HTTPSeeOther(app_link(meta["namespace"], meta["name"]))
+    if action == "propose" and target is not None:
+        return await propose.create(
+            request, body, target, currency=panel.currency, estimate=panel.estimate, findings=list(panel.findings),
+            redraw=lambda outcome: _draw(request, form, panel, body, outcome=outcome, show_errors=True),
+        )  # fmt: skip
     lines = tuple(warnings) or ("the API server, RBAC and the admission webhook accept it",)
     outcome = Outcome("ok", "Check passed: the cluster would create this app", lines)
     return _draw(request, form, panel, body, outcome=outcome, show_errors=True)

@@ -171,12 +171,39 @@ async def edit(
     return _proposed(request, live, target, done, "edit")
 
 
+def team_target(snap: Snapshot, body: dict[str, Any]) -> gp.Target | None:
+    """Where a new app of this team is proposed: its team's ``teams[].git`` (None: created directly)."""
+    team = ((body.get("metadata") or {}).get("annotations") or {}).get(api.TEAM_ANNOTATION, "")
+    return gp.target_from_policy(snap.policy, team) if team else None
+
+
+async def create(
+    request: web.Request, body: dict[str, Any], target: gp.Target, *, currency: str, estimate: str | None,
+    findings: list[str], redraw: Any,
+) -> web.Response:  # fmt: skip
+    """A new app of a team that ships through Git (already dry-run as the user) proposed as a new
+    file in the team's folder; the form again, with everything typed and why, when it could not be."""
+    meta = body["metadata"]
+    text = gp.description(
+        operation="create", namespace=meta["namespace"], name=meta["name"], currency=currency,
+        monthly_before=None, monthly_after=estimate, findings=findings, author=request["identity"].user,
+    )  # fmt: skip
+    try:
+        done = await _push(request, body, target, "create", text)
+    except gitpush.ProposalFailed as exc:
+        log.warning("proposal failed app=%s/%s why=%s", meta["namespace"], meta["name"], exc.reason)
+        return redraw(
+            Outcome("bad", "Not proposed: the push failed", (exc.reason, "nothing was pushed; your form is kept"))
+        )
+    return _proposed(request, body, target, done, "create")
+
+
 def _proposed(
     request: web.Request, app: dict[str, Any], target: gp.Target, done: gitpush.Proposal, operation: str
 ) -> web.Response:
     meta = app["metadata"]
     ns, name = meta["namespace"], meta["name"]
-    verb = "deleting" if operation == "delete" else "the change to"
+    verb = {"delete": "deleting", "create": "creating"}.get(operation, "the change to")
     return page(
         request,
         "proposed",
