@@ -85,11 +85,18 @@ def test_showback_equals_the_teambudget_and_the_metrics_and_the_csv_parses(
         lambda: tb_status(name).get("apps") == 4 and metric(operator, SAVED, namespace=ns, name="sleepy", team=name),
         what="the TeamBudget counting 4 apps and the saved-cost series of the Idle app",
     )
-    committed = Decimal(tb_status(name)["committedMonthly"])
-    exported = {
-        a: Decimal(str(metric(operator, "microapp_estimated_monthly_cost", namespace=ns, name=a, team=name)))
-        for a in ("small", "medium", "large", "sleepy")
-    }
+
+    def settled() -> tuple[Decimal, dict[str, Decimal]] | None:
+        """The TeamBudget's total once it is the sum of the apps' exported costs (the Idle app's
+        drop to zero reaches both): the page must then show exactly these."""
+        total = Decimal(tb_status(name)["committedMonthly"])
+        costs = {
+            a: Decimal(str(metric(operator, "microapp_estimated_monthly_cost", namespace=ns, name=a, team=name)))
+            for a in ("small", "medium", "large", "sleepy")
+        }
+        return (total, costs) if total == sum(costs.values()) else None
+
+    committed, exported = eventually(settled, what="the TeamBudget's total to equal the apps' exported costs")
     saved = Decimal(str(metric(operator, SAVED, namespace=ns, name="sleepy", team=name)))
     assert Decimal(str(metric(operator, "microapp_team_budget_committed", team=name))) == committed
 
