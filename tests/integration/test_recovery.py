@@ -44,7 +44,7 @@ def test_a_missing_runtime_is_refused_stalls_running_apps_and_recovers_when_inst
         what="the running serverless app to stall with RuntimeUnavailable",
     )
     assert (
-        "template serverless-function@1.0.0 renders a serving.knative.dev/v1 Service, which this cluster "
+        "template serverless-function@1.0.1 renders a serving.knative.dev/v1 Service, which this cluster "
         "does not serve: the platform team must install Knative Serving"
     ) in stalled["message"]
 
