@@ -16,7 +16,6 @@ app's page shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,17 +28,8 @@ from ...core.guardrails import admin_groups
 from ...presentation import forms
 from ...runtime.kube import Kube, KubeError, impersonating
 from .common import PORTAL, message, page
+from .pages import FIELD_MANAGER, Outcome
 from .showback import read_apps
-
-FIELD_MANAGER = "microapp-portal"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    tone: str  # ok or bad
-    title: str
-    lines: tuple[str, ...]
-    link: str | None = None
 
 
 def routes(router: web.UrlDispatcher) -> None:
